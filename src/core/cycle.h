@@ -1,0 +1,32 @@
+/*
+ * cycle.h - one configuration generation and everything built from it:
+ * the parsed configuration and one instance of every module (nginx's
+ * ngx_cycle_t).  A cycle is reference-counted: the daemon holds the current
+ * one, and every delivery holds the cycle it started with, so a reload
+ * swaps the pointer while deliveries in flight finish with their own.
+ */
+#ifndef AS_CYCLE_H
+#define AS_CYCLE_H
+
+#include <stdatomic.h>
+
+#include "core/config.h"
+
+typedef struct as_cycle_s {
+    as_config_t *cfg;
+    void *inst[AS_MODULES_MAX]; /* by module index */
+    int started[AS_MODULES_MAX];
+    atomic_int refs;
+} as_cycle_t;
+
+/* Load path, initialise every module and check every receiver's channels.
+ * NULL on error, every error in cf as FILE:LINE:COL: message. */
+as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path);
+as_cycle_t *as_cycle_ref(as_cycle_t *c);
+void as_cycle_unref(as_cycle_t *c);
+
+/* Start the inputs (prev: the cycle being replaced, or NULL). */
+int as_cycle_start_inputs(as_cycle_t *c, as_cycle_t *prev, as_err_t *err);
+void as_cycle_stop_inputs(as_cycle_t *c);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * json.c - strict parsing and small getters over cJSON (see json.h).
+ *
+ * cJSON accepts some inputs alertsink must refuse: it stops at the end of
+ * the first value (so "{...} x" would parse), it recurses as deep as the
+ * input goes up to its own limit, and it copies bytes without checking
+ * UTF-8.  The checks here run before or after cJSON, never instead of it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+
+int as_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* Nesting depth, scanning outside strings: refuse before cJSON recurses. */
+static size_t as_json_too_deep(const char *d, size_t len)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = d[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > AS_JSON_MAX_DEPTH)
+                return i + 1;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
+{
+    size_t deep;
+    if (len == 0) {
+        as_err_set(err, "empty body: expected JSON");
+        return NULL;
+    }
+    if (memchr(data, '\0', len) != NULL) {
+        as_err_set(err, "invalid JSON: NUL byte at offset %zu",
+                   (size_t)((const char *)memchr(data, '\0', len) - data));
+        return NULL;
+    }
+    if (!as_utf8_valid(data, len)) {
+        as_err_set(err, "invalid JSON: not valid UTF-8");
+        return NULL;
+    }
+    if ((deep = as_json_too_deep(data, len)) != 0) {
+        as_err_set(err, "invalid JSON: nested deeper than %d levels at offset %zu",
+                   AS_JSON_MAX_DEPTH, deep - 1);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (root == NULL) {
+        size_t off = end ? (size_t)(end - data) : 0;
+        const char *at = cJSON_GetErrorPtr();
+        if (at != NULL && at >= data && at <= data + len)
+            off = (size_t)(at - data);
+        if (off >= len)
+            as_err_set(err, "invalid JSON: unexpected end of input");
+        else
+            as_err_set(err, "invalid JSON at offset %zu", off);
+        return NULL;
+    }
+    for (const char *p = end; p < data + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            as_err_set(err, "invalid JSON: unexpected data after the value at offset %zu",
+                       (size_t)(p - data));
+            cJSON_Delete(root);
+            return NULL;
+        }
+    return root;
+}
+
+const char *as_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+const cJSON *as_json_obj(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsObject(it) ? it : NULL;
+}
+
+const cJSON *as_json_arr(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsArray(it) ? it : NULL;
+}
+
+double as_json_num(const cJSON *obj, const char *key, double dflt)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+int as_json_bool(const cJSON *obj, const char *key, int dflt)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
+}
+
+char *as_json_print(const cJSON *item)
+{
+    return cJSON_PrintUnformatted(item);
+}

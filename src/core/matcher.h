@@ -1,0 +1,48 @@
+/*
+ * matcher.h - Alertmanager label matchers: name="v", name!="v", name=~"re",
+ * name!~"re", with its exact parsing rules (unquoted values, spaces around
+ * the operator, \" and \\ and \n escapes inside quotes, several matchers
+ * in one string as "{a="1", b=~"x|y"}").  Regexes are PCRE2, anchored as
+ * ^(?:re)$, compiled once when the configuration loads.
+ *
+ * A label that is absent matches as the empty string, as in Alertmanager.
+ */
+#ifndef AS_MATCHER_H
+#define AS_MATCHER_H
+
+#include <pcre2.h>
+
+#include "alertsink/module.h"
+
+typedef enum { AS_MATCH_EQ, AS_MATCH_NE, AS_MATCH_RE, AS_MATCH_NRE } as_match_op_t;
+
+typedef struct as_matcher_s {
+    char *name;
+    char *value;
+    as_match_op_t op;
+    pcre2_code *re; /* =~ and !~ */
+} as_matcher_t;
+
+typedef struct as_matchers_s {
+    size_t n;
+    as_matcher_t *v;
+} as_matchers_t;
+
+/* Configuration types (field: as_matchers_t; each appends to the list):
+ * "matchers:" list of matcher strings, legacy "match:" and "match_re:" maps. */
+extern const as_conf_type_t as_conf_matchers;
+extern const as_conf_type_t as_conf_match_map;
+extern const as_conf_type_t as_conf_match_re_map;
+
+/* Parse one string of matchers ("a=b" or "{a=\"b\", c=~d}") into list,
+ * allocated from pool.  Returns -1 with err (PCRE2's message and offset). */
+int as_matchers_parse(as_pool_t *pool, const char *s, as_matchers_t *list, as_err_t *err);
+int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
+                    const char *value, as_err_t *err);
+
+/* Does a label value (NULL = absent) satisfy m? */
+int as_matcher_matches(const as_matcher_t *m, const char *value);
+/* "name=\"value\"" as Alertmanager prints it. */
+void as_matcher_format(const as_matcher_t *m, char *buf, size_t len);
+
+#endif
