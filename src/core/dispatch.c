@@ -290,7 +290,7 @@ static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
             if (j.op == 'R')
                 j.n = strtol(rest, NULL, 10);
             else
-                snprintf(j.ch, sizeof(j.ch), "%s", rest);
+                snprintf(j.ch, sizeof(j.ch), "%.*s", (int)sizeof(j.ch) - 1, rest);
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 *out = as_xrealloc(*out, cap * sizeof(**out));

@@ -52,13 +52,6 @@
 /* ---------------------------------------------------------------------- */
 /* Time.                                                                   */
 
-int64_t as_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (Howard Hinnant's days_from_civil). */
 static int64_t as_days_from_civil(int64_t y, unsigned m, unsigned d)
