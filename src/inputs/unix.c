@@ -24,9 +24,13 @@
  * answers is not read from until it catches up.
  *
  * A client struct outlives its connection while submissions of its lines
- * are in flight: the callbacks point at it.  stop() stops accepting and
- * reading, waits for every callback, flushes the answers (a few seconds at
- * most) and only then closes, so nothing refers to the instance afterwards.
+ * are in flight: the callbacks point at it.  stop() stops accepting (on a
+ * reload the successor goes on accepting from the same socket), then closes
+ * each client once it is done: everything answered and quiet for a moment,
+ * so that a line just sent is not lost to the close (closing a socket with
+ * unread data resets the connection).  After a few seconds the rest are
+ * closed as they are.  It returns once every callback has run, so nothing
+ * refers to the instance afterwards.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -52,7 +56,8 @@
 #define AS_UNIX_READ      65536
 #define AS_UNIX_MAX_QUEUE 1024        /* answers a client may have outstanding */
 #define AS_UNIX_MAX_OUT   (64 * 1024) /* unread answer bytes before we stop reading */
-#define AS_UNIX_GRACE_MS  5000        /* stop(): time to deliver the last answers */
+#define AS_UNIX_GRACE_MS  5000        /* stop(): how long clients may take to finish */
+#define AS_UNIX_QUIET_MS  200         /* stop(): a client this quiet is done */
 #define AS_UNIX_TICK_MS   1000
 
 typedef struct {
@@ -221,9 +226,7 @@ static void as_unix_set_events(as_unix_client_t *cl)
     if (cl->fd < 0)
         return;
     uint32_t ev = 0;
-    int stopping = atomic_load(&cl->u->stopping);
-    if (!cl->eof && !stopping && cl->queued < AS_UNIX_MAX_QUEUE &&
-        cl->out.len - cl->out_off < AS_UNIX_MAX_OUT)
+    if (!cl->eof && cl->queued < AS_UNIX_MAX_QUEUE && cl->out.len - cl->out_off < AS_UNIX_MAX_OUT)
         ev |= EPOLLIN;
     if (cl->out_off < cl->out.len)
         ev |= EPOLLOUT;
@@ -483,7 +486,7 @@ static void *as_unix_main(void *arg)
     int64_t deadline = 0, last_sweep = as_unix_now_ms();
     for (;;) {
         struct epoll_event ev[64];
-        int n = epoll_wait(u->ep, ev, 64, AS_UNIX_TICK_MS / 4);
+        int n = epoll_wait(u->ep, ev, 64, deadline ? AS_UNIX_QUIET_MS / 4 : AS_UNIX_TICK_MS / 4);
         for (int i = 0; i < n; i++) {
             if (ev[i].data.ptr == NULL) {
                 as_unix_accept(u);
@@ -509,20 +512,22 @@ static void *as_unix_main(void *arg)
         if (!atomic_load(&u->stopping))
             continue;
 
-        /* Stopping: no accepting, no reading; answer what was read. */
+        /* Stopping: no accepting; clients are closed as they finish. */
         if (deadline == 0) {
             deadline = now + AS_UNIX_GRACE_MS;
             epoll_ctl(u->ep, EPOLL_CTL_DEL, u->listener->fd, NULL);
-            for (as_unix_client_t *cl = u->clients; cl; cl = cl->next)
-                as_unix_set_events(cl);
+        }
+        for (as_unix_client_t *cl = u->clients, *next; cl; cl = next) {
+            next = cl->next;
+            int done = cl->head == NULL && cl->out_off == cl->out.len && cl->in.len == 0 &&
+                       !cl->dropping && now - cl->last_ms >= AS_UNIX_QUIET_MS;
+            if (done || now >= deadline)
+                as_unix_close(cl);
         }
         pthread_mutex_lock(&u->lock);
         int inflight = u->inflight;
         pthread_mutex_unlock(&u->lock);
-        int unsent = 0;
-        for (as_unix_client_t *cl = u->clients; cl; cl = cl->next)
-            unsent |= cl->head != NULL || cl->out_off < cl->out.len;
-        if (inflight == 0 && (!unsent || now >= deadline))
+        if (inflight == 0 && u->clients == NULL)
             break;
     }
     /* No callback is left to come: close and free everything. */
