@@ -135,8 +135,8 @@ static int as_rfc3339_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                sec - sign * (oh * 3600 + om * 60);
+    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+                (int64_t)mi * 60 + sec - (int64_t)sign * (oh * 3600 + om * 60);
     *ms = t * 1000 + frac_ms;
     return 0;
 }
@@ -190,14 +190,20 @@ static cJSON **as_obj_sorted(const cJSON *obj, size_t *n, const char **dup)
 {
     size_t count = 0, i = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, obj) count++;
+    cJSON_ArrayForEach(it, obj)
+    {
+        count++;
+    }
     *n = count;
     if (dup != NULL)
         *dup = NULL;
     if (count == 0)
         return NULL;
     cJSON **v = as_xcalloc(count, sizeof(*v));
-    cJSON_ArrayForEach(it, obj) v[i++] = (cJSON *)it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        v[i++] = (cJSON *)it;
+    }
     qsort(v, count, sizeof(*v), as_item_cmp);
     for (i = 1; dup != NULL && i < count; i++)
         if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
@@ -385,9 +391,18 @@ typedef struct as_check_s {
     int strict; /* unknown keys are errors */
 } as_check_t;
 
+/* Paths name fields in errors; one cut short by a huge key still names
+ * where the problem starts, so truncation is fine. */
 static void as_path_key(char *out, const char *path, const char *key)
 {
-    snprintf(out, AS_PATH_MAX, "%s%s%s", path, *path ? "." : "", key);
+    if (snprintf(out, AS_PATH_MAX, "%s%s%s", path, *path ? "." : "", key) >= AS_PATH_MAX)
+        out[AS_PATH_MAX - 1] = '\0';
+}
+
+static void as_path_index(char *out, const char *path, int i)
+{
+    if (snprintf(out, AS_PATH_MAX, "%s[%d]", path, i) >= AS_PATH_MAX)
+        out[AS_PATH_MAX - 1] = '\0';
 }
 
 static int as_check_string(const cJSON *it, const char *path, as_err_t *err)
@@ -440,7 +455,7 @@ static int as_check_alerts(const cJSON *arr, const char *path, as_err_t *err)
     const cJSON *a;
     cJSON_ArrayForEach(a, arr)
     {
-        snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+        as_path_index(sub, path, i++);
         if (as_check_object(a, sub, &as_am_alert_check, err) != 0)
             return -1;
     }
@@ -661,30 +676,43 @@ static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t
     return a;
 }
 
+static const char *as_strval(const cJSON *it)
+{
+    return cJSON_IsString(it) ? it->valuestring : "";
+}
+
 /* The labels (or annotations) every alert has with the same value, as
  * Alertmanager computes commonLabels: a name missing from one alert counts
- * as the empty value. */
+ * as the empty value.  Sorted members are intersected pairwise, so a body
+ * with one alert of 50000 labels costs n log n, not n squared. */
 static cJSON *as_common(const cJSON *alerts, const char *key)
 {
-    cJSON *common = cJSON_CreateObject();
-    const cJSON *first = as_json_obj(alerts->child, key), *it, *a;
-    cJSON_ArrayForEach(it, first)
+    size_t n, m;
+    cJSON **common = as_obj_sorted(as_json_obj(alerts->child, key), &n, NULL);
+    const cJSON *a;
+    cJSON_ArrayForEach(a, alerts)
     {
-        const char *v = cJSON_IsString(it) ? it->valuestring : "";
-        int all = 1;
-        cJSON_ArrayForEach(a, alerts)
-        {
-            const char *w = as_json_str(as_json_obj(a, key), it->string);
-            if (strcmp(v, w != NULL ? w : "") != 0) {
-                all = 0;
-                break;
-            }
+        if (a == alerts->child)
+            continue;
+        cJSON **other = as_obj_sorted(as_json_obj(a, key), &m, NULL);
+        size_t kept = 0, j = 0;
+        for (size_t i = 0; i < n; i++) {
+            while (j < m && strcmp(other[j]->string, common[i]->string) < 0)
+                j++;
+            const char *w = j < m && strcmp(other[j]->string, common[i]->string) == 0
+                                ? as_strval(other[j])
+                                : "";
+            if (strcmp(as_strval(common[i]), w) == 0)
+                common[kept++] = common[i];
         }
-        if (all)
-            as_obj_set_str(common, it->string, v);
+        n = kept;
+        free(other);
     }
-    as_obj_sort(common);
-    return common;
+    cJSON *obj = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddStringToObject(obj, common[i]->string, as_strval(common[i]));
+    free(common);
+    return obj;
 }
 
 static const char *as_payload_status(const cJSON *alerts)
@@ -803,7 +831,7 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     cJSON_ArrayForEach(a, arr)
     {
         if (prefix_index)
-            snprintf(path, sizeof(path), "[%d]", i++);
+            as_path_index(path, "", i++);
         else
             path[0] = '\0';
         if (as_check_single(a, path, err) != 0)
@@ -813,7 +841,10 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "receiver", "");
     cJSON *alerts = cJSON_CreateArray();
-    cJSON_ArrayForEach(a, arr) cJSON_AddItemToArray(alerts, as_alert_wrap(a, o, now));
+    cJSON_ArrayForEach(a, arr)
+    {
+        cJSON_AddItemToArray(alerts, as_alert_wrap(a, o, now));
+    }
     cJSON_AddStringToObject(p, "status", as_payload_status(alerts));
     cJSON_AddItemToObject(p, "alerts", alerts);
     cJSON *common = as_common(alerts, "labels");
@@ -881,6 +912,24 @@ cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_
         as_err_set(err, "%s: %s", what, e.msg);
     cJSON_Delete(alerts);
     return p;
+}
+
+int as_payload_looks_json(const char *data, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    return i < len && (data[i] == '{' || data[i] == '[');
+}
+
+cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
+                                int *grouped, as_err_t *err)
+{
+    if (as_payload_looks_json(data, len))
+        return as_payload_parse_opts(data, len, opts, grouped, err);
+    if (grouped != NULL)
+        *grouped = 0;
+    return as_payload_from_text(data, len, opts, err);
 }
 
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,
