@@ -225,12 +225,18 @@ static void as_obj_sort(cJSON *obj)
     free(v);
 }
 
+/* cJSON_HasObjectItem() ignores case; JSON keys do not. */
+static int as_json_has(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+}
+
 static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
 {
     cJSON *s = cJSON_CreateString(value);
     if (s == NULL)
         abort(); /* out of memory: see pool.h */
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+    if (as_json_has(obj, key))
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s);
     else
         cJSON_AddItemToObject(obj, key, s);
@@ -543,15 +549,16 @@ int as_payload_opts_check(const as_payload_opts_t *o, as_err_t *err)
         return 0;
     for (size_t i = 0; i < o->nlabels; i++) {
         const char *eq = strchr(o->labels[i], '=');
-        char name[256];
-        if (eq == NULL || (size_t)(eq - o->labels[i]) >= sizeof(name))
+        if (eq == NULL)
             return as_err_set(err, "--label %s: expected NAME=VALUE", o->labels[i]);
-        memcpy(name, o->labels[i], (size_t)(eq - o->labels[i]));
-        name[eq - o->labels[i]] = '\0';
-        if (!as_label_name_valid(name))
+        char *name = as_xstrndup(o->labels[i], (size_t)(eq - o->labels[i]));
+        int valid = as_label_name_valid(name);
+        free(name);
+        if (!valid)
             return as_err_set(err, "--label %s: invalid label name", o->labels[i]);
         if (!as_utf8_valid(eq + 1, strlen(eq + 1)))
-            return as_err_set(err, "--label %s: not valid UTF-8", name);
+            return as_err_set(err, "--label %.*s: not valid UTF-8", (int)(eq - o->labels[i]),
+                              o->labels[i]);
     }
     if (o->title != NULL && !as_utf8_valid(o->title, strlen(o->title)))
         return as_err_set(err, "--title: not valid UTF-8");
@@ -615,17 +622,17 @@ static void as_alert_defaults(cJSON *alert, int64_t now)
     const char *status = as_alert_status(alert, now);
     if (as_json_str(alert, "status") == NULL)
         as_obj_set_str(alert, "status", status);
-    if (!cJSON_HasObjectItem(alert, "labels"))
+    if (!as_json_has(alert, "labels"))
         cJSON_AddItemToObject(alert, "labels", cJSON_CreateObject());
-    if (!cJSON_HasObjectItem(alert, "annotations"))
+    if (!as_json_has(alert, "annotations"))
         cJSON_AddItemToObject(alert, "annotations", cJSON_CreateObject());
-    if (!cJSON_HasObjectItem(alert, "startsAt"))
+    if (!as_json_has(alert, "startsAt"))
         as_obj_set_str(alert, "startsAt", as_rfc3339_ms(now, ts, sizeof(ts)));
-    if (!cJSON_HasObjectItem(alert, "endsAt"))
+    if (!as_json_has(alert, "endsAt"))
         as_obj_set_str(alert, "endsAt",
                        strcmp(status, "resolved") == 0 ? as_rfc3339_ms(now, ts, sizeof(ts))
                                                        : AS_PAYLOAD_ZERO_TIME);
-    if (!cJSON_HasObjectItem(alert, "generatorURL"))
+    if (!as_json_has(alert, "generatorURL"))
         as_obj_set_str(alert, "generatorURL", "");
 }
 
@@ -729,7 +736,7 @@ static const char *as_payload_status(const cJSON *alerts)
 
 static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
 {
-    if (cJSON_HasObjectItem(p, key))
+    if (as_json_has(p, key))
         cJSON_Delete(item);
     else
         cJSON_AddItemToObject(p, key, item);
@@ -737,7 +744,7 @@ static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
 
 static void as_replace_or_add(cJSON *p, const char *key, cJSON *item)
 {
-    if (cJSON_HasObjectItem(p, key))
+    if (as_json_has(p, key))
         cJSON_ReplaceItemInObjectCaseSensitive(p, key, item);
     else
         cJSON_AddItemToObject(p, key, item);
@@ -767,7 +774,7 @@ static void as_payload_finish(cJSON *p, int changed)
     as_add_if_missing(p, "commonAnnotations", as_common(alerts, "annotations"));
     as_add_if_missing(p, "externalURL", cJSON_CreateString(""));
     as_add_if_missing(p, "version", cJSON_CreateString("4"));
-    if (!cJSON_HasObjectItem(p, "groupKey")) {
+    if (!as_json_has(p, "groupKey")) {
         char *key = as_group_key(as_json_obj(p, "groupLabels"));
         cJSON_AddItemToObject(p, "groupKey", cJSON_CreateString(key));
         free(key);
@@ -789,7 +796,7 @@ static cJSON *as_payload_grouped(cJSON *root, const as_payload_opts_t *o, as_err
     {
         as_alert_defaults(a, now);
         as_alert_apply(a, o);
-        if (as_opts_labels(o) || !cJSON_HasObjectItem(a, "fingerprint"))
+        if (as_opts_labels(o) || !as_json_has(a, "fingerprint"))
             as_alert_fingerprint(a, NULL);
     }
     as_payload_finish(root, o != NULL && (as_opts_labels(o) || o->title != NULL));
@@ -868,7 +875,7 @@ cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts
     cJSON *root = as_json_parse(json, len, err);
     if (root == NULL)
         return NULL;
-    if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "alerts")) {
+    if (cJSON_IsObject(root) && as_json_has(root, "alerts")) {
         if (grouped != NULL)
             *grouped = 1;
         return as_payload_grouped(root, opts, err);
@@ -942,14 +949,20 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
     }
     while (len > 0 && strchr(" \t\r\n\v\f", text[len - 1]) != NULL)
         len--;
-    if (len == 0) {
+    /* `send --title T </dev/null` says all there is to say. */
+    int titled = opts != NULL && opts->title != NULL && *opts->title != '\0';
+    if (len == 0 && !titled) {
         as_err_set(err, "text: empty message");
         return NULL;
     }
-    char *msg = as_utf8_repair(text, len);
     cJSON *alerts = cJSON_CreateArray(), *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "message", msg);
+    if (len > 0) {
+        char *msg = as_utf8_repair(text, len);
+        cJSON_AddStringToObject(a, "message", msg);
+        free(msg);
+    } else {
+        cJSON_AddStringToObject(a, "title", opts->title);
+    }
     cJSON_AddItemToArray(alerts, a);
-    free(msg);
     return as_payload_from_alerts(alerts, "text", opts, err);
 }

@@ -68,7 +68,7 @@ cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts
 
 /* A plain-text message: trailing white space is dropped, bytes that are
  * not UTF-8 become U+FFFD (a Latin-1 message is still worth delivering);
- * empty text and NUL bytes are errors. */
+ * NUL bytes are errors, and so is empty text unless opts has a title. */
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,
                             as_err_t *err);
 

@@ -479,7 +479,7 @@ static cJSON *as_collectd_alert(const as_collectd_t *c, as_err_t *err)
         if (*k != NULL || *c->h[i].value == '\0')
             continue;
         char *name = as_snake(c->h[i].key);
-        if (!cJSON_HasObjectItem(ann, name))
+        if (cJSON_GetObjectItemCaseSensitive(ann, name) == NULL)
             as_puts(ann, name, c->h[i].value);
         free(name);
     }
