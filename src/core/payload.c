@@ -30,7 +30,6 @@
  * the first and Go's decoder the last, and a label set with two values
  * for one name has no fingerprint.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,7 @@
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
+#include "core/spool.h" /* as_now_ms */
 
 #define AS_FNV_OFFSET 14695981039346656037ULL
 #define AS_FNV_PRIME  1099511628211ULL
@@ -51,13 +51,6 @@
 
 /* ---------------------------------------------------------------------- */
 /* Time.                                                                   */
-
-int64_t as_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (Howard Hinnant's days_from_civil). */

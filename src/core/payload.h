@@ -103,7 +103,5 @@ int as_rfc3339_valid(const char *s);
 /* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
  * (at least 32 bytes): 2026-11-24T13:46:31.697Z. */
 char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
-/* The clock, in ms since the epoch. */
-int64_t as_now_ms(void);
 
 #endif
