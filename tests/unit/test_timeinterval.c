@@ -985,6 +985,8 @@ typedef struct {
 
 static void put(bytes_t *b, const void *d, size_t n)
 {
+    if (n == 0)
+        return;
     if (b->len + n > b->cap) {
         b->cap = (b->len + n) * 2;
         b->p = realloc(b->p, b->cap);
