@@ -11,8 +11,8 @@
  * deliberate differences: a month number outside 1-12 is refused (it
  * would never match), and days_of_month counts a month's days on the
  * calendar (Alertmanager 0.25 divided the month's length in hours by 24,
- * so -1 missed the last day of a month with a DST change; later versions
- * fixed that the same way).
+ * so in a month that loses an hour to DST, March in New York, -1 was the
+ * 30th; later versions count calendar days too).
  *
  * Evaluation converts the instant to the entry's location (UTC when none
  * is given, as in Alertmanager) with as_tz_localtime(), which reads only
