@@ -284,13 +284,12 @@ static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
             break; /* a torn last line: ignore */
         *nl = '\0';
         as_jline_t j = {0};
-        char id[AS_NID_LEN] = "", rest[64] = "";
-        if (sscanf(p, "%c %39s %63s", &j.op, id, rest) >= 2) {
-            snprintf(j.id, sizeof(j.id), "%s", id);
+        char rest[24] = "";
+        if (sscanf(p, "%c %39s %23s", &j.op, j.id, rest) >= 2) {
             if (j.op == 'R')
                 j.n = strtol(rest, NULL, 10);
             else
-                snprintf(j.ch, sizeof(j.ch), "%.*s", (int)sizeof(j.ch) - 1, rest);
+                memcpy(j.ch, rest, sizeof(j.ch));
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 *out = as_xrealloc(*out, cap * sizeof(**out));

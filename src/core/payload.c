@@ -30,7 +30,6 @@
  * the first and Go's decoder the last, and a label set with two values
  * for one name has no fingerprint.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,7 @@
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
+#include "core/spool.h" /* as_now_ms */
 
 #define AS_FNV_OFFSET 14695981039346656037ULL
 #define AS_FNV_PRIME  1099511628211ULL
@@ -74,8 +74,10 @@ char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
     }
     struct tm tm;
     gmtime_r(&sec, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0 || (size_t)n >= size)
+        buf[0] = '\0'; /* callers pass at least 32 bytes; never a cut date */
     return buf;
 }
 
@@ -128,8 +130,8 @@ static int as_rfc3339_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                sec - sign * (oh * 3600 + om * 60);
+    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+                (int64_t)mi * 60 + sec - (int64_t)sign * (oh * 3600 + om * 60);
     *ms = t * 1000 + frac_ms;
     return 0;
 }
@@ -183,14 +185,20 @@ static cJSON **as_obj_sorted(const cJSON *obj, size_t *n, const char **dup)
 {
     size_t count = 0, i = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, obj) count++;
+    cJSON_ArrayForEach(it, obj)
+    {
+        count++;
+    }
     *n = count;
     if (dup != NULL)
         *dup = NULL;
     if (count == 0)
         return NULL;
     cJSON **v = as_xcalloc(count, sizeof(*v));
-    cJSON_ArrayForEach(it, obj) v[i++] = (cJSON *)it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        v[i++] = (cJSON *)it;
+    }
     qsort(v, count, sizeof(*v), as_item_cmp);
     for (i = 1; dup != NULL && i < count; i++)
         if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
@@ -212,12 +220,18 @@ static void as_obj_sort(cJSON *obj)
     free(v);
 }
 
+/* cJSON_HasObjectItem() ignores case; JSON keys do not. */
+static int as_json_has(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+}
+
 static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
 {
     cJSON *s = cJSON_CreateString(value);
     if (s == NULL)
         abort(); /* out of memory: see pool.h */
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+    if (as_json_has(obj, key))
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s);
     else
         cJSON_AddItemToObject(obj, key, s);
@@ -378,9 +392,18 @@ typedef struct as_check_s {
     int strict; /* unknown keys are errors */
 } as_check_t;
 
+/* Paths name fields in errors; one cut short by a huge key still names
+ * where the problem starts, so truncation is fine. */
 static void as_path_key(char *out, const char *path, const char *key)
 {
-    snprintf(out, AS_PATH_MAX, "%s%s%s", path, *path ? "." : "", key);
+    if (snprintf(out, AS_PATH_MAX, "%s%s%s", path, *path ? "." : "", key) >= AS_PATH_MAX)
+        out[AS_PATH_MAX - 1] = '\0';
+}
+
+static void as_path_index(char *out, const char *path, int i)
+{
+    if (snprintf(out, AS_PATH_MAX, "%s[%d]", path, i) >= AS_PATH_MAX)
+        out[AS_PATH_MAX - 1] = '\0';
 }
 
 static int as_check_string(const cJSON *it, const char *path, as_err_t *err)
@@ -433,7 +456,7 @@ static int as_check_alerts(const cJSON *arr, const char *path, as_err_t *err)
     const cJSON *a;
     cJSON_ArrayForEach(a, arr)
     {
-        snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+        as_path_index(sub, path, i++);
         if (as_check_object(a, sub, &as_am_alert_check, err) != 0)
             return -1;
     }
@@ -521,15 +544,16 @@ int as_payload_opts_check(const as_payload_opts_t *o, as_err_t *err)
         return 0;
     for (size_t i = 0; i < o->nlabels; i++) {
         const char *eq = strchr(o->labels[i], '=');
-        char name[256];
-        if (eq == NULL || (size_t)(eq - o->labels[i]) >= sizeof(name))
+        if (eq == NULL)
             return as_err_set(err, "--label %s: expected NAME=VALUE", o->labels[i]);
-        memcpy(name, o->labels[i], (size_t)(eq - o->labels[i]));
-        name[eq - o->labels[i]] = '\0';
-        if (!as_label_name_valid(name))
+        char *name = as_xstrndup(o->labels[i], (size_t)(eq - o->labels[i]));
+        int valid = as_label_name_valid(name);
+        free(name);
+        if (!valid)
             return as_err_set(err, "--label %s: invalid label name", o->labels[i]);
         if (!as_utf8_valid(eq + 1, strlen(eq + 1)))
-            return as_err_set(err, "--label %s: not valid UTF-8", name);
+            return as_err_set(err, "--label %.*s: not valid UTF-8", (int)(eq - o->labels[i]),
+                              o->labels[i]);
     }
     if (o->title != NULL && !as_utf8_valid(o->title, strlen(o->title)))
         return as_err_set(err, "--title: not valid UTF-8");
@@ -593,17 +617,17 @@ static void as_alert_defaults(cJSON *alert, int64_t now)
     const char *status = as_alert_status(alert, now);
     if (as_json_str(alert, "status") == NULL)
         as_obj_set_str(alert, "status", status);
-    if (!cJSON_HasObjectItem(alert, "labels"))
+    if (!as_json_has(alert, "labels"))
         cJSON_AddItemToObject(alert, "labels", cJSON_CreateObject());
-    if (!cJSON_HasObjectItem(alert, "annotations"))
+    if (!as_json_has(alert, "annotations"))
         cJSON_AddItemToObject(alert, "annotations", cJSON_CreateObject());
-    if (!cJSON_HasObjectItem(alert, "startsAt"))
+    if (!as_json_has(alert, "startsAt"))
         as_obj_set_str(alert, "startsAt", as_rfc3339_ms(now, ts, sizeof(ts)));
-    if (!cJSON_HasObjectItem(alert, "endsAt"))
+    if (!as_json_has(alert, "endsAt"))
         as_obj_set_str(alert, "endsAt",
                        strcmp(status, "resolved") == 0 ? as_rfc3339_ms(now, ts, sizeof(ts))
                                                        : AS_PAYLOAD_ZERO_TIME);
-    if (!cJSON_HasObjectItem(alert, "generatorURL"))
+    if (!as_json_has(alert, "generatorURL"))
         as_obj_set_str(alert, "generatorURL", "");
 }
 
@@ -654,30 +678,43 @@ static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t
     return a;
 }
 
+static const char *as_strval(const cJSON *it)
+{
+    return cJSON_IsString(it) ? it->valuestring : "";
+}
+
 /* The labels (or annotations) every alert has with the same value, as
  * Alertmanager computes commonLabels: a name missing from one alert counts
- * as the empty value. */
+ * as the empty value.  Sorted members are intersected pairwise, so a body
+ * with one alert of 50000 labels costs n log n, not n squared. */
 static cJSON *as_common(const cJSON *alerts, const char *key)
 {
-    cJSON *common = cJSON_CreateObject();
-    const cJSON *first = as_json_obj(alerts->child, key), *it, *a;
-    cJSON_ArrayForEach(it, first)
+    size_t n, m;
+    cJSON **common = as_obj_sorted(as_json_obj(alerts->child, key), &n, NULL);
+    const cJSON *a;
+    cJSON_ArrayForEach(a, alerts)
     {
-        const char *v = cJSON_IsString(it) ? it->valuestring : "";
-        int all = 1;
-        cJSON_ArrayForEach(a, alerts)
-        {
-            const char *w = as_json_str(as_json_obj(a, key), it->string);
-            if (strcmp(v, w != NULL ? w : "") != 0) {
-                all = 0;
-                break;
-            }
+        if (a == alerts->child)
+            continue;
+        cJSON **other = as_obj_sorted(as_json_obj(a, key), &m, NULL);
+        size_t kept = 0, j = 0;
+        for (size_t i = 0; i < n; i++) {
+            while (j < m && strcmp(other[j]->string, common[i]->string) < 0)
+                j++;
+            const char *w = j < m && strcmp(other[j]->string, common[i]->string) == 0
+                                ? as_strval(other[j])
+                                : "";
+            if (strcmp(as_strval(common[i]), w) == 0)
+                common[kept++] = common[i];
         }
-        if (all)
-            as_obj_set_str(common, it->string, v);
+        n = kept;
+        free(other);
     }
-    as_obj_sort(common);
-    return common;
+    cJSON *obj = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddStringToObject(obj, common[i]->string, as_strval(common[i]));
+    free(common);
+    return obj;
 }
 
 static const char *as_payload_status(const cJSON *alerts)
@@ -694,7 +731,7 @@ static const char *as_payload_status(const cJSON *alerts)
 
 static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
 {
-    if (cJSON_HasObjectItem(p, key))
+    if (as_json_has(p, key))
         cJSON_Delete(item);
     else
         cJSON_AddItemToObject(p, key, item);
@@ -702,7 +739,7 @@ static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
 
 static void as_replace_or_add(cJSON *p, const char *key, cJSON *item)
 {
-    if (cJSON_HasObjectItem(p, key))
+    if (as_json_has(p, key))
         cJSON_ReplaceItemInObjectCaseSensitive(p, key, item);
     else
         cJSON_AddItemToObject(p, key, item);
@@ -732,7 +769,7 @@ static void as_payload_finish(cJSON *p, int changed)
     as_add_if_missing(p, "commonAnnotations", as_common(alerts, "annotations"));
     as_add_if_missing(p, "externalURL", cJSON_CreateString(""));
     as_add_if_missing(p, "version", cJSON_CreateString("4"));
-    if (!cJSON_HasObjectItem(p, "groupKey")) {
+    if (!as_json_has(p, "groupKey")) {
         char *key = as_group_key(as_json_obj(p, "groupLabels"));
         cJSON_AddItemToObject(p, "groupKey", cJSON_CreateString(key));
         free(key);
@@ -754,7 +791,7 @@ static cJSON *as_payload_grouped(cJSON *root, const as_payload_opts_t *o, as_err
     {
         as_alert_defaults(a, now);
         as_alert_apply(a, o);
-        if (as_opts_labels(o) || !cJSON_HasObjectItem(a, "fingerprint"))
+        if (as_opts_labels(o) || !as_json_has(a, "fingerprint"))
             as_alert_fingerprint(a, NULL);
     }
     as_payload_finish(root, o != NULL && (as_opts_labels(o) || o->title != NULL));
@@ -796,7 +833,7 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     cJSON_ArrayForEach(a, arr)
     {
         if (prefix_index)
-            snprintf(path, sizeof(path), "[%d]", i++);
+            as_path_index(path, "", i++);
         else
             path[0] = '\0';
         if (as_check_single(a, path, err) != 0)
@@ -806,7 +843,10 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "receiver", "");
     cJSON *alerts = cJSON_CreateArray();
-    cJSON_ArrayForEach(a, arr) cJSON_AddItemToArray(alerts, as_alert_wrap(a, o, now));
+    cJSON_ArrayForEach(a, arr)
+    {
+        cJSON_AddItemToArray(alerts, as_alert_wrap(a, o, now));
+    }
     cJSON_AddStringToObject(p, "status", as_payload_status(alerts));
     cJSON_AddItemToObject(p, "alerts", alerts);
     cJSON *common = as_common(alerts, "labels");
@@ -830,7 +870,7 @@ cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts
     cJSON *root = as_json_parse(json, len, err);
     if (root == NULL)
         return NULL;
-    if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "alerts")) {
+    if (cJSON_IsObject(root) && as_json_has(root, "alerts")) {
         if (grouped != NULL)
             *grouped = 1;
         return as_payload_grouped(root, opts, err);
@@ -876,6 +916,24 @@ cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_
     return p;
 }
 
+int as_payload_looks_json(const char *data, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    return i < len && (data[i] == '{' || data[i] == '[');
+}
+
+cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
+                                int *grouped, as_err_t *err)
+{
+    if (as_payload_looks_json(data, len))
+        return as_payload_parse_opts(data, len, opts, grouped, err);
+    if (grouped != NULL)
+        *grouped = 0;
+    return as_payload_from_text(data, len, opts, err);
+}
+
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,
                             as_err_t *err)
 {
@@ -886,14 +944,20 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
     }
     while (len > 0 && strchr(" \t\r\n\v\f", text[len - 1]) != NULL)
         len--;
-    if (len == 0) {
+    /* `send --title T </dev/null` says all there is to say. */
+    int titled = opts != NULL && opts->title != NULL && *opts->title != '\0';
+    if (len == 0 && !titled) {
         as_err_set(err, "text: empty message");
         return NULL;
     }
-    char *msg = as_utf8_repair(text, len);
     cJSON *alerts = cJSON_CreateArray(), *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "message", msg);
+    if (len > 0) {
+        char *msg = as_utf8_repair(text, len);
+        cJSON_AddStringToObject(a, "message", msg);
+        free(msg);
+    } else {
+        cJSON_AddStringToObject(a, "title", opts->title);
+    }
     cJSON_AddItemToArray(alerts, a);
-    free(msg);
     return as_payload_from_alerts(alerts, "text", opts, err);
 }

@@ -18,9 +18,11 @@
  * kind and go through the same wrapping (see inputs/formats.h).
  *
  * Entry points, one per input shape:
- *   as_payload_parse()      a JSON body (HTTP, socket line, `send` stdin)
- *   as_payload_from_text()  a plain-text message
- *   as_payload_from_alerts() alerts built by a stdin format
+ *   as_payload_parse()          a JSON body (HTTP, `send` stdin)
+ *   as_payload_parse_or_text()  a socket line: JSON if it starts with { or [,
+ *                               else a plain-text message
+ *   as_payload_from_text()      a plain-text message
+ *   as_payload_from_alerts()    alerts built by a stdin format
  * Each returns a new cJSON tree the caller owns (cJSON_Delete), or NULL
  * with err naming the first bad field by its path.
  */
@@ -66,9 +68,19 @@ cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts
 
 /* A plain-text message: trailing white space is dropped, bytes that are
  * not UTF-8 become U+FFFD (a Latin-1 message is still worth delivering);
- * empty text and NUL bytes are errors. */
+ * NUL bytes are errors, and so is empty text unless opts has a title. */
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,
                             as_err_t *err);
+
+/* Does this input mean to be JSON: is its first non-blank byte '{' or
+ * '['?  Such an input that does not parse is an error, never text
+ * (CONTRACT §9: socket lines, `send --format auto`). */
+int as_payload_looks_json(const char *data, size_t len);
+
+/* A socket line or any body that may be either: as_payload_parse_opts()
+ * when it looks like JSON, else as_payload_from_text(). */
+cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
+                                int *grouped, as_err_t *err);
 
 /* Wrap alerts in the single-alert form (an array, consumed whatever the
  * outcome) into one payload; errors are prefixed with what. */
@@ -91,7 +103,5 @@ int as_rfc3339_valid(const char *s);
 /* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
  * (at least 32 bytes): 2026-11-24T13:46:31.697Z. */
 char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
-/* The clock, in ms since the epoch. */
-int64_t as_now_ms(void);
 
 #endif

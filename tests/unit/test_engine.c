@@ -220,7 +220,7 @@ static void test_retry_after_failure_and_restart(void **state)
     wait_answers(5);
     assert_int_equal(W.ok, 5);
     /* Wait for the first attempts to fail and be deferred. */
-    for (int i = 0; i < 100 && dir_count(e, "deferred") < 5; i++)
+    for (int i = 0; i < 500 && dir_count(e, "deferred") < 5; i++)
         usleep(20000);
     assert_int_equal(dir_count(e, "deferred"), 5);
     as_core_stop();
