@@ -4,8 +4,12 @@
  *   client: disk full on db1\n                       plain text: one alert
  *   server: OK 0193a6b2c4d1-00002a-7f3a\n             once it is on disk
  *   client: {"labels":{"alertname":"X"}}\n            a JSON alert (or payload)
- *   client: {"labels":\n                              not JSON, though it says so
+ *   client: {"labels":\n                              not JSON, though it looks so
  *   server: ERR invalid JSON: ...\n
+ *
+ * A line whose first non-blank byte is '{' or '[' is JSON (an alert, an
+ * array of them, or an Alertmanager payload), anything else plain text:
+ * as_payload_parse_or_text(), as `alertsink send --format auto` reads.
  *
  * One thread serves every client with epoll; nothing it does waits for the
  * disk.  Each line is parsed in that thread and handed to as_submit(); the
@@ -310,16 +314,9 @@ static void as_unix_line(as_unix_client_t *cl, char *line, size_t len)
         len--;
     if (len == 0)
         return;
-    size_t skip = 0;
-    while (skip < len && (line[skip] == ' ' || line[skip] == '\t'))
-        skip++;
     as_err_t err;
     int grouped = 0;
-    cJSON *payload;
-    if (skip < len && line[skip] == '{')
-        payload = as_payload_parse(line, len, &grouped, &err);
-    else
-        payload = as_payload_from_text(line, len, NULL, &err);
+    cJSON *payload = as_payload_parse_or_text(line, len, NULL, &grouped, &err);
     if (payload == NULL) {
         as_log(AS_LOG_INFO, "unix line refused", AS_S("error", err.msg));
         as_unix_answer_err(cl, err.msg);

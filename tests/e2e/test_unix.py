@@ -54,7 +54,7 @@ class UnixInput(unittest.TestCase):
             '{"receiver":"x","status":"firing","alerts":[{"status":"firing","labels":'
             '{"alertname":"AmPayload"},"annotations":{},"startsAt":"2026-01-01T00:00:00Z",'
             '"endsAt":"0001-01-01T00:00:00Z"}],"version":"4"}\n'
-            "[prod] text that starts with a bracket\n")
+            '[{"labels":{"alertname":"InArray1"}},{"labels":{"alertname":"InArray2"}}]\n')
         self.assertEqual(len(answers), 5, answers)
         ids = [ok_id(self, a) for a in answers]
         counts = self.d.wait_outbox(ids)
@@ -63,16 +63,18 @@ class UnixInput(unittest.TestCase):
         self.assertIn("JsonAlert", text[ids[1]])
         self.assertIn("Indented JSON", text[ids[2]])
         self.assertIn("AmPayload", text[ids[3]])
+        self.assertIn("InArray1", text[ids[4]])
+        self.assertIn("InArray2", text[ids[4]])
 
     @needs_templates
     def test_text_lines_are_the_message(self):
-        answers = self.d.unix(b"disk full on db1\n[prod] text that starts with a bracket\n"
+        answers = self.d.unix(b"disk full on db1\nprod: {braces} inside text\n"
                               b"caf\xe9 au lait\n")
         ids = [ok_id(self, a) for a in answers]
         self.d.wait_outbox(ids)
         text = {l["id"]: l["text"] for l in self.d.outbox_lines()}
         self.assertIn("disk full on db1", text[ids[0]])
-        self.assertIn("[prod] text", text[ids[1]])
+        self.assertIn("prod: {braces} inside text", text[ids[1]])
         self.assertIn("caf\ufffd au lait", text[ids[2]])  # not UTF-8: repaired, not refused
 
     def test_malformed_json_lines_are_err(self):
@@ -85,6 +87,8 @@ class UnixInput(unittest.TestCase):
             ('{"message":"caf\xe9"}', "UTF-8"),                     # invalid UTF-8 (latin-1 byte)
             ('{"alerts":[]}', "alerts"),
             ('{}', None),
+            ('[prod] starts like a JSON array', "invalid JSON"),  # '[' means JSON too
+            ('  {"labels":', "invalid JSON"),                      # after blanks
         ]
         data = b"".join(c.encode("latin-1") + b"\n" for c, _ in cases)
         answers = self.d.unix(data)
