@@ -62,7 +62,11 @@ class HttpInput(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.close()
+        try:
+            rc = cls.d.stop()
+            assert rc == 0, "alertsink exited with %s:\n%s" % (rc, cls.d.log())
+        finally:
+            cls.d.close()
 
     def queued(self, r):
         self.assertEqual(r.status, 200, r)

@@ -44,7 +44,11 @@ class UnixInput(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.close()
+        try:
+            rc = cls.d.stop()
+            assert rc == 0, "alertsink exited with %s:\n%s" % (rc, cls.d.log())
+        finally:
+            cls.d.close()
 
     def test_text_and_json_lines(self):
         answers = self.d.unix(

@@ -248,7 +248,8 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signal and wait; returns the exit code."""
+        """Signal and wait; returns the exit code.  A sanitizer report in the
+        log (ASan, LeakSanitizer, UBSan) fails the test."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
@@ -258,7 +259,14 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("alertsink did not stop within %ds:\n%s" % (timeout, self.log()))
+        self.check_sanitizers()
         return self.returncode
+
+    def check_sanitizers(self):
+        log = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                raise AssertionError("sanitizer report in the daemon's log:\n" + log[-20000:])
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
@@ -293,8 +301,14 @@ class Daemon:
             self.start()
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None and self.alive():
+                rc = self.stop()
+                if rc != 0:
+                    raise AssertionError("alertsink exited with %d:\n%s" % (rc, self.log()))
+        finally:
+            self.close()
 
     # --- HTTP ---------------------------------------------------------------------------
 
