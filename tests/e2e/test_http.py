@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import FIXTURES, SLOW, Daemon, alert, fixture, http_request, wait_for  # noqa: E402
+from lib import FIXTURES, SLOW, Daemon, alert, fixture, free_port, http_request, wait_for  # noqa: E402
 
 TOKEN = "e2e-Token/with+odd=chars"
 AM = "/api/v1/alertmanager"
@@ -527,6 +527,37 @@ class HttpLifecycle(unittest.TestCase):
             wait_for(lambda: d.log().count("msg=reloaded") >= 4, 20, what="reload")
             self.assertEqual(d.post(ALERTS, alert("X"), token="first").status, 401)
             self.assertEqual(d.post(ALERTS, alert("X"), token="second").status, 200)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_reload_to_another_address(self):
+        d = Daemon(unix=False)
+        try:
+            d.start()
+            old = d.port
+            d.port = free_port()
+            d.write_config()
+            d.send_signal(signal.SIGHUP)
+            wait_for(lambda: "msg=reloaded" in d.log(), 20, what="reload")
+            self.assertEqual(d.post(ALERTS, alert("NewAddress")).status, 200)
+            with self.assertRaises(ConnectionRefusedError):
+                http_request(old, "POST", ALERTS, alert("OldAddress"))
+            # A reload whose address cannot be bound is refused; the old one serves on.
+            blocker = socket.socket()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            try:
+                serving = d.port
+                d.port = blocker.getsockname()[1]
+                d.write_config()
+                d.port = serving
+                d.send_signal(signal.SIGHUP)
+                wait_for(lambda: "reload refused" in d.log(), 20, what="a refused reload")
+                self.assertIn("Address already in use", d.log())
+                self.assertEqual(d.post(ALERTS, alert("StillServing")).status, 200)
+            finally:
+                blocker.close()
             self.assertEqual(d.stop(), 0)
         finally:
             d.close()
