@@ -20,6 +20,14 @@
  *    handshake.  libesmtp's own name check compares against the resolver's
  *    canonical name (wrong after a CNAME, and blind to IP addresses); its
  *    event is answered with OpenSSL's verdict, which was about smtp.host.
+ *    libesmtp sends no SNI either; an info callback adds it.
+ *
+ *  - TLS 1.3.  After the handshake libesmtp 1.1.0 queues EHLO, then serves
+ *    a readable socket before flushing its output: TLS 1.3 session tickets
+ *    arriving in that moment leave it waiting for the reply to an EHLO it
+ *    has not sent, until the timeout (seen with every aiosmtpd run over
+ *    loopback).  The SSL_CTX therefore speaks TLS 1.2, which every
+ *    submission server offers.
  *
  *  - AUTH that fails.  libesmtp then goes on to MAIL unauthenticated.  When
  *    credentials are configured, the message callback refuses to hand over
@@ -201,10 +209,7 @@ static int as_email_tls_init(as_email_t *em, as_err_t *err)
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
         goto fail;
-    /* TLS 1.2 only: libesmtp 1.1.0 queues EHLO after the handshake and
-     * then serves a readable socket before flushing its output, so TLS 1.3
-     * session tickets arriving first leave it waiting for a reply to an
-     * EHLO it has not sent, until the timeout. */
+    /* TLS 1.2: see the file's comment on libesmtp and TLS 1.3. */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     if (c->tls_ca_file != NULL) {
@@ -801,6 +806,8 @@ static int as_email_init(void **instance, const void *conf, as_err_t *err)
     char addr[320];
     if (c->port < 1 || c->port > 65535)
         return as_err_set(err, "smtp.port: must be between 1 and 65535");
+    if (c->timeout < 1000)
+        return as_err_set(err, "smtp.timeout: must be at least 1s (libesmtp's smallest)");
     if (c->host != NULL && (c->host[0] == '\0' || strchr(c->host, ':') != NULL))
         return as_err_set(err, "smtp.host: '%s' is not a host name or IPv4 address", c->host);
     if (c->username != NULL && c->password == NULL)

@@ -51,7 +51,8 @@ char *as_mime_clean(const char *s, int one_line)
     as_buf_t b = AS_BUF_INIT;
     size_t len = s != NULL ? strlen(s) : 0;
     int space = 1; /* at the start, spaces are dropped */
-    as_buf_reserve(&b, len + 1);
+    as_buf_reserve(&b, len);
+    as_buf_append(&b, "", 0); /* an empty result is "" too */
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         size_t n = as_mime_char(s + i, len - i);

@@ -32,6 +32,8 @@ BUILD = os.environ.get("AS_BUILD_DIR") or os.path.join(SRC, "build")
 DRIVER = os.path.join(BUILD, "tools", "email_driver")
 SERVER = os.path.join(SRC, "tests", "smtp_server.py")
 PYTHON = "/usr/bin/python3"
+# e.g. "valgrind --error-exitcode=99 --leak-check=full" to run the driver under it
+WRAPPER = os.environ.get("AS_EMAIL_DRIVER_WRAPPER", "").split()
 
 SUBJECT = "[FIRING:1] Disk dolu — İstanbul şubesi: ğüşıöç ĞÜŞİÖÇ 🔥🚒 and a long tail to fold"
 TEXT = ("Disk dolu: /var %97 kullanımda\n"
@@ -171,7 +173,7 @@ route:
     def deliver(self, config, *args, timeout=60):
         """Run the driver; returns (results, stderr, seconds)."""
         start = time.monotonic()
-        r = subprocess.run([DRIVER, "-c", config, "-r", "oncall"] + list(args),
+        r = subprocess.run(WRAPPER + [DRIVER, "-c", config, "-r", "oncall"] + list(args),
                            capture_output=True, text=True, timeout=timeout)
         took = time.monotonic() - start
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     as_cycle_t *cy = as_cycle_create(&cf, config);
     if (cy == NULL) {
         as_conf_print_errors(&cf, stderr);
+        as_conf_free_errors(&cf);
         return 2;
     }
     as_conf_free_errors(&cf);
