@@ -257,6 +257,11 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
         as_batch_hold(batch, (int)n);
     }
     as_note_free(rec);
+    int done = 0; /* the batch went with its last note */
+    if (batch != NULL && n == 0)
+        done = 1;
+    if (batch != NULL)
+        as_batch_release(batch, 1); /* the record's unit became its notes' units */
 
     int64_t deadline = as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000);
     int *codes = as_xcalloc(n ? n : 1, sizeof(int));
@@ -304,8 +309,7 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     int all_ok = 1, none = 1;
     for (size_t i = 0; i < n; i++) {
         if (notes[i] != NULL) { /* still pending at the deadline */
-            fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n",
-                    notes[i]->id,
+            fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", notes[i]->id,
                     batch ? "; it stays in the spool's maildrop/ for the daemon" : "");
             codes[i] = AS_EXIT_FAIL;
             for (size_t k = 0; k < notes[i]->nch; k++)
@@ -319,12 +323,8 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     }
     free(notes);
     free(codes);
-    if (batch != NULL) {
-        if (left > 0)
-            as_batch_abandon(batch);
-        else
-            as_batch_release(batch, 0); /* every unit was released: already gone */
-    }
+    if (batch != NULL && left > 0 && !done)
+        as_batch_abandon(batch); /* its file and journal stay for the daemon */
     if (lockfd >= 0)
         close(lockfd); /* the daemon may take what is left now */
     as_core_stop();
