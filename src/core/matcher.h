@@ -10,9 +10,11 @@
 #ifndef AS_MATCHER_H
 #define AS_MATCHER_H
 
+#include <cjson/cJSON.h>
 #include <pcre2.h>
 
 #include "alertsink/module.h"
+#include "core/buf.h"
 
 typedef enum { AS_MATCH_EQ, AS_MATCH_NE, AS_MATCH_RE, AS_MATCH_NRE } as_match_op_t;
 
@@ -37,12 +39,22 @@ extern const as_conf_type_t as_conf_match_re_map;
 /* Parse one string of matchers ("a=b" or "{a=\"b\", c=~d}") into list,
  * allocated from pool.  Returns -1 with err (PCRE2's message and offset). */
 int as_matchers_parse(as_pool_t *pool, const char *s, as_matchers_t *list, as_err_t *err);
+/* Parse exactly one matcher, commas included in its value (ParseMatcher,
+ * what amtool uses for the labels on its command line). */
+int as_matcher_parse(as_pool_t *pool, const char *s, as_matcher_t *m, as_err_t *err);
 int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
                     const char *value, as_err_t *err);
 
 /* Does a label value (NULL = absent) satisfy m? */
 int as_matcher_matches(const as_matcher_t *m, const char *value);
-/* "name=\"value\"" as Alertmanager prints it. */
-void as_matcher_format(const as_matcher_t *m, char *buf, size_t len);
+/* Do labels (a JSON object of strings) satisfy every matcher of list?
+ * An absent label, or one that is not a string, is the empty string. */
+int as_matchers_match(const as_matchers_t *list, const cJSON *labels);
+/* Sort as Alertmanager does (labels.Matchers.Less: name, value, operator),
+ * which its route keys depend on. */
+void as_matchers_sort(as_matchers_t *list);
+/* Append name="value" as Alertmanager prints it (Matcher.String: only \\,
+ * \n and \" escaped). */
+void as_matcher_append(as_buf_t *b, const as_matcher_t *m);
 
 #endif
