@@ -361,6 +361,7 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
                             as_match_op_t op)
 {
     int rc = 0;
+    as_pool_t *pool = as_conf_pool(cf);
     if (n->kind != AS_NODE_MAP) {
         as_conf_error(cf, n, "%s: expected a map of label: value", k->name);
         return -1;
@@ -378,8 +379,15 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
             rc = -1;
             continue;
         }
-        as_matcher_t *m = as_matchers_add(as_conf_pool(cf), field);
-        if (as_matcher_init(as_conf_pool(cf), m, name, op, v, &err) < 0) {
+        as_matcher_t *m = as_matchers_add(pool, field);
+        int ok = as_matcher_init(pool, m, name, op, v, &err) == 0;
+        /* Alertmanager keeps a match_re value as its compiled regexp's
+         * String(), "^(?:v)$", and anchors that again: route keys show it
+         * so, and a value such as "a)|(b" means what the double anchoring
+         * makes of it. */
+        if (ok && op == AS_MATCH_RE)
+            ok = as_matcher_init(pool, m, name, op, as_psprintf(pool, "^(?:%s)$", v), &err) == 0;
+        if (!ok) {
             ((as_matchers_t *)field)->n--;
             as_conf_error(cf, n->items[i], "%s", err.msg);
             rc = -1;

@@ -6,6 +6,15 @@
  * ^(?:re)$, compiled once when the configuration loads.
  *
  * A label that is absent matches as the empty string, as in Alertmanager.
+ *
+ * Alertmanager's regexes are Go's (RE2).  On what both accept, PCRE2 is
+ * made to agree: "$" only at the very end (PCRE2_DOLLAR_ENDONLY), "\n" the
+ * only newline, \d \w \s \b ASCII as in Go (no PCRE2_UCP), \C refused.
+ * PCRE2 accepts more than RE2 (backreferences, lookaround, possessive
+ * quantifiers): a configuration using them loads here and not in
+ * Alertmanager.  A legacy match_re value is stored as Alertmanager stores
+ * it, "^(?:value)$", and anchored again when compiled: route keys print it
+ * that way, and a value such as "a)|(b" means there what it means here.
  */
 #ifndef AS_MATCHER_H
 #define AS_MATCHER_H

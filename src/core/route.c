@@ -1,11 +1,18 @@
 /*
- * route.c - parsing the route tree and resolving it (see route.h).
+ * route.c - parsing the route tree, resolving it, matching alerts against
+ * it and building group keys (see route.h).
  *
  * A route's keys are Alertmanager's config.Route, so a pasted "route:"
  * block loads unchanged.  group_interval and repeat_interval are accepted
  * for that reason and printed by -T, but alertsink has no use for them:
  * Alertmanager itself repeats notifications, and alertsink delivers each
  * one it is given (see README).
+ *
+ * Matching and group keys follow dispatch/route.go and dispatch.go
+ * closely (see route.h); where Go's formatting is the contract (the %q of
+ * label values, the sort of "name=value" strings in a label set) it is
+ * reproduced here rather than approximated, because group keys reach the
+ * templates and deduplication and must equal what Alertmanager sends.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -389,7 +396,7 @@ static void as_go_quote(as_buf_t *b, const char *s)
             as_buf_putc(b, (char)cp);
         else if (cp >= 0x80 && as_go_printable(s + i, w))
             as_buf_append(b, s + i, w);
-        else if (cp != 0 && (e = strchr(esc, (int)cp)) != NULL)
+        else if (cp > 0 && cp < 0x20 && (e = strchr(esc, (int)cp)) != NULL)
             as_buf_printf(b, "\\%c", letter[e - esc]);
         else if (cp < 0x20 || cp == 0x7f)
             as_buf_printf(b, "\\x%02x", (unsigned)cp);
