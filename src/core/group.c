@@ -53,7 +53,8 @@ static const char *as_value(const cJSON *obj, const char *name)
 
 /* template.Data()'s commonLabels / commonAnnotations: the first alert's
  * pairs that every other alert has with the same value; sorted by name,
- * as Go's encoding/json writes a map. */
+ * as Go's encoding/json writes a map.  A label (not an annotation) with an
+ * empty value is no label, as Alertmanager's API drops those. */
 static cJSON *as_common(const cJSON *const *alerts, size_t n, const char *field)
 {
     const cJSON *first = n > 0 ? as_json_obj(alerts[0], field) : NULL;
@@ -63,6 +64,8 @@ static cJSON *as_common(const cJSON *const *alerts, size_t n, const char *field)
     cJSON_ArrayForEach(it, first)
     {
         if (!cJSON_IsString(it) || cJSON_GetObjectItemCaseSensitive(first, it->string) != it)
+            continue;
+        if (it->valuestring[0] == '\0' && strcmp(field, "labels") == 0)
             continue;
         size_t i = 1;
         while (i < n &&
@@ -188,7 +191,7 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
             return as_err_set(err, "unknown receiver '%s'", receiver);
         if (nalerts > 0) {
             groups = as_xcalloc(1, sizeof(*groups));
-            n = cap = 1;
+            n = 1;
             groups[0].receiver = rv->name;
             groups[0].route = root;
             groups[0].group_labels = as_override_labels(root, alerts);
@@ -225,7 +228,7 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
                         groups = as_xrealloc(groups, cap * sizeof(*groups));
                     }
                     g = &groups[n++];
-                    memset(g, 0, sizeof(*g));
+                    *g = (as_collect_t){0};
                     g->receiver = r->recv->name;
                     g->route = r;
                     g->key = key;

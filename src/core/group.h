@@ -10,7 +10,8 @@
  * form one notification.  Its payload is the input's with `receiver`,
  * `status`, `alerts`, `groupLabels`, `commonLabels`, `commonAnnotations`
  * and `groupKey` recomputed as Alertmanager's template.Data() computes them
- * (common = equal in every alert of the notification); every other field
+ * (common = equal in every alert of the notification; a label with an
+ * empty value counts as absent, as Alertmanager's API drops it); every other field
  * (externalURL, version, truncatedAlerts, ...) is kept as it came.
  *
  * Notifications come in order of first appearance: the order of the alerts

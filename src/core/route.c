@@ -329,7 +329,8 @@ static int as_item_name_cmp(const void *a, const void *b)
 cJSON *as_route_group_labels(const as_route_t *r, const cJSON *labels)
 {
     /* getGroupLabels(): the alert's labels named by group_by, or all of
-     * them; sorted by name, as Go's encoding/json writes a map. */
+     * them; sorted by name, as Go's encoding/json writes a map.  A label
+     * with an empty value is no label: Alertmanager's API drops it. */
     size_t n = 0, cap = (size_t)cJSON_GetArraySize(labels);
     const cJSON **v = as_xcalloc(cap ? cap : 1, sizeof(*v));
     const cJSON *it;
@@ -338,7 +339,8 @@ cJSON *as_route_group_labels(const as_route_t *r, const cJSON *labels)
         if (!cJSON_IsString(it) || it->string == NULL ||
             cJSON_GetObjectItemCaseSensitive(labels, it->string) != it)
             continue; /* not a label value, or a repeated name: the first one counts */
-        if (r->group_all || as_strv_has(r->group_labels, it->string))
+        if (it->valuestring[0] != '\0' &&
+            (r->group_all || as_strv_has(r->group_labels, it->string)))
             v[n++] = it;
     }
     qsort(v, n, sizeof(*v), as_item_name_cmp);

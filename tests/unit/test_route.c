@@ -465,6 +465,8 @@ static void test_group_keys(void **state)
                "{}/{env=~\"^(?:prod|stage)$\",team=\"web\"}/{severity=\"warning\"}:"
                "{instance=\"db1:9100\"}");
     assert_key(root, "{}", "{}:{}");
+    assert_key(web, "{\"alertname\":\"\",\"team\":\"web\"}", /* "" is no label */
+               "{}/{env=~\"^(?:prod|stage)$\",team=\"web\"}:{team=\"web\"}");
     assert_key(root, "{\"cluster\":\"x\"}", "{}:{}");
 
     /* LabelSet.String sorts the name="value" strings, not the names. */
@@ -642,9 +644,10 @@ static void test_split_same_group_twice(void **state)
                                        "    - matchers: [a=1]\n"
                                        "      receiver: x\n"
                                        "      continue: true\n");
-    cJSON *in = cJSON_Parse("{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"a\":\"1\"}},"
-                            "{\"status\":\"firing\",\"labels\":{\"a\":\"2\"}},"
-                            "{\"status\":\"firing\",\"labels\":{\"a\":\"1\",\"b\":\"2\"}}]}");
+    cJSON *in =
+        cJSON_Parse("{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"a\":\"1\",\"c\":\"\"}},"
+                    "{\"status\":\"firing\",\"labels\":{\"a\":\"2\"}},"
+                    "{\"status\":\"firing\",\"labels\":{\"a\":\"1\",\"b\":\"2\"}}]}");
     as_groups_t g;
     as_err_t err;
     assert_int_equal(as_group_split(cfg, in, NULL, &g, &err), 0);
@@ -653,6 +656,11 @@ static void test_split_same_group_twice(void **state)
     assert_string_equal(g.v[0].key, "{}/{a=\"1\"}:{}");
     assert_ptr_equal(g.v[0].route, child(&cfg->route, 0));
     assert_int_equal(cJSON_GetArraySize(as_json_arr(g.v[0].payload, "alerts")), 2);
+    /* c="" in the first alert and absent in the other is not common: an
+     * empty label is no label */
+    char *s = as_json_print(as_json_obj(g.v[0].payload, "commonLabels"));
+    assert_string_equal(s, "{\"a\":\"1\"}");
+    free(s);
     assert_string_equal(g.v[1].receiver, "wa");
     assert_int_equal(cJSON_GetArraySize(as_json_arr(g.v[1].payload, "alerts")), 1);
     /* absent fields stay absent */
@@ -759,9 +767,11 @@ static void test_split_as_alertmanager_did(void **state)
             if (strcmp(g.v[i].receiver, str(hook, "receiver")) == 0 &&
                 strcmp(g.v[i].key, str(hook, "groupKey")) == 0)
                 mine = &g.v[i];
-        if (mine == NULL)
+        if (mine == NULL) {
             fail_msg("no notification to %s with group key %s", str(hook, "receiver"),
                      str(hook, "groupKey"));
+            return; /* not reached: fail_msg() does not return */
+        }
         assert_string_equal(str(mine->payload, "groupKey"), str(hook, "groupKey"));
         static const char *same[] = {"receiver", "status", "groupLabels", "commonLabels",
                                      "commonAnnotations"};
