@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/group.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -211,27 +212,64 @@ static void as_note_settle(as_note_t *n, as_attempt_t *a)
 
 /* --- routing records into notes ----------------------------------------------- */
 
-/* The notes of a record, in order; the first keeps the record's id.
- * TEMPORARY until the routing work lands: everything to the override or
- * the root route's receiver, as one note. */
-size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
+static as_note_t *as_note_of(const as_note_t *rec, size_t i)
 {
-    *out = as_xcalloc(1, sizeof(**out));
     as_note_t *note = as_note_new();
-    snprintf(note->id, sizeof(note->id), "%s", rec->id);
+    /* Ids are at most 24 characters: the suffix always fits. */
+    if (i == 0)
+        snprintf(note->id, sizeof(note->id), "%.28s", rec->id);
+    else
+        snprintf(note->id, sizeof(note->id), "%.28s.%u", rec->id, (unsigned)(i + 1) % 100000u);
     snprintf(note->record, sizeof(note->record), "%s", rec->id);
+    note->index = (int)i;
     note->routed = 1;
     note->grouped = rec->grouped;
     note->accepted_ms = rec->accepted_ms;
     note->due_ms = rec->accepted_ms;
     note->input = rec->input ? as_xstrdup(rec->input) : NULL;
-    note->receiver = as_xstrdup(rec->receiver ? rec->receiver : c->cfg->route.receiver);
-    note->group_key = as_xstrdup("{}:{}");
-    note->route = as_xstrdup("{}");
-    note->payload = cJSON_Duplicate(rec->payload, 1);
     note->batch = rec->batch;
-    (*out)[0] = note;
-    return 1;
+    return note;
+}
+
+/* The notes of a record, in order; the first keeps the record's id.  A
+ * record that cannot be routed (its receiver override went away in a
+ * reload) becomes one note for that receiver, which the pipeline then
+ * moves to dead/ with the reason: nothing disappears unlogged. */
+size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
+{
+    as_groups_t g = {0, NULL};
+    as_err_t err;
+    if (as_group_split(c->cfg, rec->payload, rec->receiver, &g, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot route a notification", AS_S("id", rec->id),
+               AS_S("error", err.msg));
+        as_groups_free(&g);
+        *out = as_xcalloc(1, sizeof(**out));
+        as_note_t *note = as_note_of(rec, 0);
+        note->receiver = as_xstrdup(rec->receiver ? rec->receiver : "");
+        note->group_key = as_xstrdup("{}:{}");
+        note->route = as_xstrdup("0");
+        note->payload = cJSON_Duplicate(rec->payload, 1);
+        (*out)[0] = note;
+        return 1;
+    }
+    if (g.n == 0)
+        as_log(AS_LOG_INFO, "nothing to deliver: no alerts", AS_S("id", rec->id));
+    *out = as_xcalloc(g.n ? g.n : 1, sizeof(**out));
+    for (size_t i = 0; i < g.n; i++) {
+        as_note_t *note = as_note_of(rec, i);
+        char rid[128];
+        as_route_id(g.v[i].route, rid, sizeof(rid));
+        note->receiver = as_xstrdup(g.v[i].receiver);
+        note->group_key = g.v[i].key;
+        note->route = as_xstrdup(rid);
+        note->payload = g.v[i].payload;
+        g.v[i].key = NULL;
+        g.v[i].payload = NULL;
+        (*out)[i] = note;
+    }
+    size_t n = g.n;
+    as_groups_free(&g);
+    return n;
 }
 
 /* A worker's turn with one note (or record). */

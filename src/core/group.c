@@ -264,3 +264,25 @@ void as_groups_free(as_groups_t *groups)
     groups->v = NULL;
     groups->n = 0;
 }
+
+cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
+{
+    /* The first payload's receiver, group key and group labels: every
+     * payload merged here shares them (one receiver, one group key). */
+    as_collect_t c = {0};
+    const char *receiver = as_json_str(payloads[0], "receiver");
+    const char *key = as_json_str(payloads[0], "groupKey");
+    const cJSON *labels = as_json_obj(payloads[0], "groupLabels");
+    cJSON *empty = labels ? NULL : cJSON_CreateObject();
+    c.receiver = receiver ? receiver : "";
+    c.key = (char *)(key ? key : "");
+    c.group_labels = (cJSON *)(labels ? labels : empty);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *a;
+        cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts")) as_collect_add(&c, a);
+    }
+    cJSON *p = as_group_payload(payloads[0], &c);
+    free(c.alerts);
+    cJSON_Delete(empty);
+    return p;
+}

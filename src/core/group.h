@@ -59,4 +59,9 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
                    as_groups_t *out, as_err_t *err);
 void as_groups_free(as_groups_t *groups);
 
+/* One notification from several of one (receiver, group key): the alerts
+ * of all, in order, with status and common labels/annotations recomputed
+ * (group_wait's digest).  A new payload; the inputs are not changed. */
+cJSON *as_group_merge(const cJSON *const *payloads, size_t n);
+
 #endif

@@ -455,3 +455,34 @@ char *as_route_group_key(const as_route_t *r, const cJSON *labels)
     cJSON_Delete(g);
     return as_buf_steal(&b);
 }
+
+void as_route_id(const as_route_t *r, char *buf, size_t len)
+{
+    /* Built leaf to root, then reversed as a list of numbers. */
+    size_t idx[64], n = 0;
+    for (const as_route_t *p = r; p->parent != NULL && n < 64; p = p->parent) {
+        const as_route_t *kids = p->parent->routes.elts;
+        idx[n++] = (size_t)(p - kids);
+    }
+    size_t o = (size_t)snprintf(buf, len, "0");
+    while (n > 0 && o < len)
+        o += (size_t)snprintf(buf + o, len - o, ".%zu", idx[--n]);
+}
+
+const as_route_t *as_route_by_id(const as_route_t *root, const char *id)
+{
+    if (id == NULL || id[0] != '0')
+        return NULL;
+    const as_route_t *r = root;
+    for (const char *p = id + 1; *p;) {
+        char *end;
+        if (*p != '.')
+            return NULL;
+        unsigned long i = strtoul(p + 1, &end, 10);
+        if (end == p + 1 || i >= r->routes.n)
+            return NULL;
+        r = (const as_route_t *)r->routes.elts + i;
+        p = end;
+    }
+    return r;
+}

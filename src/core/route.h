@@ -70,6 +70,13 @@ char *as_route_group_key(const as_route_t *r, const cJSON *labels);
 /* Append labels as model.LabelSet.String(): {a="1", b="2"}. */
 void as_labelset_append(as_buf_t *b, const cJSON *labels);
 
+/* A route's place in the tree as child indices from the root ("0",
+ * "0.2.1"): unlike Route.Key() it tells siblings with equal matchers
+ * apart.  Stored with a notification to find its route again. */
+void as_route_id(const as_route_t *r, char *buf, size_t len);
+/* The route at id under root, NULL if the tree has no such place. */
+const as_route_t *as_route_by_id(const as_route_t *root, const char *id);
+
 extern const as_conf_type_t as_conf_route;  /* field: as_route_t (root) */
 extern const as_conf_type_t as_conf_routes; /* field: as_array_t of as_route_t */
 

@@ -287,7 +287,8 @@ static void test_max_age_to_dead(void **state)
     /* Accepted two hours ago; max_age is 1h. */
     fprintf(f,
             "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
-            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[]}}\n",
+            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
+            "\"firing\",\"labels\":{\"alertname\":\"Old\"}}]}}\n",
             id, (long long)(as_now_ms() - 7200000));
     fclose(f);
     core_up(e);
