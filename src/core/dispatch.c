@@ -18,6 +18,7 @@
 
 #include "core/core.h"
 #include "core/group.h"
+#include "core/groupwait.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -297,6 +298,17 @@ void as_dispatch_note(as_note_t *n)
             return;
         }
     }
+    if (n->digest && n->payload == NULL && as_groupwait_flush(n) < 0) {
+        as_note_free(n); /* an empty placeholder */
+        as_cycle_unref(c);
+        return;
+    }
+    int64_t wait = as_groupwait_of(c, n);
+    if (wait > 0) {
+        as_groupwait_hold(n, wait);
+        as_cycle_unref(c);
+        return;
+    }
     if (n->batch == NULL && n->q == AS_Q_DEFERRED) {
         /* In active/ while attempted: a crash now leaves it in doubt. */
         as_err_t err;
@@ -406,7 +418,36 @@ static int as_journal_has_wildcard(const as_jline_t *j, size_t nj)
 }
 
 /* One file of incoming/: its entries, less what its journal finished. */
-static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
+/* Ids of notes a group_wait digest already stands for (start-up only). */
+typedef struct {
+    char **v;
+    size_t n;
+} as_idset_t;
+
+static int as_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int as_idset_has(const as_idset_t *s, const char *id)
+{
+    return s && s->n && bsearch(&id, s->v, s->n, sizeof(char *), as_str_cmp) != NULL;
+}
+
+static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, d->members)
+    {
+        if (!cJSON_IsString(m))
+            continue;
+        s->v = as_xrealloc(s->v, (s->n + 1) * sizeof(char *));
+        s->v[s->n++] = as_xstrdup(m->valuestring);
+    }
+}
+
+static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
+                             const as_idset_t *digested)
 {
     as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
     as_err_t err;
@@ -460,6 +501,14 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
                 as_note_free(notes[i]);
                 continue;
             }
+            if (as_idset_has(digested, notes[i]->id)) {
+                /* A digest written before the crash stands for it. */
+                char line[AS_NID_LEN + 8];
+                snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
+                as_batch_write(b, line);
+                as_note_free(notes[i]);
+                continue;
+            }
             if (nq == cap) {
                 cap = cap ? cap * 2 : 16;
                 queue = as_xrealloc(queue, cap * sizeof(*queue));
@@ -479,7 +528,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
     as_batch_release(b, 1); /* removes the file if nothing was left in it */
 }
 
-static void as_load_deferred(const char *name, size_t *loaded)
+static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
 {
     as_buf_t data = AS_BUF_INIT;
     as_err_t err;
@@ -498,8 +547,33 @@ static void as_load_deferred(const char *name, size_t *loaded)
         return;
     }
     n->q = AS_Q_DEFERRED;
+    if (n->digest)
+        as_idset_add_members(digested, n);
     as_sched_push(&as_core->sched, n);
     (*loaded)++;
+}
+
+/* Digests that a crash sent back from active/ to incoming/ ("ID-g" files). */
+static void as_load_digest_members(as_idset_t *digested)
+{
+    char **names;
+    size_t n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (len < 2 || strcmp(names[i] + len - 2, "-g") != 0)
+            continue;
+        as_buf_t data = AS_BUF_INIT;
+        as_err_t err;
+        if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
+            char *nl = strchr(data.data, '\n');
+            as_note_t *d = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+            if (d != NULL && d->digest)
+                as_idset_add_members(digested, d);
+            as_note_free(d);
+        }
+        as_buf_free(&data);
+    }
+    as_spool_list_free(names, n);
 }
 
 int as_dispatch_load(as_err_t *err)
@@ -508,15 +582,21 @@ int as_dispatch_load(as_err_t *err)
     size_t n, loaded = 0, deferred = 0;
     as_cycle_t *c = as_core_cycle();
 
-    n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
-    for (size_t i = 0; i < n; i++)
-        as_load_incoming(c, names[i], &loaded);
-    as_spool_list_free(names, n);
-
+    /* Digests first: the notes they stand for are not loaded again. */
+    as_idset_t digested = {NULL, 0};
     n = as_spool_list(as_core->spool, AS_Q_DEFERRED, &names);
     for (size_t i = 0; i < n; i++)
-        as_load_deferred(names[i], &deferred);
+        as_load_deferred(names[i], &deferred, &digested);
     as_spool_list_free(names, n);
+    as_load_digest_members(&digested);
+    if (digested.n > 1)
+        qsort(digested.v, digested.n, sizeof(char *), as_str_cmp);
+
+    n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++)
+        as_load_incoming(c, names[i], &loaded, &digested);
+    as_spool_list_free(names, n);
+    as_spool_list_free(digested.v, digested.n);
 
     long long dead = atomic_load(&as_core->spool->count[AS_Q_DEAD]);
     as_log(dead ? AS_LOG_WARN : AS_LOG_INFO, "spool recovered", AS_S("dir", as_core->spool->dir),
@@ -549,7 +629,7 @@ static void as_pickup_scan(void)
         }
         size_t loaded = 0;
         as_cycle_t *c = as_core_cycle();
-        as_load_incoming(c, names[i], &loaded);
+        as_load_incoming(c, names[i], &loaded, NULL);
         as_cycle_unref(c);
         as_log(AS_LOG_INFO, "picked up from maildrop/", AS_S("file", names[i]),
                AS_I("notifications", loaded));
@@ -699,7 +779,12 @@ void as_core_stop(void)
      * notes, so free each batch once. */
     as_batch_t **seen = NULL;
     size_t nseen = 0;
-    as_note_t *all = core->sched.head;
+    as_note_t *all = as_groupwait_release_all();
+    for (as_note_t *h = core->sched.head, *next; h; h = next) {
+        next = h->next;
+        h->next = all;
+        all = h;
+    }
     for (size_t i = 0; i < core->sched.nheap; i++) {
         core->sched.heap[i]->next = all;
         all = core->sched.heap[i];
