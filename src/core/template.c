@@ -409,8 +409,8 @@ static size_t as_tpl_plan(const char *body, size_t blen, size_t max, size_t hlen
     /* The room depends on the width of "(i/n) ", which depends on n: try
      * one digit, then more until n fits. */
     for (size_t digits = 1; digits < 20; digits++) {
-        size_t overhead = 2 * digits + 3 + hlen;
-        if (max < overhead + 4) /* a 4-byte character must fit */
+        size_t overhead = 2 * digits + 4 + hlen; /* "(i/n) " */
+        if (max < overhead + 4)                  /* a 4-byte character must fit */
             return 0;
         *room = max - overhead;
         size_t n = as_tpl_count(body, blen, *room);
