@@ -17,11 +17,6 @@ int as_cli_send(int argc, char **argv)
     return as_cli_pending(argv[0]);
 }
 
-int as_cli_render(int argc, char **argv)
-{
-    return as_cli_pending(argv[0]);
-}
-
 int as_cli_routes(int argc, char **argv)
 {
     return as_cli_pending(argv[0]);

@@ -66,18 +66,14 @@ static as_mustache_t *as_tpl_load_file(as_conf_t *cf, const char *path)
         return NULL;
     }
     as_buf_t b = AS_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len <= AS_TPL_MAX_SIZE)
-        as_buf_append(&b, chunk, n);
-    int failed = ferror(fp);
+    int rc = as_buf_read(&b, fp, AS_TPL_MAX_SIZE), error = errno;
     fclose(fp);
     as_mustache_t *t = NULL;
     as_err_t err;
-    if (failed)
-        as_conf_error(cf, NULL, "%s: read error", path);
-    else if (b.len > AS_TPL_MAX_SIZE)
+    if (rc < 0 && error == EFBIG)
         as_conf_error(cf, NULL, "%s: larger than %d bytes", path, AS_TPL_MAX_SIZE);
+    else if (rc < 0)
+        as_conf_error(cf, NULL, "%s: %s", path, strerror(error));
     else if (!as_utf8_valid(b.data ? b.data : "", b.len))
         as_conf_error(cf, NULL, "%s: not valid UTF-8", path);
     else if ((t = as_mustache_compile(b.data ? b.data : "", b.len, path, &err)) == NULL)
