@@ -654,12 +654,25 @@ typedef struct {
 
 static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, const as_mctx_t *ctx);
 
+/* as_buf_append() with its common case inline: rendering is mostly many
+ * short appends into a buffer that has room. */
+static inline void as_m_put(as_buf_t *out, const char *s, size_t len)
+{
+    if (out->len + len < out->cap) {
+        memcpy(out->data + out->len, s, len);
+        out->len += len;
+        out->data[out->len] = '\0';
+    } else {
+        as_buf_append(out, s, len);
+    }
+}
+
 static void as_m_put_indent(as_buf_t *out, const as_mind_t *in)
 {
     if (in == NULL)
         return;
     as_m_put_indent(out, in->up);
-    as_buf_append(out, in->s, in->len);
+    as_m_put(out, in->s, in->len);
 }
 
 static void as_m_flush(as_mrender_t *r)
@@ -673,14 +686,14 @@ static void as_m_flush(as_mrender_t *r)
 static void as_m_put_text(as_mrender_t *r, const char *s, size_t len)
 {
     if (r->indent == NULL) {
-        as_buf_append(r->out, s, len);
+        as_m_put(r->out, s, len);
         return;
     }
     while (len > 0) {
         as_m_flush(r);
         const char *nl = memchr(s, '\n', len);
         size_t k = nl ? (size_t)(nl - s) + 1 : len;
-        as_buf_append(r->out, s, k);
+        as_m_put(r->out, s, k);
         s += k;
         len -= k;
         if (nl)
@@ -730,19 +743,29 @@ static void as_m_put_value(as_mrender_t *r, const cJSON *v, int escape)
     if (escape)
         as_buf_html(r->out, s, strlen(s));
     else
-        as_buf_puts(r->out, s);
+        as_m_put(r->out, s, strlen(s));
     cJSON_free(json);
 }
 
 static const cJSON *as_m_child(const cJSON *v, const char *key)
 {
-    if (cJSON_IsObject(v)) {
-        for (const cJSON *c = v->child; c; c = c->next)
-            if (c->string && strcmp(c->string, key) == 0)
+    int type = v ? v->type & 0xff : cJSON_NULL;
+    if (type == cJSON_Object) {
+        /* Compared here, not with strcmp(): keys are short and mostly
+         * differ at their first byte, so a call per key would be most of
+         * a lookup's cost. */
+        for (const cJSON *c = v->child; c; c = c->next) {
+            const char *a = c->string, *b = key;
+            if (a == NULL)
+                continue;
+            while (*a && *a == *b)
+                a++, b++;
+            if (*a == *b)
                 return c;
+        }
         return NULL;
     }
-    if (cJSON_IsArray(v) && key[0] >= '0' && key[0] <= '9') {
+    if (type == cJSON_Array && key[0] >= '0' && key[0] <= '9') {
         size_t i = 0;
         for (const char *p = key; *p; p++) {
             if (*p < '0' || *p > '9' || i > 100000000)
@@ -888,7 +911,7 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
             if (!(n->flags & AS_MN_STANDALONE))
                 as_m_flush(r);
             v = as_m_lookup(ctx, s, n->nparts);
-            if (cJSON_IsArray(v)) {
+            if (v != NULL && (v->type & 0xff) == cJSON_Array) {
                 for (const cJSON *e = v->child; e; e = e->next) {
                     as_mctx_t frame = {e, ctx};
                     as_m_nodes(r, t, n->child, &frame);

@@ -7,9 +7,12 @@
  * lookup by name finds the user's template before the default of the same
  * name.  It is searched linearly: a configuration holds a handful.
  *
- * The context is one deep copy of the payload, with the extras added in
- * place to each alert; "firing" and "resolved" hold cJSON references to
- * those alerts, not second copies, so building it costs one copy.
+ * The context copies none of the payload: it is a new object of cJSON
+ * references to the payload's members, under the payload's own keys, and
+ * each alert is a new object of references to the alert's members, to
+ * which the extras are added.  "firing" and "resolved" refer to those.
+ * Building it for 30 alerts is then a few hundred small nodes, not a deep
+ * copy of thousands; the price is that it must go before the payload.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -200,10 +203,11 @@ static int as_tpl_time(const char *s, double *when)
     return 1;
 }
 
+/* Extras are added under constant keys (cJSON does not copy them). */
 static void as_tpl_add_string(cJSON *obj, const char *key, const char *value)
 {
     if (!cJSON_HasObjectItem(obj, key))
-        cJSON_AddStringToObject(obj, key, value);
+        cJSON_AddItemToObjectCS(obj, key, cJSON_CreateString(value));
 }
 
 static void as_tpl_add_time(cJSON *alert, const char *key, double at)
@@ -239,7 +243,8 @@ static void as_tpl_add_pairs(cJSON *alert, const char *key, const cJSON *obj,
 {
     if (cJSON_HasObjectItem(alert, key))
         return;
-    cJSON *list = cJSON_AddArrayToObject(alert, key);
+    cJSON *list = cJSON_CreateArray();
+    cJSON_AddItemToObjectCS(alert, key, list);
     const cJSON *kv;
     cJSON_ArrayForEach(kv, obj)
     {
@@ -248,9 +253,10 @@ static void as_tpl_add_pairs(cJSON *alert, const char *key, const cJSON *obj,
             skipped = strcmp(kv->string, *s) == 0;
         if (skipped)
             continue;
+        /* The strings are the context's own copy: refer to them. */
         cJSON *pair = cJSON_CreateObject();
-        cJSON_AddStringToObject(pair, "name", kv->string);
-        cJSON_AddStringToObject(pair, "value", kv->valuestring);
+        cJSON_AddItemToObjectCS(pair, "name", cJSON_CreateStringReference(kv->string));
+        cJSON_AddItemToObjectCS(pair, "value", cJSON_CreateStringReference(kv->valuestring));
         cJSON_AddItemToArray(list, pair);
     }
 }
@@ -294,7 +300,7 @@ static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
     const char *common =
         as_tpl_nonempty(as_json_str(as_json_obj(ctx, "commonLabels"), "alertname"));
     if (common) {
-        cJSON_AddStringToObject(ctx, "title", common);
+        as_tpl_add_string(ctx, "title", common);
         return;
     }
     as_buf_t b = AS_BUF_INIT;
@@ -315,45 +321,90 @@ static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
     }
     if (b.len == 0 && alerts && alerts->child)
         as_buf_puts(&b, as_json_str(alerts->child, "title"));
-    cJSON_AddStringToObject(ctx, "title", b.len ? b.data : "alert");
+    as_tpl_add_string(ctx, "title", b.len ? b.data : "alert");
     as_buf_free(&b);
 }
 
 static void as_tpl_set(cJSON *ctx, const char *key, cJSON *value)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(ctx, key);
-    cJSON_AddItemToObject(ctx, key, value);
+    cJSON_AddItemToObjectCS(ctx, key, value);
+}
+
+/* A node standing for item without copying it: one of cJSON's references
+ * for what has children or a string, a new scalar otherwise. */
+static cJSON *as_tpl_ref(const cJSON *item)
+{
+    switch (item->type & 0xff) {
+    case cJSON_Object:
+        return cJSON_CreateObjectReference(item->child);
+    case cJSON_Array:
+        return cJSON_CreateArrayReference(item->child);
+    case cJSON_String:
+        return cJSON_CreateStringReference(item->valuestring);
+    case cJSON_Raw:
+        return cJSON_CreateRaw(item->valuestring);
+    case cJSON_Number:
+        return cJSON_CreateNumber(item->valuedouble);
+    case cJSON_True:
+        return cJSON_CreateTrue();
+    case cJSON_False:
+        return cJSON_CreateFalse();
+    default:
+        return cJSON_CreateNull();
+    }
+}
+
+/* A new object with references to the members of obj but skip, under
+ * obj's own keys (not copied either). */
+static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
+{
+    cJSON *copy = cJSON_CreateObject();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (m->string && !(skip && strcmp(m->string, skip) == 0))
+            cJSON_AddItemToObjectCS(copy, m->string, as_tpl_ref(m));
+    }
+    return copy;
 }
 
 cJSON *as_tpl_context(const cJSON *payload)
 {
-    cJSON *ctx = cJSON_IsObject(payload) ? cJSON_Duplicate(payload, 1) : cJSON_CreateObject();
-    if (ctx == NULL)
-        abort(); /* out of memory: as as_xmalloc */
-    cJSON *firing = cJSON_CreateArray(), *resolved = cJSON_CreateArray();
+    const cJSON *palerts = as_json_arr(payload, "alerts"), *a;
+    cJSON *ctx =
+        as_tpl_shallow(cJSON_IsObject(payload) ? payload : NULL, palerts ? "alerts" : NULL);
+    cJSON *alerts = cJSON_CreateArray(), *firing = cJSON_CreateArray();
+    cJSON *resolved = cJSON_CreateArray();
     int nfiring = 0, nresolved = 0;
-    cJSON *alerts = cJSON_GetObjectItemCaseSensitive(ctx, "alerts"), *a;
-    if (!cJSON_IsArray(alerts))
-        alerts = NULL;
-    cJSON_ArrayForEach(a, alerts)
+    cJSON_ArrayForEach(a, palerts)
     {
-        if (!cJSON_IsObject(a))
+        if (!cJSON_IsObject(a)) {
+            cJSON_AddItemToArray(alerts, as_tpl_ref(a));
             continue;
-        const char *status = as_json_str(a, "status");
+        }
+        cJSON *w = as_tpl_shallow(a, NULL);
+        const char *status = as_json_str(w, "status");
         int is_resolved = status && strcmp(status, "resolved") == 0;
-        as_tpl_alert_extras(a, is_resolved);
+        as_tpl_alert_extras(w, is_resolved);
+        cJSON_AddItemToArray(alerts, w);
+        /* w is complete: the reference shares its list of members */
         cJSON_AddItemToArray(is_resolved ? resolved : firing,
-                             cJSON_CreateObjectReference(a->child));
+                             cJSON_CreateObjectReference(w->child));
         if (is_resolved)
             nresolved++;
         else
             nfiring++;
     }
+    if (palerts)
+        cJSON_AddItemToObjectCS(ctx, "alerts", alerts);
+    else
+        cJSON_Delete(alerts);
     as_tpl_set(ctx, "firing", firing);
     as_tpl_set(ctx, "resolved", resolved);
     as_tpl_set(ctx, "firingCount", cJSON_CreateNumber(nfiring));
     as_tpl_set(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
-    as_tpl_add_title(ctx, alerts);
+    as_tpl_add_title(ctx, palerts ? alerts : NULL);
     return ctx;
 }
 

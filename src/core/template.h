@@ -62,7 +62,8 @@ const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name);
  *   otherAnnotations      [{"name","value"}] of the annotations but summary,
  *                         description and title
  * Times are in UTC so that a message reads the same wherever it is sent
- * from.  Free the context with cJSON_Delete(); it does not refer to payload.
+ * from.  The context refers to payload's members instead of copying them:
+ * free it, with cJSON_Delete(), before payload.
  */
 cJSON *as_tpl_context(const cJSON *payload);
 

@@ -102,7 +102,10 @@ static int by_name(const void *a, const void *b)
 static int run_spec_file(const char *dir, const char *file, int *count)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path)) {
+        fprintf(stderr, "%s/%s: path too long\n", dir, file);
+        return 1;
+    }
     size_t len;
     char *text = read_file(path, &len);
     if (text == NULL) {
