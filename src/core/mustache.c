@@ -249,8 +249,9 @@ static int as_m_scan(as_mcomp_t *c, size_t at, as_mtag_t *t)
     for (;;) {
         hit = memmem(s + q, c->len - q, c->d.c, c->d.clen);
         if (hit == NULL)
-            return as_m_error(c, at, "unclosed tag: no '%.*s' after '%.*s'", (int)c->d.clen, c->d.c,
-                              (int)c->d.olen, c->d.o);
+            return as_m_error(c, at, "unclosed tag: no '%.*s%.*s' after '%.*s%.*s'", before ? 1 : 0,
+                              &before, (int)c->d.clen, c->d.c, (int)c->d.olen, c->d.o,
+                              kind == '{' || kind == '=' ? 1 : 0, &kind);
         if (before == 0 || ((size_t)(hit - s) > p && hit[-1] == before))
             break;
         q = (size_t)(hit - s) + 1;

@@ -23,7 +23,8 @@
  *     {{alerts.0.labels.alertname}}.
  *   - A tag name with a space inside ({{a b}}) or an empty part (a..b) is a
  *     compile error, as are unclosed tags and sections, a closing tag that
- *     does not match, and a set-delimiter tag without two delimiters.
+ *     does not match, and a set-delimiter tag without two delimiters (or
+ *     with an '=' in one).
  */
 #ifndef AS_MUSTACHE_H
 #define AS_MUSTACHE_H

@@ -34,6 +34,7 @@
 typedef struct {
     const char *name;
     as_mustache_t *t;
+    int builtin;
 } as_tpl_entry_t;
 
 struct as_tpl_lib_s {
@@ -49,10 +50,10 @@ static void as_tpl_lib_free(void *data)
     free(lib->v);
 }
 
-static void as_tpl_lib_add(as_tpl_lib_t *lib, const char *name, as_mustache_t *t)
+static void as_tpl_lib_add(as_tpl_lib_t *lib, const char *name, as_mustache_t *t, int builtin)
 {
     lib->v = as_xrealloc(lib->v, (lib->n + 1) * sizeof(*lib->v));
-    lib->v[lib->n++] = (as_tpl_entry_t){name, t};
+    lib->v[lib->n++] = (as_tpl_entry_t){name, t, builtin};
 }
 
 static int as_tpl_by_name(const void *a, const void *b)
@@ -118,7 +119,7 @@ static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, co
         if (t == NULL)
             rc = -1;
         else
-            as_tpl_lib_add(lib, as_pstrdup(pool, names[i]), t);
+            as_tpl_lib_add(lib, as_pstrdup(pool, names[i]), t, 0);
         free(names[i]);
     }
     free(names);
@@ -138,17 +139,35 @@ as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir)
             rc = -1;
             continue;
         }
-        as_tpl_lib_add(lib, b->name, t);
+        as_tpl_lib_add(lib, b->name, t, 1);
     }
     return rc == 0 ? lib : NULL;
 }
 
-const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name)
+static const as_tpl_entry_t *as_tpl_lib_find(const as_tpl_lib_t *lib, const char *name)
 {
     for (size_t i = 0; lib && i < lib->n; i++)
         if (strcmp(lib->v[i].name, name) == 0)
-            return lib->v[i].t;
+            return &lib->v[i];
     return NULL;
+}
+
+const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name)
+{
+    const as_tpl_entry_t *e = as_tpl_lib_find(lib, name);
+    return e ? e->t : NULL;
+}
+
+const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *name)
+{
+    const as_tpl_entry_t *text = as_tpl_lib_find(lib, name);
+    char html[256];
+    if (text == NULL || snprintf(html, sizeof(html), "%s.html", name) >= (int)sizeof(html))
+        return NULL;
+    /* The directory's entries come first: a built-in one found here means
+     * the directory has none. */
+    const as_tpl_entry_t *e = as_tpl_lib_find(lib, html);
+    return e && (!e->builtin || text->builtin) ? e->t : NULL;
 }
 
 static const as_mustache_t *as_tpl_partial(void *data, const char *name)

@@ -39,6 +39,11 @@ as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir);
 /* A template by name: the directory's first, then the built-in ones
  * ("whatsapp", "email", "email.html", "email.subject", "file").  NULL if none. */
 const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name);
+/* The HTML template that goes with the text template NAME (CONTRACT §9,
+ * email): the directory's NAME.html, else the built-in NAME.html when NAME
+ * itself is the built-in one.  NULL when there is none: the HTML part is
+ * then the text part escaped inside <pre>. */
+const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *name);
 
 /*
  * The context of CONTRACT §6: a copy of payload plus

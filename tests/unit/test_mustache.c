@@ -171,7 +171,8 @@ static void test_errors(void **state)
                          "t.mustache:2:7: unclosed tag: no '%>' after '<%'");
     assert_compile_error("{{}}", "t.mustache:1:1: empty tag name");
     assert_compile_error("{{a..b}}", "t.mustache:1:1: invalid tag name 'a..b': empty part");
-    assert_compile_error("{{{a}}", "t.mustache:1:1: unclosed tag: no '}}' after '{{'");
+    assert_compile_error("{{{a}}", "t.mustache:1:1: unclosed tag: no '}}}' after '{{{'");
+    assert_compile_error("{{=<% %>}}", "t.mustache:1:1: unclosed tag: no '=}}' after '{{='");
     assert_compile_error("{{#a}}{{#b}}{{/b}}", "t.mustache:1:1: unclosed section 'a'");
     assert_compile_error("{{!unclosed comment }",
                          "t.mustache:1:1: unclosed tag: no '}}' after '{{'");

@@ -146,6 +146,8 @@ static void test_directory(void **state)
     write_file(dir, "whatsapp.mustache", "mine: {{>footer}}");
     write_file(dir, "footer.mustache", "{{title}} ({{firingCount}})");
     write_file(dir, "notes.txt", "{{#not a template");
+    write_file(dir, "report.mustache", "text");
+    write_file(dir, "report.html.mustache", "<p>html</p>");
     as_pool_t *pool = as_pool_create();
     as_conf_t cf;
     as_tpl_lib_t *lib = load(pool, dir, &cf);
@@ -160,6 +162,13 @@ static void test_directory(void **state)
     assert_string_equal(out, "mine: DiskFull (2)");
     free(out);
     assert_non_null(as_tpl_lib_get(lib, "email"));
+    /* HTML parts: the built-in email.html goes with the built-in email
+     * only; the directory's NAME.html goes with its NAME. */
+    assert_ptr_equal(as_tpl_lib_get_html(lib, "email"), as_tpl_lib_get(lib, "email.html"));
+    assert_null(as_tpl_lib_get_html(lib, "whatsapp"));
+    assert_ptr_equal(as_tpl_lib_get_html(lib, "report"), as_tpl_lib_get(lib, "report.html"));
+    assert_non_null(as_tpl_lib_get(lib, "report.html"));
+    assert_null(as_tpl_lib_get_html(lib, "nonexistent"));
     cJSON_Delete(ctx);
     cJSON_Delete(p);
     as_conf_free_errors(&cf);
@@ -178,6 +187,20 @@ static void test_directory(void **state)
     snprintf(expected, sizeof(expected),
              "%s/worse.mustache:1:1: closing tag 'close' without an open section", dir);
     assert_string_equal(cf.errors[1], expected);
+    as_conf_free_errors(&cf);
+    as_pool_destroy(pool);
+    remove_dir(dir);
+
+    /* A directory's email without email.html: no HTML template, so the
+     * HTML part falls back to the text (never the built-in HTML). */
+    strcpy(dir, "/tmp/as_tpl_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "email.mustache", "{{title}}");
+    pool = as_pool_create();
+    lib = load(pool, dir, &cf);
+    assert_non_null(lib);
+    assert_null(as_tpl_lib_get_html(lib, "email"));
+    assert_non_null(as_tpl_lib_get(lib, "email.html"));
     as_conf_free_errors(&cf);
     as_pool_destroy(pool);
     remove_dir(dir);
