@@ -37,8 +37,7 @@ static const as_conf_key_t as_whatsapp_keys[] = {
 static const as_conf_key_t as_whatsapp_channel_keys[] = {
     {"to", &as_conf_phones, offsetof(as_whatsapp_channel_t, to), AS_CONF_REQUIRED, NULL, NULL},
     {"template", &as_conf_string, offsetof(as_whatsapp_channel_t, base.template), 0, NULL, NULL},
-    {"max_length", &as_conf_int, offsetof(as_whatsapp_channel_t, base.max_length), 0, "4096",
-     NULL},
+    {"max_length", &as_conf_int, offsetof(as_whatsapp_channel_t, base.max_length), 0, "4096", NULL},
     {"send_time", &as_conf_string, offsetof(as_whatsapp_channel_t, send_time), 0, NULL, NULL},
     AS_CONF_END};
 
