@@ -89,6 +89,13 @@ static as_mustache_t *as_tpl_load_file(as_conf_t *cf, const char *path)
 static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, const char *dir)
 {
     DIR *d = opendir(dir);
+    if (d == NULL && errno == ENOENT) {
+        /* Not an error: a template the configuration names and only this
+         * directory could hold is reported missing by whoever asks for it. */
+        as_log(AS_LOG_WARN, "templates.dir does not exist: built-in templates only",
+               AS_S("dir", dir));
+        return 0;
+    }
     if (d == NULL) {
         as_conf_error(cf, NULL, "templates.dir '%s': %s", dir, strerror(errno));
         return -1;

@@ -34,7 +34,10 @@ extern const as_tpl_builtin_t as_tpl_builtins[];
 
 /* Load every NAME.mustache of dir (NULL: built-ins only) into a library
  * allocated from pool.  Errors go to cf as FILE:LINE:COL: message (every
- * file is compiled, so all errors show at once); then NULL is returned. */
+ * file is compiled, so all errors show at once); then NULL is returned.
+ * A dir that does not exist is logged as a warning and leaves the
+ * built-ins: a template the configuration names is then reported missing
+ * where it is named. */
 as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir);
 /* A template by name: the directory's first, then the built-in ones
  * ("whatsapp", "email", "email.html", "email.subject", "file").  NULL if none. */

@@ -75,7 +75,7 @@ check "partial error stdout" "" "$out"
 # 5. Bad data: a clear message, exit 1.
 run --template "$T/esc.mustache" <<<'{"name": '
 check "bad json rc" 1 "$rc"
-check "bad json message" "alertsink: stdin: invalid JSON at offset 9" "$err"
+case "$err" in "alertsink: stdin: invalid JSON"*) pass=$((pass + 1)) ;; *) fails=$((fails + 1)); echo "FAIL bad json message: $err" ;; esac
 run --template "$T/esc.mustache" --data "$T/nonexistent.json"
 check "missing data rc" 1 "$rc"
 case "$err" in *nonexistent.json*) pass=$((pass + 1)) ;; *) fails=$((fails + 1)); echo "FAIL missing data message: $err" ;; esac
