@@ -495,22 +495,36 @@ static void test_defaults_escaping(void **state)
     cJSON_Delete(p);
 }
 
-/* A plain message with no labels still says something to act on. */
+/* A plain message, shaped as the payload layer shapes one (its text in
+ * annotations.description and in "message"), still says something to act
+ * on, once. */
 static void test_defaults_plain_alert(void **state)
 {
     const lib_state_t *s = *state;
     cJSON *p = cJSON_Parse("{\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\","
-                           "\"labels\":{},\"annotations\":{\"summary\":\"backup failed on nas1\"},"
-                           "\"startsAt\":\"2026-11-24T13:46:31Z\"}]}");
+                           "\"labels\":{\"alertname\":\"Notification\"},\"annotations\":"
+                           "{\"description\":\"backup failed on nas1\\nexit code 23\"},"
+                           "\"message\":\"backup failed on nas1\\nexit code 23\","
+                           "\"startsAt\":\"2026-11-24T13:46:31.5Z\"}],"
+                           "\"commonLabels\":{\"alertname\":\"Notification\"}}");
     cJSON *ctx = as_tpl_context(p);
-    static const char *const names[] = {"whatsapp", "email", "email.subject", "file"};
+    static const char *const names[] = {"whatsapp", "email", "email.html", "file"};
     for (size_t i = 0; i < 4; i++) {
-        char *out = render(s, names[i], ctx, 0);
-        assert_contains(out, "backup failed on nas1", names[i]);
-        if (strcmp(names[i], "email.subject") != 0)
-            assert_contains(out, "2026-11-24 13:46:31 UTC", names[i]);
+        char *out = render(s, names[i], ctx, i == 2);
+        assert_int_equal(count(out, "backup failed on nas1"), 1);
+        assert_int_equal(count(out, "exit code 23"), 1);
+        assert_contains(out, "2026-11-24 13:46:31 UTC", names[i]);
         free(out);
     }
+    cJSON_Delete(ctx);
+    cJSON_Delete(p);
+    /* no labels at all: the summary names it */
+    p = cJSON_Parse("{\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\","
+                    "\"labels\":{},\"annotations\":{\"summary\":\"disk full\"}}]}");
+    ctx = as_tpl_context(p);
+    char *subject = render(s, "email.subject", ctx, 0);
+    assert_string_equal(subject, "[FIRING:1] disk full");
+    free(subject);
     cJSON_Delete(ctx);
     cJSON_Delete(p);
 }
