@@ -849,11 +849,9 @@ static void as_m_partial(as_mrender_t *r, const as_mustache_t *t, uint32_t i, co
     const char *name = t->str + n->str;
     if (n->flags & AS_MN_DYNAMIC) {
         const cJSON *v = as_m_lookup(ctx, name, n->nparts);
-        if (!cJSON_IsString(v) || v->valuestring == NULL)
-            return;
-        name = v->valuestring;
+        name = v && (v->type & 0xff) == cJSON_String ? v->valuestring : NULL;
     }
-    const as_mustache_t *p = r->partial ? r->partial(r->data, name) : NULL;
+    const as_mustache_t *p = r->partial && name ? r->partial(r->data, name) : NULL;
     if (p == NULL) {
         if (!(n->flags & AS_MN_STANDALONE))
             as_m_flush(r);
