@@ -12,16 +12,6 @@ static int as_cli_pending(const char *name)
     return AS_EXIT_USAGE;
 }
 
-int as_cli_send(int argc, char **argv)
-{
-    return as_cli_pending(argv[0]);
-}
-
-int as_cli_routes(int argc, char **argv)
-{
-    return as_cli_pending(argv[0]);
-}
-
 int as_cli_wa(int argc, char **argv)
 {
     return as_cli_pending(argv[0]);

@@ -28,6 +28,7 @@ as_core_t *as_core;
 
 struct as_batch_s {
     char name[AS_NID_LEN];
+    as_queue_t q; /* incoming/, or maildrop/ for `alertsink send` */
     pthread_mutex_t lock;
     int pending; /* notes (or unrouted records) not finished */
     int logfd;
@@ -58,23 +59,24 @@ void as_core_set_cycle(as_cycle_t *c)
 
 /* --- batches and journals ----------------------------------------------------- */
 
-static as_batch_t *as_batch_new(const char *name, int pending)
+as_batch_t *as_batch_open(const char *name, as_queue_t q, int pending)
 {
     as_batch_t *b = as_xcalloc(1, sizeof(*b));
     snprintf(b->name, sizeof(b->name), "%s", name);
+    b->q = q;
     pthread_mutex_init(&b->lock, NULL);
     b->pending = pending;
     b->logfd = -1;
     return b;
 }
 
-static void as_batch_write(as_batch_t *b, const char *line)
+void as_batch_write(as_batch_t *b, const char *line)
 {
     pthread_mutex_lock(&b->lock);
     if (b->logfd < 0) {
         char log[AS_NID_LEN + 8];
         snprintf(log, sizeof(log), "%s.log", b->name);
-        b->logfd = openat(as_core->spool->dirfd[AS_Q_INCOMING], log,
+        b->logfd = openat(as_core->spool->dirfd[b->q], log,
                           O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
     /* O_APPEND: a line is one write(2), whole even if workers race. */
@@ -84,8 +86,16 @@ static void as_batch_write(as_batch_t *b, const char *line)
     pthread_mutex_unlock(&b->lock);
 }
 
+static void as_batch_free(as_batch_t *b)
+{
+    if (b->logfd >= 0)
+        close(b->logfd);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
 /* One unit of the batch is finished; the last one removes the file. */
-static void as_batch_release(as_batch_t *b, int units)
+void as_batch_release(as_batch_t *b, int units)
 {
     pthread_mutex_lock(&b->lock);
     b->pending -= units;
@@ -93,11 +103,24 @@ static void as_batch_release(as_batch_t *b, int units)
     pthread_mutex_unlock(&b->lock);
     if (!last)
         return;
-    if (b->logfd >= 0)
+    if (b->logfd >= 0) {
         close(b->logfd);
-    as_spool_remove(as_core->spool, AS_Q_INCOMING, b->name);
-    pthread_mutex_destroy(&b->lock);
-    free(b);
+        b->logfd = -1;
+    }
+    as_spool_remove(as_core->spool, b->q, b->name);
+    as_batch_free(b);
+}
+
+void as_batch_hold(as_batch_t *b, int units)
+{
+    pthread_mutex_lock(&b->lock);
+    b->pending += units;
+    pthread_mutex_unlock(&b->lock);
+}
+
+void as_batch_abandon(as_batch_t *b)
+{
+    as_batch_free(b);
 }
 
 void as_note_journal(as_note_t *n, char op, const char *channel)
@@ -114,7 +137,7 @@ void as_note_journal(as_note_t *n, char op, const char *channel)
 
 /* --- a note's fate ------------------------------------------------------------------ */
 
-static void as_note_forget(as_note_t *n)
+void as_note_forget(as_note_t *n)
 {
     if (n->batch != NULL) {
         char line[AS_NID_LEN + 8];
@@ -128,7 +151,7 @@ static void as_note_forget(as_note_t *n)
 }
 
 /* Write the note's whole state to a file of its own in q. */
-static int as_note_store(as_note_t *n, as_queue_t q)
+int as_note_store(as_note_t *n, as_queue_t q)
 {
     as_buf_t buf = AS_BUF_INIT;
     as_err_t err;
@@ -191,7 +214,7 @@ static void as_note_settle(as_note_t *n, as_attempt_t *a)
 /* The notes of a record, in order; the first keeps the record's id.
  * TEMPORARY until the routing work lands: everything to the override or
  * the root route's receiver, as one note. */
-static size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
+size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
 {
     *out = as_xcalloc(1, sizeof(**out));
     as_note_t *note = as_note_new();
@@ -223,9 +246,7 @@ void as_dispatch_note(as_note_t *n)
             snprintf(line, sizeof(line), "R %s %zu\n", n->id, count);
             as_batch_write(n->batch, line);
             /* The record's unit becomes its notes' units. */
-            pthread_mutex_lock(&n->batch->lock);
-            n->batch->pending += (int)count;
-            pthread_mutex_unlock(&n->batch->lock);
+            as_batch_hold(n->batch, (int)count);
             as_batch_release(n->batch, 1);
         }
         as_note_free(n);
@@ -252,7 +273,7 @@ void as_dispatch_note(as_note_t *n)
 
 void as_dispatch_records(as_note_t **notes, size_t n, const char *batch)
 {
-    as_batch_t *b = as_batch_new(batch, (int)n);
+    as_batch_t *b = as_batch_open(batch, AS_Q_INCOMING, (int)n);
     for (size_t i = 0; i < n; i++) {
         notes[i]->batch = b;
         notes[i]->due_ms = 0;
@@ -360,7 +381,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
-    as_batch_t *b = as_batch_new(name, 1); /* held until loading is done */
+    as_batch_t *b = as_batch_open(name, AS_Q_INCOMING, 1); /* held until loading is done */
     as_note_t **queue = NULL;
     size_t nq = 0, cap = 0;
 
@@ -545,7 +566,7 @@ static void *as_worker_main(void *arg)
     return NULL;
 }
 
-int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
+static as_core_t *as_core_init(as_cycle_t *cycle)
 {
     as_core_t *core = &as_core_storage;
     memset(core, 0, sizeof(*core));
@@ -557,7 +578,21 @@ int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
     pthread_cond_init(&core->pickup_cond, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_core = core;
+    return core;
+}
 
+int as_core_open_light(as_cycle_t *cycle, as_err_t *err)
+{
+    as_core_t *core = as_core_init(cycle);
+    const as_spool_conf_t *sc = &cycle->cfg->spool;
+    core->sync_mode = 1;
+    core->spool = as_spool_open(sc->dir, sc->max_size, 0, err);
+    return core->spool ? 0 : -1;
+}
+
+int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
+{
+    as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     core->spool = as_spool_open(sc->dir, sc->max_size, exclusive, err);
     if (core->spool == NULL || as_spool_recover(core->spool, err) < 0 ||
@@ -646,12 +681,8 @@ void as_core_stop(void)
         }
         as_note_free(n);
     }
-    for (size_t k = 0; k < nseen; k++) {
-        if (seen[k]->logfd >= 0)
-            close(seen[k]->logfd);
-        pthread_mutex_destroy(&seen[k]->lock);
-        free(seen[k]);
-    }
+    for (size_t k = 0; k < nseen; k++)
+        as_batch_free(seen[k]);
     free(seen);
 
     as_sched_destroy(&core->sched);
