@@ -151,23 +151,35 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
         as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
                AS_I("count", count));
 
-    as_note_t **notes = as_xcalloc(count, sizeof(*notes));
-    size_t i = 0;
-    for (as_commit_item_t *it = head, *next; it; it = next) {
-        next = it->next;
-        if (rc == 0) {
-            as_metrics_count(AS_M_QUEUED, it->note->input, NULL, NULL, 1);
-            it->done(it->arg, AS_SUBMIT_OK, it->note->id);
-            notes[i++] = it->note;
-        } else {
+    if (rc < 0) {
+        for (as_commit_item_t *it = head, *next; it; it = next) {
+            next = it->next;
             it->done(it->arg, AS_SUBMIT_IO_ERROR, NULL);
             as_note_free(it->note);
+            as_buf_free(&it->line);
+            free(it);
         }
+        return;
+    }
+    /* Scheduled before answered: whoever hears OK finds the work queued.
+     * The ids are copied first, as a worker may finish a note at once. */
+    as_note_t **notes = as_xcalloc(count, sizeof(*notes));
+    char(*ids)[AS_NID_LEN] = as_xcalloc(count, sizeof(*ids));
+    size_t i = 0;
+    for (as_commit_item_t *it = head; it; it = it->next) {
+        as_metrics_count(AS_M_QUEUED, it->note->input, NULL, NULL, 1);
+        memcpy(ids[i], it->note->id, AS_NID_LEN);
+        notes[i++] = it->note;
+    }
+    as_dispatch_records(notes, i, name);
+    i = 0;
+    for (as_commit_item_t *it = head, *next; it; it = next) {
+        next = it->next;
+        it->done(it->arg, AS_SUBMIT_OK, ids[i++]);
         as_buf_free(&it->line);
         free(it);
     }
-    if (rc == 0)
-        as_dispatch_records(notes, i, name);
+    free(ids);
     free(notes);
 }
 

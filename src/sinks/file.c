@@ -6,8 +6,10 @@
  *
  * A line is appended with one write(2) on an O_APPEND descriptor, then
  * fdatasync'ed before the delivery counts: the line has the file's own
- * durability, so the spool may forget the notification.  The sync happens
- * outside the file's lock so that workers writing together share it.
+ * durability, so the spool may forget the notification.  Syncs are
+ * grouped, as the spool's commits are: lines are numbered as they are
+ * written, and one worker's fdatasync covers every line written before it
+ * began, so the workers writing together wait for one sync, not one each.
  *
  * After a crash, a notification may come back "in doubt": its line may or
  * may not have been written.  The tail of the file is searched for its id
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +46,12 @@ typedef struct as_file_out_s {
     int mode;
     int fd;
     pthread_mutex_t lock;
+    pthread_cond_t synced_cond;
+    uint64_t written;     /* lines written */
+    uint64_t synced;      /* lines known to be on disk */
+    uint64_t failed_upto; /* lines of a sync round that failed */
+    int sync_errno;
+    int syncing;
 } as_file_out_t;
 
 typedef struct {
@@ -72,6 +81,7 @@ static void as_file_fini(void *instance)
         if (o->fd >= 0)
             close(o->fd);
         pthread_mutex_destroy(&o->lock);
+        pthread_cond_destroy(&o->synced_cond);
         free(o->path);
         free(o);
     }
@@ -100,6 +110,7 @@ static as_file_out_t *as_file_out(as_file_sink_t *s, const as_file_channel_t *ch
         o->mode = ch->mode;
         o->fd = -1;
         pthread_mutex_init(&o->lock, NULL);
+        pthread_cond_init(&o->synced_cond, NULL);
         o->next = s->outs;
         s->outs = o;
     }
@@ -170,37 +181,63 @@ static void as_file_deliver(void *instance, const void *channel, const as_notifi
         snprintf(res->reason, sizeof(res->reason), "cannot open %s: %s", o->path, strerror(e));
         return;
     }
-    int fd = dup(o->fd); /* survives a reopen while we sync */
     if (n->in_doubt && as_file_has_id(o->fd, n->id)) {
         pthread_mutex_unlock(&o->lock);
         as_buf_free(&buf);
-        if (fd >= 0)
-            close(fd);
         res->outcome = AS_DELIVERED;
         snprintf(res->reason, sizeof(res->reason), "written before a restart");
         return;
     }
-    ssize_t w = write(o->fd, buf.data, buf.len);
+    size_t len = buf.len;
+    ssize_t w = write(o->fd, buf.data, len);
     int e = errno;
-    if (w >= 0 && (size_t)w != buf.len) {
-        /* A short append (disk full): cut it off so the file stays lines. */
-        struct stat st;
-        if (fstat(o->fd, &st) == 0 && ftruncate(o->fd, st.st_size - w) == 0)
-            e = ENOSPC;
-        w = -1;
-    }
-    pthread_mutex_unlock(&o->lock);
     as_buf_free(&buf);
-    if (w < 0 || fd < 0 || fdatasync(fd) < 0) {
-        if (w >= 0)
-            e = errno;
+    if (w < 0 || (size_t)w != len) {
+        if (w >= 0) {
+            /* A short append (disk full): cut it off so the file stays lines. */
+            struct stat st;
+            if (fstat(o->fd, &st) == 0 && ftruncate(o->fd, st.st_size - w) == 0)
+                e = ENOSPC;
+        }
+        pthread_mutex_unlock(&o->lock);
         res->outcome = AS_TRANSIENT;
         snprintf(res->reason, sizeof(res->reason), "cannot write %s: %s", o->path, strerror(e));
-    } else {
-        res->outcome = AS_DELIVERED;
+        return;
     }
-    if (fd >= 0)
-        close(fd);
+    uint64_t mine = ++o->written;
+    while (o->synced < mine && o->failed_upto < mine) {
+        if (o->syncing) {
+            pthread_cond_wait(&o->synced_cond, &o->lock);
+            continue;
+        }
+        /* This worker syncs for everyone written so far. */
+        uint64_t target = o->written;
+        int fd = dup(o->fd); /* survives a reopen while we sync */
+        o->syncing = 1;
+        pthread_mutex_unlock(&o->lock);
+        int rc = fd >= 0 ? fdatasync(fd) : -1;
+        int se = errno;
+        if (fd >= 0)
+            close(fd);
+        pthread_mutex_lock(&o->lock);
+        o->syncing = 0;
+        if (rc == 0) {
+            o->synced = target;
+        } else {
+            o->failed_upto = target;
+            o->sync_errno = se;
+        }
+        pthread_cond_broadcast(&o->synced_cond);
+    }
+    int ok = o->synced >= mine;
+    e = o->sync_errno;
+    pthread_mutex_unlock(&o->lock);
+    if (ok) {
+        res->outcome = AS_DELIVERED;
+    } else {
+        res->outcome = AS_TRANSIENT;
+        snprintf(res->reason, sizeof(res->reason), "cannot sync %s: %s", o->path, strerror(e));
+    }
 }
 
 static void as_file_reopen(void *instance)
@@ -209,8 +246,12 @@ static void as_file_reopen(void *instance)
     pthread_mutex_lock(&s->lock);
     for (as_file_out_t *o = s->outs; o; o = o->next) {
         pthread_mutex_lock(&o->lock);
-        if (o->fd >= 0)
+        if (o->fd >= 0) {
+            /* Lines not yet synced were written here, not to the new file. */
+            if (fdatasync(o->fd) == 0)
+                o->synced = o->written;
             close(o->fd);
+        }
         o->fd = -1; /* opened again, under its name, at the next line */
         pthread_mutex_unlock(&o->lock);
     }
