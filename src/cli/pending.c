@@ -26,8 +26,3 @@ int as_cli_routes(int argc, char **argv)
 {
     return as_cli_pending(argv[0]);
 }
-
-int as_cli_wa(int argc, char **argv)
-{
-    return as_cli_pending(argv[0]);
-}

@@ -55,8 +55,7 @@ static int as_email_init(void **instance, const void *conf, as_err_t *err)
     return 0;
 }
 
-static int as_email_channel_init(void *instance, void *channel, const char *receiver,
-                                 as_err_t *err)
+static int as_email_channel_init(void *instance, void *channel, const char *receiver, as_err_t *err)
 {
     const as_smtp_conf_t *c = instance;
     as_email_channel_t *ch = channel;
