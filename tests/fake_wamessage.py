@@ -27,7 +27,8 @@ POST /_control  a JSON object, any of:
     "token_at_top": true                                  login answers {"token"} not {"data":{"token"}}
     "devices": [{"reg_id","phone","connected"}]           replace the device list
     "clear": true                                         forget recorded requests and pending faults
-  A fault without "path" applies to any API call; faults are used in order.
+  A fault without "path" applies to any API call; "after": N lets N matching
+  calls through first; faults are used in order.
 GET /_requests  every API request so far: method, path, query, headers,
                 json, form fields, uploaded files (base64), answer status, fault.
 GET /_state     issued tokens, devices, pending pairings, login count.
@@ -81,6 +82,9 @@ class State:
         with self.lock:
             for f in self.faults:
                 if f["count"] > 0 and (not f.get("path") or path.startswith(f["path"])):
+                    if f.get("after", 0) > 0:  # let this many matching calls through first
+                        f["after"] -= 1
+                        continue
                     f["count"] -= 1
                     return dict(f)
         return None
@@ -97,6 +101,7 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so the client can reuse connections
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     server_version = "FakeWamessage/1.0"
 
     def log_message(self, fmt, *args):  # quiet: tests read /_requests instead
@@ -181,6 +186,15 @@ class Handler(BaseHTTPRequestHandler):
         fault = st.take_fault(path)
         if fault:
             self.record["fault"] = fault["kind"]
+            self.record["status"] = None
+            # Record what was sent even though the answer is a fault.
+            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                self.parse_multipart()
+            else:
+                try:
+                    self.record["json"] = json.loads(self.body() or b"null")
+                except ValueError:
+                    pass
             if fault["kind"] == "hang":
                 time.sleep(fault.get("seconds", 5))
                 self.close_connection = True
@@ -294,45 +308,53 @@ class Handler(BaseHTTPRequestHandler):
                     for r, d in st.devices.items()]
         self.answer(200, {"status": True, "data": data})
 
-    def sendmessage(self):
-        st = self.server.state
-        if not self.bearer():
-            return
+    def parse_multipart(self):
+        """The form fields and uploads of a multipart/form-data body, recorded;
+        (form, files, None) or (None, None, (status, message))."""
         ctype = self.headers.get("Content-Type", "")
         if not ctype.startswith("multipart/form-data") or "boundary=" not in ctype:
-            return self.fail(415, "expected multipart/form-data, got %r" % ctype)
+            return None, None, (415, "expected multipart/form-data, got %r" % ctype)
         msg = BytesParser(policy=policy.HTTP).parsebytes(
             b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + self.body())
         if not msg.is_multipart() or msg.defects:
             self.record["raw_b64"] = base64.b64encode(self.body()).decode()
-            return self.fail(400, "malformed multipart body: %s" % (msg.defects or "not multipart"))
+            return None, None, (400, "malformed multipart body: %s" % (msg.defects or "not multipart"))
         form, files = {}, {}
+        self.record["form"] = form
+        self.record["files"] = files
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
             if not name:
-                return self.fail(400, "a form part has no name")
+                return None, None, (400, "a form part has no name")
             if name not in SEND_FIELDS:
-                return self.fail(400, "unknown field %r" % name)
+                return None, None, (400, "unknown field %r" % name)
             if name in form or name in files:
-                return self.fail(400, "field %r given twice" % name)
+                return None, None, (400, "field %r given twice" % name)
             data = part.get_payload(decode=True) or b""
             fname = part.get_filename()
             if name == "file":
                 if fname is None:
-                    return self.fail(400, "file must be an upload")
+                    return None, None, (400, "file must be an upload")
                 files[name] = {"filename": fname, "size": len(data),
                                "content_type": part.get_content_type(),
                                "sha256": hashlib.sha256(data).hexdigest(),
                                "content_b64": base64.b64encode(data).decode()}
                 continue
             if fname is not None:
-                return self.fail(400, "field %r must not be a file" % name)
+                return None, None, (400, "field %r must not be a file" % name)
             try:
                 form[name] = data.decode("utf-8")
             except UnicodeDecodeError:
-                return self.fail(400, "field %r is not UTF-8" % name)
-        self.record["form"] = form
-        self.record["files"] = files
+                return None, None, (400, "field %r is not UTF-8" % name)
+        return form, files, None
+
+    def sendmessage(self):
+        st = self.server.state
+        if not self.bearer():
+            return
+        form, files, err = self.parse_multipart()
+        if err:
+            return self.fail(err[0], err[1])
         for k in ("reg_id", "contacts"):
             if not form.get(k):
                 return self.fail(400, "%s is required" % k)
