@@ -77,7 +77,8 @@ AS_API int as_log_enabled(int level);
 #define as_log(level, msg, ...)                                                                    \
     do {                                                                                           \
         if (as_log_enabled(level))                                                                 \
-            as_log_kv((level), (msg), (const as_kv_t[]){__VA_ARGS__ __VA_OPT__(, ){NULL, 0, NULL, 0}}); \
+            as_log_kv((level), (msg),                                                              \
+                      (const as_kv_t[]){__VA_ARGS__ __VA_OPT__(, ){NULL, 0, NULL, 0}});            \
     } while (0)
 
 /* A value registered here is replaced by <redacted> in every log line. */
@@ -126,7 +127,10 @@ struct as_conf_key_s {
     const void *data; /* type-specific: as_conf_section_t, as_conf_enum_t[], ... */
 };
 
-#define AS_CONF_END {NULL, NULL, 0, 0, NULL, NULL}
+#define AS_CONF_END                                                                                \
+    {                                                                                              \
+        NULL, NULL, 0, 0, NULL, NULL                                                               \
+    }
 
 /* A nested map stored inline (section) or a list of them (section list). */
 typedef struct as_conf_section_s {
@@ -203,10 +207,10 @@ AS_API int as_parse_email_addr(const char *s, char *addr, size_t len); /* "N <a@
  */
 typedef enum {
     AS_SUBMIT_OK = 0,
-    AS_SUBMIT_FULL,         /* spool.max_size reached: 503 / ERR spool full */
-    AS_SUBMIT_STOPPING,     /* shutting down: 503 */
-    AS_SUBMIT_NO_RECEIVER,  /* submission named a receiver that does not exist: 404 */
-    AS_SUBMIT_IO_ERROR,     /* the spool could not be written: 503 */
+    AS_SUBMIT_FULL,        /* spool.max_size reached: 503 / ERR spool full */
+    AS_SUBMIT_STOPPING,    /* shutting down: 503 */
+    AS_SUBMIT_NO_RECEIVER, /* submission named a receiver that does not exist: 404 */
+    AS_SUBMIT_IO_ERROR,    /* the spool could not be written: 503 */
 } as_submit_status_t;
 
 enum {
@@ -230,28 +234,28 @@ AS_API const char *as_submit_status_text(as_submit_status_t status);
 AS_API struct cJSON *as_payload_parse(const char *json, size_t len, int *grouped, as_err_t *err);
 
 typedef struct as_notification_s {
-    const char *id;            /* spool id, unique and time-ordered */
-    const char *receiver;      /* receiver name */
-    const char *status;        /* "firing" or "resolved" */
-    const char *group_key;     /* receiver-scoped group key */
-    int64_t accepted_ms;       /* when an input accepted it (ms since the epoch) */
-    int attempt;               /* 1 on the first attempt on this channel */
-    int in_doubt;              /* an earlier attempt may have succeeded before a crash */
-    const struct cJSON *data;  /* the Alertmanager-shaped payload, as rendered */
+    const char *id;           /* spool id, unique and time-ordered */
+    const char *receiver;     /* receiver name */
+    const char *status;       /* "firing" or "resolved" */
+    const char *group_key;    /* receiver-scoped group key */
+    int64_t accepted_ms;      /* when an input accepted it (ms since the epoch) */
+    int attempt;              /* 1 on the first attempt on this channel */
+    int in_doubt;             /* an earlier attempt may have succeeded before a crash */
+    const struct cJSON *data; /* the Alertmanager-shaped payload, as rendered */
 } as_notification_t;
 
 typedef struct as_message_s {
-    const char *text;          /* the whole rendered text (not HTML-escaped) */
-    size_t nparts;             /* text split at max_length; 1 part = text */
+    const char *text; /* the whole rendered text (not HTML-escaped) */
+    size_t nparts;    /* text split at max_length; 1 part = text */
     const char *const *parts;
-    const char *html;          /* HTML part, for sinks with AS_SINK_HTML; else NULL */
-    const char *subject;       /* one line, for sinks with AS_SINK_SUBJECT; else NULL */
+    const char *html;    /* HTML part, for sinks with AS_SINK_HTML; else NULL */
+    const char *subject; /* one line, for sinks with AS_SINK_SUBJECT; else NULL */
 } as_message_t;
 
 typedef enum {
     AS_DELIVERED = 0,
-    AS_TRANSIENT,  /* retry later (backoff, or retry_after_ms if longer) */
-    AS_PERMANENT,  /* this channel will never deliver it: fallback, then dead/ */
+    AS_TRANSIENT, /* retry later (backoff, or retry_after_ms if longer) */
+    AS_PERMANENT, /* this channel will never deliver it: fallback, then dead/ */
 } as_outcome_t;
 
 typedef struct as_result_s {
@@ -287,8 +291,8 @@ enum {
 typedef enum { AS_MODULE_INPUT = 1, AS_MODULE_SINK = 2 } as_module_kind_t;
 
 typedef struct as_module_s {
-    uint32_t abi;      /* AS_ABI_VERSION */
-    const char *name;  /* unique: "http", "whatsapp" */
+    uint32_t abi;     /* AS_ABI_VERSION */
+    const char *name; /* unique: "http", "whatsapp" */
     as_module_kind_t kind;
 
     /* The top-level key this module owns; NULL = none.  The core allocates

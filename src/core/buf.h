@@ -14,7 +14,10 @@ typedef struct as_buf_s {
     size_t cap;
 } as_buf_t;
 
-#define AS_BUF_INIT {NULL, 0, 0}
+#define AS_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void as_buf_reserve(as_buf_t *b, size_t extra);
 void as_buf_append(as_buf_t *b, const void *data, size_t len);

@@ -42,8 +42,12 @@ int as_parse_duration(const char *s, int64_t *ms)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000}, {"d", 86400000},
-                 {"h", 3600000},          {"ms", 1},             {"m", 60000},
+    } units[] = {{"y", 365LL * 86400000},
+                 {"w", 7LL * 86400000},
+                 {"d", 86400000},
+                 {"h", 3600000},
+                 {"ms", 1},
+                 {"m", 60000},
                  {"s", 1000}};
     static const int order[] = {0, 1, 2, 3, 5, 6, 4}; /* y w d h m s ms */
     if (strcmp(s, "0") == 0) {
@@ -88,12 +92,9 @@ int as_parse_size(const char *s, int64_t *bytes)
     static const struct {
         const char *unit;
         int64_t mul;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"KiB", 1LL << 10},
-                 {"MiB", 1LL << 20},
-                 {"GiB", 1LL << 30},
-                 {"TiB", 1LL << 40}};
+    } units[] = {
+        {"", 1},           {"B", 1}, {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30},
+        {"TiB", 1LL << 40}};
     uint64_t v;
     if (as_parse_u64(&s, &v) < 0)
         return -1;
@@ -352,8 +353,8 @@ static int as_set_rate(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n
     if (v == NULL)
         return -1;
     if (as_parse_rate(v, field) < 0) {
-        as_conf_error(cf, n, "%s: invalid rate '%s' (use N/s, N/m or N/h; 0 turns it off)",
-                      k->name, v);
+        as_conf_error(cf, n, "%s: invalid rate '%s' (use N/s, N/m or N/h; 0 turns it off)", k->name,
+                      v);
         return -1;
     }
     return 0;
@@ -367,7 +368,9 @@ static void as_print_rate(FILE *out, const as_conf_key_t *k, const void *field, 
         return;
     }
     fprintf(out, " %" PRIu32 "/%s\n", r->count,
-            r->period_ms == 1000 ? "s" : r->period_ms == 60000 ? "m" : "h");
+            r->period_ms == 1000    ? "s"
+            : r->period_ms == 60000 ? "m"
+                                    : "h");
 }
 
 const as_conf_type_t as_conf_rate = {"rate", as_set_rate, as_print_rate};

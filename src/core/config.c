@@ -27,9 +27,11 @@
 
 #define AS_INCLUDE_DEPTH 8
 
-static const as_conf_enum_t as_log_levels[] = {
-    {"debug", AS_LOG_DEBUG}, {"info", AS_LOG_INFO}, {"warn", AS_LOG_WARN},
-    {"error", AS_LOG_ERROR}, {NULL, 0}};
+static const as_conf_enum_t as_log_levels[] = {{"debug", AS_LOG_DEBUG},
+                                               {"info", AS_LOG_INFO},
+                                               {"warn", AS_LOG_WARN},
+                                               {"error", AS_LOG_ERROR},
+                                               {NULL, 0}};
 
 static const as_conf_enum_t as_modes[] = {{"fallback", AS_MODE_FALLBACK},
                                           {"both", AS_MODE_BOTH},
@@ -63,8 +65,7 @@ static const as_conf_section_t as_defaults_section = {as_defaults_keys, 0};
 
 /* --- module sections and receiver channels -------------------------------- */
 
-static int as_set_modsection(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                             void *field)
+static int as_set_modsection(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     const as_module_t *m = k->data;
     as_slot_t *slot = field;
@@ -107,8 +108,7 @@ static void as_print_channel(FILE *out, const as_conf_key_t *k, const void *fiel
 
 static const as_conf_type_t as_conf_channel = {"map", as_set_channel, as_print_channel};
 
-static int as_set_receivers(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                            void *field)
+static int as_set_receivers(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     const as_conf_section_t *s = k->data;
     as_array_t *a = field;
@@ -151,20 +151,27 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     /* Receiver keys: the core's, then one per sink module. */
     as_conf_key_t *rk = as_palloc(pool, (5 + mods->n) * sizeof(*rk));
     size_t nr = 0;
-    rk[nr++] = (as_conf_key_t){"name", &as_conf_string, offsetof(as_receiver_t, name),
-                               AS_CONF_REQUIRED, NULL, NULL};
-    rk[nr++] = (as_conf_key_t){"mode", &as_conf_enum, offsetof(as_receiver_t, mode), 0,
-                               "fallback", as_modes};
-    rk[nr++] = (as_conf_key_t){"fallback_after", &as_conf_duration,
-                               offsetof(as_receiver_t, fallback_after), 0, NULL, NULL};
-    rk[nr++] = (as_conf_key_t){"dedup_window", &as_conf_duration,
-                               offsetof(as_receiver_t, dedup_window), 0, NULL, NULL};
+    rk[nr++] = (as_conf_key_t){
+        "name", &as_conf_string, offsetof(as_receiver_t, name), AS_CONF_REQUIRED, NULL, NULL};
+    rk[nr++] = (as_conf_key_t){"mode", &as_conf_enum, offsetof(as_receiver_t, mode),
+                               0,      "fallback",    as_modes};
+    rk[nr++] = (as_conf_key_t){"fallback_after",
+                               &as_conf_duration,
+                               offsetof(as_receiver_t, fallback_after),
+                               0,
+                               NULL,
+                               NULL};
+    rk[nr++] = (as_conf_key_t){
+        "dedup_window", &as_conf_duration, offsetof(as_receiver_t, dedup_window), 0, NULL, NULL};
     for (size_t i = 0; i < mods->n; i++) {
         const as_module_t *m = mods->v[i];
         if (m->kind == AS_MODULE_SINK && m->channel_key != NULL)
-            rk[nr++] = (as_conf_key_t){m->channel_key, &as_conf_channel,
+            rk[nr++] = (as_conf_key_t){m->channel_key,
+                                       &as_conf_channel,
                                        offsetof(as_receiver_t, channel) + i * sizeof(as_slot_t),
-                                       0, NULL, m};
+                                       0,
+                                       NULL,
+                                       m};
     }
     rk[nr] = (as_conf_key_t)AS_CONF_END;
     as_conf_section_t *rs = as_palloc(pool, sizeof(*rs));
@@ -173,31 +180,38 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
 
     as_conf_key_t *k = as_palloc(pool, (AS_CORE_KEYS + 1 + mods->n) * sizeof(*k));
     size_t n = 0;
-    k[n++] = (as_conf_key_t){"include", &as_conf_strings, offsetof(as_config_t, include), 0,
-                             NULL, NULL};
-    k[n++] = (as_conf_key_t){"log", &as_conf_section, offsetof(as_config_t, log), 0, NULL,
-                             &as_log_section};
-    k[n++] = (as_conf_key_t){"modules", &as_conf_strings, offsetof(as_config_t, modules), 0,
-                             NULL, NULL};
-    k[n++] = (as_conf_key_t){"workers", &as_conf_int, offsetof(as_config_t, workers), 0, "8",
-                             NULL};
-    k[n++] = (as_conf_key_t){"spool", &as_conf_section, offsetof(as_config_t, spool), 0, NULL,
-                             &as_spool_section};
-    k[n++] = (as_conf_key_t){"templates", &as_conf_section, offsetof(as_config_t, templates), 0,
-                             NULL, &as_templates_section};
-    k[n++] = (as_conf_key_t){"defaults", &as_conf_section, offsetof(as_config_t, defaults), 0,
-                             NULL, &as_defaults_section};
+    k[n++] =
+        (as_conf_key_t){"include", &as_conf_strings, offsetof(as_config_t, include), 0, NULL, NULL};
+    k[n++] = (as_conf_key_t){"log", &as_conf_section, offsetof(as_config_t, log), 0,
+                             NULL,  &as_log_section};
+    k[n++] =
+        (as_conf_key_t){"modules", &as_conf_strings, offsetof(as_config_t, modules), 0, NULL, NULL};
+    k[n++] = (as_conf_key_t){"workers", &as_conf_int, offsetof(as_config_t, workers), 0, "8", NULL};
+    k[n++] = (as_conf_key_t){"spool", &as_conf_section, offsetof(as_config_t, spool), 0,
+                             NULL,    &as_spool_section};
+    k[n++] = (as_conf_key_t){"templates", &as_conf_section,     offsetof(as_config_t, templates), 0,
+                             NULL,        &as_templates_section};
+    k[n++] = (as_conf_key_t){"defaults", &as_conf_section,    offsetof(as_config_t, defaults), 0,
+                             NULL,       &as_defaults_section};
     for (size_t i = 0; i < mods->n; i++)
         if (mods->v[i]->conf_key != NULL)
-            k[n++] = (as_conf_key_t){mods->v[i]->conf_key, &as_conf_modsection,
-                                     offsetof(as_config_t, mconf) + i * sizeof(as_slot_t), 0,
-                                     NULL, mods->v[i]};
-    k[n++] = (as_conf_key_t){"receivers", &as_conf_receivers, offsetof(as_config_t, receivers),
-                             AS_CONF_REQUIRED, NULL, rs};
-    k[n++] = (as_conf_key_t){"time_intervals", &as_conf_time_intervals,
-                             offsetof(as_config_t, time_intervals), 0, NULL, NULL};
-    k[n++] = (as_conf_key_t){"route", &as_conf_route, offsetof(as_config_t, route),
-                             AS_CONF_REQUIRED, NULL, NULL};
+            k[n++] = (as_conf_key_t){mods->v[i]->conf_key,
+                                     &as_conf_modsection,
+                                     offsetof(as_config_t, mconf) + i * sizeof(as_slot_t),
+                                     0,
+                                     NULL,
+                                     mods->v[i]};
+    k[n++] = (as_conf_key_t){
+        "receivers", &as_conf_receivers, offsetof(as_config_t, receivers), AS_CONF_REQUIRED, NULL,
+        rs};
+    k[n++] = (as_conf_key_t){"time_intervals",
+                             &as_conf_time_intervals,
+                             offsetof(as_config_t, time_intervals),
+                             0,
+                             NULL,
+                             NULL};
+    k[n++] = (as_conf_key_t){"route",          &as_conf_route, offsetof(as_config_t, route),
+                             AS_CONF_REQUIRED, NULL,           NULL};
     k[n] = (as_conf_key_t)AS_CONF_END;
     return k;
 }
@@ -249,8 +263,7 @@ static int as_config_include_one(as_conf_t *cf, as_node_t *root, const as_node_t
         for (size_t j = 0; j < doc->n; j++)
             if (strcmp(doc->keys[j]->value, "include") == 0) {
                 memmove(doc->keys + j, doc->keys + j + 1, (doc->n - j - 1) * sizeof(as_node_t *));
-                memmove(doc->items + j, doc->items + j + 1,
-                        (doc->n - j - 1) * sizeof(as_node_t *));
+                memmove(doc->items + j, doc->items + j + 1, (doc->n - j - 1) * sizeof(as_node_t *));
                 doc->n--;
                 break;
             }
@@ -318,8 +331,7 @@ static void as_config_check_receivers(as_conf_t *cf, as_config_t *cfg)
         int has_em = em >= 0 && r->channel[em].conf != NULL;
         const as_node_t *at = as_yaml_get(r->node, "mode");
         if (r->mode == AS_MODE_WHATSAPP && !has_wa)
-            as_conf_error(cf, at, "receiver '%s': mode whatsapp needs a whatsapp channel",
-                          r->name);
+            as_conf_error(cf, at, "receiver '%s': mode whatsapp needs a whatsapp channel", r->name);
         if (r->mode == AS_MODE_EMAIL && !has_em)
             as_conf_error(cf, at, "receiver '%s': mode email needs an email channel", r->name);
         if (r->mode == AS_MODE_BOTH && (!has_wa || !has_em))
@@ -338,8 +350,9 @@ static void as_config_check_intervals(as_conf_t *cf, as_config_t *cfg)
     for (size_t i = 0; i < cfg->time_intervals.n; i++)
         for (size_t j = 0; j < i; j++)
             if (tv[i].name && tv[j].name && strcmp(tv[i].name, tv[j].name) == 0)
-                as_conf_error(cf, tv[i].node, "duplicate time interval name '%s' (first at line %d)",
-                              tv[i].name, tv[j].node->line);
+                as_conf_error(cf, tv[i].node,
+                              "duplicate time interval name '%s' (first at line %d)", tv[i].name,
+                              tv[j].node->line);
 }
 
 int as_route_finalize(as_conf_t *cf, as_config_t *cfg);

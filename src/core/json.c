@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/pool.h"
 
 int as_utf8_valid(const char *str, size_t len)
 {
@@ -71,6 +72,26 @@ static size_t as_json_too_deep(const char *d, size_t len)
     return 0;
 }
 
+/* Where parsing failed, from cJSON's return_parse_end (its global error
+ * pointer is shared by all threads).  cJSON reports running out of input
+ * as an error at the last byte, so when that is where it failed, parse
+ * again with a space appended to tell the two apart. */
+static size_t as_json_error_offset(const char *data, size_t len, const char *end)
+{
+    size_t off = end != NULL && end >= data ? (size_t)(end - data) : 0;
+    if (off + 1 == len) {
+        char *copy = as_xmalloc(len + 1);
+        const char *end2 = NULL;
+        memcpy(copy, data, len);
+        copy[len] = ' ';
+        cJSON_Delete(cJSON_ParseWithLengthOpts(copy, len + 1, &end2, 0));
+        if (end2 != NULL && end2 >= copy + len)
+            off = len;
+        free(copy);
+    }
+    return off;
+}
+
 cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
 {
     size_t deep;
@@ -95,10 +116,7 @@ cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (root == NULL) {
-        size_t off = end ? (size_t)(end - data) : 0;
-        const char *at = cJSON_GetErrorPtr();
-        if (at != NULL && at >= data && at <= data + len)
-            off = (size_t)(at - data);
+        size_t off = as_json_error_offset(data, len, end);
         if (off >= len)
             as_err_set(err, "invalid JSON: unexpected end of input");
         else

@@ -22,9 +22,9 @@
 #include "core/log.h"
 #include "core/pool.h"
 
-#define AS_LOG_LINE_MAX 8192
+#define AS_LOG_LINE_MAX    8192
 #define AS_LOG_SECRETS_MAX 64
-#define AS_LOG_SECRET_MIN 3 /* shorter values would redact ordinary text */
+#define AS_LOG_SECRET_MIN  3 /* shorter values would redact ordinary text */
 
 static atomic_int as_log_level = AS_LOG_INFO;
 static atomic_int as_log_fd = 2;

@@ -41,9 +41,8 @@ int main(int argc, char **argv)
         return AS_EXIT_USAGE;
     }
 
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     const char *path = NULL;
     int test = 0, print = 0, version = 0, c;
     opterr = 0;

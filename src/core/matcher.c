@@ -84,7 +84,8 @@ static int as_matcher_parse_one(as_pool_t *pool, const char *s, as_matcher_t *m,
         pcre2_match_data_free(md);
         return as_err_set(err, "bad matcher format: %s", s);
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    PCRE2_SIZE ov[8];
+    memcpy(ov, pcre2_get_ovector_pointer(md), sizeof(ov));
     char name[256], opstr[3];
     size_t nlen = ov[3] - ov[2], olen = ov[5] - ov[4];
     const char *raw = s + ov[6];

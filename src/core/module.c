@@ -19,8 +19,7 @@ extern const as_module_t as_email_module;
 extern const as_module_t as_file_module;
 
 const as_module_t *const as_builtin_modules[] = {
-    &as_http_module, &as_unix_module, &as_whatsapp_module, &as_email_module, &as_file_module,
-    NULL};
+    &as_http_module, &as_unix_module, &as_whatsapp_module, &as_email_module, &as_file_module, NULL};
 
 void as_modset_init(as_modset_t *set)
 {

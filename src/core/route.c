@@ -137,8 +137,8 @@ static int as_route_resolve(as_conf_t *cf, const as_config_t *cfg, as_route_t *r
     if (r->receiver != NULL) {
         r->recv = as_config_receiver(cfg, r->receiver);
         if (r->recv == NULL) {
-            as_conf_error(cf, as_yaml_get(r->node, "receiver"),
-                          "route: unknown receiver '%s'", r->receiver);
+            as_conf_error(cf, as_yaml_get(r->node, "receiver"), "route: unknown receiver '%s'",
+                          r->receiver);
             rc = -1;
         }
     } else if (parent != NULL) {

@@ -34,12 +34,12 @@ typedef struct as_route_s {
     /* Resolved by as_route_finalize(). */
     struct as_route_s *parent;
     const struct as_receiver_s *recv;
-    int group_all;             /* group_by: ['...'] */
+    int group_all;                 /* group_by: ['...'] */
     const as_strv_t *group_labels; /* effective group_by */
-    int64_t wait;              /* effective group_wait, ms */
+    int64_t wait;                  /* effective group_wait, ms */
     size_t nactive, nmute;
     const struct as_time_interval_s **active, **mute;
-    char *key;                 /* the route's path key, as Alertmanager's Route.Key() */
+    char *key; /* the route's path key, as Alertmanager's Route.Key() */
 } as_route_t;
 
 extern const as_conf_type_t as_conf_route;  /* field: as_route_t (root) */

@@ -220,8 +220,8 @@ static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
         case YAML_MAPPING_START_EVENT: {
             as_node_kind_t kind = ev.type == YAML_SEQUENCE_START_EVENT ? AS_NODE_SEQ : AS_NODE_MAP;
             as_node_t *c = as_yaml_node(y, kind, ev.start_mark);
-            const yaml_char_t *anchor = kind == AS_NODE_SEQ ? ev.data.sequence_start.anchor
-                                                            : ev.data.mapping_start.anchor;
+            const yaml_char_t *anchor =
+                kind == AS_NODE_SEQ ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
             as_yaml_anchor(y, anchor, c);
             if (depth > 0)
                 as_yaml_push_child(y, &stack[depth - 1], c);

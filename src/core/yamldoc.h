@@ -18,10 +18,10 @@ typedef enum { AS_NODE_NULL, AS_NODE_SCALAR, AS_NODE_SEQ, AS_NODE_MAP } as_node_
 struct as_node_s {
     as_node_kind_t kind;
     const char *file;
-    int line, col; /* 1-based */
-    char *value;   /* scalars: the text after substitution */
-    int quoted;    /* scalars: written in quotes ('x' or "x") */
-    size_t n;      /* seq: items; map: pairs */
+    int line, col;     /* 1-based */
+    char *value;       /* scalars: the text after substitution */
+    int quoted;        /* scalars: written in quotes ('x' or "x") */
+    size_t n;          /* seq: items; map: pairs */
     as_node_t **items; /* seq: the items; map: the values */
     as_node_t **keys;  /* map: the keys (scalar nodes) */
 };

@@ -1,18 +1,54 @@
 /*
- * file.c - the file sink: one JSON object a line (CONTRACT §9).
+ * file.c - the file sink: one JSON object a line (CONTRACT §9):
  *
- * This file holds the module's configuration; delivery arrives with the
- * ingest issue.
+ *   {"id":..,"receiver":..,"channel":"file","status":"firing",
+ *    "text":"<rendered message>","time":"2026-11-25T12:00:00.123Z"}
+ *
+ * A line is appended with one write(2) on an O_APPEND descriptor, then
+ * fdatasync'ed before the delivery counts: the line has the file's own
+ * durability, so the spool may forget the notification.  The sync happens
+ * outside the file's lock so that workers writing together share it.
+ *
+ * After a crash, a notification may come back "in doubt": its line may or
+ * may not have been written.  The tail of the file is searched for its id
+ * first, so a kill -9 never doubles a line.  SIGUSR1 reopens the files
+ * (logrotate), as nginx reopens its logs.
  */
-#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "alertsink/module.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/pool.h"
+
+#define AS_FILE_DOUBT_SCAN (1 << 20) /* in-doubt lines are among the last ones */
 
 typedef struct {
     as_channel_conf_t base;
     char *path;
     int mode;
 } as_file_channel_t;
+
+typedef struct as_file_out_s {
+    struct as_file_out_s *next;
+    char *path;
+    int mode;
+    int fd;
+    pthread_mutex_t lock;
+} as_file_out_t;
+
+typedef struct {
+    pthread_mutex_t lock; /* guards the list */
+    as_file_out_t *outs;
+} as_file_sink_t;
 
 static const as_conf_key_t as_file_channel_keys[] = {
     {"path", &as_conf_string, offsetof(as_file_channel_t, path), AS_CONF_REQUIRED, NULL, NULL},
@@ -22,14 +58,163 @@ static const as_conf_key_t as_file_channel_keys[] = {
 
 static int as_file_init(void **instance, const void *conf, as_err_t *err)
 {
-    *instance = NULL;
+    as_file_sink_t *s = as_xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    *instance = s;
     return 0;
+}
+
+static void as_file_fini(void *instance)
+{
+    as_file_sink_t *s = instance;
+    for (as_file_out_t *o = s->outs, *next; o; o = next) {
+        next = o->next;
+        if (o->fd >= 0)
+            close(o->fd);
+        pthread_mutex_destroy(&o->lock);
+        free(o->path);
+        free(o);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static int as_file_channel_init(void *instance, void *channel, const char *receiver, as_err_t *err)
+{
+    const as_file_channel_t *ch = channel;
+    if (ch->path[0] == '\0')
+        return as_err_set(err, "receiver '%s': file.path is empty", receiver);
+    return 0;
+}
+
+/* The output of a path, shared by every receiver writing there. */
+static as_file_out_t *as_file_out(as_file_sink_t *s, const as_file_channel_t *ch)
+{
+    pthread_mutex_lock(&s->lock);
+    as_file_out_t *o;
+    for (o = s->outs; o && strcmp(o->path, ch->path) != 0; o = o->next)
+        ;
+    if (o == NULL) {
+        o = as_xcalloc(1, sizeof(*o));
+        o->path = as_xstrdup(ch->path);
+        o->mode = ch->mode;
+        o->fd = -1;
+        pthread_mutex_init(&o->lock, NULL);
+        o->next = s->outs;
+        s->outs = o;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return o;
+}
+
+/* Was a line for id written already (before a crash)? */
+static int as_file_has_id(int fd, const char *id)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size == 0)
+        return 0;
+    off_t len = st.st_size < AS_FILE_DOUBT_SCAN ? st.st_size : AS_FILE_DOUBT_SCAN;
+    char *buf = as_xmalloc((size_t)len + 1);
+    ssize_t r = pread(fd, buf, (size_t)len, st.st_size - len);
+    int found = 0;
+    if (r > 0) {
+        buf[r] = '\0';
+        char needle[128];
+        snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+        found = memmem(buf, (size_t)r, needle, strlen(needle)) != NULL;
+    }
+    free(buf);
+    return found;
+}
+
+static void as_file_time(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t o = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + o, len - o, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
 static void as_file_deliver(void *instance, const void *channel, const as_notification_t *n,
                             const as_message_t *msg, as_result_t *res)
 {
-    res->outcome = AS_TRANSIENT;
+    const as_file_channel_t *ch = channel;
+    as_file_out_t *o = as_file_out(instance, ch);
+    char ts[40];
+    as_file_time(ts, sizeof(ts));
+
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "id", n->id);
+    cJSON_AddStringToObject(line, "receiver", n->receiver);
+    cJSON_AddStringToObject(line, "channel", "file");
+    cJSON_AddStringToObject(line, "status", n->status);
+    cJSON_AddStringToObject(line, "text", msg->text);
+    cJSON_AddStringToObject(line, "time", ts);
+    char *json = as_json_print(line);
+    cJSON_Delete(line);
+    as_buf_t buf = AS_BUF_INIT;
+    as_buf_puts(&buf, json);
+    as_buf_putc(&buf, '\n');
+    cJSON_free(json);
+
+    pthread_mutex_lock(&o->lock);
+    if (o->fd < 0)
+        o->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, o->mode);
+    if (o->fd < 0) {
+        int e = errno;
+        pthread_mutex_unlock(&o->lock);
+        as_buf_free(&buf);
+        res->outcome = AS_TRANSIENT;
+        snprintf(res->reason, sizeof(res->reason), "cannot open %s: %s", o->path, strerror(e));
+        return;
+    }
+    int fd = dup(o->fd); /* survives a reopen while we sync */
+    if (n->in_doubt && as_file_has_id(o->fd, n->id)) {
+        pthread_mutex_unlock(&o->lock);
+        as_buf_free(&buf);
+        if (fd >= 0)
+            close(fd);
+        res->outcome = AS_DELIVERED;
+        snprintf(res->reason, sizeof(res->reason), "written before a restart");
+        return;
+    }
+    ssize_t w = write(o->fd, buf.data, buf.len);
+    int e = errno;
+    if (w >= 0 && (size_t)w != buf.len) {
+        /* A short append (disk full): cut it off so the file stays lines. */
+        struct stat st;
+        if (fstat(o->fd, &st) == 0 && ftruncate(o->fd, st.st_size - w) == 0)
+            e = ENOSPC;
+        w = -1;
+    }
+    pthread_mutex_unlock(&o->lock);
+    as_buf_free(&buf);
+    if (w < 0 || fd < 0 || fdatasync(fd) < 0) {
+        if (w >= 0)
+            e = errno;
+        res->outcome = AS_TRANSIENT;
+        snprintf(res->reason, sizeof(res->reason), "cannot write %s: %s", o->path, strerror(e));
+    } else {
+        res->outcome = AS_DELIVERED;
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+static void as_file_reopen(void *instance)
+{
+    as_file_sink_t *s = instance;
+    pthread_mutex_lock(&s->lock);
+    for (as_file_out_t *o = s->outs; o; o = o->next) {
+        pthread_mutex_lock(&o->lock);
+        if (o->fd >= 0)
+            close(o->fd);
+        o->fd = -1; /* opened again, under its name, at the next line */
+        pthread_mutex_unlock(&o->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 const as_module_t as_file_module = {
@@ -41,5 +226,8 @@ const as_module_t as_file_module = {
     .channel_size = sizeof(as_file_channel_t),
     .default_template = "file",
     .init = as_file_init,
+    .channel_init = as_file_channel_init,
+    .fini = as_file_fini,
     .deliver = as_file_deliver,
+    .reopen = as_file_reopen,
 };

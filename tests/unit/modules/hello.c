@@ -15,10 +15,10 @@ typedef struct {
 static const as_conf_key_t hello_keys[] = {
     {"volume", &as_conf_int, offsetof(hello_conf_t, volume), 0, "3", NULL}, AS_CONF_END};
 
-static const as_conf_key_t hello_channel_keys[] = {
-    {"greeting", &as_conf_string, offsetof(hello_channel_t, greeting), AS_CONF_REQUIRED, NULL,
-     NULL},
-    AS_CONF_END};
+static const as_conf_key_t hello_channel_keys[] = {{"greeting", &as_conf_string,
+                                                    offsetof(hello_channel_t, greeting),
+                                                    AS_CONF_REQUIRED, NULL, NULL},
+                                                   AS_CONF_END};
 
 static void hello_deliver(void *instance, const void *channel, const as_notification_t *n,
                           const as_message_t *msg, as_result_t *res)

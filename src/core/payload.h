@@ -1,0 +1,107 @@
+/*
+ * payload.h - the one internal notification model: an Alertmanager webhook
+ * payload (version 4), whatever the input.
+ *
+ * Every input ends as the JSON object Alertmanager POSTs to a webhook:
+ *
+ *   {"receiver", "status", "alerts": [{"status", "labels", "annotations",
+ *    "startsAt", "endsAt", "generatorURL", "fingerprint"}, ...],
+ *    "groupLabels", "commonLabels", "commonAnnotations", "externalURL",
+ *    "version": "4", "groupKey", "truncatedAlerts"}
+ *
+ * An Alertmanager payload is validated and kept as it came (templates see
+ * it unchanged); only what is missing is filled in.  A single alert, or an
+ * array of them (CONTRACT §5.1: labels, annotations, status, title,
+ * message, startsAt, endsAt, generatorURL), is validated the same way and
+ * wrapped into one payload.  Plain text is an alert with a message and no
+ * labels.  The stdin formats (nagios, collectd) build alerts of the second
+ * kind and go through the same wrapping (see inputs/formats.h).
+ *
+ * Entry points, one per input shape:
+ *   as_payload_parse()          a JSON body (HTTP, `send` stdin)
+ *   as_payload_parse_or_text()  a socket line: JSON if it starts with { or [,
+ *                               else a plain-text message
+ *   as_payload_from_text()      a plain-text message
+ *   as_payload_from_alerts()    alerts built by a stdin format
+ * Each returns a new cJSON tree the caller owns (cJSON_Delete), or NULL
+ * with err naming the first bad field by its path.
+ */
+#ifndef AS_PAYLOAD_H
+#define AS_PAYLOAD_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "alertsink/module.h"
+
+/* More alerts than this in one body is a rejection, not a notification. */
+#define AS_PAYLOAD_MAX_ALERTS 10000
+
+/* The alertname given to an alert that has none and no title either. */
+#define AS_PAYLOAD_DEFAULT_ALERTNAME "Notification"
+
+/* Alertmanager's endsAt of an alert that has not ended. */
+#define AS_PAYLOAD_ZERO_TIME "0001-01-01T00:00:00Z"
+
+/*
+ * The options of `alertsink send` that apply to every alert (CONTRACT
+ * §5.3).  They win over what the input says: --label k=v sets label k,
+ * --severity S sets label severity, --title T sets the title (and the
+ * summary annotation).
+ */
+typedef struct as_payload_opts_s {
+    const char *const *labels; /* "name=value" strings */
+    size_t nlabels;
+    const char *title;    /* NULL = none */
+    const char *severity; /* NULL = none */
+    int64_t now_ms;       /* the time "now" stands for; 0 = the clock (tests fix it) */
+} as_payload_opts_t;
+
+/* Check the options alone, so the command line can tell a usage error
+ * (exit 2) from a rejected input (exit 4). */
+int as_payload_opts_check(const as_payload_opts_t *opts, as_err_t *err);
+
+/* as_payload_parse() (module.h) with options; opts may be NULL.
+ * *grouped = 1 for an Alertmanager payload, 0 for wrapped alerts. */
+cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts_t *opts,
+                             int *grouped, as_err_t *err);
+
+/* A plain-text message: trailing white space is dropped, bytes that are
+ * not UTF-8 become U+FFFD (a Latin-1 message is still worth delivering);
+ * NUL bytes are errors, and so is empty text unless opts has a title. */
+cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,
+                            as_err_t *err);
+
+/* Does this input mean to be JSON: is its first non-blank byte '{' or
+ * '['?  Such an input that does not parse is an error, never text
+ * (CONTRACT §9: socket lines, `send --format auto`). */
+int as_payload_looks_json(const char *data, size_t len);
+
+/* A socket line or any body that may be either: as_payload_parse_opts()
+ * when it looks like JSON, else as_payload_from_text(). */
+cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
+                                int *grouped, as_err_t *err);
+
+/* Wrap alerts in the single-alert form (an array, consumed whatever the
+ * outcome) into one payload; errors are prefixed with what. */
+cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_opts_t *opts,
+                              as_err_t *err);
+
+/* Alertmanager's model.LabelSet.Fingerprint: FNV-1a 64 over the names
+ * sorted bytewise, each name and value followed by a 0xff byte.  labels
+ * must be an object of strings. */
+uint64_t as_labels_fingerprint(const cJSON *labels);
+
+/* s[0..len) with every byte that is not part of valid UTF-8 replaced by
+ * U+FFFD; malloc'd and NUL-terminated. */
+char *as_utf8_repair(const char *s, size_t len);
+
+/* Is s a label name Alertmanager 0.25 accepts ([a-zA-Z_][a-zA-Z0-9_]*)? */
+int as_label_name_valid(const char *s);
+/* Is s an RFC 3339 date-time (2006-01-02T15:04:05.999Z, or with an offset)? */
+int as_rfc3339_valid(const char *s);
+/* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
+ * (at least 32 bytes): 2026-11-24T13:46:31.697Z. */
+char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# test_cli.sh - the command line of CONTRACT §3 through the real binary:
+# -t, -T (secrets redacted), -V, exit codes, $ALERTSINK_CONFIG.
+set -u
+: "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME EXPECTED_RC ACTUAL_RC
+    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok: $1"; fi
+}
+contains() { # contains NAME FILE TEXT
+    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
+}
+absent() { # absent NAME FILE TEXT
+    if grep -qF -- "$3" "$2"; then echo "FAIL: $1: '$3' found in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
+}
+
+"$ALERTSINK" -t -c "$AS_SOURCE_DIR/rules/quickstart.yaml" 2>"$tmp/err"
+check "quickstart -t" 0 $?
+for f in "$AS_SOURCE_DIR"/rules/*.yaml; do
+    ( cd "$AS_SOURCE_DIR" && WAMESSAGE_PASSWORD=x SMTP_PASSWORD=x ALERTSINK_TOKEN=y "$ALERTSINK" -t -c "$f" ) 2>"$tmp/err"
+    rc=$?
+    [ $rc = 0 ] || cat "$tmp/err"
+    check "example $(basename "$f") -t" 0 $rc
+done
+
+cat >"$tmp/bad.yaml" <<'YAML'
+spool: {dir: /tmp/x, max_age: soon}
+receivers:
+  - name: r
+    file: {path: /tmp/o}
+route:
+  receiver: nobody
+YAML
+"$ALERTSINK" -t -c "$tmp/bad.yaml" 2>"$tmp/err"
+check "broken -t" 1 $?
+contains "error with file:line:col (duration)" "$tmp/err" "$tmp/bad.yaml:1:31: max_age: invalid duration 'soon'"
+contains "error with file:line:col (receiver)" "$tmp/err" "$tmp/bad.yaml:6:13: route: unknown receiver 'nobody'"
+
+cat >"$tmp/secret.yaml" <<'YAML'
+spool: {dir: /tmp/x}
+http: {bearer_token: "tok-SECRET-123"}
+whatsapp: {phone: "+90 555 000 0001", password: "${AS_PW}"}
+receivers:
+  - name: r
+    file: {path: /tmp/o}
+route: {receiver: r}
+YAML
+AS_PW="pw-SECRET-456" "$ALERTSINK" -T -c "$tmp/secret.yaml" >"$tmp/out" 2>"$tmp/err"
+check "-T" 0 $?
+contains "-T prints the effective configuration" "$tmp/out" "phone: 905550000001"
+contains "-T redacts" "$tmp/out" 'bearer_token: "<redacted>"'
+absent "-T hides the token" "$tmp/out" "tok-SECRET-123"
+absent "-T hides the password" "$tmp/out" "pw-SECRET-456"
+absent "-T stderr hides secrets" "$tmp/err" "SECRET"
+# The printed configuration is itself a valid configuration.
+AS_PW=x "$ALERTSINK" -t -c "$tmp/out" 2>"$tmp/err"
+check "-T output loads again" 0 $?
+
+ALERTSINK_CONFIG="$tmp/bad.yaml" "$ALERTSINK" -t 2>"$tmp/err"
+check "\$ALERTSINK_CONFIG used" 1 $?
+contains "\$ALERTSINK_CONFIG file named" "$tmp/err" "$tmp/bad.yaml:1:31"
+
+"$ALERTSINK" -V >"$tmp/out" 2>&1
+check "-V" 0 $?
+for word in "alertsink " "module ABI" "http" "unix" "whatsapp" "email" "file" libcurl cJSON libyaml libmicrohttpd PCRE2 libesmtp; do
+    contains "-V mentions $word" "$tmp/out" "$word"
+done
+
+"$ALERTSINK" -Z 2>"$tmp/err"
+check "unknown option" 2 $?
+contains "usage on stderr" "$tmp/err" "usage: alertsink"
+"$ALERTSINK" frobnicate 2>"$tmp/err"
+check "unknown command" 2 $?
+contains "unknown command named" "$tmp/err" "unknown command 'frobnicate'"
+"$ALERTSINK" -c 2>"$tmp/err"
+check "missing option value" 2 $?
+"$ALERTSINK" -t -c "$tmp/nonexistent.yaml" 2>"$tmp/err"
+check "missing file" 1 $?
+contains "missing file named" "$tmp/err" "$tmp/nonexistent.yaml: cannot open: No such file or directory"
+
+[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
