@@ -59,7 +59,8 @@ typedef struct {
 
 typedef struct {
     const as_whatsapp_conf_t *conf;
-    as_wa_t *wa; /* NULL when the account is not configured */
+    as_wa_t *wa;          /* NULL when the account is not configured */
+    as_err_t account_err; /* why wa is NULL */
 
     pthread_mutex_t lock; /* guards what follows */
     as_wa_devices_t devices;
@@ -108,6 +109,12 @@ as_wa_t *as_whatsapp_client(const void *conf, const char *cache_dir, as_err_t *e
         as_err_set(err, "whatsapp.phone and whatsapp.password (or password_file) must be set");
         return NULL;
     }
+    if (c->base_url == NULL ||
+        (strncmp(c->base_url, "https://", 8) != 0 && strncmp(c->base_url, "http://", 7) != 0)) {
+        as_err_set(err, "whatsapp.base_url: expected an http:// or https:// URL, not '%s'",
+                   c->base_url ? c->base_url : "");
+        return NULL;
+    }
     as_wa_opts_t o = {.base_url = c->base_url,
                       .phone = c->phone,
                       .password = c->password,
@@ -121,18 +128,15 @@ as_wa_t *as_whatsapp_client(const void *conf, const char *cache_dir, as_err_t *e
 static int as_whatsapp_init(void **instance, const void *conf, as_err_t *err)
 {
     const as_whatsapp_conf_t *c = conf;
-    if (c->base_url == NULL ||
-        (strncmp(c->base_url, "https://", 8) != 0 && strncmp(c->base_url, "http://", 7) != 0))
-        return as_err_set(err, "whatsapp.base_url: expected an http:// or https:// URL");
     if (c->timeout <= 0)
         return as_err_set(err, "whatsapp.timeout: must be more than 0");
     as_whatsapp_t *wa = as_xcalloc(1, sizeof(*wa));
     wa->conf = c;
     pthread_mutex_init(&wa->lock, NULL);
-    if (c->phone != NULL && c->password != NULL && c->password[0] != '\0') {
-        const as_config_t *cfg = as_cycle_loading();
-        wa->wa = as_whatsapp_client(c, cfg ? cfg->spool.dir : NULL, err);
-    }
+    /* Unusable account settings are reported by channel_init, and only
+     * when a receiver uses WhatsApp. */
+    const as_config_t *cfg = as_cycle_loading();
+    wa->wa = as_whatsapp_client(c, cfg ? cfg->spool.dir : NULL, &wa->account_err);
     *instance = wa;
     return 0;
 }
@@ -155,10 +159,7 @@ static int as_whatsapp_channel_init(void *instance, void *channel, const char *r
     as_whatsapp_channel_t *ch = channel;
     time_t when;
     if (wa->wa == NULL)
-        return as_err_set(err,
-                          "receiver '%s' uses whatsapp: whatsapp.phone and whatsapp.password "
-                          "(or password_file) must be set",
-                          receiver);
+        return as_err_set(err, "receiver '%s' uses whatsapp: %s", receiver, wa->account_err.msg);
     if (ch->to.n == 0)
         return as_err_set(err, "receiver '%s': whatsapp.to is empty", receiver);
     if (ch->base.max_length < 0)
