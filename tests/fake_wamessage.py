@@ -31,7 +31,7 @@ POST /_control  a JSON object, any of:
   calls through first; faults are used in order.
 GET /_requests  every API request so far: method, path, query, headers,
                 json, form fields, uploaded files (base64), answer status, fault.
-GET /_state     issued tokens, devices, pending pairings, login count.
+GET /_state     live tokens, every token issued, devices, pending pairings, login count.
 """
 
 import argparse
@@ -66,7 +66,8 @@ class State:
         self.link_after = args.link_after
         self.delay = args.delay_ms / 1000.0
         self.token_at_top = False
-        self.tokens = {}  # token -> issued at (time.time())
+        self.tokens = {}  # live tokens -> issued at (time.time())
+        self.issued = []  # every token ever issued, for leak checks
         self.logins = 0
         self.devices = {}  # reg_id -> {"phone", "connected"}
         for d in args.device:
@@ -241,6 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         token = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(40))
         with st.lock:
             st.tokens[token] = time.time()
+            st.issued.append(token)
             st.logins += 1
             top = st.token_at_top
         if top:
@@ -412,7 +414,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, st.requests)
         if method == "GET" and path == "/_state":
             with st.lock:
-                return self.answer(200, {"tokens": list(st.tokens), "logins": st.logins,
+                return self.answer(200, {"tokens": list(st.tokens), "issued": st.issued,
+                                         "logins": st.logins,
                                          "devices": st.devices, "pending": st.pending})
         if method != "POST" or path != "/_control":
             return self.fail(404, "no control route %s %s" % (method, path))

@@ -311,7 +311,7 @@ int as_cli_wa(int argc, char **argv)
     as_wa_sendargs_t send = {{0, NULL}, NULL, NULL, NULL};
     char phone[32] = "";
     int64_t timeout_ms = 0;
-    int c, rc = AS_EXIT_USAGE;
+    int c, rc = AS_EXIT_USAGE, timeout_set = 0;
 
     /* Two passes: options before the subcommand ("+" stops at it), then
      * the subcommand's own, in any order around its MESSAGE words. */
@@ -334,6 +334,7 @@ int as_cli_wa(int argc, char **argv)
                 break;
             case AS_OPT_TIMEOUT:
                 timeout_arg = optarg;
+                timeout_set = 1;
                 break;
             case AS_OPT_REG_ID:
                 reg_id = optarg;
@@ -378,7 +379,7 @@ int as_cli_wa(int argc, char **argv)
         return as_wa_usage_error(cmd, "%s", "--phone is for pair and logout");
     if (reg_id && !is_logout)
         return as_wa_usage_error(cmd, "%s", "--reg-id is for logout");
-    if (strcmp(timeout_arg, "2m") != 0 && !is_pair)
+    if (timeout_set && !is_pair)
         return as_wa_usage_error(cmd, "%s", "--timeout is for pair");
     if ((to_arg || send.file || send.at) && !is_send)
         return as_wa_usage_error(cmd, "%s", "--to, --file and --at are for send");

@@ -122,7 +122,7 @@ class WaTest(unittest.TestCase):
     def assert_no_secrets(self, r):
         out = r.stdout + r.stderr
         self.assertNotIn(PASSWORD, out)
-        for token in self.fake.state()["tokens"]:
+        for token in self.fake.state()["issued"]:
             self.assertNotIn(token, out)
 
     def logins(self):
@@ -226,6 +226,13 @@ class TestDevices(WaTest):
         self.assertEqual(lines[1:], ["7001 905550000001 connected",
                                      "7002 905550000002 disconnected"])
         self.assertEqual(self.fake.requests("/whatsapp/devices")[0]["query"], {"page": "-1"})
+
+    def test_config_option_after_subcommand(self):
+        r = subprocess.run([ALERTSINK, "wa", "devices", "-c", self.config], capture_output=True,
+                           text=True, timeout=60)
+        self.assert_no_secrets(r)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("7001 905550000001 connected", r.stdout)
 
     def test_config_from_environment(self):
         r = self.wa("devices", config=False, env={"ALERTSINK_CONFIG": self.config})
@@ -375,6 +382,7 @@ class TestSend(WaTest):
             ["devices", "extra"],
             ["login", "--phone", PHONE],
             ["devices", "--to", "905551112233"],
+            ["devices", "--timeout", "2m"],
             ["send", "--to"],
         ]
         for args in cases:

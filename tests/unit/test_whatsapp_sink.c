@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "core/core.h"
 #include "core/cycle.h"
 #include "core/httpc.h"
 #include "core/json.h"
@@ -429,6 +431,50 @@ static void test_401_twice_transient(void **state)
     sink_close(&s);
 }
 
+typedef struct {
+    as_sink_t *s;
+    char id[32];
+    as_result_t res;
+} as_worker_t;
+
+static void *as_worker(void *arg)
+{
+    as_worker_t *w = arg;
+    const char *text[] = {w->id};
+    sink_deliver(w->s, w->id, text, 1, &w->res);
+    return NULL;
+}
+
+/* Workers refused at once share one new login. */
+static void test_concurrent_401_one_login(void **state)
+{
+    as_sink_t s;
+    as_result_t res;
+    const char *text[] = {"warm up"};
+    as_worker_t w[6];
+    pthread_t t[6];
+    sink_open(&s, NULL, NULL, NULL);
+    sink_deliver(&s, "n-warm", text, 1, &res);
+    assert_int_equal(res.outcome, AS_DELIVERED);
+    fake_control("{\"clear\": true, \"expire_tokens\": true}");
+    for (int i = 0; i < 6; i++) {
+        w[i].s = &s;
+        snprintf(w[i].id, sizeof(w[i].id), "n-conc-%d", i);
+        assert_int_equal(pthread_create(&t[i], NULL, as_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].res.outcome, AS_DELIVERED);
+    }
+    assert_int_equal(fake_count("/user/login"), 1);
+    cJSON *sends = fake_requests("/whatsapp/sendmessage/multi"), *r;
+    int ok = 0;
+    cJSON_ArrayForEach(r, sends) ok += as_json_num(r, "status", 0) == 200;
+    assert_int_equal(ok, 6);
+    cJSON_Delete(sends);
+    sink_close(&s);
+}
+
 static void test_disconnected_device_permanent(void **state)
 {
     as_sink_t s;
@@ -523,6 +569,67 @@ static void test_rate_limit_hook(void **state)
     sink_close(&s);
 }
 
+/* --- through the engine ---------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int answered;
+    as_submit_status_t status;
+} sub = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void on_submitted(void *arg, as_submit_status_t st, const char *id)
+{
+    pthread_mutex_lock(&sub.lock);
+    sub.status = st;
+    sub.answered++;
+    pthread_cond_broadcast(&sub.cond);
+    pthread_mutex_unlock(&sub.lock);
+}
+
+static void submit_and_wait(const char *alertname)
+{
+    char json[256];
+    snprintf(json, sizeof(json),
+             "{\"receiver\":\"oncall\",\"status\":\"firing\",\"alerts\":[{\"status\":"
+             "\"firing\",\"labels\":{\"alertname\":\"%s\"},\"annotations\":{}}]}",
+             alertname);
+    as_submission_t s = {.input = "test", .payload = cJSON_Parse(json), .flags = AS_SUB_GROUPED};
+    pthread_mutex_lock(&sub.lock);
+    int before = sub.answered;
+    pthread_mutex_unlock(&sub.lock);
+    as_submit(&s, on_submitted, NULL);
+    pthread_mutex_lock(&sub.lock);
+    while (sub.answered == before)
+        pthread_cond_wait(&sub.cond, &sub.lock);
+    assert_int_equal(sub.status, AS_SUBMIT_OK);
+    pthread_mutex_unlock(&sub.lock);
+}
+
+/* The sink as the daemon drives it: accepted, routed, rendered, sent. */
+static void test_engine_delivers(void **state)
+{
+    as_sink_t s;
+    as_err_t err;
+    sink_open(&s, NULL, NULL, "spool-engine");
+    assert_int_equal(as_core_open(s.cycle, 1, &err), 0);
+    assert_int_equal(as_core_start(&err), 0);
+    submit_and_wait("DiskFull");
+    /* Accepted is not yet scheduled: wait for what the server sees. */
+    for (int i = 0; i < 400 && fake_count("/whatsapp/sendmessage/multi") == 0; i++)
+        usleep(50000);
+    as_core_stop();
+    sink_close(&s);
+
+    cJSON *sends = fake_requests("/whatsapp/sendmessage/multi");
+    assert_int_equal(cJSON_GetArraySize(sends), 1);
+    const cJSON *r = cJSON_GetArrayItem(sends, 0);
+    assert_string_equal(form(r, "contacts"), "905551112233,905551112234");
+    assert_string_equal(form(r, "reg_id"), "7001");
+    assert_int_equal(as_json_num(r, "status", 0), 200);
+    cJSON_Delete(sends);
+}
+
 /* Last: everything above was logged to fx.log. */
 static void test_log_has_attempts_and_no_secrets(void **state)
 {
@@ -544,7 +651,7 @@ static void test_log_has_attempts_and_no_secrets(void **state)
     assert_null(strstr(b.data, "Wrong-Passw0rd"));
     cJSON *st = fake_call("GET", "/_state", NULL), *t;
     int tokens = 0;
-    cJSON_ArrayForEach(t, as_json_arr(st, "tokens"))
+    cJSON_ArrayForEach(t, as_json_arr(st, "issued"))
     {
         assert_null(strstr(b.data, t->valuestring));
         tokens++;
@@ -569,11 +676,13 @@ int main(void)
         cmocka_unit_test_setup(test_400_permanent_with_message, test_setup),
         cmocka_unit_test_setup(test_401_relogin_then_delivered, test_setup),
         cmocka_unit_test_setup(test_401_twice_transient, test_setup),
+        cmocka_unit_test_setup(test_concurrent_401_one_login, test_setup),
         cmocka_unit_test_setup(test_disconnected_device_permanent, test_setup),
         cmocka_unit_test_setup(test_disconnected_while_cached, test_setup),
         cmocka_unit_test_setup(test_unknown_reg_id_permanent, test_setup),
         cmocka_unit_test_setup(test_wrong_password_permanent, test_setup),
         cmocka_unit_test_setup(test_rate_limit_hook, test_setup),
+        cmocka_unit_test_setup(test_engine_delivers, test_setup),
         cmocka_unit_test(test_log_has_attempts_and_no_secrets),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
