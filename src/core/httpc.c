@@ -338,7 +338,7 @@ done:
     curl_mime_free(mime);
     curl_slist_free_all(hdrs);
     if (auth != NULL) {
-        memset(auth, 0, strlen(auth)); /* the token does not linger in freed memory */
+        explicit_bzero(auth, strlen(auth)); /* the token does not linger in freed memory */
         free(auth);
     }
     as_httpc_return(c, h);

@@ -112,7 +112,7 @@ as_wa_t *as_wa_create(const as_wa_opts_t *o)
 static void as_wa_free_secret(char *s)
 {
     if (s != NULL) {
-        memset(s, 0, strlen(s));
+        explicit_bzero(s, strlen(s));
         free(s);
     }
 }
@@ -283,7 +283,7 @@ static char *as_wa_cache_read(as_wa_t *w)
         token = as_xstrdup(t);
     cJSON_Delete(j);
     if (b.data != NULL)
-        memset(b.data, 0, b.len);
+        explicit_bzero(b.data, b.len);
     as_buf_free(&b);
     return token;
 }
@@ -344,7 +344,7 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
         as_log(AS_LOG_WARN, "cannot write the WhatsApp token cache", AS_S("path", w->cache_path),
                AS_S("error", strerror(saved)));
     }
-    memset(text, 0, strlen(text));
+    explicit_bzero(text, strlen(text));
     cJSON_free(text);
     as_buf_free(&tmp);
 }
@@ -367,7 +367,7 @@ static int as_wa_do_login(as_wa_t *w, as_result_t *res)
     as_httpc_req_t req = {.method = "POST", .url = url.data, .json = json};
     cJSON *ans = NULL;
     int rc = as_wa_request(w, "login", &req, AS_WA_NO_AUTH, &ans, res);
-    memset(json, 0, strlen(json));
+    explicit_bzero(json, strlen(json));
     cJSON_free(json);
     as_buf_free(&url);
 
