@@ -144,7 +144,7 @@ static const as_conf_type_t as_conf_receivers = {"list of receivers", as_set_rec
 
 /* --- the key tables, built per load ----------------------------------------- */
 
-#define AS_CORE_KEYS 11
+#define AS_CORE_KEYS 12
 
 static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
 {
@@ -207,6 +207,12 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     k[n++] = (as_conf_key_t){"time_intervals",
                              &as_conf_time_intervals,
                              offsetof(as_config_t, time_intervals),
+                             0,
+                             NULL,
+                             NULL};
+    k[n++] = (as_conf_key_t){"mute_time_intervals",
+                             &as_conf_time_intervals,
+                             offsetof(as_config_t, mute_time_intervals),
                              0,
                              NULL,
                              NULL};
@@ -344,15 +350,31 @@ static void as_config_check_receivers(as_conf_t *cf, as_config_t *cfg)
     }
 }
 
+/* The i-th time interval of time_intervals: then of the deprecated
+ * top-level mute_time_intervals:; NULL past the end. */
+static const as_time_interval_t *as_config_nth_interval(const as_config_t *cfg, size_t i)
+{
+    if (i < cfg->time_intervals.n)
+        return (const as_time_interval_t *)cfg->time_intervals.elts + i;
+    i -= cfg->time_intervals.n;
+    return i < cfg->mute_time_intervals.n
+               ? (const as_time_interval_t *)cfg->mute_time_intervals.elts + i
+               : NULL;
+}
+
+/* Names are unique across both lists: a route may name either. */
 static void as_config_check_intervals(as_conf_t *cf, as_config_t *cfg)
 {
-    as_time_interval_t *tv = cfg->time_intervals.elts;
-    for (size_t i = 0; i < cfg->time_intervals.n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (tv[i].name && tv[j].name && strcmp(tv[i].name, tv[j].name) == 0)
-                as_conf_error(cf, tv[i].node,
-                              "duplicate time interval name '%s' (first at line %d)", tv[i].name,
-                              tv[j].node->line);
+    const as_time_interval_t *a, *b;
+    for (size_t i = 0; (a = as_config_nth_interval(cfg, i)) != NULL; i++)
+        for (size_t j = 0; j < i && a->name; j++) {
+            b = as_config_nth_interval(cfg, j);
+            if (b->name && strcmp(a->name, b->name) == 0) {
+                as_conf_error(cf, a->node, "duplicate time interval name '%s' (first at line %d)",
+                              a->name, b->node->line);
+                break;
+            }
+        }
 }
 
 int as_route_finalize(as_conf_t *cf, as_config_t *cfg);
@@ -440,10 +462,10 @@ const as_receiver_t *as_config_receiver(const as_config_t *cfg, const char *name
 
 const as_time_interval_t *as_config_time_interval(const as_config_t *cfg, const char *name)
 {
-    const as_time_interval_t *tv = cfg->time_intervals.elts;
-    for (size_t i = 0; i < cfg->time_intervals.n; i++)
-        if (tv[i].name != NULL && strcmp(tv[i].name, name) == 0)
-            return &tv[i];
+    const as_time_interval_t *ti;
+    for (size_t i = 0; (ti = as_config_nth_interval(cfg, i)) != NULL; i++)
+        if (ti->name != NULL && strcmp(ti->name, name) == 0)
+            return ti;
     return NULL;
 }
 

@@ -62,8 +62,9 @@ typedef struct as_config_s {
     as_spool_conf_t spool;
     as_templates_conf_t templates;
     as_defaults_conf_t defaults;
-    as_array_t receivers;      /* as_receiver_t */
-    as_array_t time_intervals; /* as_time_interval_t */
+    as_array_t receivers;           /* as_receiver_t */
+    as_array_t time_intervals;      /* as_time_interval_t */
+    as_array_t mute_time_intervals; /* the same, Alertmanager's deprecated top-level key */
     as_route_t route;
     as_slot_t mconf[AS_MODULES_MAX]; /* module sections, by module index */
 

@@ -66,9 +66,26 @@ as_cycle_t *as_core_cycle(void);
 /* Make c current (takes over the caller's reference). */
 void as_core_set_cycle(as_cycle_t *c);
 
-/* Dispatch internals shared by commit.c, dispatch.c and pipeline.c. */
+/* `alertsink send`: the spool without the daemon's lock, its recovery or
+ * its threads (a daemon may be running on it). */
+int as_core_open_light(as_cycle_t *cycle, as_err_t *err);
+
+/* Dispatch internals shared by commit.c, dispatch.c and cli/send.c. */
 void as_dispatch_records(as_note_t **notes, size_t n, const char *batch);
 void as_dispatch_note(as_note_t *n); /* one worker's turn with a note */
 int as_dispatch_load(as_err_t *err); /* spool -> schedule, at start */
+/* Route a record into its notes (the first keeps the record's id). */
+size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out);
+
+/* Batches: a spool file of entries whose progress is journalled. */
+as_batch_t *as_batch_open(const char *name, as_queue_t q, int pending);
+void as_batch_write(as_batch_t *b, const char *line);
+void as_batch_hold(as_batch_t *b, int units);    /* more units to finish */
+void as_batch_release(as_batch_t *b, int units); /* the last unit removes the file */
+void as_batch_abandon(as_batch_t *b);            /* forget it, leave the file */
+/* A note is finished: journalled out of its batch, or its file removed. */
+void as_note_forget(as_note_t *n);
+/* Write a note's whole state as a file of its own in q. */
+int as_note_store(as_note_t *n, as_queue_t q);
 
 #endif

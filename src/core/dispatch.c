@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/group.h"
+#include "core/groupwait.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -28,6 +30,7 @@ as_core_t *as_core;
 
 struct as_batch_s {
     char name[AS_NID_LEN];
+    as_queue_t q; /* incoming/, or maildrop/ for `alertsink send` */
     pthread_mutex_t lock;
     int pending; /* notes (or unrouted records) not finished */
     int logfd;
@@ -58,23 +61,24 @@ void as_core_set_cycle(as_cycle_t *c)
 
 /* --- batches and journals ----------------------------------------------------- */
 
-static as_batch_t *as_batch_new(const char *name, int pending)
+as_batch_t *as_batch_open(const char *name, as_queue_t q, int pending)
 {
     as_batch_t *b = as_xcalloc(1, sizeof(*b));
     snprintf(b->name, sizeof(b->name), "%s", name);
+    b->q = q;
     pthread_mutex_init(&b->lock, NULL);
     b->pending = pending;
     b->logfd = -1;
     return b;
 }
 
-static void as_batch_write(as_batch_t *b, const char *line)
+void as_batch_write(as_batch_t *b, const char *line)
 {
     pthread_mutex_lock(&b->lock);
     if (b->logfd < 0) {
         char log[AS_NID_LEN + 8];
         snprintf(log, sizeof(log), "%s.log", b->name);
-        b->logfd = openat(as_core->spool->dirfd[AS_Q_INCOMING], log,
+        b->logfd = openat(as_core->spool->dirfd[b->q], log,
                           O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
     /* O_APPEND: a line is one write(2), whole even if workers race. */
@@ -84,8 +88,16 @@ static void as_batch_write(as_batch_t *b, const char *line)
     pthread_mutex_unlock(&b->lock);
 }
 
+static void as_batch_free(as_batch_t *b)
+{
+    if (b->logfd >= 0)
+        close(b->logfd);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
 /* One unit of the batch is finished; the last one removes the file. */
-static void as_batch_release(as_batch_t *b, int units)
+void as_batch_release(as_batch_t *b, int units)
 {
     pthread_mutex_lock(&b->lock);
     b->pending -= units;
@@ -93,11 +105,24 @@ static void as_batch_release(as_batch_t *b, int units)
     pthread_mutex_unlock(&b->lock);
     if (!last)
         return;
-    if (b->logfd >= 0)
+    if (b->logfd >= 0) {
         close(b->logfd);
-    as_spool_remove(as_core->spool, AS_Q_INCOMING, b->name);
-    pthread_mutex_destroy(&b->lock);
-    free(b);
+        b->logfd = -1;
+    }
+    as_spool_remove(as_core->spool, b->q, b->name);
+    as_batch_free(b);
+}
+
+void as_batch_hold(as_batch_t *b, int units)
+{
+    pthread_mutex_lock(&b->lock);
+    b->pending += units;
+    pthread_mutex_unlock(&b->lock);
+}
+
+void as_batch_abandon(as_batch_t *b)
+{
+    as_batch_free(b);
 }
 
 void as_note_journal(as_note_t *n, char op, const char *channel)
@@ -114,7 +139,7 @@ void as_note_journal(as_note_t *n, char op, const char *channel)
 
 /* --- a note's fate ------------------------------------------------------------------ */
 
-static void as_note_forget(as_note_t *n)
+void as_note_forget(as_note_t *n)
 {
     if (n->batch != NULL) {
         char line[AS_NID_LEN + 8];
@@ -128,7 +153,7 @@ static void as_note_forget(as_note_t *n)
 }
 
 /* Write the note's whole state to a file of its own in q. */
-static int as_note_store(as_note_t *n, as_queue_t q)
+int as_note_store(as_note_t *n, as_queue_t q)
 {
     as_buf_t buf = AS_BUF_INIT;
     as_err_t err;
@@ -188,27 +213,64 @@ static void as_note_settle(as_note_t *n, as_attempt_t *a)
 
 /* --- routing records into notes ----------------------------------------------- */
 
-/* The notes of a record, in order; the first keeps the record's id.
- * TEMPORARY until the routing work lands: everything to the override or
- * the root route's receiver, as one note. */
-static size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
+static as_note_t *as_note_of(const as_note_t *rec, size_t i)
 {
-    *out = as_xcalloc(1, sizeof(**out));
     as_note_t *note = as_note_new();
-    snprintf(note->id, sizeof(note->id), "%s", rec->id);
+    /* Ids are at most 24 characters: the suffix always fits. */
+    if (i == 0)
+        snprintf(note->id, sizeof(note->id), "%.28s", rec->id);
+    else
+        snprintf(note->id, sizeof(note->id), "%.28s.%u", rec->id, (unsigned)(i + 1) % 100000u);
     snprintf(note->record, sizeof(note->record), "%s", rec->id);
+    note->index = (int)i;
     note->routed = 1;
     note->grouped = rec->grouped;
     note->accepted_ms = rec->accepted_ms;
     note->due_ms = rec->accepted_ms;
     note->input = rec->input ? as_xstrdup(rec->input) : NULL;
-    note->receiver = as_xstrdup(rec->receiver ? rec->receiver : c->cfg->route.receiver);
-    note->group_key = as_xstrdup("{}:{}");
-    note->route = as_xstrdup("{}");
-    note->payload = cJSON_Duplicate(rec->payload, 1);
     note->batch = rec->batch;
-    (*out)[0] = note;
-    return 1;
+    return note;
+}
+
+/* The notes of a record, in order; the first keeps the record's id.  A
+ * record that cannot be routed (its receiver override went away in a
+ * reload) becomes one note for that receiver, which the pipeline then
+ * moves to dead/ with the reason: nothing disappears unlogged. */
+size_t as_dispatch_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out)
+{
+    as_groups_t g = {0, NULL};
+    as_err_t err;
+    if (as_group_split(c->cfg, rec->payload, rec->receiver, &g, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot route a notification", AS_S("id", rec->id),
+               AS_S("error", err.msg));
+        as_groups_free(&g);
+        *out = as_xcalloc(1, sizeof(**out));
+        as_note_t *note = as_note_of(rec, 0);
+        note->receiver = as_xstrdup(rec->receiver ? rec->receiver : "");
+        note->group_key = as_xstrdup("{}:{}");
+        note->route = as_xstrdup("0");
+        note->payload = cJSON_Duplicate(rec->payload, 1);
+        (*out)[0] = note;
+        return 1;
+    }
+    if (g.n == 0)
+        as_log(AS_LOG_INFO, "nothing to deliver: no alerts", AS_S("id", rec->id));
+    *out = as_xcalloc(g.n ? g.n : 1, sizeof(**out));
+    for (size_t i = 0; i < g.n; i++) {
+        as_note_t *note = as_note_of(rec, i);
+        char rid[128];
+        as_route_id(g.v[i].route, rid, sizeof(rid));
+        note->receiver = as_xstrdup(g.v[i].receiver);
+        note->group_key = g.v[i].key;
+        note->route = as_xstrdup(rid);
+        note->payload = g.v[i].payload;
+        g.v[i].key = NULL;
+        g.v[i].payload = NULL;
+        (*out)[i] = note;
+    }
+    size_t n = g.n;
+    as_groups_free(&g);
+    return n;
 }
 
 /* A worker's turn with one note (or record). */
@@ -223,9 +285,7 @@ void as_dispatch_note(as_note_t *n)
             snprintf(line, sizeof(line), "R %s %zu\n", n->id, count);
             as_batch_write(n->batch, line);
             /* The record's unit becomes its notes' units. */
-            pthread_mutex_lock(&n->batch->lock);
-            n->batch->pending += (int)count;
-            pthread_mutex_unlock(&n->batch->lock);
+            as_batch_hold(n->batch, (int)count);
             as_batch_release(n->batch, 1);
         }
         as_note_free(n);
@@ -237,6 +297,17 @@ void as_dispatch_note(as_note_t *n)
             as_cycle_unref(c);
             return;
         }
+    }
+    if (n->digest && n->payload == NULL && as_groupwait_flush(n) < 0) {
+        as_note_free(n); /* an empty placeholder */
+        as_cycle_unref(c);
+        return;
+    }
+    int64_t wait = as_groupwait_of(c, n);
+    if (wait > 0) {
+        as_groupwait_hold(n, wait);
+        as_cycle_unref(c);
+        return;
     }
     if (n->batch == NULL && n->q == AS_Q_DEFERRED) {
         /* In active/ while attempted: a crash now leaves it in doubt. */
@@ -252,7 +323,7 @@ void as_dispatch_note(as_note_t *n)
 
 void as_dispatch_records(as_note_t **notes, size_t n, const char *batch)
 {
-    as_batch_t *b = as_batch_new(batch, (int)n);
+    as_batch_t *b = as_batch_open(batch, AS_Q_INCOMING, (int)n);
     for (size_t i = 0; i < n; i++) {
         notes[i]->batch = b;
         notes[i]->due_ms = 0;
@@ -347,7 +418,36 @@ static int as_journal_has_wildcard(const as_jline_t *j, size_t nj)
 }
 
 /* One file of incoming/: its entries, less what its journal finished. */
-static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
+/* Ids of notes a group_wait digest already stands for (start-up only). */
+typedef struct {
+    char **v;
+    size_t n;
+} as_idset_t;
+
+static int as_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int as_idset_has(const as_idset_t *s, const char *id)
+{
+    return s && s->n && bsearch(&id, s->v, s->n, sizeof(char *), as_str_cmp) != NULL;
+}
+
+static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, d->members)
+    {
+        if (!cJSON_IsString(m))
+            continue;
+        s->v = as_xrealloc(s->v, (s->n + 1) * sizeof(char *));
+        s->v[s->n++] = as_xstrdup(m->valuestring);
+    }
+}
+
+static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
+                             const as_idset_t *digested)
 {
     as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
     as_err_t err;
@@ -360,7 +460,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
-    as_batch_t *b = as_batch_new(name, 1); /* held until loading is done */
+    as_batch_t *b = as_batch_open(name, AS_Q_INCOMING, 1); /* held until loading is done */
     as_note_t **queue = NULL;
     size_t nq = 0, cap = 0;
 
@@ -401,6 +501,14 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
                 as_note_free(notes[i]);
                 continue;
             }
+            if (as_idset_has(digested, notes[i]->id)) {
+                /* A digest written before the crash stands for it. */
+                char line[AS_NID_LEN + 8];
+                snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
+                as_batch_write(b, line);
+                as_note_free(notes[i]);
+                continue;
+            }
             if (nq == cap) {
                 cap = cap ? cap * 2 : 16;
                 queue = as_xrealloc(queue, cap * sizeof(*queue));
@@ -420,7 +528,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded)
     as_batch_release(b, 1); /* removes the file if nothing was left in it */
 }
 
-static void as_load_deferred(const char *name, size_t *loaded)
+static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
 {
     as_buf_t data = AS_BUF_INIT;
     as_err_t err;
@@ -439,8 +547,33 @@ static void as_load_deferred(const char *name, size_t *loaded)
         return;
     }
     n->q = AS_Q_DEFERRED;
+    if (n->digest)
+        as_idset_add_members(digested, n);
     as_sched_push(&as_core->sched, n);
     (*loaded)++;
+}
+
+/* Digests that a crash sent back from active/ to incoming/ ("ID-g" files). */
+static void as_load_digest_members(as_idset_t *digested)
+{
+    char **names;
+    size_t n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (len < 2 || strcmp(names[i] + len - 2, "-g") != 0)
+            continue;
+        as_buf_t data = AS_BUF_INIT;
+        as_err_t err;
+        if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
+            char *nl = strchr(data.data, '\n');
+            as_note_t *d = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+            if (d != NULL && d->digest)
+                as_idset_add_members(digested, d);
+            as_note_free(d);
+        }
+        as_buf_free(&data);
+    }
+    as_spool_list_free(names, n);
 }
 
 int as_dispatch_load(as_err_t *err)
@@ -449,15 +582,21 @@ int as_dispatch_load(as_err_t *err)
     size_t n, loaded = 0, deferred = 0;
     as_cycle_t *c = as_core_cycle();
 
-    n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
-    for (size_t i = 0; i < n; i++)
-        as_load_incoming(c, names[i], &loaded);
-    as_spool_list_free(names, n);
-
+    /* Digests first: the notes they stand for are not loaded again. */
+    as_idset_t digested = {NULL, 0};
     n = as_spool_list(as_core->spool, AS_Q_DEFERRED, &names);
     for (size_t i = 0; i < n; i++)
-        as_load_deferred(names[i], &deferred);
+        as_load_deferred(names[i], &deferred, &digested);
     as_spool_list_free(names, n);
+    as_load_digest_members(&digested);
+    if (digested.n > 1)
+        qsort(digested.v, digested.n, sizeof(char *), as_str_cmp);
+
+    n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++)
+        as_load_incoming(c, names[i], &loaded, &digested);
+    as_spool_list_free(names, n);
+    as_spool_list_free(digested.v, digested.n);
 
     long long dead = atomic_load(&as_core->spool->count[AS_Q_DEAD]);
     as_log(dead ? AS_LOG_WARN : AS_LOG_INFO, "spool recovered", AS_S("dir", as_core->spool->dir),
@@ -490,7 +629,7 @@ static void as_pickup_scan(void)
         }
         size_t loaded = 0;
         as_cycle_t *c = as_core_cycle();
-        as_load_incoming(c, names[i], &loaded);
+        as_load_incoming(c, names[i], &loaded, NULL);
         as_cycle_unref(c);
         as_log(AS_LOG_INFO, "picked up from maildrop/", AS_S("file", names[i]),
                AS_I("notifications", loaded));
@@ -545,7 +684,7 @@ static void *as_worker_main(void *arg)
     return NULL;
 }
 
-int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
+static as_core_t *as_core_init(as_cycle_t *cycle)
 {
     as_core_t *core = &as_core_storage;
     memset(core, 0, sizeof(*core));
@@ -557,7 +696,21 @@ int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
     pthread_cond_init(&core->pickup_cond, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_core = core;
+    return core;
+}
 
+int as_core_open_light(as_cycle_t *cycle, as_err_t *err)
+{
+    as_core_t *core = as_core_init(cycle);
+    const as_spool_conf_t *sc = &cycle->cfg->spool;
+    core->sync_mode = 1;
+    core->spool = as_spool_open(sc->dir, sc->max_size, 0, err);
+    return core->spool ? 0 : -1;
+}
+
+int as_core_open(as_cycle_t *cycle, int exclusive, as_err_t *err)
+{
+    as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     core->spool = as_spool_open(sc->dir, sc->max_size, exclusive, err);
     if (core->spool == NULL || as_spool_recover(core->spool, err) < 0 ||
@@ -626,7 +779,12 @@ void as_core_stop(void)
      * notes, so free each batch once. */
     as_batch_t **seen = NULL;
     size_t nseen = 0;
-    as_note_t *all = core->sched.head;
+    as_note_t *all = as_groupwait_release_all();
+    for (as_note_t *h = core->sched.head, *next; h; h = next) {
+        next = h->next;
+        h->next = all;
+        all = h;
+    }
     for (size_t i = 0; i < core->sched.nheap; i++) {
         core->sched.heap[i]->next = all;
         all = core->sched.heap[i];
@@ -646,12 +804,8 @@ void as_core_stop(void)
         }
         as_note_free(n);
     }
-    for (size_t k = 0; k < nseen; k++) {
-        if (seen[k]->logfd >= 0)
-            close(seen[k]->logfd);
-        pthread_mutex_destroy(&seen[k]->lock);
-        free(seen[k]);
-    }
+    for (size_t k = 0; k < nseen; k++)
+        as_batch_free(seen[k]);
     free(seen);
 
     as_sched_destroy(&core->sched);

@@ -12,39 +12,48 @@
 #include "core/json.h"
 #include "core/pool.h"
 
-int as_utf8_valid(const char *str, size_t len)
+size_t as_utf8_decode(const char *str, size_t len, long *cp)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
+    unsigned char c = s[0];
+    size_t n;
+    long v;
+    *cp = -1;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        v = c & 0x07;
+    } else {
+        return 1;
+    }
+    for (size_t k = 1; k <= n; k++) {
+        if (k >= len || (s[k] & 0xc0) != 0x80)
+            return 1;
+        v = (v << 6) | (s[k] & 0x3f);
+    }
+    if ((n == 2 && v < 0x800) || (n == 3 && (v < 0x10000 || v > 0x10ffff)) ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 1;
+    *cp = v;
+    return n + 1;
+}
+
+int as_utf8_valid(const char *s, size_t len)
+{
+    long cp;
+    for (size_t i = 0; i < len;) {
+        i += as_utf8_decode(s + i, len - i, &cp);
+        if (cp < 0)
             return 0;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += n + 1;
     }
     return 1;
 }

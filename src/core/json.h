@@ -18,6 +18,9 @@
 cJSON *as_json_parse(const char *data, size_t len, as_err_t *err);
 /* Is s valid UTF-8 (no overlongs, no surrogates)? */
 int as_utf8_valid(const char *s, size_t len);
+/* The code point at s (len > 0 bytes) in *cp and its length in bytes; an
+ * invalid sequence gives *cp = -1 and length 1, as Go's utf8.DecodeRune. */
+size_t as_utf8_decode(const char *s, size_t len, long *cp);
 
 /* Getters: NULL / dflt when absent or of another type. */
 const char *as_json_str(const cJSON *obj, const char *key);

@@ -9,14 +9,21 @@
  * Go's $ does not match before a final newline and neither must ours.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/conf.h"
+#include "core/json.h"
 #include "core/matcher.h"
 #include "core/pool.h"
 
-#define AS_MATCHER_RE "^\\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\\s*(=~|=|!=|!~)\\s*((?s).*?)\\s*$"
+/* Go's \s is [\t\n\f\r ] (no \v, unlike PCRE2's), so it is spelled out. */
+#define AS_GO_SPACE "[\\t\\n\\f\\r ]"
+#define AS_MATCHER_RE                                                                              \
+    "^" AS_GO_SPACE "*([a-zA-Z_:][a-zA-Z0-9_:]*)" AS_GO_SPACE "*(=~|=|!=|!~)" AS_GO_SPACE          \
+    "*((?s).*?)" AS_GO_SPACE "*$"
 
 static pcre2_code *as_matcher_syntax;
 static pthread_once_t as_matcher_once = PTHREAD_ONCE_INIT;
@@ -30,8 +37,8 @@ static void as_matcher_syntax_init(void)
 {
     int code;
     PCRE2_SIZE off;
-    as_matcher_syntax = pcre2_compile((PCRE2_SPTR)AS_MATCHER_RE, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                                      &code, &off, NULL);
+    as_matcher_syntax = pcre2_compile((PCRE2_SPTR)AS_MATCHER_RE, PCRE2_ZERO_TERMINATED,
+                                      PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &code, &off, NULL);
     atexit(as_matcher_syntax_free);
 }
 
@@ -49,7 +56,9 @@ int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match
     m->re = NULL;
     if (op != AS_MATCH_RE && op != AS_MATCH_NRE)
         return 0;
-    static const char pre[] = "^(?:", post[] = ")$";
+    /* (*LF): "." and "$" treat only \n as a newline, as Go does, whatever
+     * PCRE2's build-time default. */
+    static const char pre[] = "(*LF)^(?:", post[] = ")$";
     size_t vlen = strlen(value);
     char *pat = as_xmalloc(vlen + sizeof(pre) + sizeof(post));
     memcpy(pat, pre, sizeof(pre) - 1);
@@ -58,8 +67,9 @@ int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match
     int code;
     PCRE2_SIZE off;
     m->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                          PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF, &code, &off,
-                          NULL);
+                          PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF |
+                              PCRE2_NEVER_BACKSLASH_C,
+                          &code, &off, NULL);
     free(pat);
     if (m->re == NULL) {
         PCRE2_UCHAR msg[256];
@@ -75,28 +85,26 @@ int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match
 }
 
 /* One matcher: pkg/labels/parse.go ParseMatcher. */
-static int as_matcher_parse_one(as_pool_t *pool, const char *s, as_matcher_t *m, as_err_t *err)
+int as_matcher_parse(as_pool_t *pool, const char *s, as_matcher_t *m, as_err_t *err)
 {
     pthread_once(&as_matcher_once, as_matcher_syntax_init);
+    if (!as_utf8_valid(s, strlen(s)))
+        return as_err_set(err, "matcher value not valid UTF-8: %s", s);
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(as_matcher_syntax, NULL);
     int rc = pcre2_match(as_matcher_syntax, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
     if (rc < 4) {
         pcre2_match_data_free(md);
         return as_err_set(err, "bad matcher format: %s", s);
     }
-    PCRE2_SIZE ov[8];
-    memcpy(ov, pcre2_get_ovector_pointer(md), sizeof(ov));
-    char name[256], opstr[3];
-    size_t nlen = ov[3] - ov[2], olen = ov[5] - ov[4];
-    const char *raw = s + ov[6];
-    size_t rlen = ov[7] - ov[6];
-    pcre2_match_data_free(md);
-    if (nlen >= sizeof(name))
-        return as_err_set(err, "label name too long in matcher: %s", s);
-    memcpy(name, s + ov[2], nlen);
-    name[nlen] = '\0';
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    char opstr[3];
+    size_t olen = ov[5] - ov[4];
+    const char *raw = s + ov[6], *quoted = raw; /* ov dies with md */
+    size_t rlen = ov[7] - ov[6], qlen = rlen;
+    char *name = as_pstrndup(pool, s + ov[2], ov[3] - ov[2]);
     memcpy(opstr, s + ov[4], olen);
     opstr[olen] = '\0';
+    pcre2_match_data_free(md);
 
     int expect_quote = 0;
     if (rlen > 0 && raw[0] == '"') {
@@ -131,7 +139,7 @@ static int as_matcher_parse_one(as_pool_t *pool, const char *s, as_matcher_t *m,
             if (!expect_quote || i < rlen - 1) {
                 free(value);
                 return as_err_set(err, "matcher value contains unescaped double quote: %.*s",
-                                  (int)(ov[7] - ov[6]), s + ov[6]);
+                                  (int)qlen, quoted);
             }
             expect_quote = 0;
         } else {
@@ -141,8 +149,8 @@ static int as_matcher_parse_one(as_pool_t *pool, const char *s, as_matcher_t *m,
     value[o] = '\0';
     if (expect_quote) {
         free(value);
-        return as_err_set(err, "matcher value contains unescaped double quote: %.*s",
-                          (int)(ov[7] - ov[6]), s + ov[6]);
+        return as_err_set(err, "matcher value contains unescaped double quote: %.*s", (int)qlen,
+                          quoted);
     }
     as_match_op_t op = strcmp(opstr, "=") == 0    ? AS_MATCH_EQ
                        : strcmp(opstr, "!=") == 0 ? AS_MATCH_NE
@@ -151,6 +159,50 @@ static int as_matcher_parse_one(as_pool_t *pool, const char *s, as_matcher_t *m,
     rc = as_matcher_init(pool, m, name, op, value, err);
     free(value);
     return rc;
+}
+
+/* Go's unicode.IsSpace. */
+static int as_go_space(long cp)
+{
+    switch (cp) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000:
+        return 1;
+    }
+    return cp >= 0x2000 && cp <= 0x200a;
+}
+
+/* Go's strings.TrimSpace, in place: the start of the trimmed string. */
+static char *as_go_trim_space(char *s)
+{
+    size_t len = strlen(s), w;
+    long cp;
+    while (len > 0 && (w = as_utf8_decode(s, len, &cp), as_go_space(cp))) {
+        s += w;
+        len -= w;
+    }
+    while (len > 0) {
+        size_t b = len - 1; /* back to the first byte of the last code point */
+        while (b > 0 && len - b < 4 && ((unsigned char)s[b] & 0xc0) == 0x80)
+            b--;
+        if (as_utf8_decode(s + b, len - b, &cp) != len - b || !as_go_space(cp))
+            break;
+        len = b;
+    }
+    s[len] = '\0';
+    return s;
 }
 
 static as_matcher_t *as_matchers_add(as_pool_t *pool, as_matchers_t *list)
@@ -180,13 +232,12 @@ int as_matchers_parse(as_pool_t *pool, const char *s, as_matchers_t *list, as_er
         int last = i == len;
         if (c == ',' && (!in_quotes || last)) {
             tok[t] = '\0';
-            const char *b = tok;
-            while (*b == ' ' || *b == '\t' || *b == '\n')
-                b++;
-            /* Go appends every comma-separated token but skips only a
-             * blank last one; an empty token in the middle fails to parse. */
+            /* Go appends every comma-separated token as it is, but trims
+             * the last one (Unicode spaces too) and skips it when blank;
+             * an empty token in the middle fails to parse. */
+            const char *b = last ? as_go_trim_space(tok) : tok;
             if (!(last && *b == '\0'))
-                rc = as_matcher_parse_one(pool, tok, as_matchers_add(pool, list), err);
+                rc = as_matcher_parse(pool, b, as_matchers_add(pool, list), err);
             t = 0;
             continue;
         }
@@ -230,23 +281,46 @@ int as_matcher_matches(const as_matcher_t *m, const char *value)
     return 0;
 }
 
-void as_matcher_format(const as_matcher_t *m, char *buf, size_t len)
+void as_matcher_append(as_buf_t *b, const as_matcher_t *m)
 {
     static const char *ops[] = {"=", "!=", "=~", "!~"};
-    size_t o = (size_t)snprintf(buf, len, "%s%s\"", m->name, ops[m->op]);
-    for (const char *p = m->value; *p && o + 3 < len; p++) {
+    /* openMetricsEscape: only \\, \n and \" are escaped. */
+    as_buf_printf(b, "%s%s\"", m->name, ops[m->op]);
+    for (const char *p = m->value; *p; p++) {
         if (*p == '"' || *p == '\\')
-            buf[o++] = '\\';
-        if (*p == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = 'n';
-            continue;
-        }
-        buf[o++] = *p;
+            as_buf_putc(b, '\\');
+        if (*p == '\n')
+            as_buf_puts(b, "\\n");
+        else
+            as_buf_putc(b, *p);
     }
-    if (o + 1 < len)
-        buf[o++] = '"';
-    buf[o < len ? o : len - 1] = '\0';
+    as_buf_putc(b, '"');
+}
+
+/* labels.Matchers.Less: by name, then value, then operator. */
+static int as_matcher_cmp(const void *a, const void *b)
+{
+    const as_matcher_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c == 0)
+        c = strcmp(x->value, y->value);
+    return c ? c : (int)x->op - (int)y->op;
+}
+
+void as_matchers_sort(as_matchers_t *list)
+{
+    if (list->n > 1)
+        qsort(list->v, list->n, sizeof(*list->v), as_matcher_cmp);
+}
+
+int as_matchers_match(const as_matchers_t *list, const cJSON *labels)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, list->v[i].name);
+        if (!as_matcher_matches(&list->v[i], cJSON_IsString(v) ? v->valuestring : NULL))
+            return 0;
+    }
+    return 1;
 }
 
 /* --- configuration types ------------------------------------------------------ */
@@ -287,6 +361,7 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
                             as_match_op_t op)
 {
     int rc = 0;
+    as_pool_t *pool = as_conf_pool(cf);
     if (n->kind != AS_NODE_MAP) {
         as_conf_error(cf, n, "%s: expected a map of label: value", k->name);
         return -1;
@@ -304,8 +379,15 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
             rc = -1;
             continue;
         }
-        as_matcher_t *m = as_matchers_add(as_conf_pool(cf), field);
-        if (as_matcher_init(as_conf_pool(cf), m, name, op, v, &err) < 0) {
+        as_matcher_t *m = as_matchers_add(pool, field);
+        int ok = as_matcher_init(pool, m, name, op, v, &err) == 0;
+        /* Alertmanager keeps a match_re value as its compiled regexp's
+         * String(), "^(?:v)$", and anchors that again: route keys show it
+         * so, and a value such as "a)|(b" means what the double anchoring
+         * makes of it. */
+        if (ok && op == AS_MATCH_RE)
+            ok = as_matcher_init(pool, m, name, op, as_psprintf(pool, "^(?:%s)$", v), &err) == 0;
+        if (!ok) {
             ((as_matchers_t *)field)->n--;
             as_conf_error(cf, n->items[i], "%s", err.msg);
             rc = -1;
@@ -337,13 +419,15 @@ static void as_print_matchers(FILE *out, const as_conf_key_t *k, const void *fie
         return;
     }
     fputc('\n', out);
+    as_buf_t b = AS_BUF_INIT;
     for (size_t i = 0; i < l->n; i++) {
-        char buf[1024];
-        as_matcher_format(&l->v[i], buf, sizeof(buf));
+        as_buf_reset(&b);
+        as_matcher_append(&b, &l->v[i]);
         fprintf(out, "%*s- ", indent + 2, "");
-        as_conf_print_string(out, buf);
+        as_conf_print_string(out, b.data);
         fputc('\n', out);
     }
+    as_buf_free(&b);
 }
 
 const as_conf_type_t as_conf_matchers = {"list of matchers", as_set_matchers, as_print_matchers};

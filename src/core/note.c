@@ -9,7 +9,8 @@
  *   {"kind":"note","id":..,"record":..,"index":n,"t":..,"input":..,
  *    "receiver":..,"group_key":..,"route":..,"due":..,
  *    "channels":{"whatsapp":{"state":"pending","attempts":2,"next":..,
- *    "error":".."}},"errors":[..],"payload":{..}}
+ *    "error":".."}},"errors":[..],"digest":true,"members":[ids],
+ *    "payload":{..}}
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ void as_note_free(as_note_t *n)
     free(n->route);
     cJSON_Delete(n->payload);
     cJSON_Delete(n->errors);
+    cJSON_Delete(n->members);
     for (size_t i = 0; i < n->nch; i++)
         free(n->ch[i].error);
     free(n);
@@ -134,6 +136,11 @@ void as_note_entry(const as_note_t *n, as_buf_t *out)
         }
         if (n->errors)
             cJSON_AddItemReferenceToObject(o, "errors", n->errors);
+        if (n->digest) {
+            cJSON_AddBoolToObject(o, "digest", 1);
+            if (n->members)
+                cJSON_AddItemReferenceToObject(o, "members", n->members);
+        }
     }
     char *env = as_json_print(o);
     cJSON_Delete(o);
@@ -193,6 +200,12 @@ as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err)
         ch->in_doubt = as_json_bool(c, "in_doubt", 0);
         ch->error = as_dup_str(c, "error");
     }
+    n->digest = as_json_bool(o, "digest", 0) != 0;
+    cJSON *members = cJSON_DetachItemFromObjectCaseSensitive(o, "members");
+    if (cJSON_IsArray(members))
+        n->members = members;
+    else
+        cJSON_Delete(members);
     cJSON *errors = cJSON_DetachItemFromObjectCaseSensitive(o, "errors");
     if (cJSON_IsArray(errors))
         n->errors = errors;

@@ -56,8 +56,10 @@ typedef struct as_note_s {
     cJSON *payload;
     size_t nch;
     as_chan_t ch[AS_CHANNELS_MAX];
-    cJSON *errors; /* every failure so far: ["TIME CHANNEL: reason", ...] */
-    int index;     /* the note's position in its record (0 = the first) */
+    cJSON *errors;       /* every failure so far: ["TIME CHANNEL: reason", ...] */
+    int index;           /* the note's position in its record (0 = the first) */
+    unsigned digest : 1; /* group_wait: stands for the notes in `members` */
+    cJSON *members;      /* digest: ids of the notes it was made of */
 
     /* Where it lives. */
     as_batch_t *batch; /* in a batch file; NULL: a file of its own */

@@ -74,8 +74,10 @@ char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
     }
     struct tm tm;
     gmtime_r(&sec, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0 || (size_t)n >= size)
+        buf[0] = '\0'; /* callers pass at least 32 bytes; never a cut date */
     return buf;
 }
 

@@ -185,24 +185,34 @@ static off_t as_spool_size(as_spool_t *sp, as_queue_t q, const char *name)
     return fstatat(sp->dirfd[q], name, &st, 0) == 0 ? st.st_size : -1;
 }
 
-/* tmp/NAME, written and fsync'ed, renamed to q/NAME, directory fsync'ed. */
+/* tmp/NAME, written and fsync'ed, renamed to q/NAME, directory fsync'ed.
+ * lockfd: keep the file open and flock'ed (taken before the rename, so
+ * nobody can take the file in q first), for the caller to close. */
 static int as_spool_put(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
-                        size_t len, int replace, as_err_t *err)
+                        size_t len, int replace, int *lockfd, as_err_t *err)
 {
     int fd = openat(sp->dirfd[AS_Q_TMP], name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return as_err_set(err, "spool: cannot create tmp/%s: %s", name, strerror(errno));
-    if (as_write_all(fd, data, len) < 0 || fdatasync(fd) < 0) {
+    if (as_write_all(fd, data, len) < 0 || fdatasync(fd) < 0 ||
+        (lockfd && flock(fd, LOCK_EX) < 0)) {
         int e = errno;
         close(fd);
         unlinkat(sp->dirfd[AS_Q_TMP], name, 0);
         return as_err_set(err, "spool: cannot write tmp/%s: %s", name, strerror(e));
     }
-    close(fd);
+    if (lockfd)
+        *lockfd = fd;
+    else
+        close(fd);
     off_t old = replace ? as_spool_size(sp, q, name) : -1;
     if (renameat(sp->dirfd[AS_Q_TMP], name, sp->dirfd[q], name) < 0) {
         int e = errno;
         unlinkat(sp->dirfd[AS_Q_TMP], name, 0);
+        if (lockfd) {
+            close(*lockfd);
+            *lockfd = -1;
+        }
         return as_err_set(err, "spool: cannot move %s into %s/: %s", name, as_queue_names[q],
                           strerror(e));
     }
@@ -219,13 +229,19 @@ static int as_spool_put(as_spool_t *sp, as_queue_t q, const char *name, const ch
 int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
                    as_err_t *err)
 {
-    return as_spool_put(sp, q, name, data, len, 0, err);
+    return as_spool_put(sp, q, name, data, len, 0, NULL, err);
+}
+
+int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
+                          size_t len, int *lockfd, as_err_t *err)
+{
+    return as_spool_put(sp, q, name, data, len, 0, lockfd, err);
 }
 
 int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
                      as_err_t *err)
 {
-    return as_spool_put(sp, q, name, data, len, 1, err);
+    return as_spool_put(sp, q, name, data, len, 1, NULL, err);
 }
 
 static void as_journal_name(char *buf, size_t len, const char *name)

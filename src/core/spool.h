@@ -78,6 +78,10 @@ int as_spool_full(as_spool_t *sp, size_t size);
  * directory.  Returns -1 with err (ENOSPC, EIO) and leaves nothing behind. */
 int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
                    as_err_t *err);
+/* The same, keeping the file open and flock'ed in *lockfd (for `send`,
+ * whose maildrop/ file a daemon must not pick up while it works on it). */
+int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
+                          size_t len, int *lockfd, as_err_t *err);
 /* Replace NAME in state q atomically with new content (same protocol). */
 int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
                      as_err_t *err);

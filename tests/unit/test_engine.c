@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/payload.h"
 
 typedef struct {
     char dir[256];
@@ -130,6 +131,21 @@ static void submit_text(const char *text)
     as_submit(&sub, on_done, NULL);
 }
 
+static void submit_alert(const char *name, const char *instance)
+{
+    char json[256];
+    snprintf(json, sizeof(json),
+             "{\"labels\":{\"alertname\":\"%s\",\"instance\":\"%s\"},\"title\":\"t\"}", name,
+             instance);
+    as_err_t err;
+    int grouped = 1;
+    as_submission_t sub = {.input = "test",
+                           .payload = as_payload_parse(json, strlen(json), &grouped, &err)};
+    assert_non_null(sub.payload);
+    assert_int_equal(grouped, 0);
+    as_submit(&sub, on_done, NULL);
+}
+
 static void *submitter(void *arg)
 {
     int base = *(int *)arg;
@@ -220,7 +236,7 @@ static void test_retry_after_failure_and_restart(void **state)
     wait_answers(5);
     assert_int_equal(W.ok, 5);
     /* Wait for the first attempts to fail and be deferred. */
-    for (int i = 0; i < 100 && dir_count(e, "deferred") < 5; i++)
+    for (int i = 0; i < 500 && dir_count(e, "deferred") < 5; i++)
         usleep(20000);
     assert_int_equal(dir_count(e, "deferred"), 5);
     as_core_stop();
@@ -287,7 +303,8 @@ static void test_max_age_to_dead(void **state)
     /* Accepted two hours ago; max_age is 1h. */
     fprintf(f,
             "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
-            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[]}}\n",
+            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
+            "\"firing\",\"labels\":{\"alertname\":\"Old\"}}]}}\n",
             id, (long long)(as_now_ms() - 7200000));
     fclose(f);
     core_up(e);
@@ -326,6 +343,59 @@ static void test_stopping_refuses(void **state)
     as_core_stop();
 }
 
+/* group_wait: single alerts of one group key within the window go out as
+ * one notification; across a restart too. */
+static void test_group_wait(void **state)
+{
+    env_t *e = *state;
+    env_write_conf(e, "");
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/^route: {receiver: out}$/route: {receiver: out, group_by: [alertname], "
+             "group_wait: 700ms}/' '%s'",
+             e->conf);
+    assert_int_equal(system(cmd), 0);
+    waiter_reset();
+    core_up(e);
+    submit_alert("DiskFull", "db1");
+    submit_alert("DiskFull", "db2");
+    submit_alert("CpuHot", "web1");
+    submit_alert("DiskFull", "db3");
+    wait_answers(4);
+    assert_int_equal(W.ok, 4);
+    assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 10000));
+    as_core_stop();
+    /* Two notifications: DiskFull x3 and CpuHot. */
+    assert_int_equal(outbox_count(e, NULL), 2);
+    FILE *f = fopen(e->outbox, "r");
+    char line[8192];
+    int saw3 = 0;
+    while (fgets(line, sizeof(line), f))
+        saw3 |= strstr(line, "[FIRING:3] DiskFull") != NULL && strstr(line, "db3") != NULL;
+    fclose(f);
+    assert_true(saw3);
+    assert_int_equal(dir_count(e, "incoming"), 0);
+    assert_int_equal(dir_count(e, "deferred"), 0);
+
+    /* Held, then a stop before the deadline: the restart sends one digest. */
+    unlink(e->outbox);
+    snprintf(cmd, sizeof(cmd), "sed -i 's/group_wait: 700ms/group_wait: 3s/' '%s'", e->conf);
+    assert_int_equal(system(cmd), 0);
+    waiter_reset();
+    core_up(e);
+    submit_alert("Held", "a");
+    submit_alert("Held", "b");
+    wait_answers(2);
+    usleep(200000);
+    as_core_stop();
+    assert_int_equal(outbox_count(e, NULL), 0);
+    core_up(e);
+    assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 10000));
+    as_core_stop();
+    assert_int_equal(outbox_count(e, NULL), 1);
+    assert_int_equal(dir_count(e, "incoming"), 0);
+}
+
 int main(void)
 {
     as_log_set_level(AS_LOG_ERROR);
@@ -336,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_age_to_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopping_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_wait, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     as_metrics_reset();

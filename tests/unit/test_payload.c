@@ -72,7 +72,7 @@ static void test_alertmanager_fixtures(void **state)
     size_t checked = 0;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[1024];
-        size_t len;
+        size_t len = 0;
         snprintf(path, sizeof(path), "%s/fixtures/alertmanager-0.25/%s", as_data_dir(), files[i]);
         char *body = as_case_slurp(path, &len);
         assert_non_null(body);

@@ -1,0 +1,363 @@
+/*
+ * send.c - `alertsink send` (CONTRACT §5.3): read one notification from
+ * stdin, deliver it, exit with what happened.
+ *
+ *   0  delivered on the primary channel(s)     3  only the fallback (or only
+ *   1  not delivered                              some channels) delivered
+ *   2  usage or configuration error            4  input rejected
+ *
+ * In-process, `send` is the daemon's engine without its threads: the
+ * notification is written to the spool's maildrop/ first (durable, and
+ * flock'ed so that a daemon on the same spool leaves it alone), routed,
+ * and run through the same pipeline (dedup shared through the spool,
+ * retries with the same backoff) until it is delivered or --timeout or
+ * spool.max_age passes.  What is left stays in maildrop/ with its journal
+ * for the daemon to finish.  With --socket, the notification is handed to
+ * a running daemon instead, and `send` exits 0 once it answered OK.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/core.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/pipeline.h"
+#include "core/pool.h"
+#include "inputs/formats.h"
+
+extern char **environ;
+
+#define AS_SEND_MAX_INPUT (16u << 20)
+
+static const char as_send_usage[] =
+    "usage: alertsink send [--receiver NAME] [--label k=v]... [--title T] [--severity S]\n"
+    "                      [--format auto|json|text|nagios|collectd] [--timeout 20s]\n"
+    "                      [-c FILE] [--socket PATH]\n"
+    "Reads one notification on stdin and delivers it. Exit: 0 delivered, 3 delivered by\n"
+    "the fallback only, 1 not delivered, 2 usage or configuration error, 4 input rejected.\n";
+
+typedef struct {
+    const char *config, *receiver, *socket;
+    as_format_t format;
+    int64_t timeout_ms;
+    const char **labels;
+    size_t nlabels;
+    as_payload_opts_t popts;
+} as_send_opts_t;
+
+static int as_send_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "alertsink send: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", as_send_usage);
+    return AS_EXIT_USAGE;
+}
+
+static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
+{
+    static const struct option longopts[] = {
+        {"receiver", required_argument, NULL, 'r'}, {"label", required_argument, NULL, 'l'},
+        {"title", required_argument, NULL, 't'},    {"severity", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},   {"timeout", required_argument, NULL, 'T'},
+        {"socket", required_argument, NULL, 'S'},   {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            o->receiver = optarg;
+            break;
+        case 'l':
+            o->labels = as_xrealloc(o->labels, (o->nlabels + 1) * sizeof(char *));
+            o->labels[o->nlabels++] = optarg;
+            break;
+        case 't':
+            o->popts.title = optarg;
+            break;
+        case 's':
+            o->popts.severity = optarg;
+            break;
+        case 'f':
+            if (as_format_from_name(optarg, &o->format) < 0)
+                return as_send_usage_error("unknown format '%s'", optarg);
+            break;
+        case 'T':
+            if (as_parse_duration(optarg, &o->timeout_ms) < 0 || o->timeout_ms <= 0)
+                return as_send_usage_error("invalid --timeout '%s' (a duration, as 20s)", optarg);
+            break;
+        case 'S':
+            o->socket = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'h':
+            fputs(as_send_usage, stdout);
+            return -1;
+        case ':':
+            return as_send_usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            return as_send_usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return as_send_usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->socket && o->receiver)
+        return as_send_usage_error("%s", "--receiver cannot be used with --socket (the daemon "
+                                         "routes what it receives)");
+    o->popts.labels = o->labels;
+    o->popts.nlabels = o->nlabels;
+    as_err_t err;
+    if (as_payload_opts_check(&o->popts, &err) < 0)
+        return as_send_usage_error("%s", err.msg);
+    return 0;
+}
+
+/* --socket: one line to the daemon, one line back. */
+static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(o->socket) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "alertsink send: socket path too long: %s\n", o->socket);
+        return AS_EXIT_USAGE;
+    }
+    memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "alertsink send: cannot connect to %s: %s\n", o->socket, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return AS_EXIT_FAIL;
+    }
+    struct timeval tv = {.tv_sec = (time_t)(o->timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(o->timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    char *json = as_json_print(payload);
+    as_buf_t line = AS_BUF_INIT;
+    as_buf_puts(&line, json);
+    as_buf_putc(&line, '\n');
+    cJSON_free(json);
+    size_t off = 0;
+    while (off < line.len) {
+        ssize_t w = write(fd, line.data + off, line.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    as_buf_free(&line);
+    char answer[1024];
+    size_t n = 0;
+    while (n < sizeof(answer) - 1) {
+        ssize_t r = read(fd, answer + n, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || answer[n] == '\n')
+            break;
+        n++;
+    }
+    answer[n] = '\0';
+    close(fd);
+    if (strncmp(answer, "OK ", 3) == 0) {
+        printf("%s\n", answer + 3);
+        return AS_EXIT_OK;
+    }
+    if (n == 0) {
+        fprintf(stderr, "alertsink send: no answer from %s\n", o->socket);
+        return AS_EXIT_FAIL;
+    }
+    fprintf(stderr, "alertsink send: the daemon refused it: %s\n", answer);
+    /* Refused for what it is (malformed, too long) vs. for the daemon's state. */
+    return strstr(answer, "spool full") || strstr(answer, "shutting down") ||
+                   strstr(answer, "spool write")
+               ? AS_EXIT_FAIL
+               : AS_EXIT_REJECTED;
+}
+
+static void as_sleep_until(int64_t ms)
+{
+    int64_t now = as_now_ms();
+    if (ms <= now)
+        return;
+    struct timespec ts = {.tv_sec = (ms - now) / 1000, .tv_nsec = ((ms - now) % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Deliver in this process, through the daemon's pipeline. */
+static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
+{
+    const char *path = o->config ? o->config : as_config_default_path();
+    as_conf_t cf;
+    as_cycle_t *cycle = as_cycle_create(&cf, path);
+    if (cycle == NULL) {
+        as_conf_print_errors(&cf, stderr);
+        fprintf(stderr, "alertsink send: configuration %s is invalid\n", path);
+        as_conf_free_errors(&cf);
+        cJSON_Delete(payload);
+        return AS_EXIT_USAGE;
+    }
+    as_conf_free_errors(&cf);
+    if (cycle->cfg->log.level < AS_LOG_WARN && cycle->cfg->log.level != AS_LOG_DEBUG)
+        as_log_set_level(AS_LOG_WARN); /* a command: quiet unless asked to be verbose */
+    if (o->receiver && as_config_receiver(cycle->cfg, o->receiver) == NULL) {
+        fprintf(stderr, "alertsink send: no receiver named '%s' in %s\n", o->receiver, path);
+        as_cycle_unref(cycle);
+        cJSON_Delete(payload);
+        return AS_EXIT_USAGE;
+    }
+
+    as_err_t err;
+    if (as_core_open_light(cycle, &err) < 0)
+        fprintf(stderr, "alertsink send: no spool (%s): delivering without one\n", err.msg);
+
+    as_note_t *rec = as_note_new();
+    as_spool_id(rec->id);
+    snprintf(rec->record, sizeof(rec->record), "%s", rec->id);
+    rec->accepted_ms = as_now_ms();
+    rec->input = as_xstrdup("stdin");
+    rec->receiver = o->receiver ? as_xstrdup(o->receiver) : NULL;
+    rec->grouped = grouped != 0;
+    rec->payload = payload;
+
+    int lockfd = -1;
+    as_batch_t *batch = NULL;
+    if (as_core->spool != NULL) {
+        as_buf_t line = AS_BUF_INIT;
+        as_note_entry(rec, &line);
+        if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
+                                  &lockfd, &err) == 0)
+            batch = as_batch_open(rec->id, AS_Q_MAILDROP, 1);
+        else
+            fprintf(stderr, "alertsink send: %s: delivering without the spool\n", err.msg);
+        as_buf_free(&line);
+    }
+    rec->batch = batch;
+
+    as_note_t **notes;
+    size_t n = as_dispatch_route(cycle, rec, &notes);
+    if (batch != NULL) {
+        char line[AS_NID_LEN + 32];
+        snprintf(line, sizeof(line), "R %s %zu\n", rec->id, n);
+        as_batch_write(batch, line);
+        as_batch_hold(batch, (int)n);
+    }
+    as_note_free(rec);
+    int done = 0; /* the batch went with its last note */
+    if (batch != NULL && n == 0)
+        done = 1;
+    if (batch != NULL)
+        as_batch_release(batch, 1); /* the record's unit became its notes' units */
+
+    int64_t deadline = as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000);
+    int *codes = as_xcalloc(n ? n : 1, sizeof(int));
+    size_t left = n;
+    for (size_t i = 0; i < n; i++)
+        codes[i] = -1;
+    while (left > 0) {
+        int64_t next = INT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            if (codes[i] >= 0 || notes[i]->due_ms > as_now_ms()) {
+                if (codes[i] < 0 && notes[i]->due_ms < next)
+                    next = notes[i]->due_ms;
+                continue;
+            }
+            as_attempt_t a;
+            as_pipeline_run(cycle, notes[i], &a);
+            if (a.verdict == AS_VERDICT_DEFER) {
+                codes[i] = -1;
+                if (notes[i]->due_ms < next)
+                    next = notes[i]->due_ms;
+                continue;
+            }
+            codes[i] = a.nplan == 0 && a.verdict == AS_VERDICT_FINISHED
+                           ? AS_EXIT_OK /* a duplicate already sent, or muted */
+                           : as_pipeline_exit_code(&a);
+            if (a.verdict == AS_VERDICT_DEAD) {
+                fprintf(stderr, "alertsink send: %s not delivered: %s\n", notes[i]->id, a.why);
+                if (as_core->spool != NULL)
+                    as_note_store(notes[i], AS_Q_DEAD);
+            } else if (a.why[0]) {
+                fprintf(stderr, "alertsink send: %s: %s\n", notes[i]->id, a.why);
+            }
+            if (codes[i] != AS_EXIT_FAIL)
+                printf("%s\n", notes[i]->id);
+            as_note_forget(notes[i]);
+            as_note_free(notes[i]);
+            notes[i] = NULL;
+            left--;
+        }
+        if (left == 0 || next >= deadline)
+            break;
+        as_sleep_until(next);
+    }
+
+    int all_ok = 1, none = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (notes[i] != NULL) { /* still pending at the deadline */
+            fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", notes[i]->id,
+                    batch ? "; it stays in the spool's maildrop/ for the daemon" : "");
+            codes[i] = AS_EXIT_FAIL;
+            for (size_t k = 0; k < notes[i]->nch; k++)
+                if (notes[i]->ch[k].state == AS_CH_DELIVERED)
+                    codes[i] = AS_EXIT_FALLBACK; /* some channel did deliver */
+            notes[i]->batch = NULL;
+            as_note_free(notes[i]);
+        }
+        all_ok &= codes[i] == AS_EXIT_OK;
+        none &= codes[i] == AS_EXIT_FAIL;
+    }
+    free(notes);
+    free(codes);
+    if (batch != NULL && left > 0 && !done)
+        as_batch_abandon(batch); /* its file and journal stay for the daemon */
+    if (lockfd >= 0)
+        close(lockfd); /* the daemon may take what is left now */
+    as_core_stop();
+    as_cycle_unref(cycle);
+    if (n == 0)
+        return AS_EXIT_FAIL;
+    return all_ok ? AS_EXIT_OK : none ? AS_EXIT_FAIL : AS_EXIT_FALLBACK;
+}
+
+int as_cli_send(int argc, char **argv)
+{
+    as_send_opts_t o = {.format = AS_FORMAT_AUTO, .timeout_ms = 20000};
+    int rc = as_send_parse(argc, argv, &o);
+    if (rc != 0) {
+        free(o.labels);
+        return rc < 0 ? AS_EXIT_OK : rc;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    umask(077);
+
+    as_err_t err;
+    as_format_t used;
+    int grouped = 0;
+    cJSON *payload = as_format_read_stream(o.format, stdin, AS_SEND_MAX_INPUT, environ, &o.popts,
+                                           &used, &grouped, &err);
+    if (payload == NULL) {
+        fprintf(stderr, "alertsink send: input rejected: %s\n", err.msg);
+        free(o.labels);
+        return AS_EXIT_REJECTED;
+    }
+    rc = o.socket ? as_send_socket(&o, payload) : as_send_local(&o, payload, grouped);
+    if (o.socket)
+        cJSON_Delete(payload);
+    free(o.labels);
+    return rc;
+}
