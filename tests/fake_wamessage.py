@@ -120,6 +120,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, status, obj, headers=None):
         data = json.dumps(obj).encode()
+        # Recorded before it is sent: a client that has the answer may ask
+        # /_requests at once.
+        self.record["status"] = status
+        self.record["answer"] = obj
+        self.publish()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -127,8 +132,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
-        self.record["status"] = status
-        self.record["answer"] = obj
+
+    def publish(self):
+        """Make the record visible to /_requests, complete: nothing changes
+        it afterwards, so serving the list never races a handler."""
+        if self.record is not None and not self.record.get("_published"):
+            self.record["_published"] = True
+            with self.server.state.lock:
+                self.server.state.requests.append(self.record)
 
     def fail(self, status, message, headers=None):
         self.answer(status, {"status": False, "message": message}, headers)
@@ -180,10 +191,9 @@ class Handler(BaseHTTPRequestHandler):
             "time": time.time(),
         }
         if path.startswith("/_"):
+            self.record["_published"] = True  # control calls are not recorded
             return self.control(method, path)
         self.body()  # read it whole before any fault, as a real server would
-        with st.lock:
-            st.requests.append(self.record)
         fault = st.take_fault(path)
         if fault:
             self.record["fault"] = fault["kind"]
@@ -196,6 +206,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.record["json"] = json.loads(self.body() or b"null")
                 except ValueError:
                     pass
+            if fault["kind"] in ("hang", "reset"):
+                self.publish()
             if fault["kind"] == "hang":
                 time.sleep(fault.get("seconds", 5))
                 self.close_connection = True
@@ -411,7 +423,8 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         if method == "GET" and path == "/_requests":
             with st.lock:
-                return self.answer(200, st.requests)
+                reqs = [{k: v for k, v in r.items() if k != "_published"} for r in st.requests]
+            return self.answer(200, reqs)
         if method == "GET" and path == "/_state":
             with st.lock:
                 return self.answer(200, {"tokens": list(st.tokens), "issued": st.issued,
