@@ -9,6 +9,13 @@
 #include "core/pool.h"
 #include "core/template.h"
 
+static _Thread_local const as_config_t *as_loading;
+
+const as_config_t *as_cycle_loading(void)
+{
+    return as_loading;
+}
+
 static void as_cycle_free(as_cycle_t *c)
 {
     const as_modset_t *mods = &c->cfg->mods;
@@ -103,6 +110,7 @@ as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path)
 
     const as_modset_t *mods = &cfg->mods;
     as_node_t file = {.file = cfg->file};
+    as_loading = cfg;
     for (size_t i = 0; i < mods->n; i++) {
         const as_module_t *m = mods->v[i];
         as_err_t err = {{0}};
@@ -111,6 +119,7 @@ as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path)
             as_conf_error(cf, at, "%s", err.msg);
         }
     }
+    as_loading = NULL;
     if (as_conf_errors(cf) == 0) {
         const as_receiver_t *rv = cfg->receivers.elts;
         for (size_t r = 0; r < cfg->receivers.n; r++)

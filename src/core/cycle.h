@@ -42,4 +42,9 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m);
 int as_cycle_start_inputs(as_cycle_t *c, as_cycle_t *prev, as_err_t *err);
 void as_cycle_stop_inputs(as_cycle_t *c);
 
+/* The configuration whose modules' init() runs on this thread, else NULL:
+ * for a built-in module that needs a core setting beyond its own section
+ * (the WhatsApp sink keeps its token cache in spool.dir). */
+const as_config_t *as_cycle_loading(void);
+
 #endif

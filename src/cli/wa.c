@@ -1,0 +1,476 @@
+/*
+ * wa.c - `alertsink wa ...`: the WhatsApp account from the command line
+ * (CONTRACT §3, §9 "WhatsApp"): log in, pair a phone, list and unlink
+ * devices, send a message by hand.
+ *
+ * Every subcommand reads the configuration (-c FILE, else
+ * $ALERTSINK_CONFIG, else the default path) and takes the account from its
+ * whatsapp: section through the sink's own helper, so the command line and
+ * the daemon share one client, one token cache (in spool.dir) and one set
+ * of rules.  Arguments are checked before anything goes out.  Exit codes:
+ * 0 done, 1 the API or the network failed (with the server's message), 2 a
+ * usage or configuration error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "sinks/whatsapp.h"
+
+#define AS_WA_POLL_MS 2000 /* CONTRACT §9: pair polls logincontrol every 2 s */
+
+static const char as_wa_usage[] =
+    "usage: alertsink wa login [-c FILE]\n"
+    "       alertsink wa pair --phone P [--timeout 2m] [-c FILE]\n"
+    "       alertsink wa devices [-c FILE]\n"
+    "       alertsink wa logout --reg-id R --phone P [-c FILE]\n"
+    "       alertsink wa send --to P[,P...] [--file F] [--at \"YYYY-MM-DD HH:MM:SS\"] [-c FILE]\n"
+    "                         [MESSAGE | stdin]\n"
+    "The configuration is FILE, else $ALERTSINK_CONFIG, else /etc/alertsink/alertsink.yaml.\n";
+
+/* What every subcommand needs: the loaded configuration and the client. */
+typedef struct {
+    as_config_t *cfg;
+    const void *conf; /* the whatsapp section */
+    as_wa_t *wa;
+} as_wa_ctx_t;
+
+static int as_wa_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "alertsink wa%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", as_wa_usage);
+    return AS_EXIT_USAGE;
+}
+
+static int as_wa_open(const char *path, as_wa_ctx_t *ctx)
+{
+    as_conf_t cf;
+    as_err_t err;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->cfg = as_config_load(&cf, path);
+    if (ctx->cfg == NULL) {
+        as_conf_print_errors(&cf, stderr);
+        fprintf(stderr, "alertsink: configuration %s is invalid\n", path);
+        as_conf_free_errors(&cf);
+        return AS_EXIT_USAGE;
+    }
+    as_conf_free_errors(&cf);
+    /* The command line speaks for itself on stdout and stderr: the logger
+     * only adds warnings, unless the configuration asks for debug. */
+    as_log_set_level(ctx->cfg->log.level == AS_LOG_DEBUG ? AS_LOG_DEBUG
+                     : ctx->cfg->log.level > AS_LOG_WARN ? ctx->cfg->log.level
+                                                         : AS_LOG_WARN);
+    ctx->conf = as_config_module_conf(ctx->cfg, "whatsapp");
+    if (ctx->conf == NULL) {
+        fprintf(stderr, "alertsink: %s: the whatsapp module is not loaded\n", path);
+        as_config_free(ctx->cfg);
+        return AS_EXIT_USAGE;
+    }
+    ctx->wa = as_whatsapp_client(ctx->conf, ctx->cfg->spool.dir, &err);
+    if (ctx->wa == NULL) {
+        fprintf(stderr, "alertsink: %s: %s\n", path, err.msg);
+        as_config_free(ctx->cfg);
+        return AS_EXIT_USAGE;
+    }
+    return AS_EXIT_OK;
+}
+
+static void as_wa_close(as_wa_ctx_t *ctx)
+{
+    as_wa_free(ctx->wa);
+    as_config_free(ctx->cfg);
+}
+
+static int as_wa_failed(const char *cmd, const as_result_t *res)
+{
+    fprintf(stderr, "alertsink wa %s: %s\n", cmd, res->reason[0] ? res->reason : "failed");
+    return AS_EXIT_FAIL;
+}
+
+/* --- login ---------------------------------------------------------------- */
+
+static int as_wa_cmd_login(as_wa_ctx_t *ctx)
+{
+    as_result_t res;
+    if (as_wa_login(ctx->wa, &res) < 0)
+        return as_wa_failed("login", &res);
+    puts("OK");
+    return AS_EXIT_OK;
+}
+
+/* --- pair ----------------------------------------------------------------- */
+
+static int64_t as_wa_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void as_wa_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_ms,
+                          const char *timeout_text)
+{
+    as_result_t res;
+    char *code, *reg_id;
+    if (as_wa_login_code(ctx->wa, phone, &code, &reg_id, &res) < 0)
+        return as_wa_failed("pair", &res);
+    printf("Pairing code: %s\n"
+           "On the phone with number +%s, open WhatsApp: Settings > Linked devices >\n"
+           "Link a device > Link with phone number instead, and type the code.\n"
+           "Waiting for the phone to link (up to %s)...\n",
+           code, phone, timeout_text);
+    fflush(stdout);
+
+    int rc = AS_EXIT_FAIL;
+    int64_t deadline = as_wa_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - as_wa_now_ms();
+        if (left <= 0) {
+            fprintf(stderr, "alertsink wa pair: the phone did not link within %s\n", timeout_text);
+            break;
+        }
+        as_wa_sleep_ms(left < AS_WA_POLL_MS ? left : AS_WA_POLL_MS);
+        int linked = 0;
+        if (as_wa_login_control(ctx->wa, reg_id, phone, &linked, &res) < 0) {
+            if (res.outcome == AS_PERMANENT) {
+                as_wa_failed("pair", &res);
+                break;
+            }
+            /* The network or the server hiccuped: the pairing is still
+             * pending on the phone, keep polling until the deadline. */
+            fprintf(stderr, "alertsink wa pair: %s (still waiting)\n", res.reason);
+            continue;
+        }
+        if (linked) {
+            printf("Linked. Set whatsapp.reg_id in the configuration to:\n%s\n", reg_id);
+            rc = AS_EXIT_OK;
+            break;
+        }
+    }
+    free(code);
+    free(reg_id);
+    return rc;
+}
+
+/* --- devices -------------------------------------------------------------- */
+
+/* One column of the table: no spaces inside a field, "-" for none. */
+static void as_wa_column(const char *s, const char *sep)
+{
+    if (s == NULL || *s == '\0')
+        s = "-";
+    for (; *s; s++)
+        putchar(*s == ' ' || *s == '\t' || *s == '\n' ? '_' : *s);
+    fputs(sep, stdout);
+}
+
+static int as_wa_cmd_devices(as_wa_ctx_t *ctx)
+{
+    as_result_t res;
+    as_wa_devices_t d;
+    if (as_wa_devices(ctx->wa, &d, &res) < 0)
+        return as_wa_failed("devices", &res);
+    puts("REGISTRATION_ID PHONE STATUS");
+    for (size_t i = 0; i < d.n; i++) {
+        as_wa_column(d.v[i].reg_id, " ");
+        as_wa_column(d.v[i].phone, " ");
+        as_wa_column(d.v[i].status, "\n");
+    }
+    as_wa_devices_free(&d);
+    return AS_EXIT_OK;
+}
+
+/* --- logout --------------------------------------------------------------- */
+
+static int as_wa_cmd_logout(as_wa_ctx_t *ctx, const char *reg_id, const char *phone)
+{
+    as_result_t res;
+    if (as_wa_logout(ctx->wa, reg_id, phone, &res) < 0)
+        return as_wa_failed("logout", &res);
+    puts("OK");
+    return AS_EXIT_OK;
+}
+
+/* --- send ----------------------------------------------------------------- */
+
+typedef struct {
+    as_strv_t to; /* digits */
+    const char *file;
+    const char *at;
+    char *message;
+} as_wa_sendargs_t;
+
+static int as_wa_cmd_send(as_wa_ctx_t *ctx, const as_wa_sendargs_t *a)
+{
+    as_result_t res;
+    const char *reg_id = as_whatsapp_reg_id(ctx->conf);
+    as_wa_devices_t d = {0, NULL};
+    if (reg_id == NULL) {
+        const as_wa_device_t *dev;
+        if (as_wa_devices(ctx->wa, &d, &res) < 0 || as_wa_pick_device(&d, NULL, &dev, &res) < 0) {
+            as_wa_devices_free(&d);
+            return as_wa_failed("send", &res);
+        }
+        reg_id = dev->reg_id;
+    }
+    as_wa_send_t s = {.reg_id = reg_id,
+                      .contacts = (const char *const *)a->to.v,
+                      .ncontacts = a->to.n,
+                      .message = a->message,
+                      .file = a->file,
+                      .send_time = a->at};
+    int rc = as_wa_send_multi(ctx->wa, &s, &res);
+    if (rc == 0)
+        printf("OK: sent from device %s to %zu contact%s%s%s\n", reg_id, a->to.n,
+               a->to.n == 1 ? "" : "s", a->at ? ", scheduled for " : "", a->at ? a->at : "");
+    as_wa_devices_free(&d);
+    return rc == 0 ? AS_EXIT_OK : as_wa_failed("send", &res);
+}
+
+/* Split "P[,P...]" into digits; -1 naming the bad number. */
+static int as_wa_parse_to(const char *list, as_strv_t *to, const char **bad)
+{
+    char *copy = as_xstrdup(list), *save = NULL;
+    int rc = 0;
+    to->n = 0;
+    to->v = as_xcalloc(strlen(list) / 2 + 2, sizeof(char *));
+    for (char *p = strtok_r(copy, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        char digits[32];
+        if (as_parse_phone(p, digits, sizeof(digits)) < 0) {
+            *bad = list + (p - copy);
+            rc = -1;
+            break;
+        }
+        to->v[to->n++] = as_xstrdup(digits);
+    }
+    free(copy);
+    if (rc == 0 && to->n == 0) {
+        *bad = list;
+        rc = -1;
+    }
+    return rc;
+}
+
+static void as_wa_strv_free(as_strv_t *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->v[i]);
+    free(v->v);
+}
+
+static char *as_wa_read_stdin(void)
+{
+    as_buf_t b = AS_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+        as_buf_append(&b, chunk, n);
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.data[--b.len] = '\0';
+    return as_buf_steal(&b);
+}
+
+/* --- argument parsing ------------------------------------------------------ */
+
+enum { AS_OPT_PHONE = 256, AS_OPT_TIMEOUT, AS_OPT_REG_ID, AS_OPT_TO, AS_OPT_FILE, AS_OPT_AT };
+
+int as_cli_wa(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"phone", required_argument, NULL, AS_OPT_PHONE},
+                                             {"timeout", required_argument, NULL, AS_OPT_TIMEOUT},
+                                             {"reg-id", required_argument, NULL, AS_OPT_REG_ID},
+                                             {"to", required_argument, NULL, AS_OPT_TO},
+                                             {"file", required_argument, NULL, AS_OPT_FILE},
+                                             {"at", required_argument, NULL, AS_OPT_AT},
+                                             {NULL, 0, NULL, 0}};
+    static const char *const cmds[] = {"login", "pair", "devices", "logout", "send", NULL};
+
+    const char *path = NULL, *phone_arg = NULL, *timeout_arg = "2m", *reg_id = NULL;
+    const char *to_arg = NULL, *cmd = NULL;
+    as_wa_sendargs_t send = {{0, NULL}, NULL, NULL, NULL};
+    char phone[32] = "";
+    int64_t timeout_ms = 0;
+    int c, rc = AS_EXIT_USAGE, timeout_set = 0;
+
+    /* Two passes: options before the subcommand ("+" stops at it), then
+     * the subcommand's own, in any order around its MESSAGE words. */
+    optind = 0;
+    opterr = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        while ((c = getopt_long(argc, argv, pass == 0 ? "+:c:h" : ":c:h", longopts, NULL)) != -1) {
+            const char *opt = argv[optind - 1];
+            if (pass == 0 && c != 'c' && c != 'h' && c != ':' && c != '?')
+                return as_wa_usage_error(NULL, "option %s comes after the subcommand", opt);
+            switch (c) {
+            case 'c':
+                path = optarg;
+                break;
+            case 'h':
+                fputs(as_wa_usage, stdout);
+                return AS_EXIT_OK;
+            case AS_OPT_PHONE:
+                phone_arg = optarg;
+                break;
+            case AS_OPT_TIMEOUT:
+                timeout_arg = optarg;
+                timeout_set = 1;
+                break;
+            case AS_OPT_REG_ID:
+                reg_id = optarg;
+                break;
+            case AS_OPT_TO:
+                to_arg = optarg;
+                break;
+            case AS_OPT_FILE:
+                send.file = optarg;
+                break;
+            case AS_OPT_AT:
+                send.at = optarg;
+                break;
+            case ':':
+                return as_wa_usage_error(cmd, "option %s needs a value", opt);
+            default:
+                return as_wa_usage_error(cmd, "unknown option %s", opt);
+            }
+        }
+        if (pass == 1)
+            break;
+        if (optind >= argc)
+            return as_wa_usage_error(NULL, "%s", "a subcommand is needed");
+        cmd = argv[optind];
+        int known = 0;
+        for (const char *const *k = cmds; *k; k++)
+            known |= strcmp(cmd, *k) == 0;
+        if (!known)
+            return as_wa_usage_error(NULL, "unknown subcommand '%s'", cmd);
+        /* Parse the rest as its own argv, argv[0] being the subcommand. */
+        argv += optind;
+        argc -= optind;
+        optind = 0;
+    }
+    if (cmd == NULL)
+        return as_wa_usage_error(NULL, "%s", "a subcommand is needed");
+    int is_pair = strcmp(cmd, "pair") == 0, is_logout = strcmp(cmd, "logout") == 0;
+    int is_send = strcmp(cmd, "send") == 0;
+
+    /* Which options belong to which subcommand. */
+    if (phone_arg && !is_pair && !is_logout)
+        return as_wa_usage_error(cmd, "%s", "--phone is for pair and logout");
+    if (reg_id && !is_logout)
+        return as_wa_usage_error(cmd, "%s", "--reg-id is for logout");
+    if (timeout_set && !is_pair)
+        return as_wa_usage_error(cmd, "%s", "--timeout is for pair");
+    if ((to_arg || send.file || send.at) && !is_send)
+        return as_wa_usage_error(cmd, "%s", "--to, --file and --at are for send");
+    if (optind < argc && !is_send)
+        return as_wa_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+
+    if (is_pair || is_logout) {
+        if (phone_arg == NULL)
+            return as_wa_usage_error(cmd, "%s", "--phone is required");
+        if (as_parse_phone(phone_arg, phone, sizeof(phone)) < 0)
+            return as_wa_usage_error(cmd,
+                                     "invalid phone number '%s': digits with the country code, "
+                                     "as \"+90 555 111 2233\"",
+                                     phone_arg);
+    }
+    if (is_logout && (reg_id == NULL || reg_id[0] == '\0'))
+        return as_wa_usage_error(cmd, "%s", "--reg-id is required");
+    if (is_pair && (as_parse_duration(timeout_arg, &timeout_ms) < 0 || timeout_ms <= 0))
+        return as_wa_usage_error(cmd, "invalid --timeout '%s': a duration such as 90s or 2m",
+                                 timeout_arg);
+    if (is_send) {
+        const char *bad;
+        time_t when;
+        struct stat st;
+        if (to_arg == NULL)
+            return as_wa_usage_error(cmd, "%s", "--to is required");
+        if (as_wa_parse_to(to_arg, &send.to, &bad) < 0) {
+            as_wa_strv_free(&send.to);
+            return as_wa_usage_error(cmd,
+                                     "invalid phone number in --to at '%s': digits with the "
+                                     "country code, as \"+90 555 111 2233\"",
+                                     bad);
+        }
+        if (send.at != NULL) {
+            if (as_wa_parse_send_time(send.at, &when) < 0) {
+                rc = as_wa_usage_error(cmd,
+                                       "invalid --at '%s': a real date and time, "
+                                       "\"YYYY-MM-DD HH:MM:SS\", local time",
+                                       send.at);
+                goto done;
+            }
+            if (when <= time(NULL)) {
+                rc = as_wa_usage_error(cmd, "--at '%s' is in the past", send.at);
+                goto done;
+            }
+        }
+        if (send.file != NULL) {
+            int fd = open(send.file, O_RDONLY | O_CLOEXEC);
+            int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+            if (fd >= 0)
+                close(fd);
+            if (!ok) {
+                fprintf(stderr, "alertsink wa send: --file %s: %s\n", send.file,
+                        fd < 0 ? strerror(errno) : "not a regular file");
+                goto done;
+            }
+        }
+        if (optind < argc) {
+            as_buf_t b = AS_BUF_INIT;
+            for (int i = optind; i < argc; i++) {
+                if (i > optind)
+                    as_buf_putc(&b, ' ');
+                as_buf_puts(&b, argv[i]);
+            }
+            send.message = as_buf_steal(&b);
+        } else {
+            send.message = as_wa_read_stdin();
+        }
+        if (send.message[0] == '\0' && send.file == NULL) {
+            rc = as_wa_usage_error(cmd, "%s", "the message is empty (give MESSAGE or stdin)");
+            goto done;
+        }
+    }
+
+    as_wa_ctx_t ctx;
+    rc = as_wa_open(path ? path : as_config_default_path(), &ctx);
+    if (rc != AS_EXIT_OK)
+        goto done;
+    if (strcmp(cmd, "login") == 0)
+        rc = as_wa_cmd_login(&ctx);
+    else if (is_pair)
+        rc = as_wa_cmd_pair(&ctx, phone, timeout_ms, timeout_arg);
+    else if (strcmp(cmd, "devices") == 0)
+        rc = as_wa_cmd_devices(&ctx);
+    else if (is_logout)
+        rc = as_wa_cmd_logout(&ctx, reg_id, phone);
+    else
+        rc = as_wa_cmd_send(&ctx, &send);
+    as_wa_close(&ctx);
+done:
+    as_wa_strv_free(&send.to);
+    free(send.message);
+    return rc;
+}
