@@ -250,19 +250,22 @@ static int as_wa_cmd_send(as_wa_ctx_t *ctx, const as_wa_sendargs_t *a)
 static int as_wa_parse_to(const char *list, as_strv_t *to, const char **bad)
 {
     char *copy = as_xstrdup(list), *save = NULL;
+    size_t bad_off = 0;
     int rc = 0;
     to->n = 0;
     to->v = as_xcalloc(strlen(list) / 2 + 2, sizeof(char *));
     for (char *p = strtok_r(copy, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
         char digits[32];
         if (as_parse_phone(p, digits, sizeof(digits)) < 0) {
-            *bad = list + (p - copy);
+            bad_off = (size_t)(p - copy);
             rc = -1;
             break;
         }
         to->v[to->n++] = as_xstrdup(digits);
     }
     free(copy);
+    if (rc < 0)
+        *bad = list + bad_off;
     if (rc == 0 && to->n == 0) {
         *bad = list;
         rc = -1;
