@@ -417,6 +417,16 @@ static int as_journal_has_wildcard(const as_jline_t *j, size_t nj)
     return 0;
 }
 
+/* A note of a batch that also has a file of its own: it was stored there
+ * (deferred/, dead/) and the crash came before its batch's journal said
+ * "X".  The file of its own is the newer state; the batch's copy must not
+ * be delivered a second time. */
+static int as_note_stored_apart(const as_note_t *n)
+{
+    return faccessat(as_core->spool->dirfd[AS_Q_DEFERRED], n->id, F_OK, 0) == 0 ||
+           faccessat(as_core->spool->dirfd[AS_Q_DEAD], n->id, F_OK, 0) == 0;
+}
+
 /* One file of incoming/: its entries, less what its journal finished. */
 /* Ids of notes a group_wait digest already stands for (start-up only). */
 typedef struct {
@@ -497,7 +507,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
             }
         }
         for (size_t i = 0; i < count; i++) {
-            if (as_journal_apply(notes[i], j, nj, all_doubt)) {
+            if (as_journal_apply(notes[i], j, nj, all_doubt) || as_note_stored_apart(notes[i])) {
                 as_note_free(notes[i]);
                 continue;
             }

@@ -1,21 +1,116 @@
 /*
  * http.c - the HTTP input: Alertmanager webhooks and single alerts over
- * libmicrohttpd (CONTRACT §5.1).
+ * libmicrohttpd (CONTRACT §5.1, §9).
  *
- * This file holds the module's configuration; the server arrives with the
- * ingest issue.
+ *   POST /api/v1/alertmanager            an Alertmanager webhook payload
+ *   POST /api/v1/alertmanager/RECEIVER   the same, straight to RECEIVER
+ *   POST /api/v1/alerts                  one alert object or an array
+ *   GET  /healthz                        "ok" while the spool is writable
+ *   GET  /metrics                        Prometheus text format
+ *
+ * libmicrohttpd runs a small pool of threads, each with its own epoll set,
+ * all accepting from one listening socket.  A request's body is collected
+ * in our own buffer, bounded by http.max_body (libmicrohttpd hands it over
+ * in pieces); a Content-Length over the limit is answered 413 before any
+ * of the body is read.  The parsed payload goes to as_submit() and the
+ * connection is suspended: no libmicrohttpd thread ever waits for the
+ * disk.  The committer thread's callback stores the outcome and resumes
+ * the connection, and the next call of the handler answers it, so a 200
+ * leaves only once the notification is on disk.
+ *
+ * Lifetime: stop() stops accepting, lets the requests in progress finish
+ * (for a few seconds at most), then waits until every submission's
+ * callback has run before it stops libmicrohttpd.  The committer drains
+ * its queue before it exits, so that wait ends; afterwards nothing refers
+ * to the instance, and the cycle may free it.
+ *
+ * An error decided before the body has arrived (401, 404, 405) is answered
+ * once the body has been read (and dropped, up to max_body): answering
+ * early makes libmicrohttpd close the connection with unread data, which
+ * the kernel turns into a reset that can destroy the answer before the
+ * client reads it.  Only a body too large to read is answered early.
+ *
+ * The Content-Type is not checked: the body must be JSON whatever it says
+ * (curl's -d sends application/x-www-form-urlencoded).
  */
-#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "alertsink/module.h"
+#include "core/buf.h"
+#include "core/core.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/pool.h"
+#include "inputs/http.h"
+#include "inputs/listener.h"
 
-typedef struct {
-    as_listen_t listen;
-    char *bearer_token;
-    int64_t max_body;
-    int64_t max_connections;
-    int64_t timeout;
-} as_http_conf_t;
+#define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
+#define AS_HTTP_POOL_MAX   4
+#define AS_HTTP_PREFIX_AM  "/api/v1/alertmanager"
+#define AS_HTTP_CT_JSON    "application/json"
+#define AS_HTTP_CT_TEXT    "text/plain; charset=utf-8"
+#define AS_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+typedef enum {
+    AS_HTTP_NONE = 0,
+    AS_HTTP_AM,
+    AS_HTTP_AM_RECEIVER,
+    AS_HTTP_ALERTS,
+    AS_HTTP_HEALTHZ,
+    AS_HTTP_METRICS,
+} as_http_route_t;
+
+typedef struct as_http_s as_http_t;
+
+/* One request, from its headers to its completion (con_cls). */
+typedef struct as_http_req_s {
+    as_http_t *http;
+    struct MHD_Connection *conn;
+    as_http_route_t route;
+    char *receiver;
+    char path[128]; /* for logs, cut short */
+
+    /* An answer decided before the body ended: given once it has. */
+    unsigned status;
+    const char *reason; /* metrics label */
+    const char *allow;  /* 405: the methods that are */
+    char *error;
+
+    as_buf_t body;
+    uint64_t seen; /* body bytes received, kept or not */
+
+    /* The submission; guarded by http->lock. */
+    int submitted, answered, suspended;
+    as_submit_status_t result;
+    char id[AS_ID_LEN];
+} as_http_req_t;
+
+struct as_http_s {
+    const as_http_conf_t *conf;
+    size_t token_len;
+    as_listener_t *listener;
+    struct MHD_Daemon *mhd;
+
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    int inflight; /* submissions whose callback has not run */
+    int refuse;   /* stop(): no more submissions */
+
+    atomic_int requests; /* begun and not completed */
+    atomic_int closing;  /* stop(): answers close their connection */
+};
 
 static const as_conf_key_t as_http_keys[] = {
     {"listen", &as_conf_listen, offsetof(as_http_conf_t, listen), 0, "127.0.0.1:9095", NULL},
@@ -26,6 +121,412 @@ static const as_conf_key_t as_http_keys[] = {
     {"timeout", &as_conf_duration, offsetof(as_http_conf_t, timeout), 0, "30s", NULL},
     AS_CONF_END};
 
+int64_t as_http_max_body(void)
+{
+    int64_t max = 1 << 20;
+    if (as_core == NULL || as_core->cycle == NULL)
+        return max;
+    as_cycle_t *c = as_core_cycle();
+    const as_http_conf_t *hc = as_config_module_conf(c->cfg, "http");
+    if (hc != NULL)
+        max = hc->max_body;
+    as_cycle_unref(c);
+    return max;
+}
+
+/* --- answers ------------------------------------------------------------------------ */
+
+static enum MHD_Result as_http_send(as_http_req_t *rq, unsigned code, const char *type,
+                                    const char *body, size_t len, const char *allow)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (code == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"alertsink\"");
+    if (atomic_load(&rq->http->closing))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(rq->conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result as_http_json(as_http_req_t *rq, unsigned code, const char *status,
+                                    const char *key, const char *value, const char *allow)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", status);
+    cJSON_AddStringToObject(o, key, value);
+    char *s = as_json_print(o);
+    cJSON_Delete(o);
+    enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, s, strlen(s), allow);
+    free(s);
+    return ret;
+}
+
+/* An error answer: logged, counted, {"status":"error","error":...}. */
+static enum MHD_Result as_http_error(as_http_req_t *rq, unsigned code, const char *reason,
+                                     const char *msg, const char *allow)
+{
+    as_metrics_count(AS_M_REJECTED, "http", reason, NULL, 1);
+    as_log(code >= 500 ? AS_LOG_WARN : AS_LOG_INFO, "http request refused", AS_I("status", code),
+           AS_S("path", rq->path), AS_S("error", msg));
+    return as_http_json(rq, code, "error", "error", msg, allow);
+}
+
+/* Decide an error now, answer it when the body has been read. */
+static void as_http_defer(as_http_req_t *rq, unsigned code, const char *reason, const char *msg,
+                          const char *allow)
+{
+    rq->status = code;
+    rq->reason = reason;
+    rq->allow = allow;
+    rq->error = as_xstrdup(msg);
+}
+
+static enum MHD_Result as_http_answer_submission(as_http_req_t *rq)
+{
+    switch (rq->result) {
+    case AS_SUBMIT_OK:
+        as_log(AS_LOG_DEBUG, "http request queued", AS_S("id", rq->id), AS_S("path", rq->path));
+        return as_http_json(rq, MHD_HTTP_OK, "queued", "id", rq->id, NULL);
+    case AS_SUBMIT_NO_RECEIVER: {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "no receiver named '%s'", rq->receiver);
+        return as_http_error(rq, MHD_HTTP_NOT_FOUND, "no_receiver", msg, NULL);
+    }
+    case AS_SUBMIT_FULL:
+        return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "spool_full",
+                             as_submit_status_text(rq->result), NULL);
+    case AS_SUBMIT_STOPPING:
+        return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+                             as_submit_status_text(rq->result), NULL);
+    case AS_SUBMIT_IO_ERROR:
+        break;
+    }
+    return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "io_error",
+                         as_submit_status_text(rq->result), NULL);
+}
+
+/* --- GET ------------------------------------------------------------------------------ */
+
+static enum MHD_Result as_http_healthz(as_http_req_t *rq)
+{
+    as_spool_t *sp = as_core != NULL ? as_core->spool : NULL;
+    char msg[256] = "ok\n";
+    unsigned code = MHD_HTTP_OK;
+    /* access(2), not a probe file: this runs on a libmicrohttpd thread,
+     * which must not wait for the disk.  It sees a read-only file system
+     * and permissions (not for root); a full disk shows as 503s. */
+    if (sp == NULL || as_core == NULL || !atomic_load(&as_core->accepting)) {
+        code = MHD_HTTP_SERVICE_UNAVAILABLE;
+        snprintf(msg, sizeof(msg), "not accepting: shutting down\n");
+    } else if (faccessat(sp->dirfd[AS_Q_TMP], ".", W_OK, AT_EACCESS) < 0) {
+        code = MHD_HTTP_SERVICE_UNAVAILABLE;
+        snprintf(msg, sizeof(msg), "spool not writable: %s/tmp: %s\n", sp->dir, strerror(errno));
+    } else if (as_spool_full(sp, 1)) {
+        code = MHD_HTTP_SERVICE_UNAVAILABLE;
+        snprintf(msg, sizeof(msg), "spool full (spool.max_size %lld bytes)\n",
+                 (long long)sp->max_size);
+    }
+    return as_http_send(rq, code, AS_HTTP_CT_TEXT, msg, strlen(msg), NULL);
+}
+
+static enum MHD_Result as_http_metrics(as_http_req_t *rq)
+{
+    long long depth[AS_Q_COUNT] = {0};
+    if (as_core != NULL && as_core->spool != NULL)
+        for (int i = 0; i < AS_Q_COUNT; i++)
+            depth[i] = atomic_load(&as_core->spool->count[i]);
+    as_buf_t out = AS_BUF_INIT;
+    as_metrics_render(&out, depth, as_queue_names, AS_Q_COUNT);
+    enum MHD_Result ret =
+        as_http_send(rq, MHD_HTTP_OK, AS_HTTP_CT_METRICS, out.data ? out.data : "", out.len, NULL);
+    as_buf_free(&out);
+    return ret;
+}
+
+/* --- POST ----------------------------------------------------------------------------- */
+
+/*
+ * The time taken depends on the length of what the client sent, never on
+ * the token: each byte sent is compared with a byte of the token (cycling
+ * through it), and the lengths are compared without a branch.
+ */
+static int as_http_token_ok(const as_http_t *h, const char *got, size_t glen)
+{
+    const char *want = h->conf->bearer_token;
+    size_t wlen = h->token_len;
+    unsigned acc = 0;
+    for (size_t i = 0; i < glen; i++)
+        acc |= (unsigned char)got[i] ^ (unsigned char)want[i % wlen];
+    uint64_t d = (uint64_t)(glen ^ wlen);
+    acc |= (unsigned)d | (unsigned)(d >> 32);
+    return acc == 0;
+}
+
+static int as_http_authorized(as_http_req_t *rq)
+{
+    const as_http_t *h = rq->http;
+    if (h->conf->bearer_token == NULL)
+        return 1;
+    const char *v =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+        return 0;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    size_t len = strlen(v);
+    while (len > 0 && v[len - 1] == ' ')
+        len--;
+    return as_http_token_ok(h, v, len);
+}
+
+static void as_http_done(void *arg, as_submit_status_t status, const char *id)
+{
+    as_http_req_t *rq = arg;
+    as_http_t *h = rq->http;
+    pthread_mutex_lock(&h->lock);
+    rq->result = status;
+    if (id != NULL)
+        snprintf(rq->id, sizeof(rq->id), "%s", id);
+    rq->answered = 1;
+    if (rq->suspended)
+        MHD_resume_connection(rq->conn);
+    /* After this, stop() may free h: touch nothing once unlocked. */
+    if (--h->inflight == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The whole body is here: parse, submit, and answer or suspend. */
+static enum MHD_Result as_http_submit(as_http_req_t *rq)
+{
+    as_http_t *h = rq->http;
+    if (rq->status != 0)
+        return as_http_error(rq, rq->status, rq->reason, rq->error, rq->allow);
+    if (rq->route == AS_HTTP_HEALTHZ)
+        return as_http_healthz(rq);
+    if (rq->route == AS_HTTP_METRICS)
+        return as_http_metrics(rq);
+
+    as_err_t err;
+    int grouped = 0;
+    cJSON *payload =
+        as_payload_parse(rq->body.data ? rq->body.data : "", rq->body.len, &grouped, &err);
+    as_buf_free(&rq->body);
+    if (payload == NULL)
+        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", err.msg, NULL);
+    if (rq->route != AS_HTTP_ALERTS && !grouped) {
+        cJSON_Delete(payload);
+        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
+                             "not an Alertmanager webhook payload (it has no \"alerts\"); "
+                             "single alerts go to /api/v1/alerts",
+                             NULL);
+    }
+    if (rq->route == AS_HTTP_ALERTS && grouped) {
+        cJSON_Delete(payload);
+        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
+                             "an Alertmanager webhook payload: POST it to /api/v1/alertmanager",
+                             NULL);
+    }
+
+    pthread_mutex_lock(&h->lock);
+    if (h->refuse) {
+        pthread_mutex_unlock(&h->lock);
+        cJSON_Delete(payload);
+        rq->result = AS_SUBMIT_STOPPING;
+        return as_http_answer_submission(rq);
+    }
+    h->inflight++;
+    rq->submitted = 1;
+    pthread_mutex_unlock(&h->lock);
+
+    as_submission_t sub = {
+        .input = "http",
+        .payload = payload,
+        .receiver = rq->receiver,
+        .flags = grouped ? AS_SUB_GROUPED : 0,
+    };
+    as_submit(&sub, as_http_done, rq);
+
+    pthread_mutex_lock(&h->lock);
+    if (!rq->answered) {
+        /* Under the lock, so that the callback resumes only a suspended
+         * connection. */
+        MHD_suspend_connection(rq->conn);
+        rq->suspended = 1;
+        pthread_mutex_unlock(&h->lock);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return as_http_answer_submission(rq);
+}
+
+/* --- the handler -------------------------------------------------------------------- */
+
+static as_http_route_t as_http_route(const char *url, char **receiver)
+{
+    *receiver = NULL;
+    if (strcmp(url, AS_HTTP_PREFIX_AM) == 0)
+        return AS_HTTP_AM;
+    if (strncmp(url, AS_HTTP_PREFIX_AM "/", sizeof(AS_HTTP_PREFIX_AM)) == 0) {
+        const char *name = url + sizeof(AS_HTTP_PREFIX_AM);
+        if (*name == '\0' || strchr(name, '/') != NULL)
+            return AS_HTTP_NONE;
+        *receiver = as_xstrdup(name);
+        return AS_HTTP_AM_RECEIVER;
+    }
+    if (strcmp(url, "/api/v1/alerts") == 0)
+        return AS_HTTP_ALERTS;
+    if (strcmp(url, "/healthz") == 0)
+        return AS_HTTP_HEALTHZ;
+    if (strcmp(url, "/metrics") == 0)
+        return AS_HTTP_METRICS;
+    return AS_HTTP_NONE;
+}
+
+/* Is there a body to read?  (Content-Length > 0, or chunked.) */
+static int as_http_has_body(struct MHD_Connection *c, uint64_t *length, int *known)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    *known = 0;
+    *length = 0;
+    if (cl != NULL && te == NULL) {
+        /* libmicrohttpd has validated it already. */
+        *known = 1;
+        *length = strtoull(cl, NULL, 10);
+        return *length > 0;
+    }
+    return te != NULL;
+}
+
+/* First call: the headers are in, no body yet.  Answering now would make
+ * libmicrohttpd close the connection, so only a body too large to read is
+ * answered here; everything else is, on a later call. */
+static enum MHD_Result as_http_begin(as_http_req_t *rq, const char *url, const char *method)
+{
+    as_http_t *h = rq->http;
+    rq->route = as_http_route(url, &rq->receiver);
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+
+    if (rq->route == AS_HTTP_HEALTHZ || rq->route == AS_HTTP_METRICS) {
+        if (!get)
+            as_http_defer(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "method not allowed",
+                          "GET, HEAD");
+    } else if (rq->route == AS_HTTP_NONE) {
+        as_http_defer(rq, MHD_HTTP_NOT_FOUND, "not_found", "not found", NULL);
+    } else if (!post) {
+        as_http_defer(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "method not allowed", "POST");
+    } else if (!as_http_authorized(rq)) {
+        as_http_defer(rq, MHD_HTTP_UNAUTHORIZED, "unauthorized", "missing or wrong bearer token",
+                      NULL);
+    }
+
+    uint64_t length;
+    int known;
+    int body = as_http_has_body(rq->conn, &length, &known);
+    uint64_t max = (uint64_t)h->conf->max_body;
+    if (known && length > max) {
+        if (rq->status != 0)
+            return as_http_submit(rq); /* answered now: the error, not 413 */
+        char msg[128];
+        snprintf(msg, sizeof(msg), "body of %llu bytes is over http.max_body (%llu bytes)",
+                 (unsigned long long)length, (unsigned long long)max);
+        return as_http_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
+    }
+    if (body && known && rq->status == 0)
+        as_buf_reserve(&rq->body, (size_t)length);
+    return MHD_YES;
+}
+
+/* A piece of the body. */
+static enum MHD_Result as_http_upload(as_http_req_t *rq, const char *data, size_t len)
+{
+    uint64_t max = (uint64_t)rq->http->conf->max_body;
+    rq->seen += len;
+    if (rq->seen > max) {
+        /* Only a chunked body gets here.  libmicrohttpd 0.9.75 takes an
+         * answer before the body or after it, not in between: read on and
+         * drop, up to another max_body, then give up on the client. */
+        if (rq->status == 0) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "body is over http.max_body (%llu bytes)",
+                     (unsigned long long)max);
+            as_http_defer(rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, NULL);
+        }
+        as_buf_free(&rq->body);
+        if (rq->seen > 2 * max) {
+            as_metrics_count(AS_M_REJECTED, "http", "too_large", NULL, 1);
+            as_log(AS_LOG_INFO, "http request refused: body far over max_body, connection closed",
+                   AS_S("path", rq->path));
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (rq->status == 0)
+        as_buf_append(&rq->body, data, len);
+    return MHD_YES;
+}
+
+static enum MHD_Result as_http_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload_data, size_t *upload_data_size,
+                                       void **con_cls)
+{
+    as_http_req_t *rq = *con_cls;
+    if (rq == NULL) {
+        rq = as_xcalloc(1, sizeof(*rq));
+        rq->http = cls;
+        rq->conn = conn;
+        snprintf(rq->path, sizeof(rq->path), "%s", url);
+        *con_cls = rq;
+        atomic_fetch_add(&rq->http->requests, 1);
+        return as_http_begin(rq, url, method);
+    }
+    if (rq->submitted) /* resumed: the outcome is in */
+        return as_http_answer_submission(rq);
+    if (*upload_data_size > 0) {
+        enum MHD_Result ret = as_http_upload(rq, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ret;
+    }
+    return as_http_submit(rq);
+}
+
+static void as_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    as_http_req_t *rq = *con_cls;
+    if (rq == NULL)
+        return;
+    *con_cls = NULL;
+    atomic_fetch_sub(&rq->http->requests, 1);
+    as_buf_free(&rq->body);
+    free(rq->receiver);
+    free(rq->error);
+    free(rq);
+}
+
+static void as_http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    as_log(AS_LOG_INFO, "libmicrohttpd", AS_S("message", msg));
+}
+
+/* --- the module ----------------------------------------------------------------------- */
+
 static int as_http_init(void **instance, const void *conf, as_err_t *err)
 {
     const as_http_conf_t *c = conf;
@@ -33,13 +534,107 @@ static int as_http_init(void **instance, const void *conf, as_err_t *err)
         return as_err_set(err, "http.max_body: must be at least 64 bytes");
     if (c->max_connections < 1)
         return as_err_set(err, "http.max_connections: must be at least 1");
-    *instance = (void *)conf;
+    if (c->timeout < 1000)
+        return as_err_set(err, "http.timeout: must be at least 1s");
+    if (c->bearer_token != NULL && c->bearer_token[0] == '\0')
+        return as_err_set(err, "http.bearer_token: empty (leave it out to accept requests "
+                               "without a token)");
+    as_http_t *h = as_xcalloc(1, sizeof(*h));
+    h->conf = c;
+    h->token_len = c->bearer_token ? strlen(c->bearer_token) : 0;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    *instance = h;
     return 0;
 }
 
 static int as_http_start(void *instance, void *prev, as_err_t *err)
 {
+    as_http_t *h = instance, *old = prev;
+    const as_http_conf_t *c = h->conf;
+    if (c->listen.text == NULL || c->listen.text[0] == '\0')
+        return 0; /* turned off */
+
+    char name[300];
+    as_listener_tcp_name(&c->listen, name, sizeof(name));
+    if (old != NULL && old->listener != NULL && strcmp(old->listener->name, name) == 0)
+        h->listener = as_listener_ref(old->listener);
+    else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL)
+        return -1;
+
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned pool = ncpu < 2 ? 2 : ncpu > AS_HTTP_POOL_MAX ? AS_HTTP_POOL_MAX : (unsigned)ncpu;
+    if (pool > (unsigned)c->max_connections)
+        pool = (unsigned)c->max_connections;
+    /* libmicrohttpd owns (and closes) its own descriptor of the socket. */
+    int fd = fcntl(h->listener->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        as_listener_unref(h->listener);
+        h->listener = NULL;
+        return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
+    }
+    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                              0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              as_http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
+                              as_http_completed, h, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        /* libmicrohttpd may or may not have closed fd by now: leave it. */
+        as_listener_unref(h->listener);
+        h->listener = NULL;
+        return as_err_set(err, "http: cannot start the server on %s", name);
+    }
+    as_log(AS_LOG_INFO, "http listening", AS_S("listen", name), AS_I("threads", pool),
+           AS_S("auth", c->bearer_token ? "bearer" : "none"));
     return 0;
+}
+
+static int64_t as_http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void as_http_stop(void *instance)
+{
+    as_http_t *h = instance;
+    if (h->mhd == NULL)
+        return;
+    atomic_store(&h->closing, 1);
+    /* Stop accepting; the socket stays open for a successor. */
+    MHD_socket fd = MHD_quiesce_daemon(h->mhd);
+
+    /* Requests in progress get their answers, for a while. */
+    int64_t deadline = as_http_now_ms() + AS_HTTP_GRACE_MS;
+    while (atomic_load(&h->requests) > 0 && as_http_now_ms() < deadline)
+        usleep(10000);
+
+    /* No suspended connection may be left when libmicrohttpd stops, and
+     * no callback may come after we are gone. */
+    pthread_mutex_lock(&h->lock);
+    h->refuse = 1;
+    while (h->inflight > 0)
+        pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+
+    MHD_stop_daemon(h->mhd);
+    h->mhd = NULL;
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    as_listener_unref(h->listener);
+    h->listener = NULL;
+}
+
+static void as_http_fini(void *instance)
+{
+    as_http_t *h = instance;
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->idle);
+    free(h);
 }
 
 const as_module_t as_http_module = {
@@ -51,4 +646,6 @@ const as_module_t as_http_module = {
     .conf_size = sizeof(as_http_conf_t),
     .init = as_http_init,
     .start = as_http_start,
+    .stop = as_http_stop,
+    .fini = as_http_fini,
 };
