@@ -12,11 +12,6 @@ static int as_cli_pending(const char *name)
     return AS_EXIT_USAGE;
 }
 
-int as_cli_render(int argc, char **argv)
-{
-    return as_cli_pending(argv[0]);
-}
-
 int as_cli_wa(int argc, char **argv)
 {
     return as_cli_pending(argv[0]);

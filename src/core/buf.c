@@ -1,6 +1,7 @@
 /*
  * buf.c - growable byte buffers (see buf.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,23 @@ void as_buf_html(as_buf_t *b, const char *s, size_t len)
         start = i + 1;
     }
     as_buf_append(b, s + start, len - start);
+}
+
+int as_buf_read(as_buf_t *b, FILE *fp, size_t max)
+{
+    size_t start = b->len;
+    for (;;) {
+        as_buf_reserve(b, 8192);
+        size_t n = fread(b->data + b->len, 1, b->cap - b->len - 1, fp);
+        b->len += n;
+        b->data[b->len] = '\0';
+        if (max > 0 && b->len - start > max) {
+            errno = EFBIG;
+            return -1;
+        }
+        if (n == 0)
+            return ferror(fp) ? -1 : 0;
+    }
 }
 
 void as_buf_reset(as_buf_t *b)

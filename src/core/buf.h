@@ -7,6 +7,7 @@
 #define AS_BUF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct as_buf_s {
     char *data; /* NUL-terminated; NULL until the first append */
@@ -26,6 +27,9 @@ void as_buf_putc(as_buf_t *b, char c);
 void as_buf_printf(as_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with &, <, >, ", ' escaped for HTML. */
 void as_buf_html(as_buf_t *b, const char *s, size_t len);
+/* Append all of fp.  -1 on a read error, or with errno EFBIG once more
+ * than max bytes came (max 0: no limit); what was read stays in b. */
+int as_buf_read(as_buf_t *b, FILE *fp, size_t max);
 void as_buf_reset(as_buf_t *b); /* len = 0, keeps the memory */
 /* Hand the string over to the caller (never NULL) and empty b. */
 char *as_buf_steal(as_buf_t *b);

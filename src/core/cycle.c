@@ -59,10 +59,8 @@ static void as_cycle_templates(as_conf_t *cf, as_cycle_t *c)
                                                        : "file";
             char sub[256];
             t->text = as_cycle_tpl(cf, c, at, name, 1);
-            if (mod->flags & AS_SINK_HTML) {
-                snprintf(sub, sizeof(sub), "%s.html", name);
-                t->html = as_cycle_tpl(cf, c, at, sub, 0);
-            }
+            if (mod->flags & AS_SINK_HTML)
+                t->html = as_tpl_lib_get_html(c->tpl, name);
             if (!(mod->flags & AS_SINK_SUBJECT))
                 continue;
             if (ch->subject != NULL) {
