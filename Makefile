@@ -20,7 +20,7 @@ BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyam
               libesmtp-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev libsystemd-dev \
               libssl-dev scdoc tzdata ca-certificates
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
-              prometheus debhelper dpkg-dev lintian man-db python3-yaml
+              prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate
 BENCH_DEPS := nginx-light wrk apprise
 
 .PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb
