@@ -19,8 +19,9 @@
  * leaves only once the notification is on disk.
  *
  * Lifetime: stop() stops accepting, lets the requests in progress finish
- * (for a few seconds at most), then waits until every submission's
- * callback has run before it stops libmicrohttpd.  The committer drains
+ * (for a few seconds at most; a connection accepted but with no request
+ * begun yet counts as one, or its request would be cut off), then waits
+ * until every submission's callback has run before it stops libmicrohttpd.  The committer drains
  * its queue before it exits, so that wait ends; afterwards nothing refers
  * to the instance, and the cycle may free it.
  *
@@ -57,6 +58,7 @@
 #include "inputs/listener.h"
 
 #define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
+#define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */
 #define AS_HTTP_POOL_MAX   4
 #define AS_HTTP_PREFIX_AM  "/api/v1/alertmanager"
 #define AS_HTTP_CT_JSON    "application/json"
@@ -109,8 +111,14 @@ struct as_http_s {
     int refuse;   /* stop(): no more submissions */
 
     atomic_int requests; /* begun and not completed */
+    atomic_int fresh;    /* connections accepted that have begun no request yet */
     atomic_int closing;  /* stop(): answers close their connection */
 };
+
+/* A connection's state (socket_context), on its libmicrohttpd thread. */
+typedef struct {
+    int begun; /* a request has begun on it */
+} as_http_conn_t;
 
 static const as_conf_key_t as_http_keys[] = {
     {"listen", &as_conf_listen, offsetof(as_http_conf_t, listen), 0, "127.0.0.1:9095", NULL},
@@ -483,6 +491,13 @@ static enum MHD_Result as_http_handler(void *cls, struct MHD_Connection *conn, c
 {
     as_http_req_t *rq = *con_cls;
     if (rq == NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        as_http_conn_t *cc = ci ? ci->socket_context : NULL;
+        if (cc != NULL && !cc->begun) {
+            cc->begun = 1;
+            atomic_fetch_sub(&((as_http_t *)cls)->fresh, 1);
+        }
         rq = as_xcalloc(1, sizeof(*rq));
         rq->http = cls;
         rq->conn = conn;
@@ -513,6 +528,22 @@ static void as_http_completed(void *cls, struct MHD_Connection *conn, void **con
     free(rq->receiver);
     free(rq->error);
     free(rq);
+}
+
+static void as_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code)
+{
+    as_http_t *h = cls;
+    as_http_conn_t *cc = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = as_xcalloc(1, sizeof(as_http_conn_t));
+        atomic_fetch_add(&h->fresh, 1);
+        return;
+    }
+    if (cc != NULL && !cc->begun)
+        atomic_fetch_sub(&h->fresh, 1);
+    free(cc);
+    *socket_context = NULL;
 }
 
 static void as_http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -573,14 +604,14 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
         h->listener = NULL;
         return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
     }
-    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                              0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
-                              as_http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
-                              as_http_completed, h, MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER, as_http_mhd_log, h,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED, as_http_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, as_http_connection, h, MHD_OPTION_END);
     if (h->mhd == NULL) {
         /* libmicrohttpd may or may not have closed fd by now: leave it. */
         as_listener_unref(h->listener);
@@ -609,8 +640,10 @@ static void as_http_stop(void *instance)
     MHD_socket fd = MHD_quiesce_daemon(h->mhd);
 
     /* Requests in progress get their answers, for a while. */
+    usleep(AS_HTTP_SETTLE_MS * 1000);
     int64_t deadline = as_http_now_ms() + AS_HTTP_GRACE_MS;
-    while (atomic_load(&h->requests) > 0 && as_http_now_ms() < deadline)
+    while ((atomic_load(&h->requests) > 0 || atomic_load(&h->fresh) > 0) &&
+           as_http_now_ms() < deadline)
         usleep(10000);
 
     /* No suspended connection may be left when libmicrohttpd stops, and

@@ -371,7 +371,7 @@ static void test_group_wait(void **state)
     char line[8192];
     int saw3 = 0;
     while (fgets(line, sizeof(line), f))
-        saw3 |= strstr(line, "DiskFull: t; DiskFull: t; DiskFull: t;") != NULL;
+        saw3 |= strstr(line, "[FIRING:3] DiskFull") != NULL && strstr(line, "db3") != NULL;
     fclose(f);
     assert_true(saw3);
     assert_int_equal(dir_count(e, "incoming"), 0);

@@ -342,6 +342,14 @@ class Daemon:
         except FileNotFoundError:
             return []
 
+    def record_texts(self):
+        """{record id: [text, ...]}: a record routed into several notifications
+        has notes "ID", "ID.2", ... (the first keeps the id the input answered)."""
+        texts = {}
+        for l in self.outbox_lines():
+            texts.setdefault(l["id"].split(".")[0], []).append(l["text"])
+        return texts
+
     def outbox_counts(self):
         counts = {}
         for l in self.outbox_lines():
