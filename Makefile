@@ -7,6 +7,9 @@
 #                valgrind) and again in the Sanitize build (ASan + UBSan)
 #   make san     the Sanitize build only, into build-san/
 #   make format  clang-format every C file
+#   make deb     the Debian package alertsink_VERSION_ARCH.deb, in the folder
+#                above this one (as dpkg-buildpackage puts it); installs its
+#                build dependencies; DEB_BUILD_OPTIONS=nocheck skips the tests
 
 BUILD     ?= build
 SANBUILD  ?= build-san
@@ -15,12 +18,12 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev \
               libesmtp-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev libsystemd-dev \
-              tzdata ca-certificates
+              libssl-dev scdoc tzdata ca-certificates
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
-              prometheus
+              prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate
 BENCH_DEPS := nginx-light wrk apprise
 
-.PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean
+.PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb
 
 all: build
 
@@ -71,4 +74,36 @@ format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(DEB_STAGE)
+
+# The package is built from a copy of the source (git's files, or the tree
+# without build folders) with packaging/debian as its debian/, so that
+# nothing in this tree is touched; what is missing of debian/control's
+# Build-Depends is installed with apt-get build-dep.
+DEB_DEPS  := debhelper dpkg-dev
+DEB_STAGE ?= $(CURDIR)/debian-build
+DEB_OUT   ?= $(abspath $(CURDIR)/..)
+
+deb: deps
+	$(call install_pkgs,$(DEB_DEPS))
+	@set -e; \
+	version=$$(dpkg-parsechangelog -l packaging/debian/changelog -SVersion); \
+	src="$(DEB_STAGE)/alertsink-$$version"; \
+	rm -rf "$(DEB_STAGE)"; mkdir -p "$$src"; \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$$src"; \
+	else \
+	    tar --exclude='./build*' --exclude='./debian-build' --exclude=./var -cf - . | \
+	        tar -xf - -C "$$src"; \
+	fi; \
+	rm -rf "$$src/debian"; cp -r packaging/debian "$$src/debian"; \
+	if ! (cd "$$src" && dpkg-checkbuilddeps) 2>/dev/null; then \
+	    $(SUDO) apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get build-dep -y -qq --no-install-recommends "$$src"; \
+	fi; \
+	(cd "$$src" && dpkg-buildpackage -b -us -uc); \
+	mkdir -p "$(DEB_OUT)"; \
+	mv -f "$(DEB_STAGE)"/*.deb "$(DEB_STAGE)"/*.buildinfo "$(DEB_STAGE)"/*.changes "$(DEB_OUT)"/; \
+	rm -rf "$(DEB_STAGE)"; \
+	echo "built $(DEB_OUT)/alertsink_$${version}_$$(dpkg --print-architecture).deb"

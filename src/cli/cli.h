@@ -20,6 +20,7 @@ int as_cli_send(int argc, char **argv);
 int as_cli_render(int argc, char **argv);
 int as_cli_routes(int argc, char **argv);
 int as_cli_wa(int argc, char **argv);
+int as_cli_requeue(int argc, char **argv); /* dead/ back to the queue */
 
 /* The daemon: run in the foreground until SIGTERM/SIGINT. */
 int as_daemon_run(const char *path);

@@ -3,7 +3,7 @@
  * recover the spool, start the workers and the inputs, then serve signals
  * until told to stop.
  *
- * Signals are blocked in every thread and taken with sigwaitinfo() here,
+ * Signals are blocked in every thread and taken with sigtimedwait() here,
  * in the main thread, so no handler ever interrupts a worker:
  *
  *   SIGHUP          reload: the new configuration is loaded and checked
@@ -13,15 +13,34 @@
  *   SIGTERM/SIGINT  stop taking input (503), let the commits in flight
  *                   complete and the deliveries in progress finish; what
  *                   is queued stays in the spool for the next start.
+ *
+ * Under systemd (Type=notify) the daemon says READY=1 once the spool is
+ * recovered and the inputs listen, RELOADING=1 ... READY=1 around a
+ * reload, STOPPING=1 when it stops, and keeps STATUS= up to date with the
+ * queue depth.  sd_notify() does nothing when NOTIFY_SOCKET is unset.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/core.h"
 #include "core/log.h"
+
+#define AS_STATUS_EVERY 10 /* seconds between two STATUS= updates */
+
+/* Tell systemd state ("READY=1\n", or "" for the status alone) and the
+ * queue depth. */
+static void as_notify(const char *state)
+{
+    const as_spool_t *sp = as_core->spool;
+    sd_notifyf(0, "%sSTATUS=serving; queue %zu, deferred %lld, dead %lld", state,
+               as_sched_depth(&as_core->sched), (long long)atomic_load(&sp->count[AS_Q_DEFERRED]),
+               (long long)atomic_load(&sp->count[AS_Q_DEAD]));
+}
 
 static void as_log_conf_errors(as_conf_t *cf)
 {
@@ -66,6 +85,17 @@ static void as_reload(const char *path)
     as_cycle_stop_inputs(cur);
     as_cycle_unref(cur);
     as_log(AS_LOG_INFO, "reloaded", AS_S("config", path));
+}
+
+/* RELOADING=1 carries MONOTONIC_USEC, which systemd's Type=notify-reload
+ * uses to tell this reload from an earlier one. */
+static void as_notify_reloading(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+               (unsigned long long)now.tv_sec * 1000000ULL +
+                   (unsigned long long)now.tv_nsec / 1000);
 }
 
 static void as_reopen(void)
@@ -115,17 +145,26 @@ int as_daemon_run(const char *path)
     as_cycle_unref(cycle); /* the core holds it now */
     as_log(AS_LOG_INFO, "started", AS_S("config", path), AS_S("version", AS_VERSION),
            AS_S("spool", as_core->spool->dir));
+    as_notify("READY=1\n");
 
+    /* A timed wait, so that STATUS= follows the queue between signals. */
+    const struct timespec every = {AS_STATUS_EVERY, 0};
     for (;;) {
-        int sig = sigwaitinfo(&set, NULL);
+        int sig = sigtimedwait(&set, NULL, &every);
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        if (sig == SIGHUP)
+        if (sig == SIGHUP) {
+            as_notify_reloading();
             as_reload(path);
-        else if (sig == SIGUSR1)
+            as_notify("READY=1\n");
+        } else if (sig == SIGUSR1) {
             as_reopen();
+        } else if (sig < 0) {
+            as_notify("");
+        }
     }
 
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     as_log(AS_LOG_INFO, "stopping");
     as_cycle_t *c = as_core_cycle();
     atomic_store(&as_core->accepting, 0);

@@ -1,6 +1,6 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V) or
- * a subcommand (send, render, routes, wa), CONTRACT §3.
+ * a subcommand (send, render, routes, wa, requeue), CONTRACT §3.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@ static const char as_usage[] =
     "       alertsink render --template FILE [--partials DIR] [--data FILE]\n"
     "       alertsink routes --labels k=v[,k=v...] [-c FILE]\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
+    "       alertsink requeue [-c FILE] ID... | --all\n"
     "The configuration is FILE, else $ALERTSINK_CONFIG, else "
     "/etc/alertsink/alertsink.yaml.\n";
 
@@ -25,10 +26,8 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } as_commands[] = {
-    {"send", as_cli_send},
-    {"render", as_cli_render},
-    {"routes", as_cli_routes},
-    {"wa", as_cli_wa},
+    {"send", as_cli_send}, {"render", as_cli_render},   {"routes", as_cli_routes},
+    {"wa", as_cli_wa},     {"requeue", as_cli_requeue},
 };
 
 int main(int argc, char **argv)

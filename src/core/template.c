@@ -112,8 +112,10 @@ static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, co
         names[n++] = as_xstrndup(de->d_name, len - slen);
     }
     closedir(d);
-    /* Sorted, so that errors come out in the same order every time. */
-    qsort(names, n, sizeof(*names), as_tpl_by_name);
+    /* Sorted, so that errors come out in the same order every time (an
+     * empty folder: names is NULL, which qsort must not be given). */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), as_tpl_by_name);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         char *path = as_psprintf(pool, "%s/%s%s", dir, names[i], AS_TPL_SUFFIX);
