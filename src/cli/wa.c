@@ -249,28 +249,25 @@ static int as_wa_cmd_send(as_wa_ctx_t *ctx, const as_wa_sendargs_t *a)
 /* Split "P[,P...]" into digits; -1 naming the bad number. */
 static int as_wa_parse_to(const char *list, as_strv_t *to, const char **bad)
 {
-    char *copy = as_xstrdup(list), *save = NULL;
-    size_t bad_off = 0;
-    int rc = 0;
     to->n = 0;
     to->v = as_xcalloc(strlen(list) / 2 + 2, sizeof(char *));
-    for (char *p = strtok_r(copy, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-        char digits[32];
-        if (as_parse_phone(p, digits, sizeof(digits)) < 0) {
-            bad_off = (size_t)(p - copy);
-            rc = -1;
-            break;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char one[64], digits[32];
+        snprintf(one, sizeof(one), "%.*s", (int)(len < sizeof(one) ? len : sizeof(one) - 1), p);
+        if (len >= sizeof(one) || as_parse_phone(one, digits, sizeof(digits)) < 0) {
+            *bad = p;
+            return -1;
         }
         to->v[to->n++] = as_xstrdup(digits);
+        p = comma ? comma + 1 : p + len;
     }
-    free(copy);
-    if (rc < 0)
-        *bad = list + bad_off;
-    if (rc == 0 && to->n == 0) {
+    if (to->n == 0) {
         *bad = list;
-        rc = -1;
+        return -1;
     }
-    return rc;
+    return 0;
 }
 
 static void as_wa_strv_free(as_strv_t *v)
