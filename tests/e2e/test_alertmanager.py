@@ -6,100 +6,15 @@ token in http_config.  Alerts posted to Alertmanager's API must arrive in
 alertsink's outbox, firing and then resolved; with a wrong token,
 Alertmanager must log the 401 that alertsink answered, and nothing lands.
 """
-import datetime
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import SLOW, Daemon, free_port, wait_for  # noqa: E402
+from lib import Daemon, wait_for  # noqa: E402
+from lib.alertmanager import AM_BINARY, Alertmanager, now  # noqa: E402
 
-AM_BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 TOKEN = "am-e2e-token"
-
-
-def now(delta_s=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=delta_s)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class Alertmanager:
-    """One Alertmanager with its own config, storage and port; no clustering."""
-
-    def __init__(self, sink_port, token):
-        self.dir = tempfile.mkdtemp(prefix="as-e2e-am-")
-        self.port = free_port()
-        self.config = os.path.join(self.dir, "alertmanager.yml")
-        self.logfile = os.path.join(self.dir, "alertmanager.log")
-        base = "http://127.0.0.1:%d/api/v1/alertmanager" % sink_port
-        with open(self.config, "w") as f:
-            f.write(
-                "route:\n"
-                "  receiver: alertsink\n"
-                "  group_by: [alertname]\n"
-                "  group_wait: 0s\n"
-                "  group_interval: 1s\n"
-                "  repeat_interval: 1h\n"
-                "  routes:\n"
-                "    - receiver: alertsink-direct\n"
-                "      matchers: ['route=\"direct\"']\n"
-                "receivers:\n"
-                "  - name: alertsink\n"
-                "    webhook_configs:\n"
-                "      - url: %s\n"
-                "        send_resolved: true\n"
-                "        http_config: {authorization: {credentials: %s}}\n"
-                "  - name: alertsink-direct\n"
-                "    webhook_configs:\n"
-                "      - url: %s/out\n"
-                "        send_resolved: true\n"
-                "        http_config: {authorization: {credentials: %s}}\n"
-                % (base, json.dumps(token), base, json.dumps(token)))
-        self.log_f = open(self.logfile, "wb")
-        self.proc = subprocess.Popen(
-            [AM_BINARY, "--config.file=" + self.config,
-             "--storage.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=127.0.0.1:%d" % self.port,
-             "--cluster.listen-address=", "--log.level=debug"],
-            stdout=self.log_f, stderr=subprocess.STDOUT)
-        wait_for(self.ready, 30, interval=0.2, what="Alertmanager to start")
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("alertmanager exited:\n" + self.log())
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def post_alerts(self, alerts):
-        req = urllib.request.Request("http://127.0.0.1:%d/api/v2/alerts" % self.port,
-                                     data=json.dumps(alerts).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 200, r.status
-
-    def log(self):
-        with open(self.logfile, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log_f.close()
-        if not os.environ.get("AS_KEEP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @unittest.skipUnless(os.access(AM_BINARY, os.X_OK), "prometheus-alertmanager is not installed")

@@ -151,7 +151,8 @@ class Daemon:
 
     def __init__(self, token=None, http=True, unix=True, max_body=None, spool=None,
                  http_extra=None, unix_extra=None, extra="", outbox_dir=True, workers=4,
-                 dedup_window="0s", log_level="info", directory=None):
+                 dedup_window="0s", log_level="info", directory=None, receivers="",
+                 route=None):
         self.dir = directory or tempfile.mkdtemp(prefix="as-e2e-")
         self.token = token
         self.port = free_port() if http else None
@@ -168,13 +169,17 @@ class Daemon:
             os.makedirs(self.outbox_dir, exist_ok=True)
         self.write_config(token=token, max_body=max_body, spool=spool, http_extra=http_extra,
                           unix_extra=unix_extra, extra=extra, workers=workers,
-                          dedup_window=dedup_window, log_level=log_level)
+                          dedup_window=dedup_window, log_level=log_level, receivers=receivers,
+                          route=route)
         _live.append(self)
 
     # --- configuration ----------------------------------------------------------------
 
     def write_config(self, token=None, max_body=None, spool=None, http_extra=None,
-                     unix_extra=None, extra="", workers=4, dedup_window="0s", log_level="info"):
+                     unix_extra=None, extra="", workers=4, dedup_window="0s", log_level="info",
+                     receivers="", route=None):
+        """receivers: YAML list items added after the file receiver "out";
+        route: the route: mapping (YAML) instead of {receiver: out, ...}."""
         http = {"listen": "127.0.0.1:%d" % self.port if self.port else ""}
         if token is not None:
             http["bearer_token"] = token
@@ -197,8 +202,8 @@ class Daemon:
                 "defaults: {dedup_window: %s}\n" % dedup_window +
                 "receivers:\n"
                 "  - name: out\n"
-                "    file: {path: %s}\n" % _q(self.outbox) +
-                "route: {receiver: out, group_by: [alertname]}\n" + extra)
+                "    file: {path: %s}\n" % _q(self.outbox) + receivers +
+                "route: %s\n" % (route or "{receiver: out, group_by: [alertname]}") + extra)
         with open(self.config, "w") as f:
             f.write(text)
 
