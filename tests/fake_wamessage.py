@@ -468,6 +468,10 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client opening many connections
+    # at once (the daemon's workers) would see SYNs dropped and retried
+    # after a second, a stall that is the fake's, not the client's.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         pass  # a client that gave up (timeout tests) is not news
