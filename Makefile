@@ -21,7 +21,7 @@ BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyam
               libssl-dev scdoc tzdata ca-certificates
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
               prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate
-BENCH_DEPS := nginx-light wrk apprise
+BENCH_DEPS := nginx-light wrk apprise hyperfine
 
 .PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb
 
