@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/core.h"
 #include "core/json.h"
 #include "core/log.h"

@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -112,13 +113,6 @@ static int as_wa_cmd_login(as_wa_ctx_t *ctx)
 
 /* --- pair ----------------------------------------------------------------- */
 
-static int64_t as_wa_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void as_wa_sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
@@ -141,9 +135,9 @@ static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_m
     fflush(stdout);
 
     int rc = AS_EXIT_FAIL;
-    int64_t deadline = as_wa_now_ms() + timeout_ms;
+    int64_t deadline = as_mono_ms() + timeout_ms;
     for (;;) {
-        int64_t left = deadline - as_wa_now_ms();
+        int64_t left = deadline - as_mono_ms();
         if (left <= 0) {
             fprintf(stderr, "alertsink wa pair: the phone did not link within %s\n", timeout_text);
             break;

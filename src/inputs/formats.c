@@ -57,6 +57,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"

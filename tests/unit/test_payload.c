@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "payload_cases.h"
 
