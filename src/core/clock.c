@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/tz.h"
 
 int64_t as_now_ms(void)
 {
@@ -24,18 +25,6 @@ int64_t as_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil). */
-static int64_t as_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
 }
 
 char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
@@ -68,15 +57,13 @@ static int as_digits(const char *s, int n, int *v)
 
 int as_rfc3339_parse(const char *s, int64_t *ms)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, sec, oh = 0, om = 0;
     if (as_digits(s, 4, &y) || s[4] != '-' || as_digits(s + 5, 2, &mo) || s[7] != '-' ||
         as_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || as_digits(s + 11, 2, &h) ||
         s[13] != ':' || as_digits(s + 14, 2, &mi) || s[16] != ':' || as_digits(s + 17, 2, &sec))
         return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || sec > 59) /* Go refuses leap seconds too */
+    if (mo < 1 || mo > 12 || d < 1 || d > as_tz_days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 59) /* Go refuses leap seconds too */
         return -1;
     const char *p = s + 19;
     int frac_ms = 0, nfrac = 0;
@@ -103,8 +90,8 @@ int as_rfc3339_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
-                (int64_t)mi * 60 + sec - (int64_t)sign * (oh * 3600 + om * 60);
+    int64_t t = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
+                sec - (int64_t)sign * (oh * 3600 + om * 60);
     *ms = t * 1000 + frac_ms;
     return 0;
 }
