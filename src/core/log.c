@@ -14,11 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <pthread.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/pool.h"
 
@@ -171,12 +170,9 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
         static const int prio[] = {7, 6, 4, 3};
         o += (size_t)snprintf(line + o, room - o, "<%d>", prio[level]);
     } else {
-        struct timeval tv;
-        struct tm tm;
-        gettimeofday(&tv, NULL);
-        gmtime_r(&tv.tv_sec, &tm);
-        o += strftime(line + o, room - o, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-        o += (size_t)snprintf(line + o, room - o, ".%03dZ ", (int)(tv.tv_usec / 1000));
+        char ts[40];
+        o += (size_t)snprintf(line + o, room - o, "ts=%s ",
+                              as_rfc3339_ms(as_now_ms(), ts, sizeof(ts)));
     }
     o += (size_t)snprintf(line + o, room - o, "level=%s msg=", as_level_names[level]);
     if (o < room)
