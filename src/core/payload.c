@@ -80,45 +80,11 @@ int as_label_name_valid(const char *s)
     return 1;
 }
 
-static int as_item_cmp(const void *a, const void *b)
-{
-    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
-}
-
-/* The members of obj sorted bytewise by name (Go's sort.Strings), malloc'd;
- * NULL when obj has none.  *dup: a name that occurs twice, or NULL. */
-static cJSON **as_obj_sorted(const cJSON *obj, size_t *n, const char **dup)
-{
-    size_t count = 0, i = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        count++;
-    }
-    *n = count;
-    if (dup != NULL)
-        *dup = NULL;
-    if (count == 0)
-        return NULL;
-    cJSON **v = as_xcalloc(count, sizeof(*v));
-    cJSON_ArrayForEach(it, obj)
-    {
-        v[i++] = (cJSON *)it;
-    }
-    qsort(v, count, sizeof(*v), as_item_cmp);
-    for (i = 1; dup != NULL && i < count; i++)
-        if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
-            *dup = v[i]->string;
-            break;
-        }
-    return v;
-}
-
 /* Reorder obj's members by name, as Go's encoder writes a map. */
 static void as_obj_sort(cJSON *obj)
 {
     size_t n;
-    cJSON **v = as_obj_sorted(obj, &n, NULL);
+    cJSON **v = as_json_sorted(obj, &n, NULL);
     for (size_t i = 0; i < n; i++)
         cJSON_DetachItemViaPointer(obj, v[i]);
     for (size_t i = 0; i < n; i++)
@@ -174,7 +140,7 @@ static uint64_t as_fnv_sep(uint64_t h)
 uint64_t as_labels_fingerprint(const cJSON *labels)
 {
     size_t n;
-    cJSON **v = as_obj_sorted(labels, &n, NULL);
+    cJSON **v = as_json_sorted(labels, &n, NULL);
     uint64_t h = AS_FNV_OFFSET;
     for (size_t i = 0; i < n; i++) {
         const char *value = cJSON_IsString(v[i]) ? v[i]->valuestring : "";
@@ -234,7 +200,7 @@ static void as_go_quote(as_buf_t *b, const char *s)
 static void as_labels_string(as_buf_t *b, const cJSON *labels)
 {
     size_t n;
-    cJSON **v = as_obj_sorted(labels, &n, NULL);
+    cJSON **v = as_json_sorted(labels, &n, NULL);
     as_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
@@ -328,7 +294,7 @@ static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t 
     size_t n;
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", path);
-    free(as_obj_sorted(obj, &n, &dup));
+    free(as_json_sorted(obj, &n, &dup));
     if (dup != NULL) {
         as_path_key(sub, path, dup);
         return as_err_set(err, "%s: duplicate key", sub);
@@ -413,7 +379,7 @@ static int as_check_object(const cJSON *obj, const char *path, const as_check_t 
     size_t n;
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", *path ? path : "body");
-    free(as_obj_sorted(obj, &n, &dup));
+    free(as_json_sorted(obj, &n, &dup));
     if (dup != NULL) {
         as_path_key(sub, path, dup);
         return as_err_set(err, "%s: duplicate key", sub);
@@ -596,13 +562,13 @@ static const char *as_strval(const cJSON *it)
 static cJSON *as_common(const cJSON *alerts, const char *key)
 {
     size_t n, m;
-    cJSON **common = as_obj_sorted(as_json_obj(alerts->child, key), &n, NULL);
+    cJSON **common = as_json_sorted(as_json_obj(alerts->child, key), &n, NULL);
     const cJSON *a;
     cJSON_ArrayForEach(a, alerts)
     {
         if (a == alerts->child)
             continue;
-        cJSON **other = as_obj_sorted(as_json_obj(a, key), &m, NULL);
+        cJSON **other = as_json_sorted(as_json_obj(a, key), &m, NULL);
         size_t kept = 0, j = 0;
         for (size_t i = 0; i < n; i++) {
             while (j < m && strcmp(other[j]->string, common[i]->string) < 0)
