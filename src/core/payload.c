@@ -40,6 +40,7 @@
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
+#include "core/route.h"
 
 #define AS_FNV_OFFSET 14695981039346656037ULL
 #define AS_FNV_PRIME  1099511628211ULL
@@ -149,68 +150,6 @@ uint64_t as_labels_fingerprint(const cJSON *labels)
     }
     free(v);
     return h;
-}
-
-/* strconv.Quote for text that is valid UTF-8: multi-byte characters pass
- * through (Go would escape the few non-printable ones). */
-static void as_go_quote(as_buf_t *b, const char *s)
-{
-    as_buf_putc(b, '"');
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"':
-            as_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            as_buf_puts(b, "\\\\");
-            break;
-        case '\a':
-            as_buf_puts(b, "\\a");
-            break;
-        case '\b':
-            as_buf_puts(b, "\\b");
-            break;
-        case '\f':
-            as_buf_puts(b, "\\f");
-            break;
-        case '\n':
-            as_buf_puts(b, "\\n");
-            break;
-        case '\r':
-            as_buf_puts(b, "\\r");
-            break;
-        case '\t':
-            as_buf_puts(b, "\\t");
-            break;
-        case '\v':
-            as_buf_puts(b, "\\v");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                as_buf_printf(b, "\\x%02x", c);
-            else
-                as_buf_putc(b, (char)c);
-        }
-    }
-    as_buf_putc(b, '"');
-}
-
-/* model.LabelSet.String(): {a="1", b="2"}, names sorted. */
-static void as_labels_string(as_buf_t *b, const cJSON *labels)
-{
-    size_t n;
-    cJSON **v = as_json_sorted(labels, &n, NULL);
-    as_buf_putc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            as_buf_puts(b, ", ");
-        as_buf_puts(b, v[i]->string);
-        as_buf_putc(b, '=');
-        as_go_quote(b, cJSON_IsString(v[i]) ? v[i]->valuestring : "");
-    }
-    as_buf_putc(b, '}');
-    free(v);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -621,7 +560,7 @@ static char *as_group_key(const cJSON *group_labels)
 {
     as_buf_t b = AS_BUF_INIT;
     as_buf_puts(&b, "{}:");
-    as_labels_string(&b, group_labels);
+    as_labelset_append(&b, group_labels);
     return as_buf_steal(&b);
 }
 
