@@ -37,6 +37,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/group.h"
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
@@ -489,43 +490,19 @@ static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t
     return a;
 }
 
-static const char *as_strval(const cJSON *it)
+/* as_group_common() of the alerts of a payload. */
+static cJSON *as_common(const cJSON *alerts, const char *field)
 {
-    return cJSON_IsString(it) ? it->valuestring : "";
-}
-
-/* The labels (or annotations) every alert has with the same value, as
- * Alertmanager computes commonLabels: a name missing from one alert counts
- * as the empty value.  Sorted members are intersected pairwise, so a body
- * with one alert of 50000 labels costs n log n, not n squared. */
-static cJSON *as_common(const cJSON *alerts, const char *key)
-{
-    size_t n, m;
-    cJSON **common = as_json_sorted(as_json_obj(alerts->child, key), &n, NULL);
+    size_t n = (size_t)cJSON_GetArraySize(alerts), i = 0;
+    const cJSON **v = as_xcalloc(n ? n : 1, sizeof(*v));
     const cJSON *a;
     cJSON_ArrayForEach(a, alerts)
     {
-        if (a == alerts->child)
-            continue;
-        cJSON **other = as_json_sorted(as_json_obj(a, key), &m, NULL);
-        size_t kept = 0, j = 0;
-        for (size_t i = 0; i < n; i++) {
-            while (j < m && strcmp(other[j]->string, common[i]->string) < 0)
-                j++;
-            const char *w = j < m && strcmp(other[j]->string, common[i]->string) == 0
-                                ? as_strval(other[j])
-                                : "";
-            if (strcmp(as_strval(common[i]), w) == 0)
-                common[kept++] = common[i];
-        }
-        n = kept;
-        free(other);
+        v[i++] = a;
     }
-    cJSON *obj = cJSON_CreateObject();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddStringToObject(obj, common[i]->string, as_strval(common[i]));
-    free(common);
-    return obj;
+    cJSON *common = as_group_common(v, n, field);
+    free(v);
+    return common;
 }
 
 static const char *as_payload_status(const cJSON *alerts)
