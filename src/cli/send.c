@@ -56,13 +56,7 @@ typedef struct {
     as_payload_opts_t popts;
 } as_send_opts_t;
 
-static int as_send_usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "alertsink send: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", as_send_usage);
-    return AS_EXIT_USAGE;
-}
+#define as_send_usage_error(...) as_cli_usage_error("alertsink send", as_send_usage, __VA_ARGS__)
 
 static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
 {
@@ -116,8 +110,8 @@ static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
     if (optind < argc)
         return as_send_usage_error("unexpected argument '%s'", argv[optind]);
     if (o->socket && o->receiver)
-        return as_send_usage_error("%s", "--receiver cannot be used with --socket (the daemon "
-                                         "routes what it receives)");
+        return as_send_usage_error("--receiver cannot be used with --socket (the daemon "
+                                   "routes what it receives)");
     o->popts.labels = o->labels;
     o->popts.nlabels = o->nlabels;
     as_err_t err;
@@ -203,16 +197,11 @@ static void as_sleep_until(int64_t ms)
 static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
 {
     const char *path = o->config ? o->config : as_config_default_path();
-    as_conf_t cf;
-    as_cycle_t *cycle = as_cycle_create(&cf, path);
+    as_cycle_t *cycle = as_cli_cycle("alertsink send", path);
     if (cycle == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink send: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
         cJSON_Delete(payload);
         return AS_EXIT_USAGE;
     }
-    as_conf_free_errors(&cf);
     if (cycle->cfg->log.level < AS_LOG_WARN && cycle->cfg->log.level != AS_LOG_DEBUG)
         as_log_set_level(AS_LOG_WARN); /* a command: quiet unless asked to be verbose */
     if (o->receiver && as_config_receiver(cycle->cfg, o->receiver) == NULL) {

@@ -47,27 +47,21 @@ typedef struct {
     as_wa_t *wa;
 } as_wa_ctx_t;
 
+/* A usage error of "alertsink wa", or of one of its subcommands (cmd). */
 static int as_wa_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "alertsink wa%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", as_wa_usage);
-    return AS_EXIT_USAGE;
+    char who[64];
+    snprintf(who, sizeof(who), "alertsink wa%s%s", cmd ? " " : "", cmd ? cmd : "");
+    return as_cli_usage_error(who, as_wa_usage, fmt, arg);
 }
 
 static int as_wa_open(const char *path, as_wa_ctx_t *ctx)
 {
-    as_conf_t cf;
     as_err_t err;
     memset(ctx, 0, sizeof(*ctx));
-    ctx->cfg = as_config_load(&cf, path);
-    if (ctx->cfg == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
+    ctx->cfg = as_cli_config("alertsink", path);
+    if (ctx->cfg == NULL)
         return AS_EXIT_USAGE;
-    }
-    as_conf_free_errors(&cf);
     /* The command line speaks for itself on stdout and stderr: the logger
      * only adds warnings, unless the configuration asks for debug. */
     as_log_set_level(ctx->cfg->log.level == AS_LOG_DEBUG ? AS_LOG_DEBUG
