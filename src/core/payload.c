@@ -227,18 +227,26 @@ static int as_check_string(const cJSON *it, const char *path, as_err_t *err)
     return 0;
 }
 
-static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t *err)
+/* No key twice in obj (see the top of this file). */
+static int as_check_unique(const cJSON *obj, const char *path, as_err_t *err)
 {
     char sub[AS_PATH_MAX];
     const char *dup;
     size_t n;
+    free(as_json_sorted(obj, &n, &dup));
+    if (dup == NULL)
+        return 0;
+    as_path_key(sub, path, dup);
+    return as_err_set(err, "%s: duplicate key", sub);
+}
+
+static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t *err)
+{
+    char sub[AS_PATH_MAX];
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", path);
-    free(as_json_sorted(obj, &n, &dup));
-    if (dup != NULL) {
-        as_path_key(sub, path, dup);
-        return as_err_set(err, "%s: duplicate key", sub);
-    }
+    if (as_check_unique(obj, path, err) != 0)
+        return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
@@ -315,15 +323,10 @@ static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kin
 static int as_check_object(const cJSON *obj, const char *path, const as_check_t *c, as_err_t *err)
 {
     char sub[AS_PATH_MAX];
-    const char *dup;
-    size_t n;
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", *path ? path : "body");
-    free(as_json_sorted(obj, &n, &dup));
-    if (dup != NULL) {
-        as_path_key(sub, path, dup);
-        return as_err_set(err, "%s: duplicate key", sub);
-    }
+    if (as_check_unique(obj, path, err) != 0)
+        return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
