@@ -268,10 +268,7 @@ static void as_wa_strv_free(as_strv_t *v)
 static char *as_wa_read_stdin(void)
 {
     as_buf_t b = AS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, stdin, 0); /* a read error ends the message there */
     while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
         b.data[--b.len] = '\0';
     return as_buf_steal(&b);
