@@ -183,16 +183,6 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
                : AS_EXIT_REJECTED;
 }
 
-static void as_sleep_until(int64_t ms)
-{
-    int64_t now = as_now_ms();
-    if (ms <= now)
-        return;
-    struct timespec ts = {.tv_sec = (ms - now) / 1000, .tv_nsec = ((ms - now) % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Deliver in this process, through the daemon's pipeline. */
 static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
 {
@@ -293,7 +283,7 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
         }
         if (left == 0 || next >= deadline)
             break;
-        as_sleep_until(next);
+        as_sleep_ms(next - as_now_ms());
     }
 
     int all_ok = 1, none = 1;

@@ -107,13 +107,6 @@ static int as_wa_cmd_login(as_wa_ctx_t *ctx)
 
 /* --- pair ----------------------------------------------------------------- */
 
-static void as_wa_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_ms,
                           const char *timeout_text)
 {
@@ -136,7 +129,7 @@ static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_m
             fprintf(stderr, "alertsink wa pair: the phone did not link within %s\n", timeout_text);
             break;
         }
-        as_wa_sleep_ms(left < AS_WA_POLL_MS ? left : AS_WA_POLL_MS);
+        as_sleep_ms(left < AS_WA_POLL_MS ? left : AS_WA_POLL_MS);
         int linked = 0;
         if (as_wa_login_control(ctx->wa, reg_id, phone, &linked, &res) < 0) {
             if (res.outcome == AS_PERMANENT) {

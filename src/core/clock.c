@@ -7,6 +7,7 @@
  * February, a missing offset), so a payload Alertmanager would reject is
  * rejected here too, and it must not depend on the process's time zone.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -25,6 +26,15 @@ int64_t as_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void as_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
 }
 
 char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)

@@ -1,6 +1,6 @@
 /*
- * clock.h - the two clocks alertsink reads, and RFC 3339, the one way it
- * writes and reads a point in time.
+ * clock.h - the two clocks alertsink reads (and a sleep in milliseconds),
+ * and RFC 3339, the one way it writes and reads a point in time.
  *
  * Both clocks count milliseconds in an int64_t.  Wall time (as_now_ms,
  * CLOCK_REALTIME) is for what outlives the process or is shown to people:
@@ -24,6 +24,9 @@
 int64_t as_now_ms(void);
 /* Milliseconds on the monotonic clock: for differences only. */
 int64_t as_mono_ms(void);
+/* Sleep ms milliseconds (none when ms <= 0), all of them: a signal that
+ * interrupts the sleep does not cut it short. */
+void as_sleep_ms(int64_t ms);
 
 /* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
  * (at least 32 bytes): 2026-11-24T13:46:31.697Z.  Returns buf. */
