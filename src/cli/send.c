@@ -30,6 +30,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/core.h"
+#include "core/fdio.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/pipeline.h"
@@ -145,15 +146,7 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
     as_buf_puts(&line, json);
     as_buf_putc(&line, '\n');
     cJSON_free(json);
-    size_t off = 0;
-    while (off < line.len) {
-        ssize_t w = write(fd, line.data + off, line.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    as_write_all(fd, line.data, line.len); /* a failure shows as no answer */
     as_buf_free(&line);
     char answer[1024];
     size_t n = 0;

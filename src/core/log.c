@@ -8,7 +8,6 @@
  * stay hidden), so readers take no lock on the hot path beyond a snapshot
  * of its length.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <pthread.h>
 
 #include "core/clock.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/pool.h"
 
@@ -197,13 +197,5 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
     o = strlen(line);
     line[o++] = '\n';
 
-    int fd = atomic_load(&as_log_fd);
-    for (size_t off = 0; off < o;) {
-        ssize_t w = write(fd, line + off, o - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    as_write_all(atomic_load(&as_log_fd), line, o); /* nowhere to report a failure */
 }

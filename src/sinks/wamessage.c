@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/fdio.h"
 #include "core/httpc.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -288,20 +289,6 @@ static char *as_wa_cache_read(as_wa_t *w)
     return token;
 }
 
-static int as_wa_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Write-then-rename, so a reader sees the old file or the new one, whole. */
 static void as_wa_cache_write(as_wa_t *w, const char *token)
 {
@@ -327,7 +314,7 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
         }
         free(dir);
     }
-    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && as_wa_write_all(fd, text, strlen(text)) == 0 &&
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && as_write_all(fd, text, strlen(text)) == 0 &&
              fsync(fd) == 0;
     int saved = errno;
     if (fd >= 0 && close(fd) != 0 && ok) {
