@@ -341,22 +341,37 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
 static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsigned flags,
                          cJSON **answer, as_result_t *res);
 
+static char *as_wa_url(as_wa_t *w, const char *path)
+{
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_printf(&b, "%s%s", w->base_url, path);
+    return as_buf_steal(&b);
+}
+
+/* POST body (consumed) as JSON to path; the printed body is wiped after
+ * use, as the login's carries the password. */
+static int as_wa_post_json(as_wa_t *w, const char *what, const char *path, cJSON *body,
+                           unsigned flags, cJSON **answer, as_result_t *res)
+{
+    char *json = as_json_print(body);
+    cJSON_Delete(body);
+    char *url = as_wa_url(w, path);
+    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
+    int rc = as_wa_request(w, what, &req, flags, answer, res);
+    explicit_bzero(json, strlen(json));
+    cJSON_free(json);
+    free(url);
+    return rc;
+}
+
 /* Log in and install the new token.  Caller holds login_lock. */
 static int as_wa_do_login(as_wa_t *w, as_result_t *res)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "phone", w->phone);
     cJSON_AddStringToObject(body, "password", w->password);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    as_buf_t url = AS_BUF_INIT;
-    as_buf_printf(&url, "%s/user/login", w->base_url);
-    as_httpc_req_t req = {.method = "POST", .url = url.data, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "login", &req, AS_WA_NO_AUTH, &ans, res);
-    explicit_bzero(json, strlen(json));
-    cJSON_free(json);
-    as_buf_free(&url);
+    int rc = as_wa_post_json(w, "login", "/user/login", body, AS_WA_NO_AUTH, &ans, res);
 
     if (rc < 0 && res->status >= 400 && res->status < 500 && res->status != 429) {
         /* A refused login will be refused again: a wrong password is for a
@@ -508,13 +523,6 @@ static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsi
 
 /* --- the calls ------------------------------------------------------------ */
 
-static char *as_wa_url(as_wa_t *w, const char *path)
-{
-    as_buf_t b = AS_BUF_INIT;
-    as_buf_printf(&b, "%s%s", w->base_url, path);
-    return as_buf_steal(&b);
-}
-
 static void as_wa_query(as_buf_t *b, const char *key, const char *value)
 {
     char *v = curl_easy_escape(NULL, value, 0);
@@ -530,14 +538,8 @@ int as_wa_login_code(as_wa_t *w, const char *phone, char **code, char **reg_id, 
     *code = *reg_id = NULL;
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "phone", phone);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    char *url = as_wa_url(w, "/whatsapp/login/code");
-    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "login/code", &req, 0, &ans, res);
-    cJSON_free(json);
-    free(url);
+    int rc = as_wa_post_json(w, "login/code", "/whatsapp/login/code", body, 0, &ans, res);
     if (rc == 0) {
         *code = as_wa_field(ans, code_names);
         *reg_id = as_wa_field(ans, reg_names);
@@ -729,14 +731,8 @@ int as_wa_logout(as_wa_t *w, const char *reg_id, const char *phone, as_result_t 
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "reg_id", reg_id);
     cJSON_AddStringToObject(body, "phone", phone);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    char *url = as_wa_url(w, "/whatsapp/logout");
-    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "logout", &req, 0, &ans, res);
+    int rc = as_wa_post_json(w, "logout", "/whatsapp/logout", body, 0, &ans, res);
     cJSON_Delete(ans);
-    cJSON_free(json);
-    free(url);
     return rc;
 }
