@@ -550,6 +550,18 @@ static int as_unix_init(void **instance, const void *conf, as_err_t *err)
     return 0;
 }
 
+/* What start took: the epoll and wake descriptors, the listener. */
+static void as_unix_release(as_unix_t *u)
+{
+    if (u->ep >= 0)
+        close(u->ep);
+    if (u->wakefd >= 0)
+        close(u->wakefd);
+    u->ep = u->wakefd = -1;
+    as_listener_unref(u->listener);
+    u->listener = NULL;
+}
+
 static int as_unix_start(void *instance, void *prev, as_err_t *err)
 {
     as_unix_t *u = instance, *old = prev;
@@ -587,13 +599,7 @@ static int as_unix_start(void *instance, void *prev, as_err_t *err)
     as_log(AS_LOG_INFO, "unix socket listening", AS_S("path", c->path));
     return 0;
 fail:
-    if (u->ep >= 0)
-        close(u->ep);
-    if (u->wakefd >= 0)
-        close(u->wakefd);
-    u->ep = u->wakefd = -1;
-    as_listener_unref(u->listener);
-    u->listener = NULL;
+    as_unix_release(u);
     return -1;
 }
 
@@ -606,11 +612,7 @@ static void as_unix_stop(void *instance)
     as_unix_wake(u);
     pthread_join(u->thread, NULL);
     u->running = 0;
-    close(u->ep);
-    close(u->wakefd);
-    u->ep = u->wakefd = -1;
-    as_listener_unref(u->listener);
-    u->listener = NULL;
+    as_unix_release(u);
 }
 
 static void as_unix_fini(void *instance)
