@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/json.h"
 #include "core/matcher.h"
 #include "core/pool.h"
 
@@ -52,11 +53,7 @@ static int as_routes_labels(as_pool_t *pool, const char *s, int several, cJSON *
         const as_matcher_t *m = &list.v[i];
         if (m->op != AS_MATCH_EQ)
             return as_err_set(err, "labels must be specified as key=value pairs: %s", m->name);
-        cJSON *v = cJSON_CreateString(m->value);
-        if (cJSON_GetObjectItemCaseSensitive(labels, m->name) != NULL)
-            cJSON_ReplaceItemInObjectCaseSensitive(labels, m->name, v);
-        else
-            cJSON_AddItemToObject(labels, m->name, v);
+        as_json_set(labels, m->name, cJSON_CreateString(m->value));
     }
     return 0;
 }

@@ -172,6 +172,14 @@ int as_json_bool(const cJSON *obj, const char *key, int dflt)
     return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
 }
 
+void as_json_set(cJSON *obj, const char *key, cJSON *item)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+    else
+        cJSON_AddItemToObject(obj, key, item);
+}
+
 typedef struct {
     cJSON *it;
     size_t pos;

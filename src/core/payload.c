@@ -105,10 +105,7 @@ static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
     cJSON *s = cJSON_CreateString(value);
     if (s == NULL)
         abort(); /* out of memory: see pool.h */
-    if (as_json_has(obj, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s);
-    else
-        cJSON_AddItemToObject(obj, key, s);
+    as_json_set(obj, key, s);
 }
 
 static cJSON *as_obj_child(cJSON *obj, const char *key)
@@ -116,10 +113,7 @@ static cJSON *as_obj_child(cJSON *obj, const char *key)
     cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!cJSON_IsObject(c)) {
         c = cJSON_CreateObject();
-        if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
-            cJSON_ReplaceItemInObjectCaseSensitive(obj, key, c);
-        else
-            cJSON_AddItemToObject(obj, key, c);
+        as_json_set(obj, key, c);
     }
     return c;
 }
@@ -528,14 +522,6 @@ static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
         cJSON_AddItemToObject(p, key, item);
 }
 
-static void as_replace_or_add(cJSON *p, const char *key, cJSON *item)
-{
-    if (as_json_has(p, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(p, key, item);
-    else
-        cJSON_AddItemToObject(p, key, item);
-}
-
 static char *as_group_key(const cJSON *group_labels)
 {
     as_buf_t b = AS_BUF_INIT;
@@ -552,8 +538,8 @@ static void as_payload_finish(cJSON *p, int changed)
     as_add_if_missing(p, "receiver", cJSON_CreateString(""));
     as_add_if_missing(p, "status", cJSON_CreateString(as_payload_status(alerts)));
     if (changed) {
-        as_replace_or_add(p, "commonLabels", as_common(alerts, "labels"));
-        as_replace_or_add(p, "commonAnnotations", as_common(alerts, "annotations"));
+        as_json_set(p, "commonLabels", as_common(alerts, "labels"));
+        as_json_set(p, "commonAnnotations", as_common(alerts, "annotations"));
     }
     as_add_if_missing(p, "groupLabels", cJSON_CreateObject());
     as_add_if_missing(p, "commonLabels", as_common(alerts, "labels"));
