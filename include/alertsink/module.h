@@ -73,12 +73,15 @@ typedef struct as_kv_s {
 AS_API void as_log_kv(int level, const char *msg, const as_kv_t *kv);
 AS_API int as_log_enabled(int level);
 
-/* as_log(AS_LOG_INFO, "delivered", AS_S("id", id), AS_I("latency_ms", ms)); */
+/* as_log(AS_LOG_INFO, "delivered", AS_S("id", id), AS_I("latency_ms", ms));
+ * The fields become a NULL-terminated array; the leading placeholder lets
+ * GNU's ", ##__VA_ARGS__" drop its comma when there are no fields (and,
+ * unlike __VA_OPT__, is understood by every C11 compiler and cppcheck). */
 #define as_log(level, msg, ...)                                                                    \
     do {                                                                                           \
         if (as_log_enabled(level))                                                                 \
             as_log_kv((level), (msg),                                                              \
-                      (const as_kv_t[]){__VA_ARGS__ __VA_OPT__(, ){NULL, 0, NULL, 0}});            \
+                      (const as_kv_t[]){{"", 0, NULL, 0}, ##__VA_ARGS__, {NULL, 0, NULL, 0}} + 1); \
     } while (0)
 
 /* A value registered here is replaced by <redacted> in every log line. */

@@ -378,7 +378,7 @@ static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
 /* Apply the journal to a note: returns 1 if the note is finished. */
 static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int all_in_doubt)
 {
-    as_jline_t key;
+    as_jline_t key = {0};
     snprintf(key.id, sizeof(key.id), "%s", note->id);
     const as_jline_t *hit = nj ? bsearch(&key, j, nj, sizeof(*j), as_jline_cmp) : NULL;
     if (hit != NULL)

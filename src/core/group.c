@@ -278,7 +278,10 @@ cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
     c.group_labels = (cJSON *)(labels ? labels : empty);
     for (size_t i = 0; i < n; i++) {
         const cJSON *a;
-        cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts")) as_collect_add(&c, a);
+        cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts"))
+        {
+            as_collect_add(&c, a);
+        }
     }
     cJSON *p = as_group_payload(payloads[0], &c);
     free(c.alerts);

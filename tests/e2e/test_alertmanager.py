@@ -42,7 +42,7 @@ class Alertmanager:
                 "route:\n"
                 "  receiver: alertsink\n"
                 "  group_by: [alertname]\n"
-                "  group_wait: 0s\n"
+                "  group_wait: 1s\n"
                 "  group_interval: 1s\n"
                 "  repeat_interval: 1h\n"
                 "  routes:\n"
