@@ -16,16 +16,9 @@
 
 int as_cli_check(const char *path, int print)
 {
-    as_conf_t cf;
-    as_cycle_t *c = as_cycle_create(&cf, path);
-    if (c == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink: configuration %s is invalid (%zu error%s)\n", path,
-                as_conf_errors(&cf), as_conf_errors(&cf) == 1 ? "" : "s");
-        as_conf_free_errors(&cf);
+    as_cycle_t *c = as_cli_cycle("alertsink", path);
+    if (c == NULL)
         return AS_EXIT_FAIL;
-    }
-    as_conf_free_errors(&cf);
     if (print)
         as_config_print(stdout, c->cfg);
     fprintf(stderr, "alertsink: configuration %s is valid\n", path);

@@ -2,9 +2,16 @@
  * cli.h - the subcommands of CONTRACT §3.  Each takes its own argv (argv[0]
  * is the subcommand's name) and returns the process exit code.  Usage
  * errors print the usage on stderr and return AS_EXIT_USAGE.
+ *
+ * What they share is in cli.c: a usage error is "WHO: what is wrong", then
+ * the usage; a configuration that does not load prints its errors
+ * (FILE:LINE:COL: message, one a line), then "WHO: configuration PATH is
+ * invalid (N errors)".  WHO is the command as typed ("alertsink send").
  */
 #ifndef AS_CLI_H
 #define AS_CLI_H
+
+#include "core/cycle.h"
 
 enum {
     AS_EXIT_OK = 0,
@@ -13,6 +20,16 @@ enum {
     AS_EXIT_FALLBACK = 3, /* send: delivered by the fallback only */
     AS_EXIT_REJECTED = 4, /* send: input rejected */
 };
+
+/* "WHO: " and the message on stderr, then the usage; returns AS_EXIT_USAGE. */
+int as_cli_usage_error(const char *who, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The configuration at path (NULL: $ALERTSINK_CONFIG, else the default),
+ * loaded; NULL, with its errors on stderr, when it is invalid. */
+as_config_t *as_cli_config(const char *who, const char *path);
+/* The same as a cycle: modules instantiated and templates loaded, what
+ * delivering needs. */
+as_cycle_t *as_cli_cycle(const char *who, const char *path);
 
 int as_cli_check(const char *path, int print);
 int as_cli_version(const char *path, int explicit_path);

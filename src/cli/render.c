@@ -95,13 +95,8 @@ static const as_mustache_t *as_render_partial(void *data, const char *name)
     return t;
 }
 
-static int as_render_usage_error(const char *fmt, const char *arg)
-{
-    fputs("alertsink render: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", as_render_usage);
-    return AS_EXIT_USAGE;
-}
+#define as_render_usage_error(...)                                                                 \
+    as_cli_usage_error("alertsink render", as_render_usage, __VA_ARGS__)
 
 static int as_render_run(const char *tpl_path, const char *data_path, as_render_partials_t *p)
 {
@@ -182,7 +177,7 @@ int as_cli_render(int argc, char **argv)
     if (optind < argc)
         return as_render_usage_error("unexpected argument '%s'", argv[optind]);
     if (tpl == NULL)
-        return as_render_usage_error("%s", "--template FILE is required");
+        return as_render_usage_error("--template FILE is required");
 
     int rc = as_render_run(tpl, data, &p);
     for (size_t i = 0; i < p.n; i++) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/note.h"
 #include "core/spool.h"
@@ -107,26 +108,15 @@ int as_cli_requeue(int argc, char **argv)
             fputs(as_requeue_usage, stdout);
             return AS_EXIT_OK;
         } else {
-            fprintf(stderr, "alertsink requeue: bad option\n%s", as_requeue_usage);
-            return AS_EXIT_USAGE;
+            return as_cli_usage_error("alertsink requeue", as_requeue_usage, "bad option");
         }
     }
-    if (all == (optind < argc)) {
-        fprintf(stderr, "alertsink requeue: name the ids, or --all\n%s", as_requeue_usage);
-        return AS_EXIT_USAGE;
-    }
-    if (path == NULL)
-        path = as_config_default_path();
+    if (all == (optind < argc))
+        return as_cli_usage_error("alertsink requeue", as_requeue_usage, "name the ids, or --all");
 
-    as_conf_t cf;
-    as_config_t *cfg = as_config_load(&cf, path);
-    if (cfg == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink requeue: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
+    as_config_t *cfg = as_cli_config("alertsink requeue", path);
+    if (cfg == NULL)
         return AS_EXIT_USAGE;
-    }
-    as_conf_free_errors(&cf);
 
     int rc = AS_EXIT_FAIL;
     struct stat st;

@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/json.h"
 #include "core/matcher.h"
 #include "core/pool.h"
 
@@ -52,11 +53,7 @@ static int as_routes_labels(as_pool_t *pool, const char *s, int several, cJSON *
         const as_matcher_t *m = &list.v[i];
         if (m->op != AS_MATCH_EQ)
             return as_err_set(err, "labels must be specified as key=value pairs: %s", m->name);
-        cJSON *v = cJSON_CreateString(m->value);
-        if (cJSON_GetObjectItemCaseSensitive(labels, m->name) != NULL)
-            cJSON_ReplaceItemInObjectCaseSensitive(labels, m->name, v);
-        else
-            cJSON_AddItemToObject(labels, m->name, v);
+        as_json_set(labels, m->name, cJSON_CreateString(m->value));
     }
     return 0;
 }
@@ -91,12 +88,12 @@ int as_cli_routes(int argc, char **argv)
             rc = AS_EXIT_OK;
             goto done;
         case ':':
-            fprintf(stderr, "alertsink routes: option %s needs a value\n%s", argv[optind - 1],
-                    as_routes_usage);
+            as_cli_usage_error("alertsink routes", as_routes_usage, "option %s needs a value",
+                               argv[optind - 1]);
             goto done;
         default:
-            fprintf(stderr, "alertsink routes: unknown option %s\n%s", argv[optind - 1],
-                    as_routes_usage);
+            as_cli_usage_error("alertsink routes", as_routes_usage, "unknown option %s",
+                               argv[optind - 1]);
             goto done;
         }
     }
@@ -105,19 +102,10 @@ int as_cli_routes(int argc, char **argv)
             fprintf(stderr, "alertsink routes: label '%s': %s\n", argv[i], err.msg);
             goto done;
         }
-    if (path == NULL)
-        path = as_config_default_path();
 
-    as_conf_t cf;
-    as_config_t *cfg = as_config_load(&cf, path);
-    if (cfg == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink: configuration %s is invalid (%zu error%s)\n", path,
-                as_conf_errors(&cf), as_conf_errors(&cf) == 1 ? "" : "s");
-        as_conf_free_errors(&cf);
+    as_config_t *cfg = as_cli_config("alertsink", path);
+    if (cfg == NULL)
         goto done;
-    }
-    as_conf_free_errors(&cf);
 
     size_t max = as_route_count(&cfg->route);
     const as_route_t **routes = as_xcalloc(max, sizeof(*routes));

@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/core.h"
+#include "core/fdio.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/pipeline.h"
@@ -55,13 +57,7 @@ typedef struct {
     as_payload_opts_t popts;
 } as_send_opts_t;
 
-static int as_send_usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "alertsink send: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", as_send_usage);
-    return AS_EXIT_USAGE;
-}
+#define as_send_usage_error(...) as_cli_usage_error("alertsink send", as_send_usage, __VA_ARGS__)
 
 static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
 {
@@ -115,8 +111,8 @@ static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
     if (optind < argc)
         return as_send_usage_error("unexpected argument '%s'", argv[optind]);
     if (o->socket && o->receiver)
-        return as_send_usage_error("%s", "--receiver cannot be used with --socket (the daemon "
-                                         "routes what it receives)");
+        return as_send_usage_error("--receiver cannot be used with --socket (the daemon "
+                                   "routes what it receives)");
     o->popts.labels = o->labels;
     o->popts.nlabels = o->nlabels;
     as_err_t err;
@@ -150,15 +146,7 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
     as_buf_puts(&line, json);
     as_buf_putc(&line, '\n');
     cJSON_free(json);
-    size_t off = 0;
-    while (off < line.len) {
-        ssize_t w = write(fd, line.data + off, line.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    as_write_all(fd, line.data, line.len); /* a failure shows as no answer */
     as_buf_free(&line);
     char answer[1024];
     size_t n = 0;
@@ -188,30 +176,15 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
                : AS_EXIT_REJECTED;
 }
 
-static void as_sleep_until(int64_t ms)
-{
-    int64_t now = as_now_ms();
-    if (ms <= now)
-        return;
-    struct timespec ts = {.tv_sec = (ms - now) / 1000, .tv_nsec = ((ms - now) % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Deliver in this process, through the daemon's pipeline. */
 static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
 {
     const char *path = o->config ? o->config : as_config_default_path();
-    as_conf_t cf;
-    as_cycle_t *cycle = as_cycle_create(&cf, path);
+    as_cycle_t *cycle = as_cli_cycle("alertsink send", path);
     if (cycle == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink send: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
         cJSON_Delete(payload);
         return AS_EXIT_USAGE;
     }
-    as_conf_free_errors(&cf);
     if (cycle->cfg->log.level < AS_LOG_WARN && cycle->cfg->log.level != AS_LOG_DEBUG)
         as_log_set_level(AS_LOG_WARN); /* a command: quiet unless asked to be verbose */
     if (o->receiver && as_config_receiver(cycle->cfg, o->receiver) == NULL) {
@@ -303,7 +276,7 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
         }
         if (left == 0 || next >= deadline)
             break;
-        as_sleep_until(next);
+        as_sleep_ms(next - as_now_ms());
     }
 
     int all_ok = 1, none = 1;

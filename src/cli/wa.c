@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -46,27 +47,21 @@ typedef struct {
     as_wa_t *wa;
 } as_wa_ctx_t;
 
+/* A usage error of "alertsink wa", or of one of its subcommands (cmd). */
 static int as_wa_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "alertsink wa%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", as_wa_usage);
-    return AS_EXIT_USAGE;
+    char who[64];
+    snprintf(who, sizeof(who), "alertsink wa%s%s", cmd ? " " : "", cmd ? cmd : "");
+    return as_cli_usage_error(who, as_wa_usage, fmt, arg);
 }
 
 static int as_wa_open(const char *path, as_wa_ctx_t *ctx)
 {
-    as_conf_t cf;
     as_err_t err;
     memset(ctx, 0, sizeof(*ctx));
-    ctx->cfg = as_config_load(&cf, path);
-    if (ctx->cfg == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
+    ctx->cfg = as_cli_config("alertsink", path);
+    if (ctx->cfg == NULL)
         return AS_EXIT_USAGE;
-    }
-    as_conf_free_errors(&cf);
     /* The command line speaks for itself on stdout and stderr: the logger
      * only adds warnings, unless the configuration asks for debug. */
     as_log_set_level(ctx->cfg->log.level == AS_LOG_DEBUG ? AS_LOG_DEBUG
@@ -112,20 +107,6 @@ static int as_wa_cmd_login(as_wa_ctx_t *ctx)
 
 /* --- pair ----------------------------------------------------------------- */
 
-static int64_t as_wa_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void as_wa_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_ms,
                           const char *timeout_text)
 {
@@ -141,14 +122,14 @@ static int as_wa_cmd_pair(as_wa_ctx_t *ctx, const char *phone, int64_t timeout_m
     fflush(stdout);
 
     int rc = AS_EXIT_FAIL;
-    int64_t deadline = as_wa_now_ms() + timeout_ms;
+    int64_t deadline = as_mono_ms() + timeout_ms;
     for (;;) {
-        int64_t left = deadline - as_wa_now_ms();
+        int64_t left = deadline - as_mono_ms();
         if (left <= 0) {
             fprintf(stderr, "alertsink wa pair: the phone did not link within %s\n", timeout_text);
             break;
         }
-        as_wa_sleep_ms(left < AS_WA_POLL_MS ? left : AS_WA_POLL_MS);
+        as_sleep_ms(left < AS_WA_POLL_MS ? left : AS_WA_POLL_MS);
         int linked = 0;
         if (as_wa_login_control(ctx->wa, reg_id, phone, &linked, &res) < 0) {
             if (res.outcome == AS_PERMANENT) {
@@ -280,10 +261,7 @@ static void as_wa_strv_free(as_strv_t *v)
 static char *as_wa_read_stdin(void)
 {
     as_buf_t b = AS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, stdin, 0); /* a read error ends the message there */
     while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
         b.data[--b.len] = '\0';
     return as_buf_steal(&b);

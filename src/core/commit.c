@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/core.h"
 #include "core/log.h"
 #include "core/metrics.h"

@@ -199,6 +199,12 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
     return cf->nerrors == before ? 0 : -1;
 }
 
+int as_conf_print_list(FILE *out, size_t n)
+{
+    fputs(n == 0 ? " []\n" : "\n", out);
+    return n != 0;
+}
+
 void as_conf_print_string(FILE *out, const char *s)
 {
     int plain = *s != '\0' && strchr("-?:,[]{}#&*!|>'\"%@` ", *s) == NULL;

@@ -40,6 +40,10 @@ void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *bas
 const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what);
 /* Print a string as a YAML scalar (quoted when needed). */
 void as_conf_print_string(FILE *out, const char *s);
+/* After "key:", open a list of n items: " []" and 0 when it is empty,
+ * else a line break and 1, the caller printing the items on lines of
+ * their own. */
+int as_conf_print_list(FILE *out, size_t n);
 /* Read a *_file secret: content less one trailing newline. */
 char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path);
 

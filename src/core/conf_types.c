@@ -543,11 +543,8 @@ static int as_set_list(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n
 static void as_print_list(FILE *out, const as_conf_key_t *k, const void *field, int indent)
 {
     const as_strv_t *sv = field;
-    if (sv->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, sv->n))
         return;
-    }
-    fputc('\n', out);
     for (size_t i = 0; i < sv->n; i++) {
         fprintf(out, "%*s- ", indent + 2, "");
         as_conf_print_string(out, sv->v[i]);
@@ -624,11 +621,8 @@ static void as_print_sections(FILE *out, const as_conf_key_t *k, const void *fie
 {
     const as_conf_section_t *s = k->data;
     const as_array_t *a = field;
-    if (a->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, a->n))
         return;
-    }
-    fputc('\n', out);
     for (size_t i = 0; i < a->n; i++) {
         /* "- " then the first key on the same line, as people write YAML. */
         char *buf = NULL;

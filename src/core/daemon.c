@@ -120,15 +120,9 @@ int as_daemon_run(const char *path)
     signal(SIGPIPE, SIG_IGN);
     umask(077); /* spool files, tokens, sockets: never world-readable */
 
-    as_conf_t cf;
-    as_cycle_t *cycle = as_cycle_create(&cf, path);
-    if (cycle == NULL) {
-        as_conf_print_errors(&cf, stderr);
-        fprintf(stderr, "alertsink: configuration %s is invalid\n", path);
-        as_conf_free_errors(&cf);
+    as_cycle_t *cycle = as_cli_cycle("alertsink", path);
+    if (cycle == NULL)
         return AS_EXIT_USAGE;
-    }
-    as_conf_free_errors(&cf);
 
     as_err_t err;
     if (as_core_open(cycle, 1, &err) < 0) {

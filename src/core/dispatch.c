@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/core.h"
 #include "core/group.h"
 #include "core/groupwait.h"

@@ -38,11 +38,6 @@ static void as_collect_add(as_collect_t *c, const cJSON *alert)
     c->alerts[c->n++] = alert;
 }
 
-static int as_item_cmp(const void *a, const void *b)
-{
-    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
-}
-
 /* The string value of name in obj; absent or not a string is "" (Go's
  * map lookup of a missing label). */
 static const char *as_value(const cJSON *obj, const char *name)
@@ -51,34 +46,38 @@ static const char *as_value(const cJSON *obj, const char *name)
     return v ? v : "";
 }
 
-/* template.Data()'s commonLabels / commonAnnotations: the first alert's
- * pairs that every other alert has with the same value; sorted by name,
- * as Go's encoding/json writes a map.  A label (not an annotation) with an
- * empty value is no label, as Alertmanager's API drops those. */
-static cJSON *as_common(const cJSON *const *alerts, size_t n, const char *field)
+cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
 {
-    const cJSON *first = n > 0 ? as_json_obj(alerts[0], field) : NULL;
-    size_t m = 0, cap = (size_t)cJSON_GetArraySize(first);
-    const cJSON **keep = as_xcalloc(cap ? cap : 1, sizeof(*keep));
-    const cJSON *it;
-    cJSON_ArrayForEach(it, first)
-    {
-        if (!cJSON_IsString(it) || cJSON_GetObjectItemCaseSensitive(first, it->string) != it)
-            continue;
-        if (it->valuestring[0] == '\0' && strcmp(field, "labels") == 0)
-            continue;
-        size_t i = 1;
-        while (i < n &&
-               strcmp(as_value(as_json_obj(alerts[i], field), it->string), it->valuestring) == 0)
-            i++;
-        if (i == n)
-            keep[m++] = it;
+    /* The first alert's pairs, then at each other alert the ones it has
+     * with the same value (a missing name is the empty value, as a Go map
+     * lookup), walking both lists sorted by name: n log n for an alert of
+     * very many labels, not n squared. */
+    int labels = strcmp(field, "labels") == 0;
+    size_t m = 0, kept = 0;
+    cJSON **common = as_json_sorted(n > 0 ? as_json_obj(alerts[0], field) : NULL, &m, NULL);
+    for (size_t i = 0; i < m; i++)
+        if (cJSON_IsString(common[i]) && !(labels && common[i]->valuestring[0] == '\0'))
+            common[kept++] = common[i];
+    m = kept;
+    for (size_t a = 1; a < n && m > 0; a++) {
+        size_t mo, j = 0;
+        cJSON **other = as_json_sorted(as_json_obj(alerts[a], field), &mo, NULL);
+        kept = 0;
+        for (size_t i = 0; i < m; i++) {
+            while (j < mo && strcmp(other[j]->string, common[i]->string) < 0)
+                j++;
+            const cJSON *w =
+                j < mo && strcmp(other[j]->string, common[i]->string) == 0 ? other[j] : NULL;
+            if (strcmp(common[i]->valuestring, cJSON_IsString(w) ? w->valuestring : "") == 0)
+                common[kept++] = common[i];
+        }
+        m = kept;
+        free(other);
     }
-    qsort(keep, m, sizeof(*keep), as_item_cmp);
     cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; i < m; i++)
-        cJSON_AddStringToObject(out, keep[i]->string, keep[i]->valuestring);
-    free(keep);
+        cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
+    free(common);
     return out;
 }
 
@@ -122,8 +121,8 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     cJSON_AddStringToObject(p, "status", firing ? "firing" : "resolved");
     cJSON_AddItemToObject(p, "alerts", alerts);
     cJSON_AddItemToObject(p, "groupLabels", cJSON_Duplicate(c->group_labels, 1));
-    cJSON_AddItemToObject(p, "commonLabels", as_common(c->alerts, c->n, "labels"));
-    cJSON_AddItemToObject(p, "commonAnnotations", as_common(c->alerts, c->n, "annotations"));
+    cJSON_AddItemToObject(p, "commonLabels", as_group_common(c->alerts, c->n, "labels"));
+    cJSON_AddItemToObject(p, "commonAnnotations", as_group_common(c->alerts, c->n, "annotations"));
     as_copy_field(p, in, "externalURL");
     as_copy_field(p, in, "version");
     cJSON_AddStringToObject(p, "groupKey", c->key);

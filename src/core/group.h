@@ -59,6 +59,14 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
                    as_groups_t *out, as_err_t *err);
 void as_groups_free(as_groups_t *groups);
 
+/* template.Data()'s commonLabels / commonAnnotations (field "labels" or
+ * "annotations") of n alerts: the first alert's pairs that every other
+ * alert has with the same value, a new object sorted by name, as Go's
+ * encoding/json writes a map.  A name missing from an alert counts as the
+ * empty value; a label (not an annotation) with an empty value is no
+ * label, as Alertmanager's API drops those. */
+cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field);
+
 /* One notification from several of one (receiver, group key): the alerts
  * of all, in order, with status and common labels/annotations recomputed
  * (group_wait's digest).  A new payload; the inputs are not changed. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/httpc.h"
 #include "core/pool.h"
 
@@ -122,13 +123,6 @@ static size_t as_httpc_write(char *data, size_t size, size_t n, void *arg)
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
     as_buf_append(body, data, n);
     return n;
-}
-
-static int64_t as_httpc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Retry-After is delay-seconds or an HTTP date (RFC 9110 10.2.3). */
@@ -318,9 +312,9 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
-    int64_t t0 = as_httpc_now_ms();
+    int64_t t0 = as_mono_ms();
     CURLcode rc = curl_easy_perform(h);
-    resp->latency_ms = as_httpc_now_ms() - t0;
+    resp->latency_ms = as_mono_ms() - t0;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->retry_after_ms = as_httpc_retry_after(h);

@@ -172,6 +172,64 @@ int as_json_bool(const cJSON *obj, const char *key, int dflt)
     return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
 }
 
+void as_json_set(cJSON *obj, const char *key, cJSON *item)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+    else
+        cJSON_AddItemToObject(obj, key, item);
+}
+
+typedef struct {
+    cJSON *it;
+    size_t pos;
+} as_json_member_t;
+
+/* By name, then in document order, so the first of a name sorts first. */
+static int as_json_member_cmp(const void *a, const void *b)
+{
+    const as_json_member_t *x = a, *y = b;
+    int c = strcmp(x->it->string, y->it->string);
+    return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+cJSON **as_json_sorted(const cJSON *obj, size_t *n, const char **dup)
+{
+    size_t count = 0, i = 0, kept = 0;
+    cJSON *it;
+    if (dup != NULL)
+        *dup = NULL;
+    cJSON_ArrayForEach(it, obj)
+    {
+        count += it->string != NULL;
+    }
+    *n = 0;
+    if (count == 0)
+        return NULL;
+    as_json_member_t *m = as_xcalloc(count, sizeof(*m));
+    cJSON_ArrayForEach(it, obj)
+    {
+        if (it->string != NULL) {
+            m[i].it = it;
+            m[i].pos = i;
+            i++;
+        }
+    }
+    qsort(m, count, sizeof(*m), as_json_member_cmp);
+    cJSON **v = as_xcalloc(count, sizeof(*v));
+    for (i = 0; i < count; i++) {
+        if (kept > 0 && strcmp(v[kept - 1]->string, m[i].it->string) == 0) {
+            if (dup != NULL && *dup == NULL)
+                *dup = m[i].it->string;
+            continue;
+        }
+        v[kept++] = m[i].it;
+    }
+    free(m);
+    *n = kept;
+    return v;
+}
+
 char *as_json_print(const cJSON *item)
 {
     return cJSON_PrintUnformatted(item);

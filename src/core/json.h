@@ -29,6 +29,17 @@ const cJSON *as_json_arr(const cJSON *obj, const char *key);
 double as_json_num(const cJSON *obj, const char *key, double dflt);
 int as_json_bool(const cJSON *obj, const char *key, int dflt);
 
+/* Make item (which obj then owns) the member key of obj: in place of the
+ * one of that name (compared case-sensitively), else added at the end. */
+void as_json_set(cJSON *obj, const char *key, cJSON *item);
+
+/* The members of obj sorted bytewise by name (Go's sort.Strings), one per
+ * name: the first, as cJSON_GetObjectItemCaseSensitive() finds it.  A
+ * malloc'd array of *n (NULL when obj has no members).  dup (may be NULL):
+ * set to a name that occurs more than once, or NULL.  n log n, where a
+ * lookup by name per member would be n squared on a large object. */
+cJSON **as_json_sorted(const cJSON *obj, size_t *n, const char **dup);
+
 /* Compact JSON, malloc'd (free with cJSON_free / free). */
 char *as_json_print(const cJSON *item);
 

@@ -8,17 +8,16 @@
  * stay hidden), so readers take no lock on the hot path beyond a snapshot
  * of its length.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <pthread.h>
 
+#include "core/clock.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/pool.h"
 
@@ -171,12 +170,9 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
         static const int prio[] = {7, 6, 4, 3};
         o += (size_t)snprintf(line + o, room - o, "<%d>", prio[level]);
     } else {
-        struct timeval tv;
-        struct tm tm;
-        gettimeofday(&tv, NULL);
-        gmtime_r(&tv.tv_sec, &tm);
-        o += strftime(line + o, room - o, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-        o += (size_t)snprintf(line + o, room - o, ".%03dZ ", (int)(tv.tv_usec / 1000));
+        char ts[40];
+        o += (size_t)snprintf(line + o, room - o, "ts=%s ",
+                              as_rfc3339_ms(as_now_ms(), ts, sizeof(ts)));
     }
     o += (size_t)snprintf(line + o, room - o, "level=%s msg=", as_level_names[level]);
     if (o < room)
@@ -201,13 +197,5 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
     o = strlen(line);
     line[o++] = '\n';
 
-    int fd = atomic_load(&as_log_fd);
-    for (size_t off = 0; off < o;) {
-        ssize_t w = write(fd, line + off, o - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    as_write_all(atomic_load(&as_log_fd), line, o); /* nowhere to report a failure */
 }

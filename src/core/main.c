@@ -36,8 +36,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof(as_commands) / sizeof(as_commands[0]); i++)
             if (strcmp(argv[1], as_commands[i].name) == 0)
                 return as_commands[i].run(argc - 1, argv + 1);
-        fprintf(stderr, "alertsink: unknown command '%s'\n%s", argv[1], as_usage);
-        return AS_EXIT_USAGE;
+        return as_cli_usage_error("alertsink", as_usage, "unknown command '%s'", argv[1]);
     }
 
     static const struct option longopts[] = {
@@ -63,20 +62,15 @@ int main(int argc, char **argv)
             fputs(as_usage, stdout);
             return AS_EXIT_OK;
         case ':':
-            fprintf(stderr, "alertsink: option -%c needs a value\n%s", optopt, as_usage);
-            return AS_EXIT_USAGE;
+            return as_cli_usage_error("alertsink", as_usage, "option -%c needs a value", optopt);
         default:
             if (optopt)
-                fprintf(stderr, "alertsink: unknown option -%c\n%s", optopt, as_usage);
-            else
-                fprintf(stderr, "alertsink: unknown option %s\n%s", argv[optind - 1], as_usage);
-            return AS_EXIT_USAGE;
+                return as_cli_usage_error("alertsink", as_usage, "unknown option -%c", optopt);
+            return as_cli_usage_error("alertsink", as_usage, "unknown option %s", argv[optind - 1]);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "alertsink: unexpected argument '%s'\n%s", argv[optind], as_usage);
-        return AS_EXIT_USAGE;
-    }
+    if (optind < argc)
+        return as_cli_usage_error("alertsink", as_usage, "unexpected argument '%s'", argv[optind]);
     if (version)
         return as_cli_version(path ? path : as_config_default_path(), path != NULL);
     if (path == NULL)

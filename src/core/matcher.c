@@ -414,11 +414,8 @@ static void as_print_matchers(FILE *out, const as_conf_key_t *k, const void *fie
         fputs(" {}\n", out);
         return;
     }
-    if (l->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, l->n))
         return;
-    }
-    fputc('\n', out);
     as_buf_t b = AS_BUF_INIT;
     for (size_t i = 0; i < l->n; i++) {
         as_buf_reset(&b);

@@ -34,13 +34,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/group.h"
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
-#include "core/spool.h" /* as_now_ms */
+#include "core/route.h"
 
 #define AS_FNV_OFFSET 14695981039346656037ULL
 #define AS_FNV_PRIME  1099511628211ULL
@@ -48,99 +49,6 @@
 
 /* 0001-01-01T00:00:00Z, Go's zero time.Time, in ms since the epoch. */
 #define AS_ZERO_TIME_MS (-62135596800000LL)
-
-/* ---------------------------------------------------------------------- */
-/* Time.                                                                   */
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil). */
-static int64_t as_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
-{
-    time_t sec = (time_t)(ms / 1000);
-    int frac = (int)(ms % 1000);
-    if (frac < 0) {
-        frac += 1000;
-        sec--;
-    }
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    if (n < 0 || (size_t)n >= size)
-        buf[0] = '\0'; /* callers pass at least 32 bytes; never a cut date */
-    return buf;
-}
-
-static int as_digits(const char *s, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return 0;
-}
-
-/* RFC 3339 date-time (section 5.6) to ms since the epoch. */
-static int as_rfc3339_parse(const char *s, int64_t *ms)
-{
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, oh = 0, om = 0;
-    if (as_digits(s, 4, &y) || s[4] != '-' || as_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        as_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || as_digits(s + 11, 2, &h) ||
-        s[13] != ':' || as_digits(s + 14, 2, &mi) || s[16] != ':' || as_digits(s + 17, 2, &sec))
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || sec > 59) /* Go refuses leap seconds too */
-        return -1;
-    const char *p = s + 19;
-    int frac_ms = 0, nfrac = 0;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
-            if (nfrac < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
-        if (nfrac == 0)
-            return -1;
-        for (int k = nfrac; k < 3; k++)
-            frac_ms *= 10;
-    }
-    int sign = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p == '+' ? 1 : -1;
-        if (as_digits(p + 1, 2, &oh) || p[3] != ':' || as_digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
-            return -1;
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t t = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
-                (int64_t)mi * 60 + sec - (int64_t)sign * (oh * 3600 + om * 60);
-    *ms = t * 1000 + frac_ms;
-    return 0;
-}
-
-int as_rfc3339_valid(const char *s)
-{
-    int64_t ms;
-    return as_rfc3339_parse(s, &ms) == 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Label sets.                                                             */
@@ -174,45 +82,11 @@ int as_label_name_valid(const char *s)
     return 1;
 }
 
-static int as_item_cmp(const void *a, const void *b)
-{
-    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
-}
-
-/* The members of obj sorted bytewise by name (Go's sort.Strings), malloc'd;
- * NULL when obj has none.  *dup: a name that occurs twice, or NULL. */
-static cJSON **as_obj_sorted(const cJSON *obj, size_t *n, const char **dup)
-{
-    size_t count = 0, i = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        count++;
-    }
-    *n = count;
-    if (dup != NULL)
-        *dup = NULL;
-    if (count == 0)
-        return NULL;
-    cJSON **v = as_xcalloc(count, sizeof(*v));
-    cJSON_ArrayForEach(it, obj)
-    {
-        v[i++] = (cJSON *)it;
-    }
-    qsort(v, count, sizeof(*v), as_item_cmp);
-    for (i = 1; dup != NULL && i < count; i++)
-        if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
-            *dup = v[i]->string;
-            break;
-        }
-    return v;
-}
-
 /* Reorder obj's members by name, as Go's encoder writes a map. */
 static void as_obj_sort(cJSON *obj)
 {
     size_t n;
-    cJSON **v = as_obj_sorted(obj, &n, NULL);
+    cJSON **v = as_json_sorted(obj, &n, NULL);
     for (size_t i = 0; i < n; i++)
         cJSON_DetachItemViaPointer(obj, v[i]);
     for (size_t i = 0; i < n; i++)
@@ -231,10 +105,7 @@ static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
     cJSON *s = cJSON_CreateString(value);
     if (s == NULL)
         abort(); /* out of memory: see pool.h */
-    if (as_json_has(obj, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s);
-    else
-        cJSON_AddItemToObject(obj, key, s);
+    as_json_set(obj, key, s);
 }
 
 static cJSON *as_obj_child(cJSON *obj, const char *key)
@@ -242,10 +113,7 @@ static cJSON *as_obj_child(cJSON *obj, const char *key)
     cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!cJSON_IsObject(c)) {
         c = cJSON_CreateObject();
-        if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
-            cJSON_ReplaceItemInObjectCaseSensitive(obj, key, c);
-        else
-            cJSON_AddItemToObject(obj, key, c);
+        as_json_set(obj, key, c);
     }
     return c;
 }
@@ -268,7 +136,7 @@ static uint64_t as_fnv_sep(uint64_t h)
 uint64_t as_labels_fingerprint(const cJSON *labels)
 {
     size_t n;
-    cJSON **v = as_obj_sorted(labels, &n, NULL);
+    cJSON **v = as_json_sorted(labels, &n, NULL);
     uint64_t h = AS_FNV_OFFSET;
     for (size_t i = 0; i < n; i++) {
         const char *value = cJSON_IsString(v[i]) ? v[i]->valuestring : "";
@@ -277,68 +145,6 @@ uint64_t as_labels_fingerprint(const cJSON *labels)
     }
     free(v);
     return h;
-}
-
-/* strconv.Quote for text that is valid UTF-8: multi-byte characters pass
- * through (Go would escape the few non-printable ones). */
-static void as_go_quote(as_buf_t *b, const char *s)
-{
-    as_buf_putc(b, '"');
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"':
-            as_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            as_buf_puts(b, "\\\\");
-            break;
-        case '\a':
-            as_buf_puts(b, "\\a");
-            break;
-        case '\b':
-            as_buf_puts(b, "\\b");
-            break;
-        case '\f':
-            as_buf_puts(b, "\\f");
-            break;
-        case '\n':
-            as_buf_puts(b, "\\n");
-            break;
-        case '\r':
-            as_buf_puts(b, "\\r");
-            break;
-        case '\t':
-            as_buf_puts(b, "\\t");
-            break;
-        case '\v':
-            as_buf_puts(b, "\\v");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                as_buf_printf(b, "\\x%02x", c);
-            else
-                as_buf_putc(b, (char)c);
-        }
-    }
-    as_buf_putc(b, '"');
-}
-
-/* model.LabelSet.String(): {a="1", b="2"}, names sorted. */
-static void as_labels_string(as_buf_t *b, const cJSON *labels)
-{
-    size_t n;
-    cJSON **v = as_obj_sorted(labels, &n, NULL);
-    as_buf_putc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            as_buf_puts(b, ", ");
-        as_buf_puts(b, v[i]->string);
-        as_buf_putc(b, '=');
-        as_go_quote(b, cJSON_IsString(v[i]) ? v[i]->valuestring : "");
-    }
-    as_buf_putc(b, '}');
-    free(v);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -415,18 +221,26 @@ static int as_check_string(const cJSON *it, const char *path, as_err_t *err)
     return 0;
 }
 
-static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t *err)
+/* No key twice in obj (see the top of this file). */
+static int as_check_unique(const cJSON *obj, const char *path, as_err_t *err)
 {
     char sub[AS_PATH_MAX];
     const char *dup;
     size_t n;
+    free(as_json_sorted(obj, &n, &dup));
+    if (dup == NULL)
+        return 0;
+    as_path_key(sub, path, dup);
+    return as_err_set(err, "%s: duplicate key", sub);
+}
+
+static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t *err)
+{
+    char sub[AS_PATH_MAX];
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", path);
-    free(as_obj_sorted(obj, &n, &dup));
-    if (dup != NULL) {
-        as_path_key(sub, path, dup);
-        return as_err_set(err, "%s: duplicate key", sub);
-    }
+    if (as_check_unique(obj, path, err) != 0)
+        return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
@@ -503,15 +317,10 @@ static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kin
 static int as_check_object(const cJSON *obj, const char *path, const as_check_t *c, as_err_t *err)
 {
     char sub[AS_PATH_MAX];
-    const char *dup;
-    size_t n;
     if (!cJSON_IsObject(obj))
         return as_err_set(err, "%s: expected object", *path ? path : "body");
-    free(as_obj_sorted(obj, &n, &dup));
-    if (dup != NULL) {
-        as_path_key(sub, path, dup);
-        return as_err_set(err, "%s: duplicate key", sub);
-    }
+    if (as_check_unique(obj, path, err) != 0)
+        return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
@@ -678,43 +487,19 @@ static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t
     return a;
 }
 
-static const char *as_strval(const cJSON *it)
+/* as_group_common() of the alerts of a payload. */
+static cJSON *as_common(const cJSON *alerts, const char *field)
 {
-    return cJSON_IsString(it) ? it->valuestring : "";
-}
-
-/* The labels (or annotations) every alert has with the same value, as
- * Alertmanager computes commonLabels: a name missing from one alert counts
- * as the empty value.  Sorted members are intersected pairwise, so a body
- * with one alert of 50000 labels costs n log n, not n squared. */
-static cJSON *as_common(const cJSON *alerts, const char *key)
-{
-    size_t n, m;
-    cJSON **common = as_obj_sorted(as_json_obj(alerts->child, key), &n, NULL);
+    size_t n = (size_t)cJSON_GetArraySize(alerts), i = 0;
+    const cJSON **v = as_xcalloc(n ? n : 1, sizeof(*v));
     const cJSON *a;
     cJSON_ArrayForEach(a, alerts)
     {
-        if (a == alerts->child)
-            continue;
-        cJSON **other = as_obj_sorted(as_json_obj(a, key), &m, NULL);
-        size_t kept = 0, j = 0;
-        for (size_t i = 0; i < n; i++) {
-            while (j < m && strcmp(other[j]->string, common[i]->string) < 0)
-                j++;
-            const char *w = j < m && strcmp(other[j]->string, common[i]->string) == 0
-                                ? as_strval(other[j])
-                                : "";
-            if (strcmp(as_strval(common[i]), w) == 0)
-                common[kept++] = common[i];
-        }
-        n = kept;
-        free(other);
+        v[i++] = a;
     }
-    cJSON *obj = cJSON_CreateObject();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddStringToObject(obj, common[i]->string, as_strval(common[i]));
-    free(common);
-    return obj;
+    cJSON *common = as_group_common(v, n, field);
+    free(v);
+    return common;
 }
 
 static const char *as_payload_status(const cJSON *alerts)
@@ -737,19 +522,11 @@ static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
         cJSON_AddItemToObject(p, key, item);
 }
 
-static void as_replace_or_add(cJSON *p, const char *key, cJSON *item)
-{
-    if (as_json_has(p, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(p, key, item);
-    else
-        cJSON_AddItemToObject(p, key, item);
-}
-
 static char *as_group_key(const cJSON *group_labels)
 {
     as_buf_t b = AS_BUF_INIT;
     as_buf_puts(&b, "{}:");
-    as_labels_string(&b, group_labels);
+    as_labelset_append(&b, group_labels);
     return as_buf_steal(&b);
 }
 
@@ -761,8 +538,8 @@ static void as_payload_finish(cJSON *p, int changed)
     as_add_if_missing(p, "receiver", cJSON_CreateString(""));
     as_add_if_missing(p, "status", cJSON_CreateString(as_payload_status(alerts)));
     if (changed) {
-        as_replace_or_add(p, "commonLabels", as_common(alerts, "labels"));
-        as_replace_or_add(p, "commonAnnotations", as_common(alerts, "annotations"));
+        as_json_set(p, "commonLabels", as_common(alerts, "labels"));
+        as_json_set(p, "commonAnnotations", as_common(alerts, "annotations"));
     }
     as_add_if_missing(p, "groupLabels", cJSON_CreateObject());
     as_add_if_missing(p, "commonLabels", as_common(alerts, "labels"));

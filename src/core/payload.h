@@ -98,10 +98,5 @@ char *as_utf8_repair(const char *s, size_t len);
 
 /* Is s a label name Alertmanager 0.25 accepts ([a-zA-Z_][a-zA-Z0-9_]*)? */
 int as_label_name_valid(const char *s);
-/* Is s an RFC 3339 date-time (2006-01-02T15:04:05.999Z, or with an offset)? */
-int as_rfc3339_valid(const char *s);
-/* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
- * (at least 32 bytes): 2026-11-24T13:46:31.697Z. */
-char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 

@@ -321,32 +321,18 @@ static int as_strv_has(const as_strv_t *v, const char *s)
     return 0;
 }
 
-static int as_item_name_cmp(const void *a, const void *b)
-{
-    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
-}
-
 cJSON *as_route_group_labels(const as_route_t *r, const cJSON *labels)
 {
     /* getGroupLabels(): the alert's labels named by group_by, or all of
      * them; sorted by name, as Go's encoding/json writes a map.  A label
      * with an empty value is no label: Alertmanager's API drops it. */
-    size_t n = 0, cap = (size_t)cJSON_GetArraySize(labels);
-    const cJSON **v = as_xcalloc(cap ? cap : 1, sizeof(*v));
-    const cJSON *it;
-    cJSON_ArrayForEach(it, labels)
-    {
-        if (!cJSON_IsString(it) || it->string == NULL ||
-            cJSON_GetObjectItemCaseSensitive(labels, it->string) != it)
-            continue; /* not a label value, or a repeated name: the first one counts */
-        if (it->valuestring[0] != '\0' &&
-            (r->group_all || as_strv_has(r->group_labels, it->string)))
-            v[n++] = it;
-    }
-    qsort(v, n, sizeof(*v), as_item_name_cmp);
+    size_t n;
+    cJSON **v = as_json_sorted(labels, &n, NULL); /* a repeated name: the first counts */
     cJSON *g = cJSON_CreateObject();
     for (size_t i = 0; i < n; i++)
-        cJSON_AddStringToObject(g, v[i]->string, v[i]->valuestring);
+        if (cJSON_IsString(v[i]) && v[i]->valuestring[0] != '\0' &&
+            (r->group_all || as_strv_has(r->group_labels, v[i]->string)))
+            cJSON_AddStringToObject(g, v[i]->string, v[i]->valuestring);
     free(v);
     return g;
 }
@@ -419,19 +405,18 @@ void as_labelset_append(as_buf_t *b, const cJSON *labels)
 {
     /* model.LabelSet.String(): name=%q for each label, the strings sorted
      * as strings (so "a1=..." comes before "a=..."), joined by ", ". */
-    size_t n = 0, cap = (size_t)cJSON_GetArraySize(labels);
-    char **v = as_xcalloc(cap ? cap : 1, sizeof(*v));
-    const cJSON *it;
-    cJSON_ArrayForEach(it, labels)
-    {
-        if (!cJSON_IsString(it) || it->string == NULL ||
-            cJSON_GetObjectItemCaseSensitive(labels, it->string) != it)
+    size_t m, n = 0;
+    cJSON **items = as_json_sorted(labels, &m, NULL);
+    char **v = as_xcalloc(m ? m : 1, sizeof(*v));
+    for (size_t i = 0; i < m; i++) {
+        if (!cJSON_IsString(items[i]))
             continue;
         as_buf_t one = AS_BUF_INIT;
-        as_buf_printf(&one, "%s=", it->string);
-        as_go_quote(&one, it->valuestring);
+        as_buf_printf(&one, "%s=", items[i]->string);
+        as_go_quote(&one, items[i]->valuestring);
         v[n++] = as_buf_steal(&one);
     }
+    free(items);
     qsort(v, n, sizeof(*v), as_str_cmp);
     as_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/pool.h"
 #include "core/sched.h"
 

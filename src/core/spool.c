@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/spool.h"
@@ -30,13 +31,6 @@ const char *const as_queue_names[AS_Q_COUNT] = {"tmp",    "maildrop", "incoming"
 static int as_spool_counted(as_queue_t q)
 {
     return q == AS_Q_INCOMING || q == AS_Q_ACTIVE || q == AS_Q_DEFERRED || q == AS_Q_MAILDROP;
-}
-
-int64_t as_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static unsigned as_spool_salt;

@@ -68,8 +68,6 @@ void as_spool_close(as_spool_t *sp);
 
 /* A new id: unique, time-ordered, safe in file names. */
 void as_spool_id(char id[AS_ID_LEN]);
-/* Milliseconds since the epoch. */
-int64_t as_now_ms(void);
 
 /* Would size more bytes exceed spool.max_size? */
 int as_spool_full(as_spool_t *sp, size_t size);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -72,13 +73,6 @@ int as_plan_fallback_due(as_attempt_t *a)
     as_chan_t *wa = as_plan_fallback_of(a);
     return wa == NULL || wa->state == AS_CH_FAILED ||
            a->now - a->note->accepted_ms >= a->recv->fallback_after;
-}
-
-static int64_t as_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *const as_outcome_names[] = {"delivered", "transient", "permanent"};

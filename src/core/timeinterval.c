@@ -336,11 +336,8 @@ static int as_set_ti_times(as_conf_t *cf, const as_conf_key_t *k, const as_node_
 static void as_print_ti_times(FILE *out, const as_conf_key_t *k, const void *field, int indent)
 {
     const as_ti_field_t *f = field;
-    if (f->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, f->n))
         return;
-    }
-    fputc('\n', out);
     for (size_t i = 0; i < f->n; i++) {
         const as_ti_range_t *r = &f->v[i];
         fprintf(out, "%*s- start_time: \"%02d:%02d\"\n", indent + 2, "", r->begin / 60,
@@ -452,11 +449,8 @@ static void as_print_ti_entry(FILE *out, const as_ti_entry_t *e, int col)
 static void as_print_ti_entries(FILE *out, const as_conf_key_t *k, const void *field, int indent)
 {
     const as_array_t *a = field;
-    if (a->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, a->n))
         return;
-    }
-    fputc('\n', out);
     for (size_t i = 0; i < a->n; i++)
         as_print_ti_entry(out, (const as_ti_entry_t *)a->elts + i, indent + 4);
 }
@@ -508,11 +502,8 @@ static int as_set_tis(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
 static void as_print_tis(FILE *out, const as_conf_key_t *k, const void *field, int indent)
 {
     const as_array_t *a = field;
-    if (a->n == 0) {
-        fputs(" []\n", out);
+    if (!as_conf_print_list(out, a->n))
         return;
-    }
-    fputc('\n', out);
     for (size_t i = 0; i < a->n; i++) {
         const as_time_interval_t *ti = (const as_time_interval_t *)a->elts + i;
         fprintf(out, "%*s- name: ", indent + 2, "");

@@ -89,7 +89,7 @@ static int64_t as_floor_div(int64_t a, int64_t b)
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * days_from_civil: eras of 400 years, years starting in March so the leap
  * day comes last). */
-static int64_t as_days_from_civil(int64_t y, int m, int d)
+int64_t as_tz_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = as_floor_div(y, 400);
@@ -249,13 +249,13 @@ static int as_tz_rule_parse(const char *s, as_tz_rule_t *r)
  * rule's date in year. */
 static int64_t as_tz_rule_when(const as_tz_date_t *d, int64_t year)
 {
-    int64_t jan1 = as_days_from_civil(year, 1, 1), day;
+    int64_t jan1 = as_tz_days_from_civil(year, 1, 1), day;
     if (d->kind == 'J') {
         day = jan1 + d->n - 1 + (as_tz_is_leap(year) && d->n >= 60);
     } else if (d->kind == 'N') {
         day = jan1 + d->n;
     } else {
-        int64_t first = as_days_from_civil(year, d->m, 1);
+        int64_t first = as_tz_days_from_civil(year, d->m, 1);
         int mday = 1 + (d->d - as_weekday(first) + 7) % 7 + 7 * (d->w - 1);
         while (mday > as_tz_days_in_month(year, d->m))
             mday -= 7; /* week 5 is "the last one" */
@@ -642,7 +642,7 @@ int as_tz_localtime(const as_tz_t *tz, int64_t t, struct tm *tm)
     tm->tm_min = (int)(secs / 60 % 60);
     tm->tm_sec = (int)(secs % 60);
     tm->tm_wday = as_weekday(days);
-    tm->tm_yday = (int)(days - as_days_from_civil(year, 1, 1));
+    tm->tm_yday = (int)(days - as_tz_days_from_civil(year, 1, 1));
     tm->tm_isdst = type.isdst;
     tm->tm_gmtoff = type.utoff;
     tm->tm_zone = type.abbr;

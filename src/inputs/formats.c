@@ -57,6 +57,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/payload.h"
 #include "core/pool.h"
@@ -549,19 +550,12 @@ cJSON *as_format_read_stream(as_format_t format, FILE *in, size_t max, char *con
                              as_err_t *err)
 {
     as_buf_t b = AS_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
-        if (max > 0 && b.len + n > max) {
-            as_buf_free(&b);
+    if (as_buf_read(&b, in, max) < 0) {
+        if (max > 0 && b.len > max)
             as_err_set(err, "input larger than %zu bytes", max);
-            return NULL;
-        }
-        as_buf_append(&b, chunk, n);
-    }
-    if (ferror(in)) {
+        else
+            as_err_set(err, "reading the input: %s", strerror(errno));
         as_buf_free(&b);
-        as_err_set(err, "reading the input: %s", strerror(errno));
         return NULL;
     }
     cJSON *p =

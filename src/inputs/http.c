@@ -49,6 +49,7 @@
 
 #include "alertsink/module.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/core.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -623,13 +624,6 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
     return 0;
 }
 
-static int64_t as_http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void as_http_stop(void *instance)
 {
     as_http_t *h = instance;
@@ -641,9 +635,8 @@ static void as_http_stop(void *instance)
 
     /* Requests in progress get their answers, for a while. */
     usleep(AS_HTTP_SETTLE_MS * 1000);
-    int64_t deadline = as_http_now_ms() + AS_HTTP_GRACE_MS;
-    while ((atomic_load(&h->requests) > 0 || atomic_load(&h->fresh) > 0) &&
-           as_http_now_ms() < deadline)
+    int64_t deadline = as_mono_ms() + AS_HTTP_GRACE_MS;
+    while ((atomic_load(&h->requests) > 0 || atomic_load(&h->fresh) > 0) && as_mono_ms() < deadline)
         usleep(10000);
 
     /* No suspended connection may be left when libmicrohttpd stops, and

@@ -51,6 +51,7 @@
 
 #include "alertsink/module.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/payload.h"
 #include "core/pool.h"
@@ -126,13 +127,6 @@ static const as_conf_key_t as_unix_keys[] = {
     {"max_clients", &as_conf_int, offsetof(as_unix_conf_t, max_clients), 0, "256", NULL},
     {"timeout", &as_conf_duration, offsetof(as_unix_conf_t, timeout), 0, "60s", NULL},
     AS_CONF_END};
-
-static int64_t as_unix_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void as_unix_wake(as_unix_t *u)
 {
@@ -299,7 +293,7 @@ static void as_unix_flush(as_unix_client_t *cl)
             return;
         }
         cl->out_off += (size_t)w;
-        cl->last_ms = as_unix_now_ms();
+        cl->last_ms = as_mono_ms();
     }
     if (cl->fd >= 0 && cl->out_off == cl->out.len) {
         as_buf_reset(&cl->out);
@@ -377,7 +371,7 @@ static void as_unix_read(as_unix_client_t *cl)
         as_unix_close(cl);
         return;
     }
-    cl->last_ms = as_unix_now_ms();
+    cl->last_ms = as_mono_ms();
     if (r == 0) {
         /* The peer is done sending: its last line may lack a newline. */
         cl->eof = 1;
@@ -415,7 +409,7 @@ static void as_unix_accept(as_unix_t *u)
         cl->u = u;
         cl->fd = fd;
         cl->max_line = (size_t)as_http_max_body();
-        cl->last_ms = as_unix_now_ms();
+        cl->last_ms = as_mono_ms();
         cl->events = EPOLLIN;
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = cl};
         if (epoll_ctl(u->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
@@ -480,7 +474,7 @@ static void as_unix_woken(as_unix_t *u)
 static void *as_unix_main(void *arg)
 {
     as_unix_t *u = arg;
-    int64_t deadline = 0, last_sweep = as_unix_now_ms();
+    int64_t deadline = 0, last_sweep = as_mono_ms();
     for (;;) {
         struct epoll_event ev[64];
         int n = epoll_wait(u->ep, ev, 64, deadline ? AS_UNIX_QUIET_MS / 4 : AS_UNIX_TICK_MS / 4);
@@ -501,7 +495,7 @@ static void *as_unix_main(void *arg)
             }
         }
         as_unix_reap(u);
-        int64_t now = as_unix_now_ms();
+        int64_t now = as_mono_ms();
         if (now - last_sweep >= AS_UNIX_TICK_MS) {
             as_unix_sweep(u, now);
             last_sweep = now;
@@ -556,6 +550,18 @@ static int as_unix_init(void **instance, const void *conf, as_err_t *err)
     return 0;
 }
 
+/* What start took: the epoll and wake descriptors, the listener. */
+static void as_unix_release(as_unix_t *u)
+{
+    if (u->ep >= 0)
+        close(u->ep);
+    if (u->wakefd >= 0)
+        close(u->wakefd);
+    u->ep = u->wakefd = -1;
+    as_listener_unref(u->listener);
+    u->listener = NULL;
+}
+
 static int as_unix_start(void *instance, void *prev, as_err_t *err)
 {
     as_unix_t *u = instance, *old = prev;
@@ -593,13 +599,7 @@ static int as_unix_start(void *instance, void *prev, as_err_t *err)
     as_log(AS_LOG_INFO, "unix socket listening", AS_S("path", c->path));
     return 0;
 fail:
-    if (u->ep >= 0)
-        close(u->ep);
-    if (u->wakefd >= 0)
-        close(u->wakefd);
-    u->ep = u->wakefd = -1;
-    as_listener_unref(u->listener);
-    u->listener = NULL;
+    as_unix_release(u);
     return -1;
 }
 
@@ -612,11 +612,7 @@ static void as_unix_stop(void *instance)
     as_unix_wake(u);
     pthread_join(u->thread, NULL);
     u->running = 0;
-    close(u->ep);
-    close(u->wakefd);
-    u->ep = u->wakefd = -1;
-    as_listener_unref(u->listener);
-    u->listener = NULL;
+    as_unix_release(u);
 }
 
 static void as_unix_fini(void *instance)

@@ -72,6 +72,7 @@
 
 #include "alertsink/module.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -148,13 +149,6 @@ typedef struct {
     size_t linelen;
     int64_t last_io_ms;
 } as_email_try_t;
-
-static int64_t as_email_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A server's text made safe for a log line: one line, at most size-1 bytes. */
 static void as_email_copy_text(char *dst, size_t size, const char *src)
@@ -415,7 +409,7 @@ static void as_email_wrote(as_email_try_t *t, const char *buf, size_t len)
 static void as_email_monitor(const char *buf, int len, int writing, void *arg)
 {
     as_email_try_t *t = arg;
-    t->last_io_ms = as_email_now_ms();
+    t->last_io_ms = as_mono_ms();
     if (writing == SMTP_CB_WRITING) {
         as_email_wrote(t, buf, (size_t)len);
         return;
@@ -536,7 +530,7 @@ static void as_email_session(as_email_try_t *t, const as_email_channel_t *ch,
     ERR_clear_error();
     as_email_current = t;
     t->phase = "the greeting";
-    t->last_io_ms = as_email_now_ms();
+    t->last_io_ms = as_mono_ms();
     as_email_timer_start(t, c->timeout);
     int ok = smtp_start_session(s);
     as_email_timer_delete(t);
@@ -586,7 +580,7 @@ static as_outcome_t as_email_class(int code)
 static void as_email_io_reason(const as_email_try_t *t, const as_email_outcome_t *o,
                                as_result_t *res)
 {
-    int64_t idle = as_email_now_ms() - t->last_io_ms;
+    int64_t idle = as_mono_ms() - t->last_io_ms;
     if (idle >= t->em->conf->timeout)
         as_email_why(res, "%s: no reply to %s within %lld ms", t->em->server, t->phase,
                      (long long)t->em->conf->timeout);
@@ -744,7 +738,7 @@ static void as_email_deliver(void *instance, const void *channel, const as_notif
 {
     const as_email_t *em = instance;
     const as_email_channel_t *ch = channel;
-    int64_t start = as_email_now_ms();
+    int64_t start = as_mono_ms();
     int accepted = 0;
     as_email_try_t t;
     memset(&t, 0, sizeof(t));
@@ -782,7 +776,7 @@ static void as_email_deliver(void *instance, const void *channel, const as_notif
         t.msg = body.data;
         t.msglen = body.len;
         as_email_session(&t, ch, &o);
-        as_email_classify(&t, ch, &o, as_email_now_ms() - start, res, &accepted);
+        as_email_classify(&t, ch, &o, as_mono_ms() - start, res, &accepted);
         free(o.rcpt);
     }
 
@@ -791,7 +785,7 @@ static void as_email_deliver(void *instance, const void *channel, const as_notif
            AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("channel", "email"),
            AS_S("result", result[res->outcome]), AS_S("server", em->server),
            AS_I("attempt", n->attempt), AS_I("recipients", ch->to.n), AS_I("accepted", accepted),
-           AS_I("smtp_status", res->status), AS_I("latency_ms", as_email_now_ms() - start),
+           AS_I("smtp_status", res->status), AS_I("latency_ms", as_mono_ms() - start),
            AS_S("reason", res->reason[0] ? res->reason : NULL));
     free(subject);
     as_buf_free(&html);

@@ -23,12 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alertsink/module.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/pool.h"
 
@@ -138,23 +137,13 @@ static int as_file_has_id(int fd, const char *id)
     return found;
 }
 
-static void as_file_time(char *buf, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t o = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + o, len - o, ".%03dZ", (int)(tv.tv_usec / 1000));
-}
-
 static void as_file_deliver(void *instance, const void *channel, const as_notification_t *n,
                             const as_message_t *msg, as_result_t *res)
 {
     const as_file_channel_t *ch = channel;
     as_file_out_t *o = as_file_out(instance, ch);
     char ts[40];
-    as_file_time(ts, sizeof(ts));
+    as_rfc3339_ms(as_now_ms(), ts, sizeof(ts));
 
     cJSON *line = cJSON_CreateObject();
     cJSON_AddStringToObject(line, "id", n->id);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/fdio.h"
 #include "core/httpc.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -288,20 +289,6 @@ static char *as_wa_cache_read(as_wa_t *w)
     return token;
 }
 
-static int as_wa_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Write-then-rename, so a reader sees the old file or the new one, whole. */
 static void as_wa_cache_write(as_wa_t *w, const char *token)
 {
@@ -327,7 +314,7 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
         }
         free(dir);
     }
-    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && as_wa_write_all(fd, text, strlen(text)) == 0 &&
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && as_write_all(fd, text, strlen(text)) == 0 &&
              fsync(fd) == 0;
     int saved = errno;
     if (fd >= 0 && close(fd) != 0 && ok) {
@@ -354,22 +341,37 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
 static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsigned flags,
                          cJSON **answer, as_result_t *res);
 
+static char *as_wa_url(as_wa_t *w, const char *path)
+{
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_printf(&b, "%s%s", w->base_url, path);
+    return as_buf_steal(&b);
+}
+
+/* POST body (consumed) as JSON to path; the printed body is wiped after
+ * use, as the login's carries the password. */
+static int as_wa_post_json(as_wa_t *w, const char *what, const char *path, cJSON *body,
+                           unsigned flags, cJSON **answer, as_result_t *res)
+{
+    char *json = as_json_print(body);
+    cJSON_Delete(body);
+    char *url = as_wa_url(w, path);
+    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
+    int rc = as_wa_request(w, what, &req, flags, answer, res);
+    explicit_bzero(json, strlen(json));
+    cJSON_free(json);
+    free(url);
+    return rc;
+}
+
 /* Log in and install the new token.  Caller holds login_lock. */
 static int as_wa_do_login(as_wa_t *w, as_result_t *res)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "phone", w->phone);
     cJSON_AddStringToObject(body, "password", w->password);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    as_buf_t url = AS_BUF_INIT;
-    as_buf_printf(&url, "%s/user/login", w->base_url);
-    as_httpc_req_t req = {.method = "POST", .url = url.data, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "login", &req, AS_WA_NO_AUTH, &ans, res);
-    explicit_bzero(json, strlen(json));
-    cJSON_free(json);
-    as_buf_free(&url);
+    int rc = as_wa_post_json(w, "login", "/user/login", body, AS_WA_NO_AUTH, &ans, res);
 
     if (rc < 0 && res->status >= 400 && res->status < 500 && res->status != 429) {
         /* A refused login will be refused again: a wrong password is for a
@@ -521,13 +523,6 @@ static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsi
 
 /* --- the calls ------------------------------------------------------------ */
 
-static char *as_wa_url(as_wa_t *w, const char *path)
-{
-    as_buf_t b = AS_BUF_INIT;
-    as_buf_printf(&b, "%s%s", w->base_url, path);
-    return as_buf_steal(&b);
-}
-
 static void as_wa_query(as_buf_t *b, const char *key, const char *value)
 {
     char *v = curl_easy_escape(NULL, value, 0);
@@ -543,14 +538,8 @@ int as_wa_login_code(as_wa_t *w, const char *phone, char **code, char **reg_id, 
     *code = *reg_id = NULL;
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "phone", phone);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    char *url = as_wa_url(w, "/whatsapp/login/code");
-    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "login/code", &req, 0, &ans, res);
-    cJSON_free(json);
-    free(url);
+    int rc = as_wa_post_json(w, "login/code", "/whatsapp/login/code", body, 0, &ans, res);
     if (rc == 0) {
         *code = as_wa_field(ans, code_names);
         *reg_id = as_wa_field(ans, reg_names);
@@ -742,14 +731,8 @@ int as_wa_logout(as_wa_t *w, const char *reg_id, const char *phone, as_result_t 
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "reg_id", reg_id);
     cJSON_AddStringToObject(body, "phone", phone);
-    char *json = as_json_print(body);
-    cJSON_Delete(body);
-    char *url = as_wa_url(w, "/whatsapp/logout");
-    as_httpc_req_t req = {.method = "POST", .url = url, .json = json};
     cJSON *ans = NULL;
-    int rc = as_wa_request(w, "logout", &req, 0, &ans, res);
+    int rc = as_wa_post_json(w, "logout", "/whatsapp/logout", body, 0, &ans, res);
     cJSON_Delete(ans);
-    cJSON_free(json);
-    free(url);
     return rc;
 }

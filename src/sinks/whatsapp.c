@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "alertsink/module.h"
+#include "core/clock.h"
 #include "core/cycle.h"
 #include "core/pool.h"
 #include "sinks/whatsapp.h"
@@ -86,13 +87,6 @@ static const as_conf_key_t as_whatsapp_channel_keys[] = {
     {"max_length", &as_conf_int, offsetof(as_whatsapp_channel_t, base.max_length), 0, "4096", NULL},
     {"send_time", &as_conf_string, offsetof(as_whatsapp_channel_t, send_time), 0, NULL, NULL},
     AS_CONF_END};
-
-static int64_t as_wa_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- shared with `alertsink wa` -------------------------------------------- */
 
@@ -181,7 +175,7 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
     int rc = -1;
 
     pthread_mutex_lock(&wa->lock);
-    if (wa->devices_at != 0 && as_wa_now_ms() - wa->devices_at < AS_WA_DEVICES_TTL) {
+    if (wa->devices_at != 0 && as_mono_ms() - wa->devices_at < AS_WA_DEVICES_TTL) {
         rc = as_wa_pick_device(&wa->devices, want, &dev, res);
         if (rc == 0)
             snprintf(reg_id, len, "%s", dev->reg_id);
@@ -199,7 +193,7 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
     pthread_mutex_lock(&wa->lock);
     as_wa_devices_free(&wa->devices);
     wa->devices = list;
-    wa->devices_at = as_wa_now_ms();
+    wa->devices_at = as_mono_ms();
     pthread_mutex_unlock(&wa->lock);
     return rc;
 }
@@ -255,7 +249,7 @@ static void as_whatsapp_progress_set(as_whatsapp_t *wa, const char *id, size_t n
         }
         wa->progress[i].nparts = nparts;
         wa->progress[i].sent = sent;
-        wa->progress[i].at = as_wa_now_ms();
+        wa->progress[i].at = as_mono_ms();
     }
     pthread_mutex_unlock(&wa->lock);
 }
@@ -285,9 +279,9 @@ static void as_whatsapp_deliver(void *instance, const void *channel, const as_no
         as_wa_reason(res, "whatsapp.phone and whatsapp.password unset");
         return;
     }
-    int64_t t0 = as_wa_now_ms();
+    int64_t t0 = as_mono_ms();
     if (as_whatsapp_device(wa, reg_id, sizeof(reg_id), res) < 0) {
-        as_whatsapp_log(n, NULL, 0, nparts, ch->to.n, res, as_wa_now_ms() - t0);
+        as_whatsapp_log(n, NULL, 0, nparts, ch->to.n, res, as_mono_ms() - t0);
         return;
     }
 
@@ -298,9 +292,9 @@ static void as_whatsapp_deliver(void *instance, const void *channel, const as_no
                           .ncontacts = ch->to.n,
                           .message = parts[i],
                           .send_time = ch->send_time};
-        int64_t t = as_wa_now_ms();
+        int64_t t = as_mono_ms();
         int rc = as_wa_send_multi(wa->wa, &s, res);
-        as_whatsapp_log(n, reg_id, i + 1, nparts, ch->to.n, res, as_wa_now_ms() - t);
+        as_whatsapp_log(n, reg_id, i + 1, nparts, ch->to.n, res, as_mono_ms() - t);
         if (rc < 0) {
             as_whatsapp_devices_forget(wa);
             if (i > 0) {

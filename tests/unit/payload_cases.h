@@ -49,10 +49,7 @@ static inline char *as_case_slurp(const char *path, size_t *len)
     if (f == NULL)
         return NULL;
     as_buf_t b = AS_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, f, 0);
     fclose(f);
     if (len != NULL)
         *len = b.len;

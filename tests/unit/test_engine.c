@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/core.h"
 #include "core/json.h"
 #include "core/log.h"

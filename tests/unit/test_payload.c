@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "payload_cases.h"
 
@@ -335,6 +336,30 @@ static void test_parse_or_text(void **state)
     }
 }
 
+/* Common and group labels as Alertmanager's API sees them: it drops a
+ * label with an empty value, so c="" (in one alert, absent from the
+ * other) is not common, while an annotation with an empty value is. */
+static void test_empty_label_is_no_label(void **state)
+{
+    static const char body[] = "[{\"labels\":{\"alertname\":\"A\",\"c\":\"\"},"
+                               "\"annotations\":{\"x\":\"\"}},{\"labels\":{\"alertname\":\"A\"}}]";
+    as_err_t err = {{0}};
+    cJSON *p = as_payload_parse(body, sizeof(body) - 1, NULL, &err);
+    if (p == NULL)
+        fail_msg("%s", err.msg);
+    char *s = as_json_print(as_json_obj(p, "commonLabels"));
+    assert_string_equal(s, "{\"alertname\":\"A\"}");
+    free(s);
+    s = as_json_print(as_json_obj(p, "groupLabels"));
+    assert_string_equal(s, "{\"alertname\":\"A\"}");
+    free(s);
+    s = as_json_print(as_json_obj(p, "commonAnnotations"));
+    assert_string_equal(s, "{\"x\":\"\"}");
+    free(s);
+    assert_string_equal(as_json_str(p, "groupKey"), "{}:{alertname=\"A\"}");
+    cJSON_Delete(p);
+}
+
 /* A body of one alert with very many labels: accepted, and the common sets
  * come out whole (they are computed by sorting, not by pairwise lookups). */
 static void test_many_labels(void **state)
@@ -368,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_parse_or_text),
         cmocka_unit_test(test_many_labels),
+        cmocka_unit_test(test_empty_label_is_no_label),
         cmocka_unit_test(test_utf8_repair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

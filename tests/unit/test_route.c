@@ -34,10 +34,7 @@ static char *read_file(const char *path)
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     as_buf_t b = AS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, f, 0);
     fclose(f);
     return as_buf_steal(&b);
 }

@@ -35,10 +35,7 @@ static char *read_file(const char *path, size_t *len)
     if (fp == NULL)
         fail_msg("cannot read %s", path);
     as_buf_t b = AS_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, fp, 0);
     fclose(fp);
     if (len)
         *len = b.len;

@@ -636,10 +636,7 @@ static void test_log_has_attempts_and_no_secrets(void **state)
     FILE *f = fopen(fx.log, "r");
     assert_non_null(f);
     as_buf_t b = AS_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        as_buf_append(&b, chunk, n);
+    as_buf_read(&b, f, 0);
     fclose(f);
     assert_non_null(b.data);
     assert_non_null(strstr(b.data, "msg=\"whatsapp attempt\" id=n-one receiver=oncall reg_id=7001 "
