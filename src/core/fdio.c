@@ -24,3 +24,18 @@ int as_write_all(int fd, const void *data, size_t len)
     }
     return 0;
 }
+
+DIR *as_opendir_fd(int dirfd)
+{
+    int fd = dup(dirfd);
+    if (fd < 0)
+        return NULL;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return NULL;
+    }
+    /* A duplicate shares the offset: start over whoever read it last. */
+    rewinddir(d);
+    return d;
+}

@@ -20,8 +20,9 @@
 #include "core/httpc.h"
 #include "core/pool.h"
 
-#define AS_HTTPC_IDLE_MAX 256 /* as many as there can be workers: every one keeps its connection   \
-                               */
+#define AS_HTTPC_IDLE_MAX                                                                          \
+    256 /* as many as there can be workers: every one keeps its connection                         \
+         */
 #define AS_HTTPC_BODY_MAX (8 * 1024 * 1024) /* an API answer larger than this is an error */
 
 struct as_httpc_s {

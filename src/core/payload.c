@@ -140,6 +140,8 @@ uint64_t as_labels_fingerprint(const cJSON *labels)
     uint64_t h = AS_FNV_OFFSET;
     for (size_t i = 0; i < n; i++) {
         const char *value = cJSON_IsString(v[i]) ? v[i]->valuestring : "";
+        if (value[0] == '\0')
+            continue; /* Alertmanager drops empty labels before it fingerprints */
         h = as_fnv_sep(as_fnv_add(h, v[i]->string, strlen(v[i]->string)));
         h = as_fnv_sep(as_fnv_add(h, value, strlen(value)));
     }

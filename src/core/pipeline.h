@@ -49,6 +49,14 @@ typedef struct as_attempt_s {
 
 typedef void (*as_stage_pt)(as_attempt_t *a);
 
+/* Plan helpers (stage_channels.c), shared by the stages after it: the
+ * channel a fallback stands in for (WhatsApp), whether p is a fallback
+ * that is not needed (WhatsApp delivered), and whether the fallback is due
+ * (WhatsApp failed for good, or fallback_after passed). */
+as_chan_t *as_plan_fallback_of(as_attempt_t *a);
+int as_plan_unneeded(as_attempt_t *a, const as_plan_t *p);
+int as_plan_fallback_due(as_attempt_t *a);
+
 void as_stage_expire(as_attempt_t *a);
 void as_stage_mute(as_attempt_t *a);
 void as_stage_dedup(as_attempt_t *a);

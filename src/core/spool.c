@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/spool.h"
@@ -157,20 +158,6 @@ static void as_spool_account(as_spool_t *sp, as_queue_t q, long long bytes, int 
     if (as_spool_counted(q))
         atomic_fetch_add(&sp->bytes, bytes);
     atomic_fetch_add(&sp->count[q], files);
-}
-
-static int as_write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 static off_t as_spool_size(as_spool_t *sp, as_queue_t q, const char *name)
@@ -350,15 +337,9 @@ static int as_is_journal(const char *name)
 size_t as_spool_list(as_spool_t *sp, as_queue_t q, char ***names)
 {
     *names = NULL;
-    int fd = dup(sp->dirfd[q]);
-    if (fd < 0)
+    DIR *d = as_opendir_fd(sp->dirfd[q]);
+    if (d == NULL)
         return 0;
-    DIR *d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return 0;
-    }
-    rewinddir(d);
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -425,14 +406,9 @@ int as_spool_recover(as_spool_t *sp, as_err_t *err)
 
     /* Journals whose file is gone: the file was finished and removed. */
     for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++) {
-        int fd = dup(sp->dirfd[q]);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (d == NULL) {
-            if (fd >= 0)
-                close(fd);
+        DIR *d = as_opendir_fd(sp->dirfd[q]);
+        if (d == NULL)
             continue;
-        }
-        rewinddir(d);
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             if (!as_is_journal(e->d_name))

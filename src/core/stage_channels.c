@@ -56,8 +56,6 @@ static void as_plan(as_attempt_t *a)
     }
 }
 
-/* The primary channel a fallback stands in for (WhatsApp). */
-as_chan_t *as_plan_fallback_of(as_attempt_t *a);
 as_chan_t *as_plan_fallback_of(as_attempt_t *a)
 {
     for (size_t i = 0; i < a->nplan; i++)
@@ -66,8 +64,14 @@ as_chan_t *as_plan_fallback_of(as_attempt_t *a)
     return NULL;
 }
 
-/* Is the fallback due: WhatsApp failed for good, or fallback_after passed? */
-int as_plan_fallback_due(as_attempt_t *a);
+int as_plan_unneeded(as_attempt_t *a, const as_plan_t *p)
+{
+    if (!(p->role & AS_PLAN_FALLBACK))
+        return 0;
+    as_chan_t *wa = as_plan_fallback_of(a);
+    return wa != NULL && wa->state == AS_CH_DELIVERED;
+}
+
 int as_plan_fallback_due(as_attempt_t *a)
 {
     as_chan_t *wa = as_plan_fallback_of(a);
@@ -165,13 +169,8 @@ void as_stage_channels(as_attempt_t *a)
         as_chan_t *ch = as_note_chan(a->note, p->name);
         if (ch->state != AS_CH_PENDING || ch->next_ms > a->now)
             continue;
-        if (p->role & AS_PLAN_FALLBACK) {
-            as_chan_t *wa = as_plan_fallback_of(a);
-            if (wa != NULL && wa->state == AS_CH_DELIVERED)
-                continue; /* not needed */
-            if (!as_plan_fallback_due(a))
-                continue;
-        }
+        if (as_plan_unneeded(a, p) || ((p->role & AS_PLAN_FALLBACK) && !as_plan_fallback_due(a)))
+            continue;
         as_attempt_one(a, p, ch, &ctx);
     }
     cJSON_Delete(ctx);

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "core/fdio.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -167,14 +168,9 @@ void as_dedup_release(const as_note_t *n)
 void as_dedup_sweep(int64_t max_age_ms);
 void as_dedup_sweep(int64_t max_age_ms)
 {
-    int fd = dup(as_core->spool->dedupfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
+    DIR *d = as_opendir_fd(as_core->spool->dedupfd);
+    if (d == NULL)
         return;
-    }
-    rewinddir(d);
     int64_t now = as_now_ms();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {

@@ -30,9 +30,6 @@ int64_t as_backoff_ms(int attempts, int64_t retry_after_ms)
     return retry_after_ms > ms ? retry_after_ms : ms;
 }
 
-as_chan_t *as_plan_fallback_of(as_attempt_t *a);
-int as_plan_fallback_due(as_attempt_t *a);
-
 void as_stage_retry(as_attempt_t *a)
 {
     int64_t due = INT64_MAX;
@@ -40,15 +37,10 @@ void as_stage_retry(as_attempt_t *a)
         const as_plan_t *p = &a->plan[i];
         const as_chan_t *ch = as_note_chan_find(a->note, p->name);
         int64_t at = ch ? ch->next_ms : 0;
-        if (ch != NULL && ch->state != AS_CH_PENDING)
+        if ((ch != NULL && ch->state != AS_CH_PENDING) || as_plan_unneeded(a, p))
             continue;
-        if (p->role & AS_PLAN_FALLBACK) {
-            as_chan_t *wa = as_plan_fallback_of(a);
-            if (wa != NULL && wa->state == AS_CH_DELIVERED)
-                continue;
-            if (!as_plan_fallback_due(a))
-                at = a->note->accepted_ms + a->recv->fallback_after;
-        }
+        if ((p->role & AS_PLAN_FALLBACK) && !as_plan_fallback_due(a))
+            at = a->note->accepted_ms + a->recv->fallback_after;
         if (at < due)
             due = at;
     }

@@ -12,8 +12,6 @@
 #include "core/log.h"
 #include "core/pipeline.h"
 
-as_chan_t *as_plan_fallback_of(as_attempt_t *a);
-
 void as_stage_verdict(as_attempt_t *a)
 {
     int pending = 0, delivered = 0, failed = 0;
@@ -21,11 +19,8 @@ void as_stage_verdict(as_attempt_t *a)
     for (size_t i = 0; i < a->nplan; i++) {
         const as_plan_t *p = &a->plan[i];
         const as_chan_t *ch = as_note_chan_find(a->note, p->name);
-        if (p->role & AS_PLAN_FALLBACK) {
-            as_chan_t *wa = as_plan_fallback_of(a);
-            if (wa != NULL && wa->state == AS_CH_DELIVERED)
-                continue;
-        }
+        if (as_plan_unneeded(a, p))
+            continue;
         as_ch_state_t st = ch ? ch->state : AS_CH_PENDING;
         if (st == AS_CH_PENDING) {
             pending++;
