@@ -42,6 +42,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/as-bench-XXXXXX")
 pids=()
 cleanup() {
+    # nginx's master stops its workers on TERM; a KILL would orphan them.
+    [ -z "${ngx_pid:-}" ] || kill -TERM "$ngx_pid" 2>/dev/null || true
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     [ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -75,7 +77,7 @@ http {
 }
 EOF
 "$NGINX" -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+ngx_pid=$!
 wait_port "$nport"
 
 # --- alertsink: file sink, spool on disk ------------------------------------------

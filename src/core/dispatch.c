@@ -328,8 +328,8 @@ void as_dispatch_records(as_note_t **notes, size_t n, const char *batch)
     for (size_t i = 0; i < n; i++) {
         notes[i]->batch = b;
         notes[i]->due_ms = 0;
-        as_sched_push(&as_core->sched, notes[i]);
     }
+    as_sched_push_many(&as_core->sched, notes, n);
 }
 
 /* --- loading the spool at start ------------------------------------------------ */

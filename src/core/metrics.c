@@ -7,6 +7,7 @@
  * configuration, not by traffic.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,8 @@
 typedef struct {
     as_metric_t m;
     char *l[3];
-    long value;
-    int used;
+    atomic_long value;
+    atomic_int used; /* published: m and l[] are set and never change again */
 } as_series_t;
 
 static const struct {
@@ -70,27 +71,44 @@ static unsigned as_hash(as_metric_t m, const char *l[3])
     return h;
 }
 
+static int as_series_is(const as_series_t *s, as_metric_t m, const char *l[3])
+{
+    return s->m == m && as_streq(s->l[0], l[0]) && as_streq(s->l[1], l[1]) &&
+           as_streq(s->l[2], l[2]);
+}
+
+/* Counting takes no lock once a series exists: the table is probed
+ * reading only published slots, and the value is an atomic.  Creating a
+ * series takes the lock, so two threads never fill one slot. */
 void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char *l3, long v)
 {
     const char *l[3] = {l1, l2, l3};
-    pthread_mutex_lock(&as_m_lock);
     unsigned h = as_hash(m, l);
     for (unsigned i = 0; i < AS_SERIES_MAX; i++) {
         as_series_t *s = &as_series[(h + i) % AS_SERIES_MAX];
-        if (!s->used) {
-            s->used = 1;
+        if (atomic_load_explicit(&s->used, memory_order_acquire)) {
+            if (as_series_is(s, m, l)) {
+                atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
+                return;
+            }
+            continue;
+        }
+        pthread_mutex_lock(&as_m_lock);
+        if (!atomic_load_explicit(&s->used, memory_order_relaxed)) {
             s->m = m;
             for (int k = 0; k < 3; k++)
                 s->l[k] = l[k] ? as_xstrdup(l[k]) : NULL;
-            s->value = v;
-            break;
+            atomic_store_explicit(&s->value, v, memory_order_relaxed);
+            atomic_store_explicit(&s->used, 1, memory_order_release);
+            pthread_mutex_unlock(&as_m_lock);
+            return;
         }
-        if (s->m == m && as_streq(s->l[0], l1) && as_streq(s->l[1], l2) && as_streq(s->l[2], l3)) {
-            s->value += v;
-            break;
+        pthread_mutex_unlock(&as_m_lock);
+        if (as_series_is(s, m, l)) { /* another thread created it just now */
+            atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
+            return;
         }
     }
-    pthread_mutex_unlock(&as_m_lock);
 }
 
 void as_metrics_latency(const char *channel, double seconds)
@@ -139,7 +157,7 @@ void as_metrics_render(as_buf_t *out, const long long depth[], const char *const
                       as_metric_defs[m].help, as_metric_defs[m].name);
         for (int i = 0; i < AS_SERIES_MAX; i++) {
             as_series_t *s = &as_series[i];
-            if (!s->used || s->m != (as_metric_t)m)
+            if (!atomic_load_explicit(&s->used, memory_order_acquire) || s->m != (as_metric_t)m)
                 continue;
             as_buf_puts(out, as_metric_defs[m].name);
             int first = 1;
@@ -152,7 +170,7 @@ void as_metrics_render(as_buf_t *out, const long long depth[], const char *const
             }
             if (!first)
                 as_buf_putc(out, '}');
-            as_buf_printf(out, " %ld\n", s->value);
+            as_buf_printf(out, " %ld\n", atomic_load_explicit(&s->value, memory_order_relaxed));
         }
     }
     as_buf_puts(out, "# HELP alertsink_delivery_latency_seconds Time from acceptance to "

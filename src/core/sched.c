@@ -21,6 +21,8 @@ void as_sched_init(as_sched_t *s)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_REALTIME);
     pthread_cond_init(&s->cond, &ca);
+    pthread_cond_init(&s->idle_cond, &ca);
+    s->idle_waiters = 0;
     pthread_condattr_destroy(&ca);
     s->head = s->tail = NULL;
     s->heap = NULL;
@@ -40,6 +42,7 @@ void as_sched_destroy(as_sched_t *s)
     free(s->heap);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->idle_cond);
 }
 
 static void as_heap_swap(as_sched_t *s, size_t a, size_t b)
@@ -85,20 +88,33 @@ static void as_fifo_push(as_sched_t *s, as_note_t *n)
     s->tail = n;
 }
 
-void as_sched_push(as_sched_t *s, as_note_t *n)
+static void as_sched_put(as_sched_t *s, as_note_t *n, int64_t now)
 {
-    int64_t now = as_now_ms();
-    pthread_mutex_lock(&s->lock);
     if (n->due_ms <= now) {
         as_fifo_push(s, n);
-    } else {
-        if (s->nheap == s->heapcap) {
-            s->heapcap = s->heapcap ? s->heapcap * 2 : 64;
-            s->heap = as_xrealloc(s->heap, s->heapcap * sizeof(*s->heap));
-        }
-        s->heap[s->nheap++] = n;
-        as_heap_up(s, s->nheap - 1);
+        return;
     }
+    if (s->nheap == s->heapcap) {
+        s->heapcap = s->heapcap ? s->heapcap * 2 : 64;
+        s->heap = as_xrealloc(s->heap, s->heapcap * sizeof(*s->heap));
+    }
+    s->heap[s->nheap++] = n;
+    as_heap_up(s, s->nheap - 1);
+}
+
+void as_sched_push(as_sched_t *s, as_note_t *n)
+{
+    as_sched_push_many(s, &n, 1);
+}
+
+void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count)
+{
+    /* One lock and one wake-up for a whole commit round: the workers pass
+     * the wake-up on while work is left (see as_sched_pop). */
+    int64_t now = as_now_ms();
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < count; i++)
+        as_sched_put(s, notes[i], now);
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
@@ -144,7 +160,9 @@ void as_sched_done(as_sched_t *s)
 {
     pthread_mutex_lock(&s->lock);
     s->busy--;
-    pthread_cond_broadcast(&s->cond);
+    /* Only an idle waiter cares; waking the workers here would stampede. */
+    if (s->idle_waiters > 0)
+        pthread_cond_broadcast(&s->idle_cond);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -182,6 +200,8 @@ int as_sched_wait_idle(as_sched_t *s, int64_t until_ms)
             t = until_ms;
         ts.tv_sec = t / 1000;
         ts.tv_nsec = (t % 1000) * 1000000;
-        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        s->idle_waiters++;
+        pthread_cond_timedwait(&s->idle_cond, &s->lock, &ts);
+        s->idle_waiters--;
     }
 }

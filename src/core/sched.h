@@ -12,7 +12,9 @@
 
 typedef struct as_sched_s {
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;      /* workers: a note is due */
+    pthread_cond_t idle_cond; /* as_sched_wait_idle(): a worker finished */
+    int idle_waiters;
     as_note_t *head, *tail; /* due now, in arrival order */
     as_note_t **heap;       /* due later, by due_ms */
     size_t nheap, heapcap;
@@ -25,6 +27,7 @@ void as_sched_init(as_sched_t *s);
 void as_sched_destroy(as_sched_t *s);
 /* Schedule n at n->due_ms (now or earlier: at the end of the FIFO). */
 void as_sched_push(as_sched_t *s, as_note_t *n);
+void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count);
 /* The next due note, or NULL once stopping. */
 as_note_t *as_sched_pop(as_sched_t *s);
 /* A worker is done with the note it popped (pushed again or finished). */
