@@ -254,6 +254,26 @@ static void test_retry_after_failure_and_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A record in incoming/ as a crash would have left it (the spool's own
+ * entry format), for the start-up recovery to find. */
+static void write_record(env_t *e, const char *id, int64_t accepted_ms, const char *alertname)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/spool", e->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/spool/incoming", e->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, id);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
+            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
+            "\"firing\",\"labels\":{\"alertname\":\"%s\"}}]}}\n",
+            id, (long long)accepted_ms, alertname);
+    fclose(f);
+}
+
 /* A crash after the sink wrote the line but before the spool heard of it:
  * the restart must not write it twice. */
 static void test_in_doubt_not_doubled(void **state)
@@ -261,18 +281,8 @@ static void test_in_doubt_not_doubled(void **state)
     env_t *e = *state;
     char path[400];
     const char *id = "000000000001-000001-abcd";
-    snprintf(path, sizeof(path), "%s/spool", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, id);
-    FILE *f = fopen(path, "w");
-    fprintf(f,
-            "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
-            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
-            "\"firing\",\"labels\":{\"alertname\":\"Doubt\"}}]}}\n",
-            id, (long long)as_now_ms());
-    fclose(f);
+    write_record(e, id, as_now_ms(), "Doubt");
+    FILE *f;
     snprintf(path, sizeof(path), "%s/spool/incoming/%s.log", e->dir, id);
     f = fopen(path, "w");
     fprintf(f, "R %s 1\nA %s file\n", id, id);
@@ -293,21 +303,9 @@ static void test_in_doubt_not_doubled(void **state)
 static void test_max_age_to_dead(void **state)
 {
     env_t *e = *state;
-    char path[400];
     const char *id = "000000000002-000001-abcd";
-    snprintf(path, sizeof(path), "%s/spool", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, id);
-    FILE *f = fopen(path, "w");
     /* Accepted two hours ago; max_age is 1h. */
-    fprintf(f,
-            "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
-            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
-            "\"firing\",\"labels\":{\"alertname\":\"Old\"}}]}}\n",
-            id, (long long)(as_now_ms() - 7200000));
-    fclose(f);
+    write_record(e, id, as_now_ms() - 7200000, "Old");
     core_up(e);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 5000));
     as_core_stop();
