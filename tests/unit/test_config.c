@@ -217,7 +217,8 @@ static void test_unknown_key(void **state)
 static void test_wrong_type(void **state)
 {
     expect_error(cat(base, "workers: many\n"), 7, 10, "workers: expected an integer, got 'many'");
-    expect_error(cat(base, "http: {listen: [a, b]}\n"), 7, 16, "expected a listen address, got a list");
+    expect_error(cat(base, "http: {listen: [a, b]}\n"), 7, 16,
+                 "expected a listen address, got a list");
     expect_error(cat(base, "log: debug\n"), 7, 6, "expected a map of keys");
     expect_error(cat(base, "log: {level: loud}\n"), 7, 14,
                  "level: unknown value 'loud' (one of: debug, info, warn, error)");
@@ -252,12 +253,11 @@ static void test_missing_and_duplicate(void **state)
 
 static void test_regex_error(void **state)
 {
-    expect_error(cat(base, "  routes:\n    - matchers: ['team=~\"db(\"']\n      receiver: r1\n"),
-                 8, 18,
+    expect_error(cat(base, "  routes:\n    - matchers: ['team=~\"db(\"']\n      receiver: r1\n"), 8,
+                 18,
                  "invalid regular expression 'db(' for label 'team': missing closing "
                  "parenthesis at offset 3");
-    expect_error(cat(base, "  routes:\n    - match_re: {team: \"[\"}\n      receiver: r1\n"), 8,
-                 24,
+    expect_error(cat(base, "  routes:\n    - match_re: {team: \"[\"}\n      receiver: r1\n"), 8, 24,
                  "invalid regular expression '[' for label 'team': missing terminating ] for "
                  "character class at offset 1");
     expect_error(cat(base, "  routes:\n    - matchers: ['=x']\n      receiver: r1\n"), 8, 18,
@@ -268,8 +268,8 @@ static void test_references(void **state)
 {
     expect_error(cat(base, "  routes:\n    - receiver: nobody\n"), 8, 17,
                  "route: unknown receiver 'nobody'");
-    expect_error(cat(base, "  routes:\n    - receiver: r1\n      mute_time_intervals: [nights]\n"), 9,
-                 29, "mute_time_intervals: unknown time interval 'nights'");
+    expect_error(cat(base, "  routes:\n    - receiver: r1\n      mute_time_intervals: [nights]\n"),
+                 9, 29, "mute_time_intervals: unknown time interval 'nights'");
     expect_error("spool: {dir: /tmp/x}\n"
                  "receivers:\n"
                  "  - name: r\n"
@@ -358,7 +358,8 @@ static void test_secret_never_logged(void **state)
     /* A secret echoed in an error message is redacted there too. */
     setenv("AS_TEST_SECRET", "s3cr3t-value", 1);
     loaded_t l;
-    load(&l, cat(base, "http: {bearer_token: \"${AS_TEST_SECRET}\", listen: \"${AS_TEST_SECRET}\"}\n"));
+    load(&l,
+         cat(base, "http: {bearer_token: \"${AS_TEST_SECRET}\", listen: \"${AS_TEST_SECRET}\"}\n"));
     assert_null(l.c);
     for (size_t i = 0; i < l.cf.nerrors; i++)
         assert_null(strstr(l.cf.errors[i], "s3cr3t-value"));
@@ -455,8 +456,9 @@ static void test_modules(void **state)
              build);
     expect_error(conf, 1, 11, msg);
 
-    snprintf(conf, sizeof(conf), "modules: [%s/modules/as_mod_hello.so, %s/modules/as_mod_hello.so]\n%s",
-             build, build, base);
+    snprintf(conf, sizeof(conf),
+             "modules: [%s/modules/as_mod_hello.so, %s/modules/as_mod_hello.so]\n%s", build, build,
+             base);
     snprintf(msg, sizeof(msg),
              "module %s/modules/as_mod_hello.so: a module named 'hello' is already loaded", build);
     expect_error(conf, 1, 11 + (int)strlen(build) + 24 + 2, msg);

@@ -16,7 +16,8 @@ until it answers, and kills it and removes the directory on exit, even when
 the test fails (and at interpreter exit, for daemons a test forgot).
 $AS_KEEP=1 keeps the directories for a post-mortem.
 
-Sanitizer builds are slower: timeouts are multiplied by SLOW.
+Sanitizer builds are slower: timeouts are multiplied by SLOW.  wrapper=
+runs the binary under another program (valgrind, in test_valgrind.py).
 """
 import atexit
 import http.client
@@ -152,7 +153,7 @@ class Daemon:
     def __init__(self, token=None, http=True, unix=True, max_body=None, spool=None,
                  http_extra=None, unix_extra=None, extra="", outbox_dir=True, workers=4,
                  dedup_window="0s", log_level="info", directory=None, receivers="",
-                 route=None):
+                 route=None, wrapper=None):
         self.dir = directory or tempfile.mkdtemp(prefix="as-e2e-")
         self.token = token
         self.port = free_port() if http else None
@@ -162,6 +163,7 @@ class Daemon:
         self.outbox = os.path.join(self.outbox_dir, "outbox.jsonl")
         self.config = os.path.join(self.dir, "alertsink.yaml")
         self.logfile = os.path.join(self.dir, "alertsink.log")
+        self.wrapper = list(wrapper or [])  # e.g. ["valgrind", ...] before the binary
         self.proc = None
         self._log = None
         self.returncode = None
@@ -212,7 +214,7 @@ class Daemon:
     def start(self, wait=True, timeout=15):
         self._close_log()
         self._log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen([BINARY, "-c", self.config], stdout=self._log,
+        self.proc = subprocess.Popen(self.wrapper + [BINARY, "-c", self.config], stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         self.returncode = None
         if wait:
