@@ -20,8 +20,6 @@ Wamessage (tests/fake_wamessage.py):
   - and after each, /metrics counts delivered, failed and fallback by
     receiver and channel.
 """
-import email
-import email.policy
 import json
 import os
 import re
@@ -33,7 +31,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BINARY, SLOW, Daemon, alert, free_port, wait_for  # noqa: E402
+from lib import BINARY, SLOW, Daemon, alert, free_port, metric_samples, wait_for  # noqa: E402
 from test_email_sink import Server, make_pki  # noqa: E402
 from test_wa_cli import PASSWORD, PHONE, Fake  # noqa: E402
 
@@ -53,16 +51,6 @@ def setUpModule():
 def tearDownModule():
     if PKI:
         shutil.rmtree(PKI, ignore_errors=True)
-
-
-def samples(text):
-    """{'name{labels}': value} of every sample line of a /metrics answer."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.rsplit(" ", 1)
-            out[key] = float(value)
-    return out
 
 
 class Delivery(unittest.TestCase):
@@ -146,7 +134,7 @@ class Delivery(unittest.TestCase):
     def metrics(self):
         r = self.d.get("/metrics", token=None)
         self.assertEqual(r.status, 200)
-        return samples(r.body.decode())
+        return metric_samples(r.body.decode())
 
     def assert_counts(self, delivered=None, failed=None, fallback=None):
         """The series of receiver oncall, by channel; a channel not named

@@ -17,7 +17,6 @@ import email.policy
 import email.utils
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +24,9 @@ import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import stop_process  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("AS_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
@@ -109,13 +111,7 @@ class Server:
         self.port = int(line.split()[1])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         self.proc.stdout.close()
         self.proc.stderr.close()
 

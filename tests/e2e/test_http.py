@@ -62,11 +62,7 @@ class HttpInput(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.d.stop()
-            assert rc == 0, "alertsink exited with %s:\n%s" % (rc, cls.d.log())
-        finally:
-            cls.d.close()
+        cls.d.finish()
 
     def queued(self, r):
         self.assertEqual(r.status, 200, r)

@@ -24,6 +24,23 @@ KILL_AFTER = 150  # answers before the kill
 
 
 class KillNine(unittest.TestCase):
+    def kill_mid_load(self, d, clients, accepted, lock):
+        """Run the (function, args) clients, which append the ids answered
+        to accepted under lock; SIGKILL d once KILL_AFTER are in, while the
+        load is still going; return a copy of what was accepted."""
+        threads = [threading.Thread(target=f, args=a) for f, a in clients]
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(accepted) >= KILL_AFTER, 60, interval=0.001,
+                 what="answers before the kill")
+        d.kill9()
+        for t in threads:
+            t.join(60)
+        with lock:
+            accepted = list(accepted)
+        self.assertLess(len(accepted), TOTAL, "the load was over before the kill")
+        return accepted
+
     def check_durable(self, d, accepted):
         self.assertGreaterEqual(len(accepted), KILL_AFTER)
         self.assertEqual(len(accepted), len(set(accepted)), "an id answered twice")
@@ -58,17 +75,8 @@ class KillNine(unittest.TestCase):
                     if r.status == 200:
                         with lock:
                             accepted.append(r.json["id"])
-            threads = [threading.Thread(target=client) for _ in range(THREADS)]
-            for t in threads:
-                t.start()
-            wait_for(lambda: len(accepted) >= KILL_AFTER, 60, interval=0.001,
-                     what="answers before the kill")
-            d.kill9()
-            for t in threads:
-                t.join(60)
-            with lock:
-                accepted = list(accepted)
-            self.assertLess(len(accepted), TOTAL, "the load was over before the kill")
+            accepted = self.kill_mid_load(d, [(client, ()) for _ in range(THREADS)],
+                                          accepted, lock)
             self.check_durable(d, accepted)
         finally:
             d.close()
@@ -97,17 +105,8 @@ class KillNine(unittest.TestCase):
                     return  # killed
                 finally:
                     s.close()
-            threads = [threading.Thread(target=client, args=(k,)) for k in range(THREADS)]
-            for t in threads:
-                t.start()
-            wait_for(lambda: len(accepted) >= KILL_AFTER, 60, interval=0.001,
-                     what="answers before the kill")
-            d.kill9()
-            for t in threads:
-                t.join(60)
-            with lock:
-                accepted = list(accepted)
-            self.assertLess(len(accepted), TOTAL, "the load was over before the kill")
+            accepted = self.kill_mid_load(d, [(client, (k,)) for k in range(THREADS)],
+                                          accepted, lock)
             time.sleep(0.1)
             self.check_durable(d, accepted)
         finally:

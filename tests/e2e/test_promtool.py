@@ -18,7 +18,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import Daemon, alert, wait_for  # noqa: E402
+from lib import Daemon, alert, metric_samples, wait_for  # noqa: E402
 
 ALERTS = "/api/v1/alerts"
 WEIRD = 'we"ird\\name'  # a receiver name with a quote and a backslash
@@ -29,16 +29,6 @@ def promtool(text):
     p = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True,
                        timeout=60)
     return p.returncode, (p.stdout + p.stderr).decode()
-
-
-def samples(text):
-    """{'name{labels}': value} of every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.rsplit(" ", 1)
-            out[key] = float(value)
-    return out
 
 
 class Promtool(unittest.TestCase):
@@ -96,7 +86,7 @@ class Promtool(unittest.TestCase):
             self.assertEqual(rc, 0, out + "\n" + body)
             self.assertEqual(out.strip(), "", "promtool lint findings")
 
-            s = samples(body)
+            s = metric_samples(body)
             esc = WEIRD.replace("\\", "\\\\").replace('"', '\\"')
             self.assertEqual(s['alertsink_queued_total{input="http"}'], 8)
             self.assertGreaterEqual(s['alertsink_received_total{input="http"}'], 8)

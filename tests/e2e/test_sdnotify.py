@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import SLOW, Daemon, alert, http_request, wait_for  # noqa: E402
+from lib import SLOW, Daemon, alert, wait_for  # noqa: E402
 
 ALERTS = "/api/v1/alerts"
 

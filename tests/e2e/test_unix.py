@@ -6,7 +6,6 @@ clients, the client limit, the socket file's mode, a stale socket file
 replaced, a live one (or a file that is not a socket) refused, SIGTERM.
 An id answered OK must show up in the outbox exactly once.
 """
-import json
 import os
 import re
 import signal
@@ -37,11 +36,7 @@ class UnixInput(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.d.stop()
-            assert rc == 0, "alertsink exited with %s:\n%s" % (rc, cls.d.log())
-        finally:
-            cls.d.close()
+        cls.d.finish()
 
     def test_text_and_json_lines(self):
         answers = self.d.unix(

@@ -14,7 +14,6 @@ its stdout or stderr.
 import hashlib
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -23,6 +22,9 @@ import tempfile
 import time
 import unittest
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import stop_process  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("AS_TEST_DATA", os.path.dirname(HERE))
@@ -69,12 +71,7 @@ class Fake:
         return self._call("GET", "/_state")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
 
 
 class WaTest(unittest.TestCase):

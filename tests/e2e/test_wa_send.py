@@ -22,35 +22,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_wa_cli import ALERTSINK, DATA, PASSWORD, PHONE, Fake  # noqa: E402
-
-SMTP = os.path.join(DATA, "smtp_server.py")
-
-
-class Smtp:
-    def __init__(self, tmp):
-        self.spool = tempfile.mkdtemp(dir=tmp, prefix="smtp-")
-        self.proc = subprocess.Popen([sys.executable, SMTP, "--spool", self.spool],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY "):
-            self.stop()
-            raise RuntimeError("smtp_server.py did not start: %r" % line)
-        self.port = int(line.split()[1])
-
-    def count(self):
-        return len([n for n in os.listdir(self.spool) if n.endswith(".eml")])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-
+from test_email_sink import Server  # noqa: E402
+from test_wa_cli import ALERTSINK, PASSWORD, PHONE, Fake  # noqa: E402
 
 ALERT = {"labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db1"},
          "annotations": {"summary": "disk / is 97% full"}, "status": "firing"}
@@ -62,7 +35,7 @@ class SendTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.fake = Fake(self.tmp, "--device", "7001:" + PHONE)
         self.addCleanup(self.fake.stop)
-        self.smtp = Smtp(self.tmp)
+        self.smtp = Server(self.tmp)
         self.addCleanup(self.smtp.stop)
 
     def config(self, password=PASSWORD, max_length=4096, extra=""):
@@ -109,7 +82,7 @@ route: { receiver: oncall }
         self.assertEqual(s[0]["form"]["reg_id"], "7001")
         self.assertIn("DiskFull", s[0]["form"]["message"])
         self.assertIn("disk / is 97% full", s[0]["form"]["message"])
-        self.assertEqual(self.smtp.count(), 0)
+        self.assertEqual(len(self.smtp.messages()), 0)
 
     def test_long_message_parts_in_order(self):
         alert = dict(ALERT, annotations={"description": "\n".join(
@@ -129,7 +102,7 @@ route: { receiver: oncall }
         r = self.send(self.config())
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([q["status"] for q in self.sends()], [500, 200])
-        self.assertEqual(self.smtp.count(), 0)
+        self.assertEqual(len(self.smtp.messages()), 0)
 
     def test_429_retry_after_is_honoured(self):
         self.fake.control(fail=[{"status": 429, "retry_after": "3",
@@ -145,7 +118,7 @@ route: { receiver: oncall }
         r = self.send(self.config())
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertEqual(self.sends(), [])
-        self.assertEqual(self.smtp.count(), 1)
+        self.assertEqual(len(self.smtp.messages()), 1)
         self.assertLess(self.took, 15)  # at once, not after fallback_after
 
     def test_wrong_password_falls_back_to_email(self):
@@ -153,7 +126,7 @@ route: { receiver: oncall }
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertNotIn("not-it", r.stdout + r.stderr)
         self.assertEqual(self.sends(), [])
-        self.assertEqual(self.smtp.count(), 1)
+        self.assertEqual(len(self.smtp.messages()), 1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import urllib.request
 
-from .alertsink import free_port, wait_for
+from .alertsink import free_port, stop_process, wait_for
 
 __all__ = ["AM_BINARY", "Alertmanager", "now"]
 
@@ -101,13 +101,7 @@ class Alertmanager:
             return f.read().decode(errors="replace")
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
         self.log_f.close()
         if not os.environ.get("AS_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -32,7 +32,8 @@ import time
 
 __all__ = [
     "BINARY", "SOURCE", "FIXTURES", "SLOW", "Daemon", "Response", "free_port", "wait_for",
-    "http_request", "unix_session", "fixture", "alert", "am_payload",
+    "http_request", "unix_session", "fixture", "alert", "am_payload", "metric_samples",
+    "stop_process",
 ]
 
 SOURCE = os.environ.get("AS_SOURCE_DIR") or os.path.abspath(
@@ -93,6 +94,28 @@ def am_payload(names, receiver="out", status="firing"):
             "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
             "externalURL": "http://am.example", "version": "4",
             "groupKey": "{}:{}", "truncatedAlerts": 0}
+
+
+def stop_process(proc, timeout):
+    """SIGTERM a helper process, SIGKILL it if it is still there after timeout s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def metric_samples(text):
+    """{'name{labels}': value} of every sample line of a /metrics answer."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
 
 
 class Response:
@@ -308,13 +331,20 @@ class Daemon:
             self.start()
         return self
 
-    def __exit__(self, exc_type, *exc):
+    def finish(self):
+        """Stop with SIGTERM, require exit 0, and clean up."""
         try:
-            if exc_type is None and self.alive():
+            if self.alive():
                 rc = self.stop()
                 if rc != 0:
                     raise AssertionError("alertsink exited with %d:\n%s" % (rc, self.log()))
         finally:
+            self.close()
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.finish()
+        else:
             self.close()
 
     # --- HTTP ---------------------------------------------------------------------------
