@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/conf.h"
-#include "core/json.h"
-#include "core/pool.h"
-#include "core/template.h"
+#include "lib/conf.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "render/template.h"
 
 /* CPU time, not wall time: on a shared machine other processes' time
  * would be counted as ours. */

@@ -1,6 +1,6 @@
 # embed.cmake - write the built-in templates (every NAME.mustache of DIR)
 # into one C file, OUT, as the table as_tpl_builtins[] of
-# src/core/template.h.  The build runs it (see CMakeLists.txt):
+# src/render/template.h.  The build runs it (see CMakeLists.txt):
 #
 #   cmake -DDIR=templates -DOUT=build/as_templates.c -P templates/embed.cmake
 #
@@ -8,7 +8,7 @@
 file(GLOB files "${DIR}/*.mustache")
 list(SORT files)
 set(out "/* Generated from the NAME.mustache files of templates/ by templates/embed.cmake. */\n")
-string(APPEND out "#include <stddef.h>\n\n#include \"core/template.h\"\n\n")
+string(APPEND out "#include <stddef.h>\n\n#include \"render/template.h\"\n\n")
 set(table "")
 set(i 0)
 foreach(f IN LISTS files)

@@ -11,8 +11,8 @@
 #include <yaml.h>
 
 #include "cli/cli.h"
-#include "core/cycle.h"
-#include "core/log.h"
+#include "conf/cycle.h"
+#include "lib/log.h"
 
 int as_cli_check(const char *path, int print)
 {

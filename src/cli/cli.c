@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
-#include "core/conf.h"
+#include "lib/conf.h"
 
 int as_cli_usage_error(const char *who, const char *usage, const char *fmt, ...)
 {

@@ -11,7 +11,7 @@
 #ifndef AS_CLI_H
 #define AS_CLI_H
 
-#include "core/cycle.h"
+#include "conf/cycle.h"
 
 enum {
     AS_EXIT_OK = 0,

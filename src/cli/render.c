@@ -20,10 +20,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/buf.h"
-#include "core/json.h"
-#include "core/mustache.h"
-#include "core/pool.h"
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "render/mustache.h"
 
 #define AS_RENDER_MAX_INPUT (64 * 1024 * 1024)
 

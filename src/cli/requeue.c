@@ -28,10 +28,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/note.h"
-#include "core/spool.h"
+#include "conf/config.h"
+#include "deliver/note.h"
+#include "lib/clock.h"
+#include "queue/spool.h"
 
 static const char as_requeue_usage[] =
     "usage: alertsink requeue [-c FILE] ID... | --all\n"

@@ -21,10 +21,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/config.h"
-#include "core/json.h"
-#include "core/matcher.h"
-#include "core/pool.h"
+#include "conf/config.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "route/matcher.h"
 
 static const char as_routes_usage[] =
     "usage: alertsink routes --labels k=v[,k=v...] [-c FILE] [k=v ...]\n"

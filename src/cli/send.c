@@ -28,14 +28,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/clock.h"
-#include "core/core.h"
-#include "core/fdio.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/pipeline.h"
-#include "core/pool.h"
+#include "deliver/pipeline.h"
 #include "inputs/formats.h"
+#include "lib/clock.h"
+#include "lib/fdio.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "queue/engine.h"
 
 extern char **environ;
 

@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/buf.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "core/pool.h"
-#include "sinks/whatsapp.h"
+#include "conf/config.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "sinks/whatsapp/whatsapp.h"
 
 #define AS_WA_POLL_MS 2000 /* CONTRACT §9: pair polls logincontrol every 2 s */
 

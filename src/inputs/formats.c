@@ -56,12 +56,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/buf.h"
-#include "core/clock.h"
-#include "core/json.h"
-#include "core/payload.h"
-#include "core/pool.h"
 #include "inputs/formats.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "route/payload.h"
 
 #define AS_COLLECTD_MAX_HEADERS 64
 

@@ -23,7 +23,7 @@
 
 #include <stdio.h>
 
-#include "core/payload.h"
+#include "route/payload.h"
 
 typedef enum {
     AS_FORMAT_AUTO = 0,

@@ -48,15 +48,15 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
-#include "core/buf.h"
-#include "core/clock.h"
-#include "core/core.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "core/pool.h"
 #include "inputs/http.h"
 #include "inputs/listener.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/pool.h"
+#include "queue/engine.h"
 
 #define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
 #define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */

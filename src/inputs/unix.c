@@ -50,13 +50,13 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
-#include "core/buf.h"
-#include "core/clock.h"
-#include "core/log.h"
-#include "core/payload.h"
-#include "core/pool.h"
 #include "inputs/http.h"
 #include "inputs/listener.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "route/payload.h"
 
 #define AS_UNIX_READ      65536
 #define AS_UNIX_MAX_QUEUE 1024        /* answers a client may have outstanding */

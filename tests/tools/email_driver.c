@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cycle.h"
-#include "core/json.h"
-#include "core/pool.h"
+#include "conf/cycle.h"
+#include "lib/json.h"
+#include "lib/pool.h"
 
 typedef struct {
     const as_module_t *m;

@@ -24,9 +24,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/buf.h"
-#include "core/payload.h"
-#include "core/pool.h"
+#include "lib/buf.h"
+#include "lib/pool.h"
+#include "route/payload.h"
 
 /* 2023-11-14T22:13:20.123Z */
 #define AS_CASE_NOW_MS 1700000000123LL

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/cycle.h"
-#include "core/log.h"
-#include "core/pool.h"
+#include "conf/config.h"
+#include "conf/cycle.h"
+#include "lib/log.h"
+#include "lib/pool.h"
 
 static char tmpdir[256];
 

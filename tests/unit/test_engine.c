@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/clock.h"
-#include "core/core.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "core/payload.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "queue/engine.h"
+#include "route/payload.h"
 
 typedef struct {
     char dir[256];

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "core/json.h"
 #include "inputs/formats.h"
+#include "lib/json.h"
 #include "payload_cases.h"
 
 static const char *as_data_dir(void)

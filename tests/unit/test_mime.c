@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "core/buf.h"
-#include "core/json.h"
-#include "sinks/mime.h"
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "sinks/email/mime.h"
 
 /* ---- decoders -------------------------------------------------------------- */
 

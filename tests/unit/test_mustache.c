@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "core/json.h"
-#include "core/mustache.h"
-#include "core/pool.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "render/mustache.h"
 
 /* ---------------------------------------------------------------------- */
 /* The spec files                                                           */

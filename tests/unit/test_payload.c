@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "core/clock.h"
-#include "core/json.h"
+#include "lib/clock.h"
+#include "lib/json.h"
 #include "payload_cases.h"
 
 static const char *as_data_dir(void)

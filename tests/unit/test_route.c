@@ -19,13 +19,13 @@
 
 #include <cmocka.h>
 
-#include "core/buf.h"
-#include "core/config.h"
-#include "core/group.h"
-#include "core/json.h"
-#include "core/matcher.h"
-#include "core/pool.h"
-#include "core/route.h"
+#include "conf/config.h"
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "route/group.h"
+#include "route/matcher.h"
+#include "route/route.h"
 
 /* --- helpers ------------------------------------------------------------------------ */
 

@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "core/conf.h"
-#include "core/json.h"
-#include "core/pool.h"
-#include "core/template.h"
+#include "lib/conf.h"
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "render/template.h"
 
 static const char *const fixtures[] = {"firing-group-2.json", "firing-group-30.json",
                                        "mixed-resolved-firing.json", "resolved.json"};

@@ -27,13 +27,13 @@
 
 #include <cmocka.h>
 
-#include "core/conf.h"
-#include "core/config.h"
-#include "core/pool.h"
-#include "core/route.h"
-#include "core/timeinterval.h"
-#include "core/tz.h"
-#include "core/yamldoc.h"
+#include "conf/config.h"
+#include "lib/conf.h"
+#include "lib/pool.h"
+#include "lib/tz.h"
+#include "lib/yamldoc.h"
+#include "route/route.h"
+#include "route/timeinterval.h"
 
 /* --- helpers ------------------------------------------------------------------ */
 

@@ -30,12 +30,12 @@
 
 #include <cmocka.h>
 
-#include "core/buf.h"
-#include "core/core.h"
-#include "core/cycle.h"
-#include "core/httpc.h"
-#include "core/json.h"
-#include "core/log.h"
+#include "conf/cycle.h"
+#include "lib/buf.h"
+#include "lib/httpc.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "queue/engine.h"
 
 #define PHONE    "905550000001"
 #define PASSWORD "Tr1cky-Passw0rd"

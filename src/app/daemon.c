@@ -1,0 +1,170 @@
+/*
+ * daemon.c - the daemon's life (CONTRACT §3): load the configuration,
+ * recover the spool, start the workers and the inputs, then serve signals
+ * until told to stop.
+ *
+ * Signals are blocked in every thread and taken with sigtimedwait() here,
+ * in the main thread, so no handler ever interrupts a worker:
+ *
+ *   SIGHUP          reload: the new configuration is loaded and checked
+ *                   completely before anything changes; a bad one is
+ *                   refused with every error logged, the old one stays.
+ *   SIGUSR1         the sinks reopen their files (logrotate).
+ *   SIGTERM/SIGINT  stop taking input (503), let the commits in flight
+ *                   complete and the deliveries in progress finish; what
+ *                   is queued stays in the spool for the next start.
+ *
+ * Under systemd (Type=notify) the daemon says READY=1 once the spool is
+ * recovered and the inputs listen, RELOADING=1 ... READY=1 around a
+ * reload, STOPPING=1 when it stops, and keeps STATUS= up to date with the
+ * queue depth.  sd_notify() does nothing when NOTIFY_SOCKET is unset.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "queue/engine.h"
+
+#define AS_STATUS_EVERY 10 /* seconds between two STATUS= updates */
+
+/* Tell systemd state ("READY=1\n", or "" for the status alone) and the
+ * queue depth. */
+static void as_notify(const char *state)
+{
+    const as_spool_t *sp = as_core->spool;
+    sd_notifyf(0, "%sSTATUS=serving; queue %zu, deferred %lld, dead %lld", state,
+               as_sched_depth(&as_core->sched), (long long)atomic_load(&sp->count[AS_Q_DEFERRED]),
+               (long long)atomic_load(&sp->count[AS_Q_DEAD]));
+}
+
+static void as_log_conf_errors(as_conf_t *cf)
+{
+    for (size_t i = 0; i < cf->nerrors; i++)
+        as_log(AS_LOG_ERROR, "configuration error", AS_S("error", cf->errors[i]));
+}
+
+static void as_reload(const char *path)
+{
+    as_conf_t cf;
+    as_log(AS_LOG_INFO, "reloading", AS_S("config", path));
+    as_cycle_t *next = as_cycle_create(&cf, path);
+    if (next == NULL) {
+        as_log_conf_errors(&cf);
+        as_log(AS_LOG_ERROR, "reload refused: the configuration is invalid, keeping the old one",
+               AS_I("errors", cf.nerrors));
+        as_conf_free_errors(&cf);
+        return;
+    }
+    as_conf_free_errors(&cf);
+    as_cycle_t *cur = as_core_cycle();
+    if (strcmp(next->cfg->spool.dir, cur->cfg->spool.dir) != 0) {
+        as_log(AS_LOG_ERROR, "reload refused: spool.dir changed; a restart is needed to move it",
+               AS_S("old", cur->cfg->spool.dir), AS_S("new", next->cfg->spool.dir));
+        as_log_set_level(cur->cfg->log.level);
+        as_cycle_unref(next);
+        as_cycle_unref(cur);
+        return;
+    }
+    as_err_t err;
+    if (as_cycle_start_inputs(next, cur, &err) < 0) {
+        as_log(AS_LOG_ERROR, "reload refused: the new inputs cannot start, keeping the old ones",
+               AS_S("error", err.msg));
+        as_log_set_level(cur->cfg->log.level);
+        as_cycle_unref(next);
+        as_cycle_unref(cur);
+        return;
+    }
+    as_core_set_cycle(next);
+    /* Deliveries in flight hold references to the old cycle and finish
+     * with it; it is freed when the last of them lets go. */
+    as_cycle_stop_inputs(cur);
+    as_cycle_unref(cur);
+    as_log(AS_LOG_INFO, "reloaded", AS_S("config", path));
+}
+
+/* RELOADING=1 carries MONOTONIC_USEC, which systemd's Type=notify-reload
+ * uses to tell this reload from an earlier one. */
+static void as_notify_reloading(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+               (unsigned long long)now.tv_sec * 1000000ULL +
+                   (unsigned long long)now.tv_nsec / 1000);
+}
+
+static void as_reopen(void)
+{
+    as_cycle_t *c = as_core_cycle();
+    for (size_t i = 0; i < c->cfg->mods.n; i++)
+        if (c->cfg->mods.v[i]->reopen != NULL)
+            c->cfg->mods.v[i]->reopen(c->inst[i]);
+    as_cycle_unref(c);
+    as_log(AS_LOG_INFO, "files reopened");
+}
+
+int as_daemon_run(const char *path)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    umask(077); /* spool files, tokens, sockets: never world-readable */
+
+    as_cycle_t *cycle = as_cli_cycle("alertsink", path);
+    if (cycle == NULL)
+        return AS_EXIT_USAGE;
+
+    as_err_t err;
+    if (as_core_open(cycle, 1, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg));
+        as_cycle_unref(cycle);
+        return AS_EXIT_FAIL;
+    }
+    if (as_core_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg));
+        as_core_stop();
+        as_cycle_unref(cycle);
+        return AS_EXIT_FAIL;
+    }
+    as_cycle_unref(cycle); /* the core holds it now */
+    as_log(AS_LOG_INFO, "started", AS_S("config", path), AS_S("version", AS_VERSION),
+           AS_S("spool", as_core->spool->dir));
+    as_notify("READY=1\n");
+
+    /* A timed wait, so that STATUS= follows the queue between signals. */
+    const struct timespec every = {AS_STATUS_EVERY, 0};
+    for (;;) {
+        int sig = sigtimedwait(&set, NULL, &every);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP) {
+            as_notify_reloading();
+            as_reload(path);
+            as_notify("READY=1\n");
+        } else if (sig == SIGUSR1) {
+            as_reopen();
+        } else if (sig < 0) {
+            as_notify("");
+        }
+    }
+
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    as_log(AS_LOG_INFO, "stopping");
+    as_cycle_t *c = as_core_cycle();
+    atomic_store(&as_core->accepting, 0);
+    as_cycle_stop_inputs(c);
+    as_cycle_unref(c);
+    as_core_stop();
+    as_log(AS_LOG_INFO, "stopped");
+    return AS_EXIT_OK;
+}

@@ -1,0 +1,88 @@
+/*
+ * config.h - alertsink's configuration: the top-level keys of CONTRACT §4,
+ * the receivers, the route tree, and one section per module.
+ *
+ * as_config_load() reads the file and its includes, loads the shared-object
+ * modules it names, parses everything through the key tables and checks
+ * what tables cannot (names that refer to each other).  Every error goes
+ * to the as_conf_t as FILE:LINE:COL: message.  A loaded configuration is
+ * immutable; all its memory belongs to its pool.
+ */
+#ifndef AS_CONFIG_H
+#define AS_CONFIG_H
+
+#include "alertsink/module.h"
+#include "conf/module.h"
+#include "lib/conf.h"
+#include "route/route.h"
+#include "route/timeinterval.h"
+
+/* One configuration value owned by a module: its struct and where it was written. */
+typedef struct as_slot_s {
+    void *conf;
+    const as_node_t *node;
+} as_slot_t;
+
+typedef enum { AS_MODE_FALLBACK = 0, AS_MODE_BOTH, AS_MODE_WHATSAPP, AS_MODE_EMAIL } as_mode_t;
+
+typedef struct as_receiver_s {
+    char *name;
+    int mode;
+    int64_t fallback_after, dedup_window; /* defaults applied */
+    as_slot_t channel[AS_MODULES_MAX];    /* by module index; conf NULL = none */
+    const as_node_t *node;
+} as_receiver_t;
+
+typedef struct as_log_conf_s {
+    int level;
+} as_log_conf_t;
+
+typedef struct as_spool_conf_s {
+    char *dir;
+    int64_t max_age, max_size;
+} as_spool_conf_t;
+
+typedef struct as_templates_conf_s {
+    char *dir;
+} as_templates_conf_t;
+
+typedef struct as_defaults_conf_s {
+    int64_t fallback_after, dedup_window;
+} as_defaults_conf_t;
+
+typedef struct as_config_s {
+    as_pool_t *pool;
+    char *file;
+    as_modset_t mods;
+
+    as_strv_t include;
+    as_log_conf_t log;
+    as_strv_t modules;
+    int64_t workers;
+    as_spool_conf_t spool;
+    as_templates_conf_t templates;
+    as_defaults_conf_t defaults;
+    as_array_t receivers;           /* as_receiver_t */
+    as_array_t time_intervals;      /* as_time_interval_t */
+    as_array_t mute_time_intervals; /* the same, Alertmanager's deprecated top-level key */
+    as_route_t route;
+    as_slot_t mconf[AS_MODULES_MAX]; /* module sections, by module index */
+
+    const as_conf_key_t *keys; /* the table it was parsed with (for -T) */
+} as_config_t;
+
+/* Load and check path. NULL on error (errors in cf). */
+as_config_t *as_config_load(as_conf_t *cf, const char *path);
+void as_config_free(as_config_t *cfg);
+/* The effective configuration as YAML, secrets as "<redacted>". */
+void as_config_print(FILE *out, const as_config_t *cfg);
+
+const as_receiver_t *as_config_receiver(const as_config_t *cfg, const char *name);
+const as_time_interval_t *as_config_time_interval(const as_config_t *cfg, const char *name);
+/* The module conf of a named module ("http"), NULL if not loaded. */
+void *as_config_module_conf(const as_config_t *cfg, const char *module);
+
+/* The default configuration path: $ALERTSINK_CONFIG or /etc/alertsink/alertsink.yaml. */
+const char *as_config_default_path(void);
+
+#endif

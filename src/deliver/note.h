@@ -1,0 +1,87 @@
+/*
+ * note.h - notifications in memory and as spool entries.
+ *
+ * An input submits a *record* (a payload as it came).  Routing turns a
+ * record into *notes*: one receiver's share of it (one group of alerts),
+ * each with its own id and per-channel delivery state.  The first note of
+ * a record keeps the record's id, so the id an input answered is the id a
+ * user finds in logs and in the outbox; further notes are "ID.2", "ID.3".
+ *
+ * A note lives either in its record's batch file (incoming/, the common
+ * case: delivered at the first attempt, never written again) or in a file
+ * of its own (deferred/, active/, dead/), written whenever its state must
+ * survive a crash: before a retry is scheduled, when it dies.
+ */
+#ifndef AS_NOTE_H
+#define AS_NOTE_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "alertsink/module.h"
+#include "queue/spool.h"
+
+#define AS_NID_LEN      (AS_ID_LEN + 8)
+#define AS_CHANNELS_MAX 8
+
+typedef struct as_batch_s as_batch_t;
+
+typedef enum {
+    AS_CH_PENDING = 0, /* not delivered yet */
+    AS_CH_DELIVERED,
+    AS_CH_FAILED,     /* failed permanently */
+    AS_CH_SUPERSEDED, /* the fallback delivered instead */
+} as_ch_state_t;
+
+typedef struct as_chan_s {
+    char name[24]; /* the channel key: "whatsapp", "email", "file", ... */
+    as_ch_state_t state;
+    int attempts;
+    int in_doubt;    /* an attempt was cut short by a crash */
+    int64_t next_ms; /* pending: not before */
+    char *error;     /* last failure, malloc'd */
+} as_chan_t;
+
+typedef struct as_note_s {
+    char id[AS_NID_LEN];
+    char record[AS_NID_LEN];
+    int64_t accepted_ms;  /* when the input accepted the record */
+    int64_t due_ms;       /* when the scheduler may hand it out */
+    char *input;          /* "http", "unix", "stdin" */
+    unsigned routed : 1;  /* 0: a record, still to be routed */
+    unsigned grouped : 1; /* an Alertmanager group (never held by group_wait) */
+    char *receiver;       /* routed: the receiver; record: the override, or NULL */
+    char *group_key;
+    char *route; /* the route key (group_wait, time intervals) */
+    cJSON *payload;
+    size_t nch;
+    as_chan_t ch[AS_CHANNELS_MAX];
+    cJSON *errors;       /* every failure so far: ["TIME CHANNEL: reason", ...] */
+    int index;           /* the note's position in its record (0 = the first) */
+    unsigned digest : 1; /* group_wait: stands for the notes in `members` */
+    cJSON *members;      /* digest: ids of the notes it was made of */
+
+    /* Where it lives. */
+    as_batch_t *batch; /* in a batch file; NULL: a file of its own */
+    as_queue_t q;      /* own file: its state directory */
+    int64_t heap_pos;  /* scheduler bookkeeping */
+    struct as_note_s *next;
+} as_note_t;
+
+as_note_t *as_note_new(void);
+void as_note_free(as_note_t *n);
+/* The note's channel state by name, added when absent. */
+as_chan_t *as_note_chan(as_note_t *n, const char *name);
+const as_chan_t *as_note_chan_find(const as_note_t *n, const char *name);
+/* Record one failure in the note's history. */
+void as_note_error(as_note_t *n, const char *channel, const char *reason);
+
+/* Serialise as a spool entry line (JSON + '\n'). */
+void as_note_entry(const as_note_t *n, as_buf_t *out);
+/* Parse one entry line; NULL with err when malformed.  Takes over nothing. */
+as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err);
+
+/* The status of the payload: "firing" if any alert fires, else "resolved". */
+const char *as_note_status(const as_note_t *n);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * stage_dedup.c - the same notification seen again within the receiver's
+ * dedup_window is sent once (CONTRACT §7).
+ *
+ * "The same" is: receiver, group key, and the set of (fingerprint,
+ * status) of its alerts.  The first note to be seen claims the key by
+ * creating dedup/KEY in the spool with O_EXCL (atomic across threads and
+ * across processes, so `alertsink send` and a daemon on one spool share
+ * it); the file's mtime is when the key was claimed and it survives a
+ * restart.  A later note with the key inside the window is finished as a
+ * duplicate, logged, and counted.  Old claims are swept.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "deliver/pipeline.h"
+#include "lib/clock.h"
+#include "lib/fdio.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/pool.h"
+#include "queue/engine.h"
+
+static uint64_t as_fnv(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int as_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 128 bits of two FNV-1a runs with different bases, as hex. */
+void as_dedup_key(const as_note_t *n, char key[33]);
+void as_dedup_key(const as_note_t *n, char key[33])
+{
+    const cJSON *alerts = as_json_arr(n->payload, "alerts"), *al;
+    size_t count = (size_t)cJSON_GetArraySize(alerts), k = 0;
+    char **items = as_xcalloc(count ? count : 1, sizeof(char *));
+    cJSON_ArrayForEach(al, alerts)
+    {
+        const char *fp = as_json_str(al, "fingerprint");
+        const char *st = as_json_str(al, "status");
+        char *labels = NULL;
+        if (fp == NULL)
+            fp = labels = as_json_print(as_json_obj(al, "labels"));
+        size_t len = strlen(fp ? fp : "") + strlen(st ? st : "") + 2;
+        items[k] = as_xmalloc(len);
+        snprintf(items[k], len, "%s:%s", fp ? fp : "", st ? st : "firing");
+        k++;
+        cJSON_free(labels);
+    }
+    qsort(items, k, sizeof(char *), as_str_cmp);
+    uint64_t h1 = 14695981039346656037ULL, h2 = 0x84222325cbf29ce4ULL;
+    const char *parts[2] = {n->receiver ? n->receiver : "", n->group_key ? n->group_key : ""};
+    for (int i = 0; i < 2; i++) {
+        h1 = as_fnv(h1, parts[i], strlen(parts[i]) + 1);
+        h2 = as_fnv(h2, parts[i], strlen(parts[i]) + 1);
+    }
+    for (size_t i = 0; i < k; i++) {
+        h1 = as_fnv(h1, items[i], strlen(items[i]) + 1);
+        h2 = as_fnv(h2, items[i], strlen(items[i]) + 1);
+        free(items[i]);
+    }
+    free(items);
+    snprintf(key, 33, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
+}
+
+static int as_dedup_claim(int dir, const char *key, const char *id)
+{
+    int fd = openat(dir, key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = write(fd, id, strlen(id)) < 0 ? -1 : 0;
+    close(fd);
+    return rc;
+}
+
+/* Replace a stale claim: a new file renamed over the old one. */
+static void as_dedup_replace(int dir, const char *key, const char *id)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), ".%s.%s", key, id);
+    unlinkat(dir, tmp, 0);
+    if (as_dedup_claim(dir, tmp, id) == 0 && renameat(dir, tmp, dir, key) == 0)
+        return;
+    unlinkat(dir, tmp, 0);
+}
+
+void as_stage_dedup(as_attempt_t *a)
+{
+    as_note_t *n = a->note;
+    int64_t window = a->recv->dedup_window;
+    if (window <= 0 || as_core == NULL || as_core->spool == NULL)
+        return;
+    /* A note that has been attempted already passed this stage. */
+    for (size_t i = 0; i < n->nch; i++)
+        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
+            return;
+
+    int dir = as_core->spool->dedupfd;
+    char key[33];
+    as_dedup_key(n, key);
+    if (as_dedup_claim(dir, key, n->id) == 0)
+        return;
+    if (errno != EEXIST) {
+        as_log(AS_LOG_WARN, "deduplication unavailable", AS_S("id", n->id),
+               AS_S("error", strerror(errno)));
+        return;
+    }
+    char owner[AS_NID_LEN] = "";
+    struct stat st;
+    int fd = openat(dir, key, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r = read(fd, owner, sizeof(owner) - 1);
+        owner[r > 0 ? r : 0] = '\0';
+        if (fstat(fd, &st) < 0)
+            st.st_mtime = 0;
+        close(fd);
+    } else {
+        st.st_mtime = 0;
+    }
+    if (strcmp(owner, n->id) == 0)
+        return; /* ours: claimed before a crash */
+    int64_t claimed = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    if (fd >= 0 && a->now - claimed < window) {
+        a->verdict = AS_VERDICT_FINISHED;
+        snprintf(a->why, sizeof(a->why), "duplicate of %s within dedup_window", owner);
+        as_metrics_count(AS_M_DEDUPED, n->receiver, NULL, NULL, 1);
+        as_log(AS_LOG_INFO, "duplicate suppressed", AS_S("id", n->id),
+               AS_S("receiver", n->receiver), AS_S("duplicate_of", owner),
+               AS_I("age_ms", a->now - claimed));
+        return;
+    }
+    as_dedup_replace(dir, key, n->id);
+}
+
+/* A note that died gives its claim back, so a later copy can try again. */
+void as_dedup_release(const as_note_t *n);
+void as_dedup_release(const as_note_t *n)
+{
+    if (as_core == NULL || as_core->spool == NULL)
+        return;
+    char key[33], owner[AS_NID_LEN] = "";
+    as_dedup_key(n, key);
+    int fd = openat(as_core->spool->dedupfd, key, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r = read(fd, owner, sizeof(owner) - 1);
+    owner[r > 0 ? r : 0] = '\0';
+    close(fd);
+    if (strcmp(owner, n->id) == 0)
+        unlinkat(as_core->spool->dedupfd, key, 0);
+}
+
+/* Remove claims older than max_age_ms. */
+void as_dedup_sweep(int64_t max_age_ms);
+void as_dedup_sweep(int64_t max_age_ms)
+{
+    DIR *d = as_opendir_fd(as_core->spool->dedupfd);
+    if (d == NULL)
+        return;
+    int64_t now = as_now_ms();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || e->d_name[1] == '.'))
+            continue;
+        if (fstatat(as_core->spool->dedupfd, e->d_name, &st, 0) < 0)
+            continue;
+        int64_t t = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (now - t > max_age_ms)
+            unlinkat(as_core->spool->dedupfd, e->d_name, 0);
+    }
+    closedir(d);
+}

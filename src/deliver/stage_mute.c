@@ -1,0 +1,33 @@
+/*
+ * stage_mute.c - a notification whose route is inside one of its
+ * mute_time_intervals, or outside all of its active_time_intervals, is not
+ * delivered: it is logged as muted, with the interval, and counted
+ * (CONTRACT §4: muted is not lost).  As in Alertmanager, the check is made
+ * when the notification is first handled; a retry already under way is
+ * not stopped by a window that opens later.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "conf/config.h"
+#include "deliver/pipeline.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "route/timeinterval.h"
+
+void as_stage_mute(as_attempt_t *a)
+{
+    as_note_t *n = a->note;
+    for (size_t i = 0; i < n->nch; i++)
+        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
+            return;
+    const as_route_t *r = as_route_by_id(&a->cycle->cfg->route, n->route);
+    const char *why = NULL;
+    if (r == NULL || !as_route_muted(r, (time_t)(a->now / 1000), &why))
+        return;
+    a->verdict = AS_VERDICT_FINISHED;
+    snprintf(a->why, sizeof(a->why), "muted: %s", why ? why : "time interval");
+    as_metrics_count(AS_M_MUTED, n->receiver, NULL, NULL, 1);
+    as_log(AS_LOG_INFO, "muted", AS_S("id", n->id), AS_S("receiver", n->receiver),
+           AS_S("group_key", n->group_key), AS_S("reason", why));
+}

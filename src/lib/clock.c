@@ -1,0 +1,113 @@
+/*
+ * clock.c - wall and monotonic milliseconds, RFC 3339 out and in (see
+ * clock.h).
+ *
+ * The parser is written out rather than left to strptime(3): it must
+ * refuse exactly what Go's time.Parse refuses (a leap second, a 30th of
+ * February, a missing offset), so a payload Alertmanager would reject is
+ * rejected here too, and it must not depend on the process's time zone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "lib/clock.h"
+#include "lib/tz.h"
+
+int64_t as_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t as_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void as_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
+{
+    time_t sec = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        sec--;
+    }
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0 || (size_t)n >= size)
+        buf[0] = '\0'; /* callers pass at least 32 bytes; never a cut date */
+    return buf;
+}
+
+static int as_digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+int as_rfc3339_parse(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0;
+    if (as_digits(s, 4, &y) || s[4] != '-' || as_digits(s + 5, 2, &mo) || s[7] != '-' ||
+        as_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || as_digits(s + 11, 2, &h) ||
+        s[13] != ':' || as_digits(s + 14, 2, &mi) || s[16] != ':' || as_digits(s + 17, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > as_tz_days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 59) /* Go refuses leap seconds too */
+        return -1;
+    const char *p = s + 19;
+    int frac_ms = 0, nfrac = 0;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
+            if (nfrac < 3)
+                frac_ms = frac_ms * 10 + (*p - '0');
+        if (nfrac == 0)
+            return -1;
+        for (int k = nfrac; k < 3; k++)
+            frac_ms *= 10;
+    }
+    int sign = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p == '+' ? 1 : -1;
+        if (as_digits(p + 1, 2, &oh) || p[3] != ':' || as_digits(p + 4, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    int64_t t = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
+                sec - (int64_t)sign * (oh * 3600 + om * 60);
+    *ms = t * 1000 + frac_ms;
+    return 0;
+}
+
+int as_rfc3339_valid(const char *s)
+{
+    int64_t ms;
+    return as_rfc3339_parse(s, &ms) == 0;
+}

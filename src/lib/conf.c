@@ -1,0 +1,250 @@
+/*
+ * conf.c - the table-driven section loader and printer (see conf.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+
+void as_conf_init(as_conf_t *cf, as_pool_t *pool)
+{
+    memset(cf, 0, sizeof(*cf));
+    cf->pool = pool;
+}
+
+void as_conf_free_errors(as_conf_t *cf)
+{
+    for (size_t i = 0; i < cf->nerrors; i++)
+        free(cf->errors[i]);
+    free(cf->errors);
+    cf->errors = NULL;
+    cf->nerrors = cf->cap = 0;
+}
+
+size_t as_conf_errors(const as_conf_t *cf)
+{
+    return cf->nerrors;
+}
+
+as_pool_t *as_conf_pool(as_conf_t *cf)
+{
+    return cf->pool;
+}
+
+void as_conf_print_errors(const as_conf_t *cf, FILE *out)
+{
+    for (size_t i = 0; i < cf->nerrors; i++)
+        fprintf(out, "%s\n", cf->errors[i]);
+}
+
+void as_conf_error(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+{
+    char msg[1024], line[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (node == NULL)
+        snprintf(line, sizeof(line), "%s", msg);
+    else if (node->line > 0)
+        snprintf(line, sizeof(line), "%s:%d:%d: %s", node->file, node->line, node->col, msg);
+    else
+        snprintf(line, sizeof(line), "%s: %s", node->file, msg);
+    /* Errors may quote configuration values: a secret must not leak here. */
+    as_log_redact(line, sizeof(line));
+    if (cf->nerrors == cf->cap) {
+        cf->cap = cf->cap ? cf->cap * 2 : 8;
+        cf->errors = as_xrealloc(cf->errors, cf->cap * sizeof(char *));
+    }
+    cf->errors[cf->nerrors++] = as_xstrdup(line);
+}
+
+const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what)
+{
+    if (node->kind != AS_NODE_SCALAR) {
+        as_conf_error(cf, node, "expected %s, got %s", what,
+                      node->kind == AS_NODE_MAP   ? "a map"
+                      : node->kind == AS_NODE_SEQ ? "a list"
+                                                  : "nothing");
+        return NULL;
+    }
+    return node->value;
+}
+
+char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        as_conf_error(cf, node, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    int big = !feof(fp);
+    fclose(fp);
+    if (big) {
+        as_conf_error(cf, node, "'%s' is larger than %zu bytes", path, sizeof(buf) - 1);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    if (strlen(buf) != n) {
+        as_conf_error(cf, node, "'%s' contains a NUL byte", path);
+        return NULL;
+    }
+    char *s = as_pstrdup(cf->pool, buf);
+    memset(buf, 0, sizeof(buf));
+    return s;
+}
+
+static const as_conf_key_t *as_conf_find(const as_conf_key_t *keys, const char *name,
+                                         int *file_form)
+{
+    *file_form = 0;
+    for (const as_conf_key_t *k = keys; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    size_t len = strlen(name);
+    if (len > 5 && strcmp(name + len - 5, "_file") == 0) {
+        for (const as_conf_key_t *k = keys; k->name; k++)
+            if ((k->flags & AS_CONF_SECRET) && strlen(k->name) == len - 5 &&
+                strncmp(k->name, name, len - 5) == 0) {
+                *file_form = 1;
+                return k;
+            }
+    }
+    return NULL;
+}
+
+static int as_conf_is_section(const as_conf_key_t *k)
+{
+    return (k->type->flags & AS_CONF_TYPE_ALWAYS) != 0;
+}
+
+int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_node_t *map,
+                          void *base)
+{
+    size_t before = cf->nerrors;
+    size_t nkeys = 0;
+    while (keys[nkeys].name)
+        nkeys++;
+    const as_node_t *seen[nkeys ? nkeys : 1];
+    memset(seen, 0, sizeof(seen));
+
+    if (map != NULL && map->kind != AS_NODE_MAP && map->kind != AS_NODE_NULL) {
+        as_conf_error(cf, map, "expected a map of keys");
+        map = NULL;
+    }
+    if (map != NULL && map->kind == AS_NODE_MAP) {
+        for (size_t i = 0; i < map->n; i++) {
+            const as_node_t *knode = map->keys[i], *vnode = map->items[i];
+            int file_form;
+            const as_conf_key_t *k = as_conf_find(keys, knode->value, &file_form);
+            if (k == NULL) {
+                as_conf_error(cf, knode, "unknown key '%s'", knode->value);
+                continue;
+            }
+            size_t idx = (size_t)(k - keys);
+            if (seen[idx] != NULL) {
+                as_conf_error(cf, knode, "'%s' is set twice (also at line %d)", knode->value,
+                              seen[idx]->line);
+                continue;
+            }
+            seen[idx] = knode;
+            void *field = (char *)base + k->offset;
+            if (file_form) {
+                const char *path = as_conf_scalar(cf, vnode, "a file name");
+                if (path == NULL)
+                    continue;
+                char *secret = as_conf_read_secret(cf, vnode, path);
+                if (secret == NULL)
+                    continue;
+                as_log_secret(secret);
+                *(char **)field = secret;
+                continue;
+            }
+            if (as_yaml_is_null(vnode) && !as_conf_is_section(k) && k->type != &as_conf_sections) {
+                /* "key:" with no value means "not set": defaults apply below. */
+                seen[idx] = NULL;
+                continue;
+            }
+            if (k->type->parse(cf, k, vnode, field) == 0 && (k->flags & AS_CONF_SECRET))
+                as_log_secret(*(char **)field);
+        }
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        const as_conf_key_t *k = &keys[i];
+        void *field = (char *)base + k->offset;
+        if (seen[i] != NULL)
+            continue;
+        if (as_conf_is_section(k)) {
+            k->type->parse(cf, k, NULL, field); /* defaults of the nested keys */
+        } else if (k->flags & AS_CONF_REQUIRED) {
+            const as_node_t *at = map;
+            as_node_t none = {.file = "<config>"};
+            as_conf_error(cf, at ? at : &none, "missing required key '%s'", k->name);
+        } else if (k->dflt != NULL) {
+            as_node_t *d = as_yaml_scalar(cf, map, k->dflt);
+            k->type->parse(cf, k, d, field);
+        }
+    }
+    return cf->nerrors == before ? 0 : -1;
+}
+
+int as_conf_print_list(FILE *out, size_t n)
+{
+    fputs(n == 0 ? " []\n" : "\n", out);
+    return n != 0;
+}
+
+void as_conf_print_string(FILE *out, const char *s)
+{
+    int plain = *s != '\0' && strchr("-?:,[]{}#&*!|>'\"%@` ", *s) == NULL;
+    for (const char *p = s; *p && plain; p++)
+        if ((unsigned char)*p < ' ' || *p == '"' || *p == '\\' || (p[0] == ':' && p[1] == ' ') ||
+            (p[0] == ' ' && p[1] == '#') || (p[0] == ':' && p[1] == '\0'))
+            plain = 0;
+    if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "null") == 0 ||
+                  strcmp(s, "~") == 0 || s[strlen(s) - 1] == ' '))
+        plain = 0;
+    if (plain) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < ' ')
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *base, int indent)
+{
+    for (const as_conf_key_t *k = keys; k->name; k++) {
+        const void *field = (const char *)base + k->offset;
+        fprintf(out, "%*s%s:", indent, "", k->name);
+        if (k->flags & AS_CONF_SECRET) {
+            const char *v = *(char *const *)field;
+            fputs(v && *v ? " \"<redacted>\"\n" : " null\n", out);
+            continue;
+        }
+        k->type->print(out, k, field, indent);
+    }
+}

@@ -1,0 +1,50 @@
+/*
+ * conf.h - the generic configuration loader: key tables in, structs out.
+ *
+ * As nginx's ngx_conf_parse walks ngx_command_t arrays, as_conf_section()
+ * walks an as_conf_key_t table over a YAML map: every key of the map must
+ * be in the table (else "unknown key"), every key of the table is parsed by
+ * its type into the struct at its offset, or gets its default, or is
+ * reported missing.  A key flagged AS_CONF_SECRET also takes the NAME_file
+ * form (the file's content, less one trailing newline), is registered with
+ * the logger's redaction list and prints as <redacted>.
+ *
+ * Errors never stop the loader: each is collected as "FILE:LINE:COL:
+ * message" so `alertsink -t` shows all of them at once.
+ */
+#ifndef AS_CONF_H
+#define AS_CONF_H
+
+#include "alertsink/module.h"
+#include "lib/yamldoc.h"
+
+struct as_conf_s {
+    as_pool_t *pool;
+    char **errors;
+    size_t nerrors, cap;
+};
+
+void as_conf_init(as_conf_t *cf, as_pool_t *pool);
+void as_conf_free_errors(as_conf_t *cf);
+size_t as_conf_errors(const as_conf_t *cf);
+/* Print every collected error, one a line. */
+void as_conf_print_errors(const as_conf_t *cf, FILE *out);
+
+/* Parse map (NULL or null: defaults only) into base with keys. */
+int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_node_t *map,
+                          void *base);
+/* Print base as YAML at indent, key by key. */
+void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *base, int indent);
+
+/* The scalar of a node, or an error "expected a <what>" and NULL. */
+const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what);
+/* Print a string as a YAML scalar (quoted when needed). */
+void as_conf_print_string(FILE *out, const char *s);
+/* After "key:", open a list of n items: " []" and 0 when it is empty,
+ * else a line break and 1, the caller printing the items on lines of
+ * their own. */
+int as_conf_print_list(FILE *out, size_t n);
+/* Read a *_file secret: content less one trailing newline. */
+char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path);
+
+#endif

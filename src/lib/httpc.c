@@ -1,0 +1,347 @@
+/*
+ * httpc.c - the HTTP client over libcurl (see httpc.h).
+ *
+ * Connection reuse: libcurl keeps a connection cache per easy handle, and
+ * sharing that cache between threads through a CURLSH is documented as
+ * unsafe, so the client keeps its own small stack of idle easy handles
+ * under a mutex instead.  A request pops one (or makes one), resets its
+ * options (curl_easy_reset keeps live connections and caches) and pushes
+ * it back when done.  What is safe to share - DNS answers and TLS
+ * sessions - lives in one CURLSH with a mutex per kind of data.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/clock.h"
+#include "lib/httpc.h"
+#include "lib/pool.h"
+
+#define AS_HTTPC_IDLE_MAX                                                                          \
+    256 /* as many as there can be workers: every one keeps its connection                         \
+         */
+#define AS_HTTPC_BODY_MAX (8 * 1024 * 1024) /* an API answer larger than this is an error */
+
+struct as_httpc_s {
+    pthread_mutex_t lock; /* guards idle[] */
+    CURL *idle[AS_HTTPC_IDLE_MAX];
+    size_t nidle;
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    int64_t timeout_ms;
+};
+
+static pthread_once_t as_httpc_once = PTHREAD_ONCE_INIT;
+
+static void as_httpc_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void as_httpc_global_init(void)
+{
+    pthread_once(&as_httpc_once, as_httpc_init_once);
+}
+
+static void as_httpc_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    as_httpc_t *c = arg;
+    pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void as_httpc_share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+    as_httpc_t *c = arg;
+    pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+as_httpc_t *as_httpc_create(int64_t timeout_ms)
+{
+    as_httpc_global_init();
+    as_httpc_t *c = as_xcalloc(1, sizeof(*c));
+    pthread_mutex_init(&c->lock, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_locks[i], NULL);
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    c->share = curl_share_init();
+    if (c->share != NULL) {
+        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, as_httpc_share_lock);
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, as_httpc_share_unlock);
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+    return c;
+}
+
+void as_httpc_free(as_httpc_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nidle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    if (c->share != NULL)
+        curl_share_cleanup(c->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->share_locks[i]);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static CURL *as_httpc_borrow(as_httpc_t *c)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle > 0)
+        h = c->idle[--c->nidle];
+    pthread_mutex_unlock(&c->lock);
+    if (h != NULL)
+        curl_easy_reset(h);
+    else
+        h = curl_easy_init();
+    return h;
+}
+
+static void as_httpc_return(as_httpc_t *c, CURL *h)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle < AS_HTTPC_IDLE_MAX) {
+        c->idle[c->nidle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+}
+
+static size_t as_httpc_write(char *data, size_t size, size_t n, void *arg)
+{
+    as_buf_t *body = arg;
+    if (body->len + n > AS_HTTPC_BODY_MAX)
+        return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    as_buf_append(body, data, n);
+    return n;
+}
+
+/* Retry-After is delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+static int64_t as_httpc_retry_after(CURL *h)
+{
+    struct curl_header *hdr = NULL;
+    if (curl_easy_header(h, "Retry-After", 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK || hdr == NULL ||
+        hdr->value == NULL)
+        return -1;
+    const char *v = hdr->value;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v >= '0' && *v <= '9') {
+        char *end;
+        long long s = strtoll(v, &end, 10);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end != '\0' || s < 0)
+            return -1;
+        return s > INT64_MAX / 1000 ? INT64_MAX : (int64_t)s * 1000;
+    }
+    time_t when = curl_getdate(v, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ms = ((int64_t)when - now.tv_sec) * 1000 - now.tv_nsec / 1000000;
+    return ms > 0 ? ms : 0;
+}
+
+static as_httpc_error_t as_httpc_classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return AS_HTTPC_DNS;
+    case CURLE_COULDNT_CONNECT:
+        return AS_HTTPC_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return AS_HTTPC_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return AS_HTTPC_TIMEOUT;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return AS_HTTPC_RESET;
+    default:
+        return AS_HTTPC_OTHER;
+    }
+}
+
+const char *as_httpc_error_name(as_httpc_error_t e)
+{
+    static const char *names[] = {"ok", "dns", "connect", "tls", "timeout", "reset", "error"};
+    return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "error";
+}
+
+static void as_httpc_error_msg(as_err_t *err, const as_httpc_req_t *req, as_httpc_error_t e,
+                               CURLcode rc, const char *detail, int64_t timeout_ms)
+{
+    const char *d = detail[0] ? detail : curl_easy_strerror(rc);
+    const char *m = req->method ? req->method : "GET";
+    switch (e) {
+    case AS_HTTPC_DNS:
+        as_err_set(err, "%s %s: cannot resolve the host name (%s)", m, req->url, d);
+        break;
+    case AS_HTTPC_CONNECT:
+        as_err_set(err, "%s %s: cannot connect (%s)", m, req->url, d);
+        break;
+    case AS_HTTPC_TLS:
+        as_err_set(err, "%s %s: TLS failed (%s)", m, req->url, d);
+        break;
+    case AS_HTTPC_TIMEOUT:
+        as_err_set(err, "%s %s: timed out after %lld ms", m, req->url, (long long)timeout_ms);
+        break;
+    case AS_HTTPC_RESET:
+        as_err_set(err, "%s %s: the connection broke (%s)", m, req->url, d);
+        break;
+    default:
+        if (rc == CURLE_WRITE_ERROR)
+            as_err_set(err, "%s %s: the answer is larger than %d bytes", m, req->url,
+                       AS_HTTPC_BODY_MAX);
+        else
+            as_err_set(err, "%s %s: %s", m, req->url, d);
+        break;
+    }
+}
+
+/* Build the multipart body; NULL with err when a part cannot be added. */
+static curl_mime *as_httpc_mime(CURL *h, const as_httpc_req_t *req, as_err_t *err)
+{
+    curl_mime *mime = curl_mime_init(h);
+    if (mime == NULL) {
+        as_err_set(err, "%s: cannot build the form", req->url);
+        return NULL;
+    }
+    for (size_t i = 0; i < req->nparts; i++) {
+        const as_httpc_part_t *p = &req->parts[i];
+        curl_mimepart *part = curl_mime_addpart(mime);
+        CURLcode rc = part ? curl_mime_name(part, p->name) : CURLE_OUT_OF_MEMORY;
+        if (rc == CURLE_OK && p->file != NULL)
+            rc = curl_mime_filedata(part, p->file);
+        else if (rc == CURLE_OK)
+            rc = curl_mime_data(part, p->value ? p->value : "", CURL_ZERO_TERMINATED);
+        if (rc != CURLE_OK) {
+            as_err_set(err, "%s: form field '%s'%s%s: %s", req->url, p->name,
+                       p->file ? ", file " : "", p->file ? p->file : "", curl_easy_strerror(rc));
+            curl_mime_free(mime);
+            return NULL;
+        }
+    }
+    return mime;
+}
+
+int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *resp, as_err_t *err)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_ms = -1;
+    resp->error = AS_HTTPC_OTHER;
+    int64_t timeout = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
+
+    CURL *h = as_httpc_borrow(c);
+    if (h == NULL)
+        return as_err_set(err, "%s: cannot create a curl handle", req->url);
+
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    curl_mime *mime = NULL;
+    char *auth = NULL;
+
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "alertsink/" AS_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, as_httpc_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
+    if (c->share != NULL)
+        curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    /* A multipart body above curl's threshold would wait for "100 Continue",
+     * which not every server sends; the body is small, just send it. */
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (req->bearer != NULL) {
+        size_t n = strlen(req->bearer) + sizeof("Authorization: Bearer ");
+        auth = as_xmalloc(n);
+        snprintf(auth, n, "Authorization: Bearer %s", req->bearer);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (req->parts != NULL) {
+        mime = as_httpc_mime(h, req, err);
+        if (mime == NULL)
+            goto done;
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    } else if (req->json != NULL) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->json);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->json));
+    } else if (req->method != NULL && strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+    int64_t t0 = as_mono_ms();
+    CURLcode rc = curl_easy_perform(h);
+    resp->latency_ms = as_mono_ms() - t0;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        resp->retry_after_ms = as_httpc_retry_after(h);
+        resp->error = AS_HTTPC_OK;
+    } else {
+        resp->error = as_httpc_classify(rc);
+        as_httpc_error_msg(err, req, resp->error, rc, errbuf, timeout);
+    }
+
+done:
+    /* Options point into memory freed below: drop them before the handle
+     * goes back to the pool. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_mime_free(mime);
+    curl_slist_free_all(hdrs);
+    if (auth != NULL) {
+        explicit_bzero(auth, strlen(auth)); /* the token does not linger in freed memory */
+        free(auth);
+    }
+    as_httpc_return(c, h);
+    return resp->error == AS_HTTPC_OK ? 0 : -1;
+}
+
+void as_httpc_resp_free(as_httpc_resp_t *resp)
+{
+    as_buf_free(&resp->body);
+}

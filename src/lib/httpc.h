@@ -1,0 +1,86 @@
+/*
+ * httpc.h - the one HTTP client of alertsink, a thin layer over libcurl
+ * used by the WhatsApp sink and by `alertsink wa` alike.
+ *
+ * A client (as_httpc_t) keeps a few idle curl easy handles in a small pool
+ * under a mutex: a request borrows one, so the connection it left open
+ * (and its TLS session) is reused by the next request, from whatever
+ * thread.  DNS answers and TLS sessions are also shared between the
+ * handles.  TLS peer and host verification are always on.  One timeout
+ * bounds the whole request, connect to last byte.
+ *
+ * A request carries a JSON body or a multipart/form-data body (curl_mime,
+ * with file uploads), and optionally a bearer token.  The answer holds the
+ * HTTP status, the body, the latency and Retry-After.  A request that got
+ * no HTTP answer at all fails with a transport class (DNS, connect, TLS,
+ * timeout, reset) and a message naming the host and what went wrong; the
+ * caller decides what each class means to it.
+ */
+#ifndef AS_HTTPC_H
+#define AS_HTTPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alertsink/module.h"
+#include "lib/buf.h"
+
+typedef struct as_httpc_s as_httpc_t;
+
+/* Why a request got no HTTP answer. */
+typedef enum {
+    AS_HTTPC_OK = 0,  /* an HTTP answer arrived (whatever its status) */
+    AS_HTTPC_DNS,     /* the host name did not resolve */
+    AS_HTTPC_CONNECT, /* the TCP connection was refused or unreachable */
+    AS_HTTPC_TLS,     /* TLS handshake or certificate verification failed */
+    AS_HTTPC_TIMEOUT, /* the whole request took longer than its timeout */
+    AS_HTTPC_RESET,   /* the connection broke (reset, closed early, empty reply) */
+    AS_HTTPC_OTHER,   /* anything else: bad URL, out of memory, unreadable upload */
+} as_httpc_error_t;
+
+/* One field of a multipart/form-data body: a value, or a file to upload. */
+typedef struct as_httpc_part_s {
+    const char *name;
+    const char *value; /* NUL-terminated; ignored when file is set */
+    const char *file;  /* path of a file to upload as this part, or NULL */
+} as_httpc_part_t;
+
+typedef struct as_httpc_req_s {
+    const char *method; /* "GET" or "POST" */
+    const char *url;
+    const char *bearer;           /* Authorization: Bearer <bearer>, or NULL */
+    const char *json;             /* JSON body (Content-Type: application/json), or NULL */
+    const as_httpc_part_t *parts; /* multipart/form-data body, or NULL */
+    size_t nparts;
+    int64_t timeout_ms; /* the whole request; <= 0: the client's default */
+} as_httpc_req_t;
+
+typedef struct as_httpc_resp_s {
+    as_httpc_error_t error;
+    long status;            /* HTTP status; 0 when error != AS_HTTPC_OK */
+    as_buf_t body;          /* the answer's body (owned; as_httpc_resp_free) */
+    int64_t retry_after_ms; /* Retry-After (seconds or HTTP date), -1 when absent */
+    int64_t latency_ms;
+} as_httpc_resp_t;
+
+/* Initialise libcurl once for the process (thread-safe, idempotent). */
+void as_httpc_global_init(void);
+
+/* A client; timeout_ms is the default bound of its requests. */
+as_httpc_t *as_httpc_create(int64_t timeout_ms);
+void as_httpc_free(as_httpc_t *c);
+
+/*
+ * Run one request.  0 when an HTTP answer arrived (resp->status says which);
+ * -1 when none did, with resp->error set and err holding a message such as
+ * "POST http://host/path: timed out after 10000 ms".  Either way resp must be
+ * freed with as_httpc_resp_free().
+ */
+int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *resp,
+                     as_err_t *err);
+void as_httpc_resp_free(as_httpc_resp_t *resp);
+
+/* "timeout", "dns", ...: for logs. */
+const char *as_httpc_error_name(as_httpc_error_t e);
+
+#endif

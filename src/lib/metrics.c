@@ -1,0 +1,218 @@
+/*
+ * metrics.c - Prometheus counters and a histogram (see metrics.h).
+ *
+ * A series is a metric plus up to three label values, kept in a small
+ * open-addressing table.  The label values are our own names (inputs,
+ * receivers, channels, results), so cardinality is bounded by the
+ * configuration, not by traffic.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/metrics.h"
+#include "lib/pool.h"
+
+#define AS_SERIES_MAX  4096
+#define AS_LAT_BUCKETS 12
+
+typedef struct {
+    as_metric_t m;
+    char *l[3];
+    atomic_long value;
+    atomic_int used; /* published: m and l[] are set and never change again */
+} as_series_t;
+
+static const struct {
+    const char *name, *help;
+    const char *labels[3];
+} as_metric_defs[AS_M_COUNTERS] = {
+    {"alertsink_received_total", "Requests received by an input.", {"input"}},
+    {"alertsink_queued_total", "Notifications written to the spool.", {"input"}},
+    {"alertsink_delivered_total", "Notifications delivered.", {"receiver", "channel"}},
+    {"alertsink_failed_total", "Delivery attempts that failed.", {"receiver", "channel"}},
+    {"alertsink_fallback_total",
+     "Notifications delivered by the fallback channel.",
+     {"receiver", "channel"}},
+    {"alertsink_attempts_total", "Delivery attempts.", {"receiver", "channel", "result"}},
+    {"alertsink_dead_total", "Notifications moved to dead/.", {"receiver"}},
+    {"alertsink_deduplicated_total", "Notifications suppressed as duplicates.", {"receiver"}},
+    {"alertsink_muted_total", "Notifications muted by a time interval.", {"receiver"}},
+    {"alertsink_rejected_total", "Requests an input refused.", {"input", "reason"}},
+};
+
+static const double as_lat_bounds[AS_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                     0.5,   1,    2.5,   5,    10,  60};
+
+typedef struct {
+    char *channel;
+    unsigned long buckets[AS_LAT_BUCKETS];
+    unsigned long count;
+    double sum;
+} as_hist_t;
+
+static pthread_mutex_t as_m_lock = PTHREAD_MUTEX_INITIALIZER;
+static as_series_t as_series[AS_SERIES_MAX];
+static as_hist_t as_hists[16];
+static size_t as_nhists;
+
+static int as_streq(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static unsigned as_hash(as_metric_t m, const char *l[3])
+{
+    unsigned h = 2166136261u ^ (unsigned)m;
+    for (int i = 0; i < 3; i++)
+        for (const char *p = l[i]; p && *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static int as_series_is(const as_series_t *s, as_metric_t m, const char *l[3])
+{
+    return s->m == m && as_streq(s->l[0], l[0]) && as_streq(s->l[1], l[1]) &&
+           as_streq(s->l[2], l[2]);
+}
+
+/* Counting takes no lock once a series exists: the table is probed
+ * reading only published slots, and the value is an atomic.  Creating a
+ * series takes the lock, so two threads never fill one slot. */
+void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char *l3, long v)
+{
+    const char *l[3] = {l1, l2, l3};
+    unsigned h = as_hash(m, l);
+    for (unsigned i = 0; i < AS_SERIES_MAX; i++) {
+        as_series_t *s = &as_series[(h + i) % AS_SERIES_MAX];
+        if (atomic_load_explicit(&s->used, memory_order_acquire)) {
+            if (as_series_is(s, m, l)) {
+                atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
+                return;
+            }
+            continue;
+        }
+        pthread_mutex_lock(&as_m_lock);
+        if (!atomic_load_explicit(&s->used, memory_order_relaxed)) {
+            s->m = m;
+            for (int k = 0; k < 3; k++)
+                s->l[k] = l[k] ? as_xstrdup(l[k]) : NULL;
+            atomic_store_explicit(&s->value, v, memory_order_relaxed);
+            atomic_store_explicit(&s->used, 1, memory_order_release);
+            pthread_mutex_unlock(&as_m_lock);
+            return;
+        }
+        pthread_mutex_unlock(&as_m_lock);
+        if (as_series_is(s, m, l)) { /* another thread created it just now */
+            atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+void as_metrics_latency(const char *channel, double seconds)
+{
+    pthread_mutex_lock(&as_m_lock);
+    as_hist_t *h = NULL;
+    for (size_t i = 0; i < as_nhists; i++)
+        if (strcmp(as_hists[i].channel, channel) == 0)
+            h = &as_hists[i];
+    if (h == NULL && as_nhists < sizeof(as_hists) / sizeof(as_hists[0])) {
+        h = &as_hists[as_nhists++];
+        h->channel = as_xstrdup(channel);
+    }
+    if (h != NULL) {
+        for (int i = 0; i < AS_LAT_BUCKETS; i++)
+            if (seconds <= as_lat_bounds[i])
+                h->buckets[i]++;
+        h->count++;
+        h->sum += seconds;
+    }
+    pthread_mutex_unlock(&as_m_lock);
+}
+
+/* Label values are configuration names; escape what the format requires. */
+static void as_label(as_buf_t *out, const char *k, const char *v)
+{
+    as_buf_printf(out, "%s=\"", k);
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            as_buf_putc(out, '\\');
+        if (*p == '\n') {
+            as_buf_puts(out, "\\n");
+            continue;
+        }
+        as_buf_putc(out, *p);
+    }
+    as_buf_putc(out, '"');
+}
+
+void as_metrics_render(as_buf_t *out, const long long depth[], const char *const names[],
+                       int nstates)
+{
+    pthread_mutex_lock(&as_m_lock);
+    for (int m = 0; m < AS_M_COUNTERS; m++) {
+        as_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", as_metric_defs[m].name,
+                      as_metric_defs[m].help, as_metric_defs[m].name);
+        for (int i = 0; i < AS_SERIES_MAX; i++) {
+            as_series_t *s = &as_series[i];
+            if (!atomic_load_explicit(&s->used, memory_order_acquire) || s->m != (as_metric_t)m)
+                continue;
+            as_buf_puts(out, as_metric_defs[m].name);
+            int first = 1;
+            for (int k = 0; k < 3; k++) {
+                if (as_metric_defs[m].labels[k] == NULL || s->l[k] == NULL)
+                    continue;
+                as_buf_putc(out, first ? '{' : ',');
+                first = 0;
+                as_label(out, as_metric_defs[m].labels[k], s->l[k]);
+            }
+            if (!first)
+                as_buf_putc(out, '}');
+            as_buf_printf(out, " %ld\n", atomic_load_explicit(&s->value, memory_order_relaxed));
+        }
+    }
+    as_buf_puts(out, "# HELP alertsink_delivery_latency_seconds Time from acceptance to "
+                     "delivery.\n# TYPE alertsink_delivery_latency_seconds histogram\n");
+    for (size_t i = 0; i < as_nhists; i++) {
+        as_hist_t *h = &as_hists[i];
+        for (int b = 0; b < AS_LAT_BUCKETS; b++) {
+            as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
+            as_label(out, "channel", h->channel);
+            as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], h->buckets[b]);
+        }
+        as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
+        as_label(out, "channel", h->channel);
+        as_buf_printf(out, ",le=\"+Inf\"} %lu\n", h->count);
+        as_buf_puts(out, "alertsink_delivery_latency_seconds_sum{");
+        as_label(out, "channel", h->channel);
+        as_buf_printf(out, "} %.6f\n", h->sum);
+        as_buf_puts(out, "alertsink_delivery_latency_seconds_count{");
+        as_label(out, "channel", h->channel);
+        as_buf_printf(out, "} %lu\n", h->count);
+    }
+    pthread_mutex_unlock(&as_m_lock);
+    as_buf_puts(out, "# HELP alertsink_queue_depth Spool files by state.\n"
+                     "# TYPE alertsink_queue_depth gauge\n");
+    for (int i = 0; i < nstates; i++) {
+        as_buf_puts(out, "alertsink_queue_depth{");
+        as_label(out, "state", names[i]);
+        as_buf_printf(out, "} %lld\n", depth[i]);
+    }
+}
+
+void as_metrics_reset(void)
+{
+    pthread_mutex_lock(&as_m_lock);
+    for (int i = 0; i < AS_SERIES_MAX; i++) {
+        for (int k = 0; k < 3; k++)
+            free(as_series[i].l[k]);
+        memset(&as_series[i], 0, sizeof(as_series[i]));
+    }
+    for (size_t i = 0; i < as_nhists; i++)
+        free(as_hists[i].channel);
+    memset(as_hists, 0, sizeof(as_hists));
+    as_nhists = 0;
+    pthread_mutex_unlock(&as_m_lock);
+}

@@ -1,0 +1,378 @@
+/*
+ * yamldoc.c - YAML to a positioned node tree with libyaml (see yamldoc.h).
+ *
+ * The tree is built from parser events with an explicit stack, so a deeply
+ * nested document cannot overflow the C stack; nesting is bounded anyway
+ * (AS_YAML_MAX_DEPTH) because no configuration needs more.  All nodes are
+ * allocated from the configuration's pool and live as long as it does:
+ * later checks (unknown receiver in a route, ...) still point at them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "lib/conf.h"
+#include "lib/pool.h"
+#include "lib/yamldoc.h"
+
+#define AS_YAML_MAX_DEPTH 64
+
+typedef struct {
+    as_node_t *node;
+    size_t cap;
+    as_node_t *pending_key; /* maps: key waiting for its value */
+} as_yaml_frame_t;
+
+typedef struct {
+    char *name;
+    as_node_t *node;
+} as_yaml_anchor_t;
+
+typedef struct {
+    as_conf_t *cf;
+    const char *file;
+    as_yaml_anchor_t *anchors;
+    size_t nanchors, anchors_cap;
+} as_yaml_ctx_t;
+
+static as_node_t *as_yaml_node(as_yaml_ctx_t *y, as_node_kind_t kind, yaml_mark_t mark)
+{
+    as_node_t *n = as_palloc(as_conf_pool(y->cf), sizeof(*n));
+    n->kind = kind;
+    n->file = y->file;
+    n->line = (int)mark.line + 1;
+    n->col = (int)mark.column + 1;
+    return n;
+}
+
+/* ${NAME} from the environment; $${ stays a literal ${. */
+static char *as_yaml_substitute(as_yaml_ctx_t *y, as_node_t *at, const char *s, size_t len)
+{
+    if (memchr(s, '$', len) == NULL)
+        return as_pstrndup(as_conf_pool(y->cf), s, len);
+
+    size_t cap = len + 64, o = 0;
+    char *out = as_xmalloc(cap);
+    for (size_t i = 0; i < len;) {
+        const char *add = s + i;
+        size_t addlen = 1, step = 1;
+        if (s[i] == '$' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
+            add = "${";
+            addlen = 2;
+            step = 3;
+        } else if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+            const char *end = memchr(s + i + 2, '}', len - i - 2);
+            size_t nlen = end ? (size_t)(end - (s + i + 2)) : 0;
+            char name[256];
+            if (end == NULL || nlen == 0 || nlen >= sizeof(name)) {
+                as_conf_error(y->cf, at, "malformed ${...} reference");
+                free(out);
+                return NULL;
+            }
+            memcpy(name, s + i + 2, nlen);
+            name[nlen] = '\0';
+            for (size_t k = 0; k < nlen; k++) {
+                char c = name[k];
+                if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (k > 0 && c >= '0' && c <= '9'))) {
+                    as_conf_error(y->cf, at, "invalid variable name '%s' in ${...}", name);
+                    free(out);
+                    return NULL;
+                }
+            }
+            add = getenv(name);
+            if (add == NULL) {
+                as_conf_error(y->cf, at, "environment variable '%s' is not set", name);
+                free(out);
+                return NULL;
+            }
+            addlen = strlen(add);
+            step = nlen + 3;
+        }
+        if (o + addlen + 1 > cap) {
+            cap = (o + addlen + 1) * 2;
+            out = as_xrealloc(out, cap);
+        }
+        memcpy(out + o, add, addlen);
+        o += addlen;
+        i += step;
+    }
+    char *res = as_pstrndup(as_conf_pool(y->cf), out, o);
+    free(out);
+    return res;
+}
+
+static void as_yaml_anchor(as_yaml_ctx_t *y, const yaml_char_t *anchor, as_node_t *node)
+{
+    if (anchor == NULL)
+        return;
+    if (y->nanchors == y->anchors_cap) {
+        y->anchors_cap = y->anchors_cap ? y->anchors_cap * 2 : 8;
+        y->anchors = as_xrealloc(y->anchors, y->anchors_cap * sizeof(*y->anchors));
+    }
+    y->anchors[y->nanchors].name = as_xstrdup((const char *)anchor);
+    y->anchors[y->nanchors].node = node;
+    y->nanchors++;
+}
+
+static as_node_t *as_yaml_alias(as_yaml_ctx_t *y, const yaml_char_t *anchor)
+{
+    for (size_t i = y->nanchors; i-- > 0;)
+        if (strcmp(y->anchors[i].name, (const char *)anchor) == 0)
+            return y->anchors[i].node;
+    return NULL;
+}
+
+static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *child)
+{
+    as_pool_t *pool = as_conf_pool(y->cf);
+    as_node_t *p = f->node;
+    if (p->kind == AS_NODE_MAP && f->pending_key == NULL) {
+        f->pending_key = child; /* a key; its value comes next */
+        return;
+    }
+    if (p->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 4;
+        as_node_t **items = as_palloc(pool, cap * sizeof(*items));
+        if (p->n)
+            memcpy(items, p->items, p->n * sizeof(*items));
+        p->items = items;
+        if (p->kind == AS_NODE_MAP) {
+            as_node_t **keys = as_palloc(pool, cap * sizeof(*keys));
+            if (p->n)
+                memcpy(keys, p->keys, p->n * sizeof(*keys));
+            p->keys = keys;
+        }
+        f->cap = cap;
+    }
+    if (p->kind == AS_NODE_MAP) {
+        as_node_t *key = f->pending_key;
+        if (key->kind != AS_NODE_SCALAR)
+            as_conf_error(y->cf, key, "a map key must be a plain value");
+        for (size_t i = 0; i < p->n && key->kind == AS_NODE_SCALAR; i++)
+            if (strcmp(p->keys[i]->value, key->value) == 0)
+                as_conf_error(y->cf, key, "duplicate key '%s' (first at line %d)", key->value,
+                              p->keys[i]->line);
+        p->keys[p->n] = key;
+        f->pending_key = NULL;
+    }
+    p->items[p->n++] = child;
+}
+
+static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
+{
+    as_yaml_frame_t stack[AS_YAML_MAX_DEPTH];
+    int depth = 0;
+    as_node_t *root = NULL;
+    int done = 0, ok = 1;
+
+    while (!done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(parser, &ev)) {
+            as_node_t at = {.file = y->file,
+                            .line = (int)parser->problem_mark.line + 1,
+                            .col = (int)parser->problem_mark.column + 1};
+            if (parser->context)
+                as_conf_error(y->cf, &at, "YAML: %s %s", parser->problem, parser->context);
+            else
+                as_conf_error(y->cf, &at, "YAML: %s", parser->problem ? parser->problem : "error");
+            return NULL;
+        }
+        as_node_t *node = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+            done = ev.type == YAML_STREAM_END_EVENT || depth == 0;
+            break;
+        case YAML_SCALAR_EVENT: {
+            const char *v = (const char *)ev.data.scalar.value;
+            size_t len = ev.data.scalar.length;
+            int quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                         ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE ||
+                         ev.data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                         ev.data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+            int null = !quoted && (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+                                   strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+            node = as_yaml_node(y, null ? AS_NODE_NULL : AS_NODE_SCALAR, ev.start_mark);
+            node->quoted = quoted;
+            node->value = as_yaml_substitute(y, node, v, len);
+            if (node->value == NULL) {
+                ok = 0;
+                node->value = as_pstrdup(as_conf_pool(y->cf), "");
+            }
+            as_yaml_anchor(y, ev.data.scalar.anchor, node);
+            break;
+        }
+        case YAML_ALIAS_EVENT:
+            node = as_yaml_alias(y, ev.data.alias.anchor);
+            if (node == NULL) {
+                as_node_t at = {.file = y->file,
+                                .line = (int)ev.start_mark.line + 1,
+                                .col = (int)ev.start_mark.column + 1};
+                as_conf_error(y->cf, &at, "unknown alias '%s'", ev.data.alias.anchor);
+                ok = 0;
+                node = as_yaml_node(y, AS_NODE_NULL, ev.start_mark);
+                node->value = as_pstrdup(as_conf_pool(y->cf), "");
+            }
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT: {
+            as_node_kind_t kind = ev.type == YAML_SEQUENCE_START_EVENT ? AS_NODE_SEQ : AS_NODE_MAP;
+            as_node_t *c = as_yaml_node(y, kind, ev.start_mark);
+            const yaml_char_t *anchor =
+                kind == AS_NODE_SEQ ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
+            as_yaml_anchor(y, anchor, c);
+            if (depth > 0)
+                as_yaml_push_child(y, &stack[depth - 1], c);
+            else
+                root = c;
+            if (depth == AS_YAML_MAX_DEPTH) {
+                as_conf_error(y->cf, c, "nesting deeper than %d levels", AS_YAML_MAX_DEPTH);
+                yaml_event_delete(&ev);
+                return NULL;
+            }
+            stack[depth++] = (as_yaml_frame_t){c, 0, NULL};
+            break;
+        }
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        default:
+            break;
+        }
+        if (node != NULL) {
+            if (depth > 0)
+                as_yaml_push_child(y, &stack[depth - 1], node);
+            else if (root == NULL)
+                root = node;
+        }
+        yaml_event_delete(&ev);
+    }
+    /* Substitution errors are recorded; the tree is still checked whole so
+     * that every other error is reported too. */
+    (void)ok;
+    return root;
+}
+
+static as_node_t *as_yaml_run(as_conf_t *cf, const char *name, FILE *fp, const char *text)
+{
+    yaml_parser_t parser;
+    as_yaml_ctx_t y = {.cf = cf, .file = as_pstrdup(as_conf_pool(cf), name)};
+
+    if (!yaml_parser_initialize(&parser)) {
+        as_node_t at = {.file = y.file, .line = 1, .col = 1};
+        as_conf_error(cf, &at, "cannot initialise the YAML parser");
+        return NULL;
+    }
+    if (fp != NULL)
+        yaml_parser_set_input_file(&parser, fp);
+    else
+        yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    as_node_t *root = as_yaml_parse(&y, &parser);
+    yaml_parser_delete(&parser);
+    for (size_t i = 0; i < y.nanchors; i++)
+        free(y.anchors[i].name);
+    free(y.anchors);
+    if (root == NULL && as_conf_errors(cf) == 0) { /* an empty document */
+        root = as_palloc(as_conf_pool(cf), sizeof(*root));
+        root->kind = AS_NODE_NULL;
+        root->file = y.file;
+        root->line = root->col = 1;
+        root->value = "";
+    }
+    return root;
+}
+
+as_node_t *as_yaml_load(as_conf_t *cf, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        as_node_t at = {.file = path, .line = 0, .col = 0};
+        as_conf_error(cf, &at, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    as_node_t *root = as_yaml_run(cf, path, fp, NULL);
+    fclose(fp);
+    return root;
+}
+
+as_node_t *as_yaml_load_string(as_conf_t *cf, const char *name, const char *text)
+{
+    return as_yaml_run(cf, name, NULL, text);
+}
+
+as_node_t *as_yaml_scalar(as_conf_t *cf, const as_node_t *at, const char *value)
+{
+    as_node_t *n = as_palloc(as_conf_pool(cf), sizeof(*n));
+    n->kind = AS_NODE_SCALAR;
+    n->file = at ? at->file : "<default>";
+    n->line = at ? at->line : 0;
+    n->col = at ? at->col : 0;
+    n->value = as_pstrdup(as_conf_pool(cf), value);
+    return n;
+}
+
+const as_node_t *as_yaml_get(const as_node_t *map, const char *key)
+{
+    if (map == NULL || map->kind != AS_NODE_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++)
+        if (strcmp(map->keys[i]->value, key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
+int as_yaml_is_null(const as_node_t *node)
+{
+    return node == NULL || node->kind == AS_NODE_NULL;
+}
+
+static void as_yaml_append(as_pool_t *pool, as_node_t *dst, as_node_t *key, as_node_t *value)
+{
+    as_node_t **items = as_palloc(pool, (dst->n + 1) * sizeof(*items));
+    if (dst->n)
+        memcpy(items, dst->items, dst->n * sizeof(*items));
+    items[dst->n] = value;
+    dst->items = items;
+    if (dst->kind == AS_NODE_MAP) {
+        as_node_t **keys = as_palloc(pool, (dst->n + 1) * sizeof(*keys));
+        if (dst->n)
+            memcpy(keys, dst->keys, dst->n * sizeof(*keys));
+        keys[dst->n] = key;
+        dst->keys = keys;
+    }
+    dst->n++;
+}
+
+int as_yaml_merge(as_conf_t *cf, as_node_t *dst, const as_node_t *src)
+{
+    as_pool_t *pool = as_conf_pool(cf);
+    int rc = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        as_node_t *key = src->keys[i], *val = src->items[i];
+        size_t j;
+        for (j = 0; j < dst->n; j++)
+            if (strcmp(dst->keys[j]->value, key->value) == 0)
+                break;
+        if (j == dst->n) {
+            as_yaml_append(pool, dst, key, val);
+            continue;
+        }
+        as_node_t *have = dst->items[j];
+        if (have->kind == AS_NODE_MAP && val->kind == AS_NODE_MAP) {
+            rc |= as_yaml_merge(cf, have, val);
+        } else if (have->kind == AS_NODE_SEQ && val->kind == AS_NODE_SEQ) {
+            for (size_t k = 0; k < val->n; k++)
+                as_yaml_append(pool, have, NULL, val->items[k]);
+        } else if (have->kind == AS_NODE_NULL) {
+            dst->items[j] = val;
+        } else if (val->kind != AS_NODE_NULL) {
+            as_conf_error(cf, key, "key '%s' is already set at %s:%d:%d", key->value,
+                          dst->keys[j]->file, dst->keys[j]->line, dst->keys[j]->col);
+            rc = -1;
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,436 @@
+/*
+ * spool.c - the on-disk queue: states as directories, a rename as a state
+ * change, nothing acknowledged before it is on disk (see spool.h).
+ *
+ * Every path is resolved against a directory descriptor opened once
+ * (openat, renameat), so a spool keeps working if its path is renamed and
+ * no path is ever built from untrusted names: names are our own ids.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "queue/spool.h"
+
+const char *const as_queue_names[AS_Q_COUNT] = {"tmp",    "maildrop", "incoming",
+                                                "active", "deferred", "dead"};
+
+static int as_spool_counted(as_queue_t q)
+{
+    return q == AS_Q_INCOMING || q == AS_Q_ACTIVE || q == AS_Q_DEFERRED || q == AS_Q_MAILDROP;
+}
+
+static unsigned as_spool_salt;
+static pthread_once_t as_spool_salt_once = PTHREAD_ONCE_INIT;
+
+static void as_spool_salt_init(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    as_spool_salt = ((unsigned)getpid() * 2654435761u) ^ (unsigned)ts.tv_nsec;
+}
+
+void as_spool_id(char id[AS_ID_LEN])
+{
+    /* 12 hex digits of milliseconds, a per-process counter, and a salt
+     * from the pid and the clock so that `alertsink send` and the daemon
+     * never collide: "0193a6b2c4d1-00002a-7f3a".  Fixed width, so names
+     * sort in time order. */
+    static atomic_uint counter;
+    pthread_once(&as_spool_salt_once, as_spool_salt_init);
+    unsigned n = atomic_fetch_add(&counter, 1) & 0xffffff;
+    snprintf(id, AS_ID_LEN, "%012" PRIx64 "-%06x-%04x", (uint64_t)(as_now_ms() & 0xffffffffffffLL),
+             n, as_spool_salt & 0xffff);
+}
+
+static int as_mkdir(int at, const char *path, as_err_t *err)
+{
+    if (mkdirat(at, path, 0700) < 0 && errno != EEXIST)
+        return as_err_set(err, "cannot create %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int as_mkdir_p(const char *dir, as_err_t *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return as_err_set(err, "cannot create %s: %s", path, strerror(errno));
+            *p = '/';
+        }
+    return as_mkdir(AT_FDCWD, path, err);
+}
+
+as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_err_t *err)
+{
+    if (as_mkdir_p(dir, err) < 0)
+        return NULL;
+    as_spool_t *sp = as_xcalloc(1, sizeof(*sp));
+    sp->dir = as_xstrdup(dir);
+    sp->max_size = max_size;
+    sp->lockfd = -1;
+    sp->dedupfd = -1;
+    for (int i = 0; i < AS_Q_COUNT; i++)
+        sp->dirfd[i] = -1;
+
+    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        as_err_set(err, "cannot open spool %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    for (int i = 0; i < AS_Q_COUNT; i++) {
+        if (as_mkdir(root, as_queue_names[i], err) < 0) {
+            close(root);
+            goto fail;
+        }
+        sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sp->dirfd[i] < 0) {
+            as_err_set(err, "cannot open %s/%s: %s", dir, as_queue_names[i], strerror(errno));
+            close(root);
+            goto fail;
+        }
+    }
+    if (as_mkdir(root, "dedup", err) < 0 ||
+        (sp->dedupfd = openat(root, "dedup", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        as_err_set(err, "cannot open %s/dedup: %s", dir, strerror(errno));
+        close(root);
+        goto fail;
+    }
+    if (exclusive) {
+        sp->lockfd = openat(root, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (sp->lockfd < 0 || flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+            as_err_set(err, "spool %s is in use by another alertsink daemon (%s)", dir,
+                       strerror(errno));
+            close(root);
+            goto fail;
+        }
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+        if (ftruncate(sp->lockfd, 0) == 0 && pwrite(sp->lockfd, pid, (size_t)n, 0) < 0)
+            as_log(AS_LOG_WARN, "cannot write the spool lock file", AS_S("error", strerror(errno)));
+    }
+    close(root);
+    return sp;
+fail:
+    as_spool_close(sp);
+    return NULL;
+}
+
+void as_spool_close(as_spool_t *sp)
+{
+    if (sp == NULL)
+        return;
+    for (int i = 0; i < AS_Q_COUNT; i++)
+        if (sp->dirfd[i] >= 0)
+            close(sp->dirfd[i]);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd);
+    if (sp->dedupfd >= 0)
+        close(sp->dedupfd);
+    free(sp->dir);
+    free(sp);
+}
+
+int as_spool_full(as_spool_t *sp, size_t size)
+{
+    return sp->max_size > 0 && atomic_load(&sp->bytes) + (long long)size > sp->max_size;
+}
+
+static void as_spool_account(as_spool_t *sp, as_queue_t q, long long bytes, int files)
+{
+    if (as_spool_counted(q))
+        atomic_fetch_add(&sp->bytes, bytes);
+    atomic_fetch_add(&sp->count[q], files);
+}
+
+static off_t as_spool_size(as_spool_t *sp, as_queue_t q, const char *name)
+{
+    struct stat st;
+    return fstatat(sp->dirfd[q], name, &st, 0) == 0 ? st.st_size : -1;
+}
+
+/* tmp/NAME, written and fsync'ed, renamed to q/NAME, directory fsync'ed.
+ * lockfd: keep the file open and flock'ed (taken before the rename, so
+ * nobody can take the file in q first), for the caller to close. */
+static int as_spool_put(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
+                        size_t len, int replace, int *lockfd, as_err_t *err)
+{
+    int fd = openat(sp->dirfd[AS_Q_TMP], name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return as_err_set(err, "spool: cannot create tmp/%s: %s", name, strerror(errno));
+    if (as_write_all(fd, data, len) < 0 || fdatasync(fd) < 0 ||
+        (lockfd && flock(fd, LOCK_EX) < 0)) {
+        int e = errno;
+        close(fd);
+        unlinkat(sp->dirfd[AS_Q_TMP], name, 0);
+        return as_err_set(err, "spool: cannot write tmp/%s: %s", name, strerror(e));
+    }
+    if (lockfd)
+        *lockfd = fd;
+    else
+        close(fd);
+    off_t old = replace ? as_spool_size(sp, q, name) : -1;
+    if (renameat(sp->dirfd[AS_Q_TMP], name, sp->dirfd[q], name) < 0) {
+        int e = errno;
+        unlinkat(sp->dirfd[AS_Q_TMP], name, 0);
+        if (lockfd) {
+            close(*lockfd);
+            *lockfd = -1;
+        }
+        return as_err_set(err, "spool: cannot move %s into %s/: %s", name, as_queue_names[q],
+                          strerror(e));
+    }
+    /* The rename is durable only once the directory is. */
+    if (fsync(sp->dirfd[q]) < 0)
+        return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[q], strerror(errno));
+    if (old >= 0)
+        as_spool_account(sp, q, (long long)len - old, 0);
+    else
+        as_spool_account(sp, q, (long long)len, 1);
+    return 0;
+}
+
+int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
+                   as_err_t *err)
+{
+    return as_spool_put(sp, q, name, data, len, 0, NULL, err);
+}
+
+int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
+                          size_t len, int *lockfd, as_err_t *err)
+{
+    return as_spool_put(sp, q, name, data, len, 0, lockfd, err);
+}
+
+int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
+                     as_err_t *err)
+{
+    return as_spool_put(sp, q, name, data, len, 1, NULL, err);
+}
+
+static void as_journal_name(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s.log", name);
+}
+
+int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
+                  as_err_t *err)
+{
+    off_t size = as_spool_size(sp, from, name);
+    char log[AS_ID_LEN + 48];
+    as_journal_name(log, sizeof(log), name);
+    /* The journal goes first.  A crash between the two renames leaves the
+     * file without its journal: its deliveries are then redone, which can
+     * repeat one (at-least-once), never lose one. */
+    if (renameat(sp->dirfd[from], log, sp->dirfd[to], log) < 0 && errno != ENOENT)
+        return as_err_set(err, "spool: cannot move %s: %s", log, strerror(errno));
+    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0)
+        return as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name,
+                          as_queue_names[from], as_queue_names[to], strerror(errno));
+    if (sync && fsync(sp->dirfd[to]) < 0)
+        return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[to], strerror(errno));
+    if (size >= 0) {
+        as_spool_account(sp, from, -(long long)size, -1);
+        as_spool_account(sp, to, (long long)size, 1);
+    }
+    return 0;
+}
+
+int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
+{
+    off_t size = as_spool_size(sp, q, name);
+    char log[AS_ID_LEN + 48];
+    as_journal_name(log, sizeof(log), name);
+    int rc = unlinkat(sp->dirfd[q], name, 0);
+    if (rc == 0 && size >= 0)
+        as_spool_account(sp, q, -(long long)size, -1);
+    /* The file first: a leftover journal without its file is ignored and
+     * removed at start, a file without its journal is delivered again. */
+    unlinkat(sp->dirfd[q], log, 0);
+    return rc;
+}
+
+static int as_read_fd(int fd, as_buf_t *out)
+{
+    char chunk[65536];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        as_buf_append(out, chunk, (size_t)r);
+    }
+}
+
+int as_spool_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out, as_err_t *err)
+{
+    int fd = openat(sp->dirfd[q], name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return as_err_set(err, "spool: cannot open %s/%s: %s", as_queue_names[q], name,
+                          strerror(errno));
+    int rc = as_read_fd(fd, out);
+    int e = errno;
+    close(fd);
+    if (rc < 0)
+        return as_err_set(err, "spool: cannot read %s/%s: %s", as_queue_names[q], name,
+                          strerror(e));
+    if (out->data == NULL)
+        as_buf_append(out, "", 0);
+    return 0;
+}
+
+int as_spool_journal(as_spool_t *sp, as_queue_t q, const char *name, const char *line)
+{
+    char log[AS_ID_LEN + 48];
+    as_journal_name(log, sizeof(log), name);
+    int fd = openat(sp->dirfd[q], log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = as_write_all(fd, line, strlen(line));
+    close(fd);
+    return rc;
+}
+
+int as_spool_journal_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out)
+{
+    char log[AS_ID_LEN + 48];
+    as_journal_name(log, sizeof(log), name);
+    int fd = openat(sp->dirfd[q], log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int rc = as_read_fd(fd, out);
+    close(fd);
+    return rc;
+}
+
+static int as_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int as_is_journal(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 4 && strcmp(name + len - 4, ".log") == 0;
+}
+
+size_t as_spool_list(as_spool_t *sp, as_queue_t q, char ***names)
+{
+    *names = NULL;
+    DIR *d = as_opendir_fd(sp->dirfd[q]);
+    if (d == NULL)
+        return 0;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || as_is_journal(e->d_name) || strcmp(e->d_name, "lock") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *names = as_xrealloc(*names, cap * sizeof(char *));
+        }
+        (*names)[n++] = as_xstrdup(e->d_name);
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(*names, n, sizeof(char *), as_name_cmp);
+    return n;
+}
+
+void as_spool_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int as_spool_exists(as_spool_t *sp, as_queue_t q, const char *name)
+{
+    return faccessat(sp->dirfd[q], name, F_OK, 0) == 0;
+}
+
+int as_spool_recover(as_spool_t *sp, as_err_t *err)
+{
+    char **names;
+    size_t n;
+
+    /* tmp/: half-written files were never acknowledged. */
+    n = as_spool_list(sp, AS_Q_TMP, &names);
+    for (size_t i = 0; i < n; i++)
+        unlinkat(sp->dirfd[AS_Q_TMP], names[i], 0);
+    as_spool_list_free(names, n);
+
+    /* active/: attempts cut short.  A copy already written to deferred/ or
+     * dead/ is newer (it was written after the attempt); otherwise the file
+     * goes back to incoming/ with every attempt marked in doubt. */
+    n = as_spool_list(sp, AS_Q_ACTIVE, &names);
+    for (size_t i = 0; i < n; i++) {
+        if (as_spool_exists(sp, AS_Q_DEFERRED, names[i]) ||
+            as_spool_exists(sp, AS_Q_DEAD, names[i]) ||
+            as_spool_exists(sp, AS_Q_INCOMING, names[i])) {
+            char log[AS_ID_LEN + 48];
+            unlinkat(sp->dirfd[AS_Q_ACTIVE], names[i], 0);
+            as_journal_name(log, sizeof(log), names[i]);
+            unlinkat(sp->dirfd[AS_Q_ACTIVE], log, 0);
+            continue;
+        }
+        as_spool_journal(sp, AS_Q_ACTIVE, names[i], "A * *\n");
+        if (as_spool_move(sp, names[i], AS_Q_ACTIVE, AS_Q_INCOMING, 0, err) < 0) {
+            as_spool_list_free(names, n);
+            return -1;
+        }
+    }
+    as_spool_list_free(names, n);
+    if (fsync(sp->dirfd[AS_Q_INCOMING]) < 0)
+        return as_err_set(err, "spool: cannot sync incoming/: %s", strerror(errno));
+
+    /* Journals whose file is gone: the file was finished and removed. */
+    for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++) {
+        DIR *d = as_opendir_fd(sp->dirfd[q]);
+        if (d == NULL)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!as_is_journal(e->d_name))
+                continue;
+            char file[256];
+            snprintf(file, sizeof(file), "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
+            if (!as_spool_exists(sp, (as_queue_t)q, file))
+                unlinkat(sp->dirfd[q], e->d_name, 0);
+        }
+        closedir(d);
+    }
+
+    /* Recount. */
+    atomic_store(&sp->bytes, 0);
+    for (int q = 0; q < AS_Q_COUNT; q++) {
+        atomic_store(&sp->count[q], 0);
+        n = as_spool_list(sp, (as_queue_t)q, &names);
+        for (size_t i = 0; i < n; i++) {
+            off_t size = as_spool_size(sp, (as_queue_t)q, names[i]);
+            as_spool_account(sp, (as_queue_t)q, size > 0 ? size : 0, 1);
+        }
+        as_spool_list_free(names, n);
+    }
+    return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * spool.h - the durable queue on disk, after Postfix's queue.
+ *
+ * A spool is a directory whose subdirectories are states; a file changes
+ * state by rename(2):
+ *
+ *   tmp/       being written; removed at start
+ *   maildrop/  written by `alertsink send` for a daemon to pick up
+ *   incoming/  accepted: batches of records written by one group commit
+ *   active/    a notification file being attempted; back to incoming/ at start
+ *   deferred/  a notification waiting for its next attempt
+ *   dead/      given up: past spool.max_age, or failed permanently everywhere
+ *
+ * and dedup/ beside them holds the deduplication claims (see stage_dedup.c).
+ *
+ * A spool file holds JSON lines ("entries"): records as inputs submitted
+ * them, or notifications (one receiver's share of a record, with delivery
+ * state).  Nothing is acknowledged before its file is fsync'ed and renamed
+ * into place and the directory fsync'ed.
+ *
+ * A file may have a journal beside it, NAME.log, where progress is
+ * appended without fsync (a line costs one write(2)): "R id n" (record
+ * routed into n notifications), "A nid channel" (attempt started), "D nid
+ * channel" (delivered on that channel), "X nid" (notification finished in
+ * this file).  The file is removed once every entry is finished.  After a
+ * crash, the journal says what was done; an attempt started but not
+ * finished is "in doubt" (the file sink then checks its own output).
+ */
+#ifndef AS_SPOOL_H
+#define AS_SPOOL_H
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alertsink/module.h"
+#include "lib/buf.h"
+
+#define AS_ID_LEN 32 /* buffer size for an id */
+
+typedef enum {
+    AS_Q_TMP = 0,
+    AS_Q_MAILDROP,
+    AS_Q_INCOMING,
+    AS_Q_ACTIVE,
+    AS_Q_DEFERRED,
+    AS_Q_DEAD,
+    AS_Q_COUNT
+} as_queue_t;
+
+typedef struct as_spool_s {
+    char *dir;
+    int dirfd[AS_Q_COUNT];
+    int lockfd;
+    int dedupfd; /* dedup/: one claim file per recently sent notification */
+    int64_t max_size;
+    atomic_llong bytes;             /* of the files in incoming, active, deferred */
+    atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
+} as_spool_t;
+
+extern const char *const as_queue_names[AS_Q_COUNT];
+
+/* Open (creating with mode 0700) the spool at dir.  exclusive: take the
+ * daemon's lock (a second daemon on one spool is refused). */
+as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_err_t *err);
+void as_spool_close(as_spool_t *sp);
+
+/* A new id: unique, time-ordered, safe in file names. */
+void as_spool_id(char id[AS_ID_LEN]);
+
+/* Would size more bytes exceed spool.max_size? */
+int as_spool_full(as_spool_t *sp, size_t size);
+
+/* Write data as a new file NAME in state q: tmp/, fsync, rename, fsync the
+ * directory.  Returns -1 with err (ENOSPC, EIO) and leaves nothing behind. */
+int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
+                   as_err_t *err);
+/* The same, keeping the file open and flock'ed in *lockfd (for `send`,
+ * whose maildrop/ file a daemon must not pick up while it works on it). */
+int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
+                          size_t len, int *lockfd, as_err_t *err);
+/* Replace NAME in state q atomically with new content (same protocol). */
+int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
+                     as_err_t *err);
+/* Move NAME from one state to another (and its journal).  sync: fsync the
+ * target directory. */
+int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
+                  as_err_t *err);
+/* Remove NAME (and its journal) from state q. */
+int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name);
+/* Read a whole file. */
+int as_spool_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out, as_err_t *err);
+/* Append one line to NAME.log in state q (opened, written, closed). */
+int as_spool_journal(as_spool_t *sp, as_queue_t q, const char *name, const char *line);
+/* Read NAME.log (missing = empty). */
+int as_spool_journal_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out);
+
+/* Names of the spool files in state q (journals and dotfiles skipped),
+ * sorted (= time order).  Returns the count; *names malloc'd. */
+size_t as_spool_list(as_spool_t *sp, as_queue_t q, char ***names);
+void as_spool_list_free(char **names, size_t n);
+
+/* Start-up: empty tmp/, move active/ back to incoming/ (marking their
+ * attempts in doubt in the journal), recount sizes. */
+int as_spool_recover(as_spool_t *sp, as_err_t *err);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * template.h - the templates of deliveries: a library of compiled Mustache
+ * templates (templates.dir's NAME.mustache files, then the built-in
+ * defaults), the rendering context of CONTRACT §6, and the splitting of
+ * long messages into numbered parts.
+ *
+ * Templates are compiled once when a configuration loads; rendering walks
+ * the compiled form and never re-parses.  The library is immutable after
+ * loading and safe to render from many threads.
+ *
+ * The built-in defaults are the files templates/NAME.mustache of the source
+ * tree (the package installs the same files as examples), embedded into
+ * the binary at build time by templates/embed.cmake.
+ */
+#ifndef AS_TEMPLATE_H
+#define AS_TEMPLATE_H
+
+#include <cjson/cJSON.h>
+
+#include "alertsink/module.h"
+#include "lib/buf.h"
+#include "render/mustache.h"
+
+typedef struct as_tpl_lib_s as_tpl_lib_t;
+
+/* One built-in template; the generated table ends with {NULL, NULL, 0}. */
+typedef struct as_tpl_builtin_s {
+    const char *name; /* "whatsapp", "email.html", ... */
+    const char *src;  /* NUL-terminated */
+    size_t len;
+} as_tpl_builtin_t;
+
+extern const as_tpl_builtin_t as_tpl_builtins[];
+
+/* Load every NAME.mustache of dir (NULL: built-ins only) into a library
+ * allocated from pool.  Errors go to cf as FILE:LINE:COL: message (every
+ * file is compiled, so all errors show at once); then NULL is returned.
+ * A dir that does not exist is logged as a warning and leaves the
+ * built-ins: a template the configuration names is then reported missing
+ * where it is named. */
+as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir);
+/* A template by name: the directory's first, then the built-in ones
+ * ("whatsapp", "email", "email.html", "email.subject", "file").  NULL if none. */
+const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name);
+/* The HTML template that goes with the text template NAME (CONTRACT §9,
+ * email): the directory's NAME.html, else the built-in NAME.html when NAME
+ * itself is the built-in one.  NULL when there is none: the HTML part is
+ * then the text part escaped inside <pre>. */
+const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *name);
+
+/*
+ * The context of CONTRACT §6: a copy of payload plus
+ *   firing, resolved              lists of the alerts with that status (an
+ *                                 alert whose status is not "resolved"
+ *                                 counts as firing)
+ *   firingCount, resolvedCount    their lengths
+ * and these extras, which the default templates use.  An extra never
+ * replaces a key the payload already has.
+ *   title                 (top level) commonLabels.alertname, else the
+ *                         alerts' distinct alertnames joined by ", ", else
+ *                         the first alert's title (below)
+ * and in every alert (of alerts, firing and resolved alike):
+ *   title                 labels.alertname, else annotations.title, else
+ *                         annotations.summary, else "alert"
+ *   since                 startsAt as "2026-11-24 13:46:31 UTC"
+ *   resolvedAt            endsAt the same way, for resolved alerts
+ *   duration              from startsAt to endsAt, for resolved alerts:
+ *                         "45s", "4m 3s", "2h 5m", "3d 4h"
+ *   otherLabels           [{"name","value"}] of the labels but alertname
+ *   otherAnnotations      [{"name","value"}] of the annotations but summary,
+ *                         description and title
+ * Times are in UTC so that a message reads the same wherever it is sent
+ * from.  The context refers to payload's members instead of copying them:
+ * free it, with cJSON_Delete(), before payload.
+ */
+cJSON *as_tpl_context(const cJSON *payload);
+
+/* Render t with ctx, partials from lib; escape_html as §6 says per channel.
+ * Returns a malloc'd string.  A runaway partial (including itself) is cut
+ * off and logged; what rendered is returned. */
+char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
+                    int escape_html);
+
+/*
+ * Split text longer than max bytes into numbered parts, each at most max
+ * bytes (max 0: never split).  *parts is a malloc'd array of malloc'd
+ * strings; returns their number (1 and a copy of text when it fits).
+ *
+ * Every part starts with "(i/n) " and the header, the text's first line,
+ * then a newline and the next lines that fit.  So part 1 is "(1/n) " and
+ * the text's own beginning; part 2 repeats the header after "(2/n) ".
+ * Lines are kept whole; a line longer than a part's room is cut at a UTF-8
+ * character boundary and continues in the next part.  Removing "(i/n) ",
+ * the header and its newline from each part and joining what is left
+ * gives back the text after its first line.  A header longer than half of
+ * max is not repeated: the parts are then "(i/n) " and a piece of the text.
+ * (A max too small for "(i/n) " and one character gives one character a
+ * part, longer than max: only absurd settings do that.)
+ */
+size_t as_tpl_split(const char *text, size_t max, char ***parts);
+void as_tpl_parts_free(char **parts, size_t n);
+
+#endif

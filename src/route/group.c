@@ -1,0 +1,290 @@
+/*
+ * group.c - splitting a payload into notifications (see group.h).
+ *
+ * The split is done in two passes: the first routes every alert and
+ * collects, per (receiver, group key), the alerts in payload order; the
+ * second builds each notification's payload from them.  Groups are found
+ * by a linear search: a payload holds at most a few thousand alerts and
+ * routes to a handful of groups, and the order of first appearance is
+ * what the caller needs anyway.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "lib/pool.h"
+#include "route/group.h"
+
+/* One notification being collected. */
+typedef struct as_collect_s {
+    const char *receiver;
+    const as_route_t *route;
+    char *key;
+    cJSON *group_labels;
+    const cJSON **alerts;
+    size_t n, cap;
+} as_collect_t;
+
+static void as_collect_add(as_collect_t *c, const cJSON *alert)
+{
+    /* An alert reaching the group twice (two routes, one key) counts once;
+     * its entries for one group arrive one after the other. */
+    if (c->n > 0 && c->alerts[c->n - 1] == alert)
+        return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 8;
+        c->alerts = as_xrealloc(c->alerts, c->cap * sizeof(*c->alerts));
+    }
+    c->alerts[c->n++] = alert;
+}
+
+/* The string value of name in obj; absent or not a string is "" (Go's
+ * map lookup of a missing label). */
+static const char *as_value(const cJSON *obj, const char *name)
+{
+    const char *v = as_json_str(obj, name);
+    return v ? v : "";
+}
+
+cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
+{
+    /* The first alert's pairs, then at each other alert the ones it has
+     * with the same value (a missing name is the empty value, as a Go map
+     * lookup), walking both lists sorted by name: n log n for an alert of
+     * very many labels, not n squared. */
+    int labels = strcmp(field, "labels") == 0;
+    size_t m = 0, kept = 0;
+    cJSON **common = as_json_sorted(n > 0 ? as_json_obj(alerts[0], field) : NULL, &m, NULL);
+    for (size_t i = 0; i < m; i++)
+        if (cJSON_IsString(common[i]) && !(labels && common[i]->valuestring[0] == '\0'))
+            common[kept++] = common[i];
+    m = kept;
+    for (size_t a = 1; a < n && m > 0; a++) {
+        size_t mo, j = 0;
+        cJSON **other = as_json_sorted(as_json_obj(alerts[a], field), &mo, NULL);
+        kept = 0;
+        for (size_t i = 0; i < m; i++) {
+            while (j < mo && strcmp(other[j]->string, common[i]->string) < 0)
+                j++;
+            const cJSON *w =
+                j < mo && strcmp(other[j]->string, common[i]->string) == 0 ? other[j] : NULL;
+            if (strcmp(common[i]->valuestring, cJSON_IsString(w) ? w->valuestring : "") == 0)
+                common[kept++] = common[i];
+        }
+        m = kept;
+        free(other);
+    }
+    cJSON *out = cJSON_CreateObject();
+    for (size_t i = 0; i < m; i++)
+        cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
+    free(common);
+    return out;
+}
+
+static int as_resolved(const cJSON *alert)
+{
+    const char *s = as_json_str(alert, "status");
+    return s != NULL && strcmp(s, "resolved") == 0;
+}
+
+/* The fields recomputed per notification, in the order Alertmanager's
+ * webhook writes them; the kept ones (NULL value) are copied when present. */
+static const char *const as_payload_fields[] = {
+    "receiver",          "status",      "alerts",  "groupLabels", "commonLabels",
+    "commonAnnotations", "externalURL", "version", "groupKey",    "truncatedAlerts"};
+
+static int as_known_field(const char *name)
+{
+    for (size_t i = 0; i < sizeof(as_payload_fields) / sizeof(*as_payload_fields); i++)
+        if (strcmp(name, as_payload_fields[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void as_copy_field(cJSON *to, const cJSON *from, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(from, name);
+    if (it != NULL)
+        cJSON_AddItemToObject(to, name, cJSON_Duplicate(it, 1));
+}
+
+static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
+{
+    cJSON *p = cJSON_CreateObject();
+    int firing = 0;
+    cJSON *alerts = cJSON_CreateArray();
+    for (size_t i = 0; i < c->n; i++) {
+        firing |= !as_resolved(c->alerts[i]);
+        cJSON_AddItemToArray(alerts, cJSON_Duplicate(c->alerts[i], 1));
+    }
+    cJSON_AddStringToObject(p, "receiver", c->receiver);
+    cJSON_AddStringToObject(p, "status", firing ? "firing" : "resolved");
+    cJSON_AddItemToObject(p, "alerts", alerts);
+    cJSON_AddItemToObject(p, "groupLabels", cJSON_Duplicate(c->group_labels, 1));
+    cJSON_AddItemToObject(p, "commonLabels", as_group_common(c->alerts, c->n, "labels"));
+    cJSON_AddItemToObject(p, "commonAnnotations", as_group_common(c->alerts, c->n, "annotations"));
+    as_copy_field(p, in, "externalURL");
+    as_copy_field(p, in, "version");
+    cJSON_AddStringToObject(p, "groupKey", c->key);
+    as_copy_field(p, in, "truncatedAlerts");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, in)
+    {
+        if (it->string != NULL && !as_known_field(it->string) &&
+            cJSON_GetObjectItemCaseSensitive(p, it->string) == NULL)
+            cJSON_AddItemToObject(p, it->string, cJSON_Duplicate(it, 1));
+    }
+    return p;
+}
+
+/* The override's group labels: the root's group labels of the first alert
+ * that every other alert has with the same value. */
+static cJSON *as_override_labels(const as_route_t *root, const cJSON *alerts)
+{
+    cJSON *common = NULL;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, alerts)
+    {
+        cJSON *g = as_route_group_labels(root, as_json_obj(a, "labels"));
+        if (common == NULL) {
+            common = g;
+            continue;
+        }
+        cJSON *it = common->child;
+        while (it != NULL) {
+            cJSON *next = it->next;
+            if (strcmp(as_value(g, it->string), it->valuestring) != 0)
+                cJSON_Delete(cJSON_DetachItemViaPointer(common, it));
+            it = next;
+        }
+        cJSON_Delete(g);
+    }
+    return common ? common : cJSON_CreateObject();
+}
+
+static as_collect_t *as_collect_find(as_collect_t *v, size_t n, const char *receiver,
+                                     const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].receiver, receiver) == 0 && strcmp(v[i].key, key) == 0)
+            return &v[i];
+    return NULL;
+}
+
+int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *receiver,
+                   as_groups_t *out, as_err_t *err)
+{
+    out->n = 0;
+    out->v = NULL;
+    const cJSON *alerts = as_json_arr(payload, "alerts");
+    if (!cJSON_IsObject(payload) || alerts == NULL)
+        return as_err_set(err, "alerts: expected an array of alerts");
+    const as_route_t *root = &cfg->route;
+    size_t nalerts = (size_t)cJSON_GetArraySize(alerts);
+
+    as_collect_t *groups = NULL;
+    size_t n = 0, cap = 0;
+    if (receiver != NULL) {
+        const as_receiver_t *rv = as_config_receiver(cfg, receiver);
+        if (rv == NULL)
+            return as_err_set(err, "unknown receiver '%s'", receiver);
+        if (nalerts > 0) {
+            groups = as_xcalloc(1, sizeof(*groups));
+            n = 1;
+            groups[0].receiver = rv->name;
+            groups[0].route = root;
+            groups[0].group_labels = as_override_labels(root, alerts);
+            as_buf_t b = AS_BUF_INIT;
+            as_buf_puts(&b, root->key);
+            as_buf_putc(&b, ':');
+            as_labelset_append(&b, groups[0].group_labels);
+            groups[0].key = as_buf_steal(&b);
+            const cJSON *a;
+            cJSON_ArrayForEach(a, alerts)
+            {
+                as_collect_add(&groups[0], a);
+            }
+        }
+    } else {
+        size_t max = as_route_count(root);
+        const as_route_t **routes = as_xcalloc(max, sizeof(*routes));
+        const cJSON *a;
+        cJSON_ArrayForEach(a, alerts)
+        {
+            const cJSON *labels = as_json_obj(a, "labels");
+            size_t m = as_route_match(root, labels, routes, max);
+            for (size_t i = 0; i < m && i < max; i++) {
+                const as_route_t *r = routes[i];
+                if (r->recv == NULL)
+                    continue; /* only in a configuration that failed to load */
+                char *key = as_route_group_key(r, labels);
+                as_collect_t *g = as_collect_find(groups, n, r->recv->name, key);
+                if (g != NULL) {
+                    free(key);
+                } else {
+                    if (n == cap) {
+                        cap = cap ? 2 * cap : 4;
+                        groups = as_xrealloc(groups, cap * sizeof(*groups));
+                    }
+                    g = &groups[n++];
+                    *g = (as_collect_t){0};
+                    g->receiver = r->recv->name;
+                    g->route = r;
+                    g->key = key;
+                    g->group_labels = as_route_group_labels(r, labels);
+                }
+                as_collect_add(g, a);
+            }
+        }
+        free(routes);
+    }
+
+    out->v = as_xcalloc(n ? n : 1, sizeof(*out->v));
+    for (size_t i = 0; i < n; i++) {
+        as_group_t *g = &out->v[out->n++];
+        g->receiver = groups[i].receiver;
+        g->route = groups[i].route;
+        g->key = groups[i].key; /* handed over */
+        g->payload = as_group_payload(payload, &groups[i]);
+        cJSON_Delete(groups[i].group_labels);
+        free(groups[i].alerts);
+    }
+    free(groups);
+    return 0;
+}
+
+void as_groups_free(as_groups_t *groups)
+{
+    for (size_t i = 0; i < groups->n; i++) {
+        free(groups->v[i].key);
+        cJSON_Delete(groups->v[i].payload);
+    }
+    free(groups->v);
+    groups->v = NULL;
+    groups->n = 0;
+}
+
+cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
+{
+    /* The first payload's receiver, group key and group labels: every
+     * payload merged here shares them (one receiver, one group key). */
+    as_collect_t c = {0};
+    const char *receiver = as_json_str(payloads[0], "receiver");
+    const char *key = as_json_str(payloads[0], "groupKey");
+    const cJSON *labels = as_json_obj(payloads[0], "groupLabels");
+    cJSON *empty = labels ? NULL : cJSON_CreateObject();
+    c.receiver = receiver ? receiver : "";
+    c.key = (char *)(key ? key : "");
+    c.group_labels = (cJSON *)(labels ? labels : empty);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *a;
+        cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts"))
+        {
+            as_collect_add(&c, a);
+        }
+    }
+    cJSON *p = as_group_payload(payloads[0], &c);
+    free(c.alerts);
+    cJSON_Delete(empty);
+    return p;
+}
