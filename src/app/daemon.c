@@ -28,6 +28,7 @@
 
 #include "cli/cli.h"
 #include "lib/log.h"
+#include "queue/core.h"
 #include "queue/engine.h"
 
 #define AS_STATUS_EVERY 10 /* seconds between two STATUS= updates */
@@ -52,7 +53,7 @@ static void as_reload(const char *path)
 {
     as_conf_t cf;
     as_log(AS_LOG_INFO, "reloading", AS_S("config", path));
-    as_cycle_t *next = as_cycle_create(&cf, path);
+    as_cycle_t *next = as_cycle_create(&cf, path, 0);
     if (next == NULL) {
         as_log_conf_errors(&cf);
         as_log(AS_LOG_ERROR, "reload refused: the configuration is invalid, keeping the old one",
@@ -125,14 +126,14 @@ int as_daemon_run(const char *path)
         return AS_EXIT_USAGE;
 
     as_err_t err;
-    if (as_core_open(cycle, 1, &err) < 0) {
+    if (as_engine_open(cycle, 0, &err) < 0) {
         as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg));
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
     }
-    if (as_core_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
+    if (as_engine_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
         as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg));
-        as_core_stop();
+        as_engine_stop();
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
     }
@@ -164,7 +165,7 @@ int as_daemon_run(const char *path)
     atomic_store(&as_core->accepting, 0);
     as_cycle_stop_inputs(c);
     as_cycle_unref(c);
-    as_core_stop();
+    as_engine_stop();
     as_log(AS_LOG_INFO, "stopped");
     return AS_EXIT_OK;
 }

@@ -53,7 +53,7 @@ int as_cli_version(const char *path, int explicit_path)
     as_print_modules(&set, 0);
 
     as_conf_t cf;
-    as_cycle_t *c = as_cycle_create(&cf, path);
+    as_cycle_t *c = as_cycle_create(&cf, path, AS_CYCLE_CHECK);
     if (c != NULL) {
         printf("loaded modules (from %s):\n", path);
         as_print_modules(&c->cfg->mods, 1);

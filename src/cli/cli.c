@@ -44,7 +44,7 @@ as_cycle_t *as_cli_cycle(const char *who, const char *path)
     as_conf_t cf;
     if (path == NULL)
         path = as_config_default_path();
-    as_cycle_t *c = as_cycle_create(&cf, path);
+    as_cycle_t *c = as_cycle_create(&cf, path, 0);
     if (c == NULL)
         as_cli_invalid(who, path, &cf);
     as_conf_free_errors(&cf);

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/buf.h"
+#include "alertsink/mem.h"
 #include "cli/cli.h"
-#include "lib/buf.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "render/mustache.h"
 
 #define AS_RENDER_MAX_INPUT (64 * 1024 * 1024)

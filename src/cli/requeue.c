@@ -27,10 +27,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alertsink/clock.h"
 #include "cli/cli.h"
 #include "conf/config.h"
 #include "deliver/note.h"
-#include "lib/clock.h"
 #include "queue/spool.h"
 
 static const char as_requeue_usage[] =

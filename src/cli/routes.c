@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "conf/config.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/matcher.h"
 
 static const char as_routes_usage[] =
@@ -111,7 +111,7 @@ int as_cli_routes(int argc, char **argv)
     const as_route_t **routes = as_xcalloc(max, sizeof(*routes));
     size_t n = as_route_match(&cfg->route, labels, routes, max);
     for (size_t i = 0; i < n && i < max; i++)
-        printf("%s\n", routes[i]->recv->name);
+        printf("%s\n", routes[i]->recv);
     free(routes);
     as_config_free(cfg);
     rc = fflush(stdout) == 0 ? AS_EXIT_OK : AS_EXIT_FAIL;

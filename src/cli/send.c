@@ -27,15 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "cli/cli.h"
+#include "cli/formats.h"
+#include "deliver/chain.h"
 #include "deliver/pipeline.h"
-#include "inputs/formats.h"
-#include "lib/clock.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 #include "queue/engine.h"
+#include "queue/spool.h"
 
 extern char **environ;
 
@@ -176,7 +178,49 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
                : AS_EXIT_REJECTED;
 }
 
-/* Deliver in this process, through the daemon's pipeline. */
+/* What became of each note of the record, from the engine's reports. */
+typedef struct {
+    char id[AS_NID_LEN];
+    as_verdict_t verdict;
+    int code;      /* the note's exit code, once settled */
+    int delivered; /* some channel delivered (for a note still pending) */
+} as_send_note_t;
+
+typedef struct {
+    as_send_note_t *v;
+    size_t n;
+} as_send_report_t;
+
+static void as_send_report(void *arg, const as_note_t *n, const as_attempt_t *a)
+{
+    as_send_report_t *r = arg;
+    size_t i;
+    for (i = 0; i < r->n && strcmp(r->v[i].id, n->id) != 0; i++)
+        ;
+    if (i == r->n) {
+        r->v = as_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+        memset(&r->v[i], 0, sizeof(r->v[i]));
+        snprintf(r->v[i].id, sizeof(r->v[i].id), "%s", n->id);
+        r->n++;
+    }
+    as_send_note_t *s = &r->v[i];
+    s->verdict = a->verdict;
+    for (size_t k = 0; k < n->nch; k++)
+        s->delivered |= n->ch[k].state == AS_CH_DELIVERED;
+    if (a->verdict == AS_VERDICT_DEFER)
+        return;
+    /* Nothing planned and finished: a duplicate already sent, or muted. */
+    s->code = a->nplan == 0 && a->verdict == AS_VERDICT_FINISHED ? AS_EXIT_OK
+                                                                  : as_chain_exit_code(a);
+    if (a->verdict == AS_VERDICT_DEAD)
+        fprintf(stderr, "alertsink send: %s not delivered: %s\n", n->id, a->why);
+    else if (a->why[0])
+        fprintf(stderr, "alertsink send: %s: %s\n", n->id, a->why);
+    if (s->code != AS_EXIT_FAIL)
+        printf("%s\n", n->id);
+}
+
+/* Deliver in this process, with the daemon's engine (one-shot). */
 static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
 {
     const char *path = o->config ? o->config : as_config_default_path();
@@ -195,8 +239,14 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     }
 
     as_err_t err;
-    if (as_core_open_light(cycle, &err) < 0)
-        fprintf(stderr, "alertsink send: no spool (%s): delivering without one\n", err.msg);
+    int spooled = as_engine_open(cycle, AS_ENGINE_ONESHOT, &err) == 0;
+    if (!spooled)
+        fprintf(stderr, "alertsink send: no spool (%s): delivering without one; what is not "
+                        "delivered before the timeout is lost\n",
+                err.msg);
+    as_cycle_unref(cycle); /* the engine holds it */
+    as_send_report_t report = {NULL, 0};
+    as_engine_on_attempt(as_send_report, &report);
 
     as_note_t *rec = as_note_new();
     as_spool_id(rec->id);
@@ -206,102 +256,26 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     rec->receiver = o->receiver ? as_xstrdup(o->receiver) : NULL;
     rec->grouped = grouped != 0;
     rec->payload = payload;
-
-    int lockfd = -1;
-    as_batch_t *batch = NULL;
-    if (as_core->spool != NULL) {
-        as_buf_t line = AS_BUF_INIT;
-        as_note_entry(rec, &line);
-        if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
-                                  &lockfd, &err) == 0)
-            batch = as_batch_open(rec->id, AS_Q_MAILDROP, 1);
-        else
-            fprintf(stderr, "alertsink send: %s: delivering without the spool\n", err.msg);
-        as_buf_free(&line);
-    }
-    rec->batch = batch;
-
-    as_note_t **notes;
-    size_t n = as_dispatch_route(cycle, rec, &notes);
-    if (batch != NULL) {
-        char line[AS_NID_LEN + 32];
-        snprintf(line, sizeof(line), "R %s %zu\n", rec->id, n);
-        as_batch_write(batch, line);
-        as_batch_hold(batch, (int)n);
-    }
-    as_note_free(rec);
-    int done = 0; /* the batch went with its last note */
-    if (batch != NULL && n == 0)
-        done = 1;
-    if (batch != NULL)
-        as_batch_release(batch, 1); /* the record's unit became its notes' units */
-
-    int64_t deadline = as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000);
-    int *codes = as_xcalloc(n ? n : 1, sizeof(int));
-    size_t left = n;
-    for (size_t i = 0; i < n; i++)
-        codes[i] = -1;
-    while (left > 0) {
-        int64_t next = INT64_MAX;
-        for (size_t i = 0; i < n; i++) {
-            if (codes[i] >= 0 || notes[i]->due_ms > as_now_ms()) {
-                if (codes[i] < 0 && notes[i]->due_ms < next)
-                    next = notes[i]->due_ms;
-                continue;
-            }
-            as_attempt_t a;
-            as_pipeline_run(cycle, notes[i], &a);
-            if (a.verdict == AS_VERDICT_DEFER) {
-                codes[i] = -1;
-                if (notes[i]->due_ms < next)
-                    next = notes[i]->due_ms;
-                continue;
-            }
-            codes[i] = a.nplan == 0 && a.verdict == AS_VERDICT_FINISHED
-                           ? AS_EXIT_OK /* a duplicate already sent, or muted */
-                           : as_pipeline_exit_code(&a);
-            if (a.verdict == AS_VERDICT_DEAD) {
-                fprintf(stderr, "alertsink send: %s not delivered: %s\n", notes[i]->id, a.why);
-                if (as_core->spool != NULL)
-                    as_note_store(notes[i], AS_Q_DEAD);
-            } else if (a.why[0]) {
-                fprintf(stderr, "alertsink send: %s: %s\n", notes[i]->id, a.why);
-            }
-            if (codes[i] != AS_EXIT_FAIL)
-                printf("%s\n", notes[i]->id);
-            as_note_forget(notes[i]);
-            as_note_free(notes[i]);
-            notes[i] = NULL;
-            left--;
-        }
-        if (left == 0 || next >= deadline)
-            break;
-        as_sleep_ms(next - as_now_ms());
-    }
+    size_t left =
+        as_engine_oneshot(rec, as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000));
 
     int all_ok = 1, none = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (notes[i] != NULL) { /* still pending at the deadline */
-            fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", notes[i]->id,
-                    batch ? "; it stays in the spool's maildrop/ for the daemon" : "");
-            codes[i] = AS_EXIT_FAIL;
-            for (size_t k = 0; k < notes[i]->nch; k++)
-                if (notes[i]->ch[k].state == AS_CH_DELIVERED)
-                    codes[i] = AS_EXIT_FALLBACK; /* some channel did deliver */
-            notes[i]->batch = NULL;
-            as_note_free(notes[i]);
+    for (size_t i = 0; i < report.n; i++) {
+        as_send_note_t *s = &report.v[i];
+        if (s->verdict == AS_VERDICT_DEFER) { /* still pending at the deadline */
+            fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", s->id,
+                    spooled ? "; it stays in the spool's maildrop/ for the daemon" : "");
+            s->code = s->delivered ? AS_EXIT_FALLBACK : AS_EXIT_FAIL;
         }
-        all_ok &= codes[i] == AS_EXIT_OK;
-        none &= codes[i] == AS_EXIT_FAIL;
+        all_ok &= s->code == AS_EXIT_OK;
+        none &= s->code == AS_EXIT_FAIL;
     }
-    free(notes);
-    free(codes);
-    if (batch != NULL && left > 0 && !done)
-        as_batch_abandon(batch); /* its file and journal stay for the daemon */
-    if (lockfd >= 0)
-        close(lockfd); /* the daemon may take what is left now */
-    as_core_stop();
-    as_cycle_unref(cycle);
+    if (left > 0 && report.n == 0)
+        fprintf(stderr, "alertsink send: not delivered within the timeout%s\n",
+                spooled ? "; it stays in the spool's maildrop/ for the daemon" : "");
+    size_t n = report.n;
+    free(report.v);
+    as_engine_stop();
     if (n == 0)
         return AS_EXIT_FAIL;
     return all_ok ? AS_EXIT_OK : none ? AS_EXIT_FAIL : AS_EXIT_FALLBACK;

@@ -6,7 +6,7 @@
  * Every subcommand reads the configuration (-c FILE, else
  * $ALERTSINK_CONFIG, else the default path) and takes the account from its
  * whatsapp: section through the sink's own helper, so the command line and
- * the daemon share one client, one token cache (in spool.dir) and one set
+ * the daemon share one client, one token cache (spool.dir/state/whatsapp/) and one set
  * of rules.  Arguments are checked before anything goes out.  Exit codes:
  * 0 done, 1 the API or the network failed (with the server's message), 2 a
  * usage or configuration error.
@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alertsink/buf.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "conf/config.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 #include "sinks/whatsapp/whatsapp.h"
 
 #define AS_WA_POLL_MS 2000 /* CONTRACT §9: pair polls logincontrol every 2 s */
@@ -73,7 +73,7 @@ static int as_wa_open(const char *path, as_wa_ctx_t *ctx)
         as_config_free(ctx->cfg);
         return AS_EXIT_USAGE;
     }
-    ctx->wa = as_whatsapp_client(ctx->conf, ctx->cfg->spool.dir, &err);
+    ctx->wa = as_whatsapp_client(ctx->conf, as_config_state_dir(ctx->cfg, "whatsapp"), &err);
     if (ctx->wa == NULL) {
         fprintf(stderr, "alertsink: %s: %s\n", path, err.msg);
         as_config_free(ctx->cfg);

@@ -1,5 +1,5 @@
 /*
- * config.c - the top-level configuration (CONTRACT §4): includes, module
+ * config.c - the top-level configuration (alertsink.yaml(5)): includes, module
  * loading, the key tables of the core's own sections, receivers, and the
  * checks that need the whole file (names referring to each other).
  *
@@ -12,7 +12,8 @@
  *   3. the whole tree parsed through the tables (all errors collected);
  *   4. cross-references checked: receivers named by routes exist, time
  *      intervals named by routes exist, receiver names are unique, every
- *      receiver has a channel that its mode can use.
+ *      receiver has a channel, and its chain (channels:, mode:) names
+ *      only channels it has.
  */
 #include <errno.h>
 #include <glob.h>
@@ -21,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "conf/config.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 
 #define AS_INCLUDE_DEPTH 8
 
@@ -32,12 +33,6 @@ static const as_conf_enum_t as_log_levels[] = {{"debug", AS_LOG_DEBUG},
                                                {"warn", AS_LOG_WARN},
                                                {"error", AS_LOG_ERROR},
                                                {NULL, 0}};
-
-static const as_conf_enum_t as_modes[] = {{"fallback", AS_MODE_FALLBACK},
-                                          {"both", AS_MODE_BOTH},
-                                          {"whatsapp", AS_MODE_WHATSAPP},
-                                          {"email", AS_MODE_EMAIL},
-                                          {NULL, 0}};
 
 static const as_conf_key_t as_log_keys[] = {
     {"level", &as_conf_enum, offsetof(as_log_conf_t, level), 0, "info", as_log_levels},
@@ -149,12 +144,14 @@ static const as_conf_type_t as_conf_receivers = {"list of receivers", as_set_rec
 static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
 {
     /* Receiver keys: the core's, then one per sink module. */
-    as_conf_key_t *rk = as_palloc(pool, (5 + mods->n) * sizeof(*rk));
+    as_conf_key_t *rk = as_palloc(pool, (6 + mods->n) * sizeof(*rk));
     size_t nr = 0;
     rk[nr++] = (as_conf_key_t){
         "name", &as_conf_string, offsetof(as_receiver_t, name), AS_CONF_REQUIRED, NULL, NULL};
-    rk[nr++] = (as_conf_key_t){"mode", &as_conf_enum, offsetof(as_receiver_t, mode),
-                               0,      "fallback",    as_modes};
+    rk[nr++] = (as_conf_key_t){
+        "mode", &as_conf_string, offsetof(as_receiver_t, mode), 0, "fallback", NULL};
+    rk[nr++] = (as_conf_key_t){
+        "channels", &as_conf_strings, offsetof(as_receiver_t, channels), 0, NULL, NULL};
     rk[nr++] = (as_conf_key_t){"fallback_after",
                                &as_conf_duration,
                                offsetof(as_receiver_t, fallback_after),
@@ -311,10 +308,107 @@ static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, 
 
 /* --- checks across the file ------------------------------------------------------ */
 
+/* The receiver's channel keys, for messages: "whatsapp, email". */
+static void as_channel_list(const as_config_t *cfg, const as_receiver_t *r, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t m = 0; m < cfg->mods.n && o < len; m++)
+        if (r == NULL ? cfg->mods.v[m]->channel_key != NULL : r->channel[m].conf != NULL)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+                                  cfg->mods.v[m]->channel_key);
+}
+
+/* The module whose channel key is name and which the receiver has, or -1. */
+static int as_receiver_channel(const as_config_t *cfg, const as_receiver_t *r, const char *name)
+{
+    for (size_t m = 0; m < cfg->mods.n; m++)
+        if (r->channel[m].conf != NULL && strcmp(cfg->mods.v[m]->channel_key, name) == 0)
+            return (int)m;
+    return -1;
+}
+
+/* The chain: channels: in its order, else the channel keys in the order
+ * they are written (their nodes' positions). */
+static void as_receiver_chain(as_conf_t *cf, const as_config_t *cfg, as_receiver_t *r)
+{
+    char have[256];
+    as_channel_list(cfg, r, have, sizeof(have));
+    const as_node_t *at = as_yaml_get(r->node, "channels");
+    r->nchain = 0;
+    for (size_t i = 0; i < r->channels.n; i++) {
+        int m = as_receiver_channel(cfg, r, r->channels.v[i]);
+        int dup = 0;
+        for (size_t k = 0; k < r->nchain; k++)
+            dup |= r->chain[k] == m;
+        if (m < 0 || dup) {
+            as_conf_error(cf, at,
+                          dup ? "receiver '%s': channels: '%s' is named twice"
+                              : "receiver '%s': channels: '%s' is not a channel of this receiver "
+                                "(it has: %s)",
+                          r->name, r->channels.v[i], have);
+            continue;
+        }
+        if (r->nchain < AS_CHAIN_MAX)
+            r->chain[r->nchain++] = m;
+    }
+    if (r->channels.n > 0) {
+        for (size_t m = 0; m < cfg->mods.n; m++) {
+            int listed = 0;
+            for (size_t k = 0; k < r->nchain; k++)
+                listed |= r->chain[k] == (int)m;
+            if (r->channel[m].conf != NULL && !listed)
+                as_conf_error(cf, at, "receiver '%s': channel '%s' is configured but not in channels",
+                              r->name, cfg->mods.v[m]->channel_key);
+        }
+        return;
+    }
+    for (size_t m = 0; m < cfg->mods.n; m++) {
+        if (r->channel[m].conf == NULL || r->nchain == AS_CHAIN_MAX)
+            continue;
+        /* Insertion by the position of the key's value in the file. */
+        const as_node_t *nm = r->channel[m].node;
+        size_t k = r->nchain++;
+        while (k > 0) {
+            const as_node_t *prev = r->channel[r->chain[k - 1]].node;
+            int after = prev != NULL && nm != NULL &&
+                        (prev->line > nm->line || (prev->line == nm->line && prev->col > nm->col));
+            if (!after)
+                break;
+            r->chain[k] = r->chain[k - 1];
+            k--;
+        }
+        r->chain[k] = (int)m;
+    }
+}
+
+static void as_receiver_mode(as_conf_t *cf, const as_config_t *cfg, as_receiver_t *r)
+{
+    const char *mode = r->mode ? r->mode : "fallback";
+    if (strcmp(mode, "fallback") == 0) {
+        r->chain_mode = AS_CHAIN_FALLBACK;
+        return;
+    }
+    if (strcmp(mode, "all") == 0 || strcmp(mode, "both") == 0) {
+        r->chain_mode = AS_CHAIN_ALL;
+        return;
+    }
+    for (size_t k = 0; k < r->nchain; k++)
+        if (strcmp(cfg->mods.v[r->chain[k]]->channel_key, mode) == 0) {
+            r->chain_mode = AS_CHAIN_ONE;
+            r->chain[0] = r->chain[k];
+            r->nchain = 1;
+            return;
+        }
+    char have[256];
+    as_channel_list(cfg, r, have, sizeof(have));
+    as_conf_error(cf, as_yaml_get(r->node, "mode"),
+                  "receiver '%s': mode '%s': expected fallback, all, or one of its channels (%s)",
+                  r->name, mode, have);
+}
+
 static void as_config_check_receivers(as_conf_t *cf, as_config_t *cfg)
 {
-    int wa = as_modset_find(&cfg->mods, "whatsapp");
-    int em = as_modset_find(&cfg->mods, "email");
     as_receiver_t *rv = cfg->receivers.elts;
     for (size_t i = 0; i < cfg->receivers.n; i++) {
         as_receiver_t *r = &rv[i];
@@ -329,20 +423,18 @@ static void as_config_check_receivers(as_conf_t *cf, as_config_t *cfg)
         for (size_t m = 0; m < cfg->mods.n; m++)
             channels += r->channel[m].conf != NULL;
         if (channels == 0) {
-            as_conf_error(cf, r->node, "receiver '%s' has no channel (whatsapp, email or file)",
-                          r->name);
+            char all[256];
+            as_channel_list(cfg, NULL, all, sizeof(all));
+            as_conf_error(cf, r->node, "receiver '%s' has no channel (one of: %s)", r->name, all);
             continue;
         }
-        int has_wa = wa >= 0 && r->channel[wa].conf != NULL;
-        int has_em = em >= 0 && r->channel[em].conf != NULL;
-        const as_node_t *at = as_yaml_get(r->node, "mode");
-        if (r->mode == AS_MODE_WHATSAPP && !has_wa)
-            as_conf_error(cf, at, "receiver '%s': mode whatsapp needs a whatsapp channel", r->name);
-        if (r->mode == AS_MODE_EMAIL && !has_em)
-            as_conf_error(cf, at, "receiver '%s': mode email needs an email channel", r->name);
-        if (r->mode == AS_MODE_BOTH && (!has_wa || !has_em))
-            as_conf_error(cf, at, "receiver '%s': mode both needs whatsapp and email channels",
-                          r->name);
+        if (channels > AS_CHAIN_MAX) {
+            as_conf_error(cf, r->node, "receiver '%s' has more than %d channels", r->name,
+                          AS_CHAIN_MAX);
+            continue;
+        }
+        as_receiver_chain(cf, cfg, r);
+        as_receiver_mode(cf, cfg, r);
         if (r->fallback_after < 0)
             r->fallback_after = cfg->defaults.fallback_after;
         if (r->dedup_window < 0)
@@ -377,7 +469,15 @@ static void as_config_check_intervals(as_conf_t *cf, as_config_t *cfg)
         }
 }
 
-int as_route_finalize(as_conf_t *cf, as_config_t *cfg);
+static int as_config_has_receiver(void *data, const char *name)
+{
+    return as_config_receiver(data, name) != NULL;
+}
+
+static const as_time_interval_t *as_config_interval(void *data, const char *name)
+{
+    return as_config_time_interval(data, name);
+}
 
 /* --- load ----------------------------------------------------------------------------- */
 
@@ -430,7 +530,10 @@ as_config_t *as_config_load(as_conf_t *cf, const char *path)
 
     as_config_check_receivers(cf, cfg);
     as_config_check_intervals(cf, cfg);
-    as_route_finalize(cf, cfg);
+    if (cfg->route.node != NULL) { /* else "route" is missing: reported by the loader */
+        as_route_env_t env = {cfg, as_config_has_receiver, as_config_interval};
+        as_route_finalize(cf, &cfg->route, &env);
+    }
 
     if (as_conf_errors(cf) == 0)
         return cfg;
@@ -479,4 +582,44 @@ const char *as_config_default_path(void)
 {
     const char *env = getenv("ALERTSINK_CONFIG");
     return env && *env ? env : "/etc/alertsink/alertsink.yaml";
+}
+
+const char *as_config_state_dir(const as_config_t *cfg, const char *module)
+{
+    return as_psprintf(cfg->pool, "%s/state/%s", cfg->spool.dir, module);
+}
+
+/* The field of a dotted key: walk the key tables as the loader did. */
+int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, as_err_t *err)
+{
+    const as_conf_key_t *keys = cfg->keys;
+    const char *base = (const char *)cfg, *p = key;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        const as_conf_key_t *k = keys;
+        while (k->name != NULL && (strlen(k->name) != len || strncmp(k->name, p, len) != 0))
+            k++;
+        if (k->name == NULL)
+            return as_err_set(err, "no setting '%s'", key);
+        const char *field = base + k->offset;
+        if (dot == NULL) {
+            if (k->type != &as_conf_int && k->type != &as_conf_duration &&
+                k->type != &as_conf_size)
+                return as_err_set(err, "setting '%s' is not a number", key);
+            memcpy(value, field, sizeof(*value));
+            return 0;
+        }
+        if (k->type == &as_conf_section) {
+            keys = ((const as_conf_section_t *)k->data)->keys;
+            base = field;
+        } else if (k->type == &as_conf_modsection) {
+            const as_module_t *m = k->data;
+            keys = m->conf_keys;
+            base = ((const as_slot_t *)field)->conf;
+        } else {
+            return as_err_set(err, "no setting '%s'", key);
+        }
+        p = dot + 1;
+    }
 }

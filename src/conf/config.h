@@ -1,6 +1,7 @@
 /*
- * config.h - alertsink's configuration: the top-level keys of CONTRACT §4,
- * the receivers, the route tree, and one section per module.
+ * config.h - alertsink's configuration: the top-level keys (docs and
+ * alertsink.yaml(5)), the receivers, the route tree, and one section per
+ * module.
  *
  * as_config_load() reads the file and its includes, loads the shared-object
  * modules it names, parses everything through the key tables and checks
@@ -23,14 +24,27 @@ typedef struct as_slot_s {
     const as_node_t *node;
 } as_slot_t;
 
-typedef enum { AS_MODE_FALLBACK = 0, AS_MODE_BOTH, AS_MODE_WHATSAPP, AS_MODE_EMAIL } as_mode_t;
+/* How a receiver uses its chain of channels (docs/delivery.md). */
+typedef enum {
+    AS_CHAIN_FALLBACK = 0, /* the first channel, then the next when it gives up */
+    AS_CHAIN_ALL,          /* every channel ("all", or its old name "both") */
+    AS_CHAIN_ONE,          /* mode: NAME, that channel alone */
+} as_chain_mode_t;
+
+#define AS_CHAIN_MAX 8 /* channels in one receiver */
 
 typedef struct as_receiver_s {
     char *name;
-    int mode;
+    char *mode;                           /* as written: fallback, all, both or a channel */
+    as_strv_t channels;                   /* as written: the chain's order, or none */
     int64_t fallback_after, dedup_window; /* defaults applied */
     as_slot_t channel[AS_MODULES_MAX];    /* by module index; conf NULL = none */
     const as_node_t *node;
+
+    /* Resolved from the above when the configuration loads. */
+    as_chain_mode_t chain_mode;
+    size_t nchain;
+    int chain[AS_CHAIN_MAX]; /* module indices in chain order (mode NAME: that one) */
 } as_receiver_t;
 
 typedef struct as_log_conf_s {
@@ -81,6 +95,11 @@ const as_receiver_t *as_config_receiver(const as_config_t *cfg, const char *name
 const as_time_interval_t *as_config_time_interval(const as_config_t *cfg, const char *name);
 /* The module conf of a named module ("http"), NULL if not loaded. */
 void *as_config_module_conf(const as_config_t *cfg, const char *module);
+
+/* A module's state directory: spool.dir/state/MODULE (not created). */
+const char *as_config_state_dir(const as_config_t *cfg, const char *module);
+/* An integer setting (int, duration, size) by its dotted key ("http.max_body"). */
+int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, as_err_t *err);
 
 /* The default configuration path: $ALERTSINK_CONFIG or /etc/alertsink/alertsink.yaml. */
 const char *as_config_default_path(void);

@@ -4,17 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "conf/cycle.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 #include "render/template.h"
-
-static _Thread_local const as_config_t *as_loading;
-
-const as_config_t *as_cycle_loading(void)
-{
-    return as_loading;
-}
 
 static void as_cycle_free(as_cycle_t *c)
 {
@@ -47,7 +40,12 @@ static const as_mustache_t *as_cycle_tpl(as_conf_t *cf, as_cycle_t *c, const as_
 static void as_cycle_templates(as_conf_t *cf, as_cycle_t *c)
 {
     as_config_t *cfg = c->cfg;
-    c->tpl = as_tpl_lib_load(cf, cfg->pool, cfg->templates.dir);
+    const as_template_src_t *shipped[AS_MODULES_MAX];
+    size_t nshipped = 0;
+    for (size_t m = 0; m < cfg->mods.n; m++)
+        if (cfg->mods.v[m]->templates != NULL)
+            shipped[nshipped++] = cfg->mods.v[m]->templates;
+    c->tpl = as_tpl_lib_load(cf, cfg->pool, cfg->templates.dir, shipped, nshipped);
     if (c->tpl == NULL)
         return;
     size_t nr = cfg->receivers.n;
@@ -61,10 +59,10 @@ static void as_cycle_templates(as_conf_t *cf, as_cycle_t *c)
             as_chan_tpl_t *t = &c->chtpl[r * AS_MODULES_MAX + m];
             if (ch == NULL)
                 continue;
-            const char *name = ch->template            ? ch->template
-                               : mod->default_template ? mod->default_template
-                                                       : "file";
+            const char *name = ch->template ? ch->template : mod->default_template;
             char sub[256];
+            if (name == NULL)
+                continue; /* the sink renders nothing: it sends the data itself */
             t->text = as_cycle_tpl(cf, c, at, name, 1);
             if (mod->flags & AS_SINK_HTML)
                 t->html = as_tpl_lib_get_html(c->tpl, name);
@@ -99,7 +97,7 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m)
     return &c->chtpl[r * AS_MODULES_MAX + m];
 }
 
-as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path)
+as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags)
 {
     as_config_t *cfg = as_config_load(cf, path);
     if (cfg == NULL)
@@ -110,16 +108,20 @@ as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path)
 
     const as_modset_t *mods = &cfg->mods;
     as_node_t file = {.file = cfg->file};
-    as_loading = cfg;
     for (size_t i = 0; i < mods->n; i++) {
         const as_module_t *m = mods->v[i];
         as_err_t err = {{0}};
-        if (m->init != NULL && m->init(&c->inst[i], cfg->mconf[i].conf, &err) < 0) {
+        as_module_ctx_t *ctx = &c->ctx[i];
+        ctx->name = m->name;
+        ctx->config_file = cfg->file;
+        ctx->state_dir = as_config_state_dir(cfg, m->name);
+        ctx->flags = (flags & AS_CYCLE_CHECK) ? AS_CTX_CHECK : 0;
+        ctx->loading = cfg;
+        if (m->init != NULL && m->init(&c->inst[i], cfg->mconf[i].conf, ctx, &err) < 0) {
             const as_node_t *at = cfg->mconf[i].node ? cfg->mconf[i].node : &file;
             as_conf_error(cf, at, "%s", err.msg);
         }
     }
-    as_loading = NULL;
     if (as_conf_errors(cf) == 0) {
         const as_receiver_t *rv = cfg->receivers.elts;
         for (size_t r = 0; r < cfg->receivers.n; r++)
@@ -183,4 +185,11 @@ void as_cycle_stop_inputs(as_cycle_t *c)
             mods->v[i]->stop(c->inst[i]);
             c->started[i] = 0;
         }
+}
+
+int as_module_setting(const as_module_ctx_t *ctx, const char *key, int64_t *value, as_err_t *err)
+{
+    if (ctx == NULL || ctx->loading == NULL)
+        return as_err_set(err, "%s: no configuration is being loaded", key);
+    return as_config_setting(ctx->loading, key, value, err);
 }

@@ -11,27 +11,25 @@
 #include <stdatomic.h>
 
 #include "conf/config.h"
-#include "render/template.h"
-
-/* The compiled templates of one receiver's channel. */
-typedef struct as_chan_tpl_s {
-    const as_mustache_t *text;    /* never NULL for a configured channel */
-    const as_mustache_t *html;    /* AS_SINK_HTML: NAME.html, may be NULL */
-    const as_mustache_t *subject; /* AS_SINK_SUBJECT: inline or NAME.subject */
-} as_chan_tpl_t;
+#include "render/render.h"
 
 typedef struct as_cycle_s {
     as_config_t *cfg;
     as_tpl_lib_t *tpl;
     as_chan_tpl_t *chtpl;       /* [receiver index * AS_MODULES_MAX + module index] */
     void *inst[AS_MODULES_MAX]; /* by module index */
+    as_module_ctx_t ctx[AS_MODULES_MAX];
     int started[AS_MODULES_MAX];
     atomic_int refs;
 } as_cycle_t;
 
+enum {
+    AS_CYCLE_CHECK = 1 << 0, /* -t, or a command that never delivers: modules do no I/O */
+};
+
 /* Load path, initialise every module and check every receiver's channels.
  * NULL on error, every error in cf as FILE:LINE:COL: message. */
-as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path);
+as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags);
 as_cycle_t *as_cycle_ref(as_cycle_t *c);
 void as_cycle_unref(as_cycle_t *c);
 
@@ -41,10 +39,5 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m);
 /* Start the inputs (prev: the cycle being replaced, or NULL). */
 int as_cycle_start_inputs(as_cycle_t *c, as_cycle_t *prev, as_err_t *err);
 void as_cycle_stop_inputs(as_cycle_t *c);
-
-/* The configuration whose modules' init() runs on this thread, else NULL:
- * for a built-in module that needs a core setting beyond its own section
- * (the WhatsApp sink keeps its token cache in spool.dir). */
-const as_config_t *as_cycle_loading(void);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * module.c - the module registry (see core/module.h).
+ * module.c - the module registry (see module.h).
  *
- * Built-in modules sit in one static table, in the order their hooks run.
+ * Built-in modules sit in one static table, in the order their hooks run;
+ * the table is the application's (src/app/modules.c, as nginx generates
+ * objs/ngx_modules.c), handed over before any configuration loads, so
+ * the core depends on no module.
  * A shared object named under "modules:" must export `alertsink_module`;
  * it is refused, with the file named, when it cannot be opened, lacks the
  * symbol, was built for another ABI, or reuses a name.  The binary exports
@@ -12,20 +15,18 @@
 
 #include "conf/module.h"
 
-extern const as_module_t as_http_module;
-extern const as_module_t as_unix_module;
-extern const as_module_t as_whatsapp_module;
-extern const as_module_t as_email_module;
-extern const as_module_t as_file_module;
+static const as_module_t *const *as_builtins;
 
-const as_module_t *const as_builtin_modules[] = {
-    &as_http_module, &as_unix_module, &as_whatsapp_module, &as_email_module, &as_file_module, NULL};
+void as_modset_builtins(const as_module_t *const *table)
+{
+    as_builtins = table;
+}
 
 void as_modset_init(as_modset_t *set)
 {
     memset(set, 0, sizeof(*set));
-    for (size_t i = 0; as_builtin_modules[i] != NULL; i++)
-        set->v[set->n++] = as_builtin_modules[i];
+    for (size_t i = 0; as_builtins != NULL && as_builtins[i] != NULL; i++)
+        set->v[set->n++] = as_builtins[i];
 }
 
 int as_modset_find(const as_modset_t *set, const char *name)
@@ -38,8 +39,8 @@ int as_modset_find(const as_modset_t *set, const char *name)
 
 static const char *as_module_check(const as_module_t *m)
 {
-    if (m->name == NULL || m->name[0] == '\0')
-        return "it has no name";
+    if (m->name == NULL || m->name[0] == '\0' || strspn(m->name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->name))
+        return "its name is empty or not [a-z0-9_]";
     if (m->kind != AS_MODULE_INPUT && m->kind != AS_MODULE_SINK)
         return "its kind is neither input nor sink";
     if (m->kind == AS_MODULE_SINK && (m->deliver == NULL || m->channel_key == NULL))

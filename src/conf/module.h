@@ -16,9 +16,8 @@ typedef struct as_modset_s {
     size_t n;
 } as_modset_t;
 
-/* The built-in table, NULL-terminated. */
-extern const as_module_t *const as_builtin_modules[];
-
+/* The built-in table (NULL-terminated), given once at start. */
+void as_modset_builtins(const as_module_t *const *table);
 /* Fill set with the built-ins. */
 void as_modset_init(as_modset_t *set);
 /* Load one shared object into set; -1 with err naming the file and why. */

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "alertsink/mem.h"
 #include "deliver/note.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 
 static const char *const as_ch_state_names[] = {"pending", "delivered", "failed", "superseded"};
 
@@ -26,7 +26,6 @@ as_note_t *as_note_new(void)
 {
     as_note_t *n = as_xcalloc(1, sizeof(*n));
     n->heap_pos = -1;
-    n->q = AS_Q_INCOMING;
     return n;
 }
 
@@ -131,6 +130,10 @@ void as_note_entry(const as_note_t *n, as_buf_t *out)
             cJSON_AddNumberToObject(cj, "next", (double)c->next_ms);
             if (c->in_doubt)
                 cJSON_AddBoolToObject(cj, "in_doubt", 1);
+            if (c->unavailable)
+                cJSON_AddBoolToObject(cj, "unavailable", 1);
+            if (c->gave_up_ms)
+                cJSON_AddNumberToObject(cj, "gave_up", (double)c->gave_up_ms);
             if (c->error)
                 cJSON_AddStringToObject(cj, "error", c->error);
         }
@@ -198,6 +201,8 @@ as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err)
         ch->attempts = (int)as_json_num(c, "attempts", 0);
         ch->next_ms = (int64_t)as_json_num(c, "next", 0);
         ch->in_doubt = as_json_bool(c, "in_doubt", 0);
+        ch->unavailable = as_json_bool(c, "unavailable", 0);
+        ch->gave_up_ms = (int64_t)as_json_num(c, "gave_up", 0);
         ch->error = as_dup_str(c, "error");
     }
     n->digest = as_json_bool(o, "digest", 0) != 0;

@@ -18,10 +18,11 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "alertsink/module.h"
-#include "queue/spool.h"
+#include "alertsink/buf.h"
+#include "alertsink/sink.h"
 
-#define AS_NID_LEN      (AS_ID_LEN + 8)
+/* A note id: a spool id (31 characters at most) and a ".N" suffix. */
+#define AS_NID_LEN      40
 #define AS_CHANNELS_MAX 8
 
 typedef struct as_batch_s as_batch_t;
@@ -34,12 +35,14 @@ typedef enum {
 } as_ch_state_t;
 
 typedef struct as_chan_s {
-    char name[24]; /* the channel key: "whatsapp", "email", "file", ... */
+    char name[24]; /* the channel key: a sink's channel_key */
     as_ch_state_t state;
     int attempts;
-    int in_doubt;    /* an attempt was cut short by a crash */
-    int64_t next_ms; /* pending: not before */
-    char *error;     /* last failure, malloc'd */
+    int in_doubt;       /* an attempt was cut short by a crash */
+    int unavailable;    /* pending, but its last attempt found it unavailable */
+    int64_t next_ms;    /* pending: not before */
+    int64_t gave_up_ms; /* when it failed for good or was last found unavailable */
+    char *error;        /* last failure, malloc'd */
 } as_chan_t;
 
 typedef struct as_note_s {
@@ -63,7 +66,7 @@ typedef struct as_note_s {
 
     /* Where it lives. */
     as_batch_t *batch; /* in a batch file; NULL: a file of its own */
-    as_queue_t q;      /* own file: its state directory */
+    int q;             /* own file: its state (queue/spool.h's as_queue_t); 0: none */
     int64_t heap_pos;  /* scheduler bookkeeping */
     struct as_note_s *next;
 } as_note_t;

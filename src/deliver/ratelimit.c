@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "deliver/ratelimit.h"
-#include "lib/pool.h"
 
 typedef struct as_bucket_s {
     struct as_bucket_s *next;
@@ -52,16 +52,4 @@ int64_t as_ratelimit_take(const char *key, const as_rate_t *rate, int64_t now_ms
         wait = (int64_t)((1.0 - b->tokens) / per_ms) + 1;
     pthread_mutex_unlock(&as_rl_lock);
     return wait;
-}
-
-void as_ratelimit_reset(void)
-{
-    pthread_mutex_lock(&as_rl_lock);
-    for (as_bucket_t *b = as_buckets, *next; b; b = next) {
-        next = b->next;
-        free(b->key);
-        free(b);
-    }
-    as_buckets = NULL;
-    pthread_mutex_unlock(&as_rl_lock);
 }

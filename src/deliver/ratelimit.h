@@ -9,10 +9,9 @@
 
 #include <stdint.h>
 
-#include "alertsink/module.h"
+#include "alertsink/conf.h"
 
 /* Take a token from bucket key at now_ms: 0 if taken, else the ms to wait. */
 int64_t as_ratelimit_take(const char *key, const as_rate_t *rate, int64_t now_ms);
-void as_ratelimit_reset(void); /* tests */
 
 #endif

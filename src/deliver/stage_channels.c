@@ -1,177 +1,162 @@
 /*
- * stage_channels.c - the channels a receiver's mode asks for, attempted:
- * the primary ones, then the fallback when it is due (CONTRACT §7, §9
- * "Delivery").
+ * stage_channels.c - the receiver's channels attempted, down its chain
+ * (chain.c, docs/delivery.md): each channel that is due is rendered and
+ * handed to its sink, and the sink's result recorded:
  *
- *   mode fallback  WhatsApp first; email when WhatsApp failed permanently
- *                  (a disconnected device is a permanent failure) or when
- *                  fallback_after has passed since the notification was
- *                  accepted.  Once the email is delivered, WhatsApp stops:
- *                  the email was sent instead, not as well.
- *   mode both      WhatsApp and email, both primary.
- *   mode whatsapp  / email: that channel alone.
+ *   delivered    the channel is done; in mode fallback the others stop
+ *   transient    retried after the backoff (or the peer's Retry-After)
+ *   unavailable  retried like transient, and the next channel of the
+ *                chain is due at once
+ *   permanent    the channel failed for good: the next channel is due
  *
- * Other channels (file, loaded modules) are always primary.  With a
- * single channel every mode means that channel.  A channel whose rate
- * limit is exhausted is not attempted: it waits (never dropped) until its
- * bucket has a token, without counting an attempt.
+ * A channel whose rate limit is exhausted is not attempted: it waits
+ * (never dropped) until its bucket has a token, without counting an
+ * attempt.  A message that cannot be rendered (a template that does not
+ * finish) fails that channel for good, with the reason.  Each attempt is
+ * logged as one line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "alertsink/clock.h"
+#include "alertsink/log.h"
+#include "alertsink/mem.h"
 #include "conf/config.h"
+#include "deliver/backoff.h"
+#include "deliver/chain.h"
 #include "deliver/pipeline.h"
 #include "deliver/ratelimit.h"
-#include "lib/clock.h"
-#include "lib/log.h"
 #include "lib/metrics.h"
-#include "lib/pool.h"
 #include "render/render.h"
 
-int64_t as_backoff_ms(int attempts, int64_t retry_after_ms);
-
-static void as_plan(as_attempt_t *a)
+/* Record a result on ch; res->reason says why it failed. */
+static void as_channel_result(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch,
+                              const as_result_t *res)
 {
-    const as_config_t *cfg = a->cycle->cfg;
-    int wa = as_modset_find(&cfg->mods, "whatsapp");
-    int em = as_modset_find(&cfg->mods, "email");
-    int has_wa = wa >= 0 && a->recv->channel[wa].conf != NULL;
-    a->nplan = 0;
-    for (size_t m = 0; m < cfg->mods.n && a->nplan < AS_CHANNELS_MAX; m++) {
-        void *conf = a->recv->channel[m].conf;
-        unsigned role = AS_PLAN_PRIMARY;
-        if (conf == NULL)
-            continue;
-        if ((int)m == wa && a->recv->mode == AS_MODE_EMAIL)
-            continue;
-        if ((int)m == em) {
-            if (a->recv->mode == AS_MODE_WHATSAPP)
-                continue;
-            if (a->recv->mode == AS_MODE_FALLBACK && has_wa)
-                role = AS_PLAN_FALLBACK;
-        }
-        a->plan[a->nplan++] = (as_plan_t){(int)m, cfg->mods.v[m]->channel_key, role, conf};
+    as_note_t *n = a->note;
+    free(ch->error);
+    ch->error = NULL;
+    if (res->outcome == AS_DELIVERED) {
+        ch->state = AS_CH_DELIVERED;
+        ch->unavailable = 0;
+        if (a->env->journal != NULL)
+            a->env->journal(n, 'D', p->name);
+        as_metrics_count(AS_M_DELIVERED, n->receiver, p->name, NULL, 1);
+        as_metrics_latency(p->name, (double)(as_now_ms() - n->accepted_ms) / 1000.0);
+        if (p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK)
+            as_metrics_count(AS_M_FALLBACK, n->receiver, p->name, NULL, 1);
+        as_chain_delivered(a, p);
+        return;
     }
+    const char *reason = res->reason[0] ? res->reason : "no reason given";
+    ch->error = as_xstrdup(reason);
+    as_note_error(n, p->name, reason);
+    as_metrics_count(AS_M_FAILED, n->receiver, p->name, NULL, 1);
+    int64_t now = as_now_ms();
+    switch (res->outcome) {
+    case AS_PERMANENT:
+        ch->state = AS_CH_FAILED;
+        ch->gave_up_ms = now;
+        return;
+    case AS_UNAVAILABLE:
+        if (!ch->unavailable)
+            ch->gave_up_ms = now;
+        ch->unavailable = 1;
+        break;
+    default:
+        ch->unavailable = 0;
+        break;
+    }
+    ch->next_ms = now + as_backoff_ms(ch->attempts, res->retry_after_ms);
 }
 
-as_chan_t *as_plan_fallback_of(as_attempt_t *a)
+/* 1 when p's rate limit lets it go now; else ch waits for a token. */
+static int as_channel_rate_ok(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch)
 {
-    for (size_t i = 0; i < a->nplan; i++)
-        if (strcmp(a->plan[i].name, "whatsapp") == 0)
-            return as_note_chan(a->note, a->plan[i].name);
-    return NULL;
+    const as_module_t *mod = a->cycle->cfg->mods.v[p->module];
+    if (mod->rate_limit == NULL)
+        return 1;
+    char key[128];
+    as_rate_t rate = {0, 0};
+    if (!mod->rate_limit(a->cycle->inst[p->module], p->conf, key, sizeof(key), &rate) ||
+        rate.count == 0)
+        return 1;
+    int64_t wait = as_ratelimit_take(key, &rate, a->now);
+    if (wait <= 0)
+        return 1;
+    ch->next_ms = a->now + wait;
+    as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", a->note->id),
+           AS_S("channel", p->name), AS_S("bucket", key), AS_I("wait_ms", wait));
+    return 0;
 }
 
-int as_plan_unneeded(as_attempt_t *a, const as_plan_t *p)
-{
-    if (!(p->role & AS_PLAN_FALLBACK))
-        return 0;
-    as_chan_t *wa = as_plan_fallback_of(a);
-    return wa != NULL && wa->state == AS_CH_DELIVERED;
-}
-
-int as_plan_fallback_due(as_attempt_t *a)
-{
-    as_chan_t *wa = as_plan_fallback_of(a);
-    return wa == NULL || wa->state == AS_CH_FAILED ||
-           a->now - a->note->accepted_ms >= a->recv->fallback_after;
-}
-
-static const char *const as_outcome_names[] = {"delivered", "transient", "permanent"};
-
-static void as_attempt_one(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch, cJSON **ctx)
+static void as_channel_attempt(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch, cJSON **ctx)
 {
     as_note_t *n = a->note;
     const as_module_t *mod = a->cycle->cfg->mods.v[p->module];
-    void *inst = a->cycle->inst[p->module];
-
-    if (mod->rate_limit != NULL) {
-        char key[128];
-        as_rate_t rate = {0, 0};
-        if (mod->rate_limit(inst, p->conf, key, sizeof(key), &rate) && rate.count > 0) {
-            int64_t wait = as_ratelimit_take(key, &rate, a->now);
-            if (wait > 0) {
-                ch->next_ms = a->now + wait;
-                as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", n->id),
-                       AS_S("channel", p->name), AS_S("bucket", key), AS_I("wait_ms", wait));
-                return;
-            }
-        }
-    }
+    if (!as_channel_rate_ok(a, p, ch))
+        return;
     if (*ctx == NULL)
         *ctx = as_tpl_context(n->payload);
-    as_rendered_t r;
-    as_render_message(a->cycle, a->recv_index, (size_t)p->module, *ctx, &r);
 
     ch->attempts++;
+    as_result_t res;
+    memset(&res, 0, sizeof(res));
     as_notification_t view = {
         .id = n->id,
         .receiver = n->receiver,
+        .channel = p->name,
         .status = as_note_status(n),
         .group_key = n->group_key,
         .accepted_ms = n->accepted_ms,
         .attempt = ch->attempts,
         .in_doubt = ch->in_doubt,
         .data = n->payload,
+        .context = *ctx,
+        .core = a->cycle->tpl,
     };
-    as_result_t res;
-    memset(&res, 0, sizeof(res));
-    as_note_journal(n, 'A', p->name);
+    as_rendered_t r;
+    as_err_t err;
     int64_t t0 = as_mono_ms();
-    mod->deliver(inst, p->conf, &view, &r.msg, &res);
-    int64_t latency = as_mono_ms() - t0;
-    as_rendered_free(&r);
-    ch->in_doubt = 0;
-    if (res.outcome > AS_PERMANENT)
-        res.outcome = AS_PERMANENT;
-
-    as_metrics_count(AS_M_ATTEMPTS, n->receiver, p->name, as_outcome_names[res.outcome], 1);
-    as_log(res.outcome == AS_DELIVERED ? AS_LOG_INFO : AS_LOG_WARN, "delivery attempt",
-           AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("channel", p->name),
-           AS_I("attempt", ch->attempts), AS_S("result", as_outcome_names[res.outcome]),
-           AS_I("status", res.status), AS_I("latency_ms", latency),
-           AS_S("reason", res.reason[0] ? res.reason : NULL),
-           AS_S("role", p->role & AS_PLAN_FALLBACK ? "fallback" : "primary"));
-
-    free(ch->error);
-    ch->error = NULL;
-    if (res.outcome == AS_DELIVERED) {
-        ch->state = AS_CH_DELIVERED;
-        as_note_journal(n, 'D', p->name);
-        as_metrics_count(AS_M_DELIVERED, n->receiver, p->name, NULL, 1);
-        as_metrics_latency(p->name, (double)(as_now_ms() - n->accepted_ms) / 1000.0);
-        if (p->role & AS_PLAN_FALLBACK) {
-            as_chan_t *wa = as_plan_fallback_of(a);
-            if (wa != NULL && wa->state == AS_CH_PENDING)
-                wa->state = AS_CH_SUPERSEDED;
-            as_metrics_count(AS_M_FALLBACK, n->receiver, p->name, NULL, 1);
-        }
-        return;
+    const as_channel_conf_t *cc = p->conf;
+    if (as_render_message(a->cycle->tpl, as_cycle_chan_tpl(a->cycle, a->recv_index, p->module),
+                          cc->max_length, *ctx, &r, &err) < 0) {
+        as_result_set(&res, AS_PERMANENT, 0, "%s", err.msg);
+    } else {
+        if (a->env->journal != NULL)
+            a->env->journal(n, 'A', p->name);
+        mod->deliver(a->cycle->inst[p->module], p->conf, &view, &r.msg, &res);
+        as_rendered_free(&r);
+        if ((unsigned)res.outcome > AS_UNAVAILABLE)
+            res.outcome = AS_PERMANENT;
     }
-    const char *reason = res.reason[0] ? res.reason : "no reason given";
-    ch->error = as_xstrdup(reason);
-    as_note_error(n, p->name, reason);
-    as_metrics_count(AS_M_FAILED, n->receiver, p->name, NULL, 1);
-    if (res.outcome == AS_PERMANENT)
-        ch->state = AS_CH_FAILED;
-    else
-        ch->next_ms = as_now_ms() + as_backoff_ms(ch->attempts, res.retry_after_ms);
+    int64_t latency = as_mono_ms() - t0;
+    ch->in_doubt = 0;
+
+    const char *result = as_outcome_name(res.outcome);
+    as_metrics_count(AS_M_ATTEMPTS, n->receiver, p->name, result, 1);
+    /* A failure the chain plans for (a next channel exists) is a warning. */
+    int last = p->rank + 1 >= a->nplan || a->recv->chain_mode != AS_CHAIN_FALLBACK;
+    int level = res.outcome == AS_DELIVERED                         ? AS_LOG_INFO
+                : res.outcome == AS_PERMANENT && last && a->nplan > 1 ? AS_LOG_ERROR
+                                                                      : AS_LOG_WARN;
+    as_log(level, "delivery attempt", AS_S("id", n->id), AS_S("receiver", n->receiver),
+           AS_S("channel", p->name), AS_I("attempt", ch->attempts), AS_S("result", result),
+           AS_I("status", res.status), AS_I("latency_ms", latency),
+           AS_S("reason", res.reason[0] ? res.reason : NULL), AS_I("rank", p->rank + 1));
+    as_channel_result(a, p, ch, &res);
 }
 
 void as_stage_channels(as_attempt_t *a)
 {
-    as_plan(a);
+    as_chain_plan(a);
     cJSON *ctx = NULL;
-    for (size_t i = 0; i < a->nplan; i++) {
+    for (size_t i = 0; i < a->nplan && !as_chain_done(a); i++) {
         const as_plan_t *p = &a->plan[i];
         as_chan_t *ch = as_note_chan(a->note, p->name);
-        if (ch->state != AS_CH_PENDING || ch->next_ms > a->now)
-            continue;
-        if (as_plan_unneeded(a, p) || ((p->role & AS_PLAN_FALLBACK) && !as_plan_fallback_due(a)))
-            continue;
-        as_attempt_one(a, p, ch, &ctx);
+        if (ch->state == AS_CH_PENDING && as_chain_due(a, p) <= a->now)
+            as_channel_attempt(a, p, ch, &ctx);
     }
     cJSON_Delete(ctx);
 }

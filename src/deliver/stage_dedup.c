@@ -1,6 +1,6 @@
 /*
  * stage_dedup.c - the same notification seen again within the receiver's
- * dedup_window is sent once (CONTRACT §7).
+ * dedup_window is sent once (docs/delivery.md).
  *
  * "The same" is: receiver, group key, and the set of (fingerprint,
  * status) of its alerts.  The first note to be seen claims the key by
@@ -19,15 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alertsink/clock.h"
+#include "alertsink/log.h"
+#include "alertsink/mem.h"
 #include "conf/config.h"
+#include "deliver/dedup.h"
 #include "deliver/pipeline.h"
-#include "lib/clock.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
-#include "lib/log.h"
 #include "lib/metrics.h"
-#include "lib/pool.h"
-#include "queue/engine.h"
 
 static uint64_t as_fnv(uint64_t h, const char *s, size_t len)
 {
@@ -41,8 +41,6 @@ static int as_str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* 128 bits of two FNV-1a runs with different bases, as hex. */
-void as_dedup_key(const as_note_t *n, char key[33]);
 void as_dedup_key(const as_note_t *n, char key[33])
 {
     const cJSON *alerts = as_json_arr(n->payload, "alerts"), *al;
@@ -102,14 +100,14 @@ void as_stage_dedup(as_attempt_t *a)
 {
     as_note_t *n = a->note;
     int64_t window = a->recv->dedup_window;
-    if (window <= 0 || as_core == NULL || as_core->spool == NULL)
+    int dir = a->env->dedupfd;
+    if (window <= 0 || dir < 0)
         return;
     /* A note that has been attempted already passed this stage. */
     for (size_t i = 0; i < n->nch; i++)
         if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
             return;
 
-    int dir = as_core->spool->dedupfd;
     char key[33];
     as_dedup_key(n, key);
     if (as_dedup_claim(dir, key, n->id) == 0)
@@ -146,29 +144,27 @@ void as_stage_dedup(as_attempt_t *a)
     as_dedup_replace(dir, key, n->id);
 }
 
-/* A note that died gives its claim back, so a later copy can try again. */
-void as_dedup_release(const as_note_t *n);
-void as_dedup_release(const as_note_t *n)
+void as_dedup_release(int dir, const as_note_t *n)
 {
-    if (as_core == NULL || as_core->spool == NULL)
+    if (dir < 0)
         return;
     char key[33], owner[AS_NID_LEN] = "";
     as_dedup_key(n, key);
-    int fd = openat(as_core->spool->dedupfd, key, O_RDONLY | O_CLOEXEC);
+    int fd = openat(dir, key, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
     ssize_t r = read(fd, owner, sizeof(owner) - 1);
     owner[r > 0 ? r : 0] = '\0';
     close(fd);
     if (strcmp(owner, n->id) == 0)
-        unlinkat(as_core->spool->dedupfd, key, 0);
+        unlinkat(dir, key, 0);
 }
 
-/* Remove claims older than max_age_ms. */
-void as_dedup_sweep(int64_t max_age_ms);
-void as_dedup_sweep(int64_t max_age_ms)
+void as_dedup_sweep(int dir, int64_t max_age_ms)
 {
-    DIR *d = as_opendir_fd(as_core->spool->dedupfd);
+    if (dir < 0)
+        return;
+    DIR *d = as_opendir_fd(dir);
     if (d == NULL)
         return;
     int64_t now = as_now_ms();
@@ -177,11 +173,11 @@ void as_dedup_sweep(int64_t max_age_ms)
         struct stat st;
         if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || e->d_name[1] == '.'))
             continue;
-        if (fstatat(as_core->spool->dedupfd, e->d_name, &st, 0) < 0)
+        if (fstatat(dir, e->d_name, &st, 0) < 0)
             continue;
         int64_t t = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (now - t > max_age_ms)
-            unlinkat(as_core->spool->dedupfd, e->d_name, 0);
+            unlinkat(dir, e->d_name, 0);
     }
     closedir(d);
 }

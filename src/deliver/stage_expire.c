@@ -7,8 +7,7 @@
 
 #include "conf/config.h"
 #include "deliver/pipeline.h"
-
-void as_format_duration(int64_t ms, char *buf, size_t len);
+#include "lib/conf.h"
 
 void as_stage_expire(as_attempt_t *a)
 {

@@ -2,7 +2,7 @@
  * stage_mute.c - a notification whose route is inside one of its
  * mute_time_intervals, or outside all of its active_time_intervals, is not
  * delivered: it is logged as muted, with the interval, and counted
- * (CONTRACT §4: muted is not lost).  As in Alertmanager, the check is made
+ * (docs/routing.md: muted is not lost).  As in Alertmanager, the check is made
  * when the notification is first handled; a retry already under way is
  * not stopped by a window that opens later.
  */
@@ -13,7 +13,7 @@
 #include "deliver/pipeline.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
-#include "route/timeinterval.h"
+#include "route/route.h"
 
 void as_stage_mute(as_attempt_t *a)
 {

@@ -48,15 +48,7 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
-#include "inputs/http.h"
-#include "inputs/listener.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
-#include "lib/json.h"
-#include "lib/log.h"
-#include "lib/metrics.h"
-#include "lib/pool.h"
-#include "queue/engine.h"
+#include "listener.h"
 
 #define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
 #define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */
@@ -74,6 +66,14 @@ typedef enum {
     AS_HTTP_HEALTHZ,
     AS_HTTP_METRICS,
 } as_http_route_t;
+
+typedef struct as_http_conf_s {
+    as_listen_t listen;
+    char *bearer_token;
+    int64_t max_body;
+    int64_t max_connections;
+    int64_t timeout; /* ms: a connection idle this long is closed */
+} as_http_conf_t;
 
 typedef struct as_http_s as_http_t;
 
@@ -97,7 +97,7 @@ typedef struct as_http_req_s {
     /* The submission; guarded by http->lock. */
     int submitted, answered, suspended;
     as_submit_status_t result;
-    char id[AS_ID_LEN];
+    char id[AS_SUBMIT_ID_MAX];
 } as_http_req_t;
 
 struct as_http_s {
@@ -129,19 +129,6 @@ static const as_conf_key_t as_http_keys[] = {
     {"max_connections", &as_conf_int, offsetof(as_http_conf_t, max_connections), 0, "1024", NULL},
     {"timeout", &as_conf_duration, offsetof(as_http_conf_t, timeout), 0, "30s", NULL},
     AS_CONF_END};
-
-int64_t as_http_max_body(void)
-{
-    int64_t max = 1 << 20;
-    if (as_core == NULL || as_core->cycle == NULL)
-        return max;
-    as_cycle_t *c = as_core_cycle();
-    const as_http_conf_t *hc = as_config_module_conf(c->cfg, "http");
-    if (hc != NULL)
-        max = hc->max_body;
-    as_cycle_unref(c);
-    return max;
-}
 
 /* --- answers ------------------------------------------------------------------------ */
 
@@ -181,7 +168,7 @@ static enum MHD_Result as_http_json(as_http_req_t *rq, unsigned code, const char
 static enum MHD_Result as_http_error(as_http_req_t *rq, unsigned code, const char *reason,
                                      const char *msg, const char *allow)
 {
-    as_metrics_count(AS_M_REJECTED, "http", reason, NULL, 1);
+    as_submit_rejected("http", reason);
     as_log(code >= 500 ? AS_LOG_WARN : AS_LOG_INFO, "http request refused", AS_I("status", code),
            AS_S("path", rq->path), AS_S("error", msg));
     return as_http_json(rq, code, "error", "error", msg, allow);
@@ -223,36 +210,21 @@ static enum MHD_Result as_http_answer_submission(as_http_req_t *rq)
 
 /* --- GET ------------------------------------------------------------------------------ */
 
+/* 200 "ok" when the core can take work, else 503 and why: a load
+ * balancer, an orchestrator or Alertmanager's retries see what a POST
+ * would meet. */
 static enum MHD_Result as_http_healthz(as_http_req_t *rq)
 {
-    as_spool_t *sp = as_core != NULL ? as_core->spool : NULL;
-    char msg[256] = "ok\n";
-    unsigned code = MHD_HTTP_OK;
-    /* access(2), not a probe file: this runs on a libmicrohttpd thread,
-     * which must not wait for the disk.  It sees a read-only file system
-     * and permissions (not for root); a full disk shows as 503s. */
-    if (sp == NULL || as_core == NULL || !atomic_load(&as_core->accepting)) {
-        code = MHD_HTTP_SERVICE_UNAVAILABLE;
-        snprintf(msg, sizeof(msg), "not accepting: shutting down\n");
-    } else if (faccessat(sp->dirfd[AS_Q_TMP], ".", W_OK, AT_EACCESS) < 0) {
-        code = MHD_HTTP_SERVICE_UNAVAILABLE;
-        snprintf(msg, sizeof(msg), "spool not writable: %s/tmp: %s\n", sp->dir, strerror(errno));
-    } else if (as_spool_full(sp, 1)) {
-        code = MHD_HTTP_SERVICE_UNAVAILABLE;
-        snprintf(msg, sizeof(msg), "spool full (spool.max_size %lld bytes)\n",
-                 (long long)sp->max_size);
-    }
+    char why[512], msg[520];
+    unsigned code = as_core_ready(why, sizeof(why)) ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    snprintf(msg, sizeof(msg), "%s\n", why);
     return as_http_send(rq, code, AS_HTTP_CT_TEXT, msg, strlen(msg), NULL);
 }
 
 static enum MHD_Result as_http_metrics(as_http_req_t *rq)
 {
-    long long depth[AS_Q_COUNT] = {0};
-    if (as_core != NULL && as_core->spool != NULL)
-        for (int i = 0; i < AS_Q_COUNT; i++)
-            depth[i] = atomic_load(&as_core->spool->count[i]);
     as_buf_t out = AS_BUF_INIT;
-    as_metrics_render(&out, depth, as_queue_names, AS_Q_COUNT);
+    as_metrics_expose(&out);
     enum MHD_Result ret =
         as_http_send(rq, MHD_HTTP_OK, AS_HTTP_CT_METRICS, out.data ? out.data : "", out.len, NULL);
     as_buf_free(&out);
@@ -473,7 +445,7 @@ static enum MHD_Result as_http_upload(as_http_req_t *rq, const char *data, size_
         }
         as_buf_free(&rq->body);
         if (rq->seen > 2 * max) {
-            as_metrics_count(AS_M_REJECTED, "http", "too_large", NULL, 1);
+            as_submit_rejected("http", "too_large");
             as_log(AS_LOG_INFO, "http request refused: body far over max_body, connection closed",
                    AS_S("path", rq->path));
             return MHD_NO;
@@ -559,7 +531,8 @@ static void as_http_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- the module ----------------------------------------------------------------------- */
 
-static int as_http_init(void **instance, const void *conf, as_err_t *err)
+static int as_http_init(void **instance, const void *conf, const as_module_ctx_t *ctx,
+                        as_err_t *err)
 {
     const as_http_conf_t *c = conf;
     if (c->max_body < 64)

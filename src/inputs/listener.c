@@ -22,8 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "inputs/listener.h"
-#include "lib/pool.h"
+#include "alertsink/mem.h"
+#include "listener.h"
 
 #define AS_LISTEN_BACKLOG 4096 /* the kernel caps it at somaxconn */
 

@@ -50,13 +50,7 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
-#include "inputs/http.h"
-#include "inputs/listener.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
-#include "lib/log.h"
-#include "lib/pool.h"
-#include "route/payload.h"
+#include "listener.h"
 
 #define AS_UNIX_READ      65536
 #define AS_UNIX_MAX_QUEUE 1024        /* answers a client may have outstanding */
@@ -104,6 +98,7 @@ struct as_unix_client_s {
 };
 
 struct as_unix_s {
+    size_t max_line; /* http.max_body: a line is bounded as a body is */
     const as_unix_conf_t *conf;
     as_listener_t *listener;
     int ep, wakefd;
@@ -310,7 +305,7 @@ static void as_unix_line(as_unix_client_t *cl, char *line, size_t len)
         return;
     as_err_t err;
     int grouped = 0;
-    cJSON *payload = as_payload_parse_or_text(line, len, NULL, &grouped, &err);
+    cJSON *payload = as_payload_parse_or_text(line, len, &grouped, &err);
     if (payload == NULL) {
         as_log(AS_LOG_INFO, "unix line refused", AS_S("error", err.msg));
         as_unix_answer_err(cl, err.msg);
@@ -408,7 +403,7 @@ static void as_unix_accept(as_unix_t *u)
         as_unix_client_t *cl = as_xcalloc(1, sizeof(*cl));
         cl->u = u;
         cl->fd = fd;
-        cl->max_line = (size_t)as_http_max_body();
+        cl->max_line = u->max_line;
         cl->last_ms = as_mono_ms();
         cl->events = EPOLLIN;
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = cl};
@@ -535,15 +530,20 @@ static void *as_unix_main(void *arg)
 
 /* --- the module ----------------------------------------------------------------------- */
 
-static int as_unix_init(void **instance, const void *conf, as_err_t *err)
+static int as_unix_init(void **instance, const void *conf, const as_module_ctx_t *ctx,
+                        as_err_t *err)
 {
     const as_unix_conf_t *c = conf;
     if (c->max_clients < 1)
         return as_err_set(err, "unix.max_clients: must be at least 1");
     if (c->timeout < 1000)
         return as_err_set(err, "unix.timeout: must be at least 1s");
+    int64_t max_line = 1 << 20;
+    if (as_module_setting(ctx, "http.max_body", &max_line, NULL) < 0)
+        max_line = 1 << 20; /* no HTTP module: its documented default */
     as_unix_t *u = as_xcalloc(1, sizeof(*u));
     u->conf = c;
+    u->max_line = (size_t)max_line;
     u->ep = u->wakefd = -1;
     pthread_mutex_init(&u->lock, NULL);
     *instance = u;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/pool.h"
+#include "alertsink/buf.h"
+#include "alertsink/mem.h"
 
 void as_buf_reserve(as_buf_t *b, size_t extra)
 {

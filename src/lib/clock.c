@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "lib/clock.h"
+#include "alertsink/clock.h"
 #include "lib/tz.h"
 
 int64_t as_now_ms(void)

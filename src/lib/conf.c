@@ -7,62 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/log.h"
-#include "lib/pool.h"
-
-void as_conf_init(as_conf_t *cf, as_pool_t *pool)
-{
-    memset(cf, 0, sizeof(*cf));
-    cf->pool = pool;
-}
-
-void as_conf_free_errors(as_conf_t *cf)
-{
-    for (size_t i = 0; i < cf->nerrors; i++)
-        free(cf->errors[i]);
-    free(cf->errors);
-    cf->errors = NULL;
-    cf->nerrors = cf->cap = 0;
-}
-
-size_t as_conf_errors(const as_conf_t *cf)
-{
-    return cf->nerrors;
-}
-
-as_pool_t *as_conf_pool(as_conf_t *cf)
-{
-    return cf->pool;
-}
-
-void as_conf_print_errors(const as_conf_t *cf, FILE *out)
-{
-    for (size_t i = 0; i < cf->nerrors; i++)
-        fprintf(out, "%s\n", cf->errors[i]);
-}
-
-void as_conf_error(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
-{
-    char msg[1024], line[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (node == NULL)
-        snprintf(line, sizeof(line), "%s", msg);
-    else if (node->line > 0)
-        snprintf(line, sizeof(line), "%s:%d:%d: %s", node->file, node->line, node->col, msg);
-    else
-        snprintf(line, sizeof(line), "%s: %s", node->file, msg);
-    /* Errors may quote configuration values: a secret must not leak here. */
-    as_log_redact(line, sizeof(line));
-    if (cf->nerrors == cf->cap) {
-        cf->cap = cf->cap ? cf->cap * 2 : 8;
-        cf->errors = as_xrealloc(cf->errors, cf->cap * sizeof(char *));
-    }
-    cf->errors[cf->nerrors++] = as_xstrdup(line);
-}
 
 const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what)
 {

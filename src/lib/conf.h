@@ -15,20 +15,8 @@
 #ifndef AS_CONF_H
 #define AS_CONF_H
 
-#include "alertsink/module.h"
+#include "alertsink/conf.h"
 #include "lib/yamldoc.h"
-
-struct as_conf_s {
-    as_pool_t *pool;
-    char **errors;
-    size_t nerrors, cap;
-};
-
-void as_conf_init(as_conf_t *cf, as_pool_t *pool);
-void as_conf_free_errors(as_conf_t *cf);
-size_t as_conf_errors(const as_conf_t *cf);
-/* Print every collected error, one a line. */
-void as_conf_print_errors(const as_conf_t *cf, FILE *out);
 
 /* Parse map (NULL or null: defaults only) into base with keys. */
 int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_node_t *map,
@@ -44,6 +32,8 @@ void as_conf_print_string(FILE *out, const char *s);
  * else a line break and 1, the caller printing the items on lines of
  * their own. */
 int as_conf_print_list(FILE *out, size_t n);
+/* A duration as the configuration writes it: "90s", "2m", "1h30m". */
+void as_format_duration(int64_t ms, char *buf, size_t len);
 /* Read a *_file secret: content less one trailing newline. */
 char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path);
 

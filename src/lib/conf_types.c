@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/conf.h"
-#include "lib/pool.h"
 
 /* --- string parsers ----------------------------------------------------- */
 
@@ -287,7 +287,6 @@ static int as_set_duration(as_conf_t *cf, const as_conf_key_t *k, const as_node_
     return 0;
 }
 
-void as_format_duration(int64_t ms, char *buf, size_t len);
 void as_format_duration(int64_t ms, char *buf, size_t len)
 {
     static const struct {

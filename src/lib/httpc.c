@@ -1,5 +1,5 @@
 /*
- * httpc.c - the HTTP client over libcurl (see httpc.h).
+ * httpc.c - the HTTP client over libcurl (see alertsink/http.h).
  *
  * Connection reuse: libcurl keeps a connection cache per easy handle, and
  * sharing that cache between threads through a CURLSH is documented as
@@ -14,11 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include "lib/clock.h"
-#include "lib/httpc.h"
-#include "lib/pool.h"
+#include "alertsink/clock.h"
+#include "alertsink/http.h"
+#include "alertsink/mem.h"
 
 #define AS_HTTPC_IDLE_MAX                                                                          \
     256 /* as many as there can be workers: every one keeps its connection                         \
@@ -32,6 +33,7 @@ struct as_httpc_s {
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     int64_t timeout_ms;
+    char *ca_file; /* NULL: the system's CAs */
 };
 
 static pthread_once_t as_httpc_once = PTHREAD_ONCE_INIT;
@@ -41,10 +43,6 @@ static void as_httpc_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void as_httpc_global_init(void)
-{
-    pthread_once(&as_httpc_once, as_httpc_init_once);
-}
 
 static void as_httpc_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
 {
@@ -58,10 +56,14 @@ static void as_httpc_share_unlock(CURL *h, curl_lock_data data, void *arg)
     pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-as_httpc_t *as_httpc_create(int64_t timeout_ms)
+as_httpc_t *as_httpc_create(const as_httpc_opts_t *opts)
 {
-    as_httpc_global_init();
+    /* curl_global_init() once per process, whatever thread comes first. */
+    pthread_once(&as_httpc_once, as_httpc_init_once);
     as_httpc_t *c = as_xcalloc(1, sizeof(*c));
+    int64_t timeout_ms = opts != NULL ? opts->timeout_ms : 0;
+    if (opts != NULL && opts->ca_file != NULL && opts->ca_file[0] != '\0')
+        c->ca_file = as_xstrdup(opts->ca_file);
     pthread_mutex_init(&c->lock, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_locks[i], NULL);
@@ -88,6 +90,7 @@ void as_httpc_free(as_httpc_t *c)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&c->share_locks[i]);
     pthread_mutex_destroy(&c->lock);
+    free(c->ca_file);
     free(c);
 }
 
@@ -192,12 +195,6 @@ static as_httpc_error_t as_httpc_classify(CURLcode rc)
     }
 }
 
-const char *as_httpc_error_name(as_httpc_error_t e)
-{
-    static const char *names[] = {"ok", "dns", "connect", "tls", "timeout", "reset", "error"};
-    return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "error";
-}
-
 static void as_httpc_error_msg(as_err_t *err, const as_httpc_req_t *req, as_httpc_error_t e,
                                CURLcode rc, const char *detail, int64_t timeout_ms)
 {
@@ -227,6 +224,16 @@ static void as_httpc_error_msg(as_err_t *err, const as_httpc_req_t *req, as_http
             as_err_set(err, "%s %s: %s", m, req->url, d);
         break;
     }
+}
+
+/* Does the caller's header list name this header (case-insensitive)? */
+static int as_httpc_has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *x = headers; x != NULL && *x != NULL; x++)
+        if (strncasecmp(*x, name, n) == 0 && (*x)[n] == ':')
+            return 1;
+    return 0;
 }
 
 /* Build the multipart body; NULL with err when a part cannot be added. */
@@ -277,6 +284,10 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file != NULL) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "alertsink/" AS_VERSION);
@@ -286,7 +297,8 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     if (c->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (!as_httpc_has_header(req->headers, "Accept"))
+        hdrs = curl_slist_append(hdrs, "Accept: application/json");
     /* A multipart body above curl's threshold would wait for "100 Continue",
      * which not every server sends; the body is small, just send it. */
     hdrs = curl_slist_append(hdrs, "Expect:");
@@ -296,6 +308,8 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
         snprintf(auth, n, "Authorization: Bearer %s", req->bearer);
         hdrs = curl_slist_append(hdrs, auth);
     }
+    for (const char *const *x = req->headers; x != NULL && *x != NULL; x++)
+        hdrs = curl_slist_append(hdrs, *x);
     if (req->parts != NULL) {
         mime = as_httpc_mime(h, req, err);
         if (mime == NULL)
@@ -305,12 +319,22 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->json);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->json));
+    } else if (req->body != NULL) {
+        char ct[256];
+        snprintf(ct, sizeof(ct), "Content-Type: %s",
+                 req->content_type ? req->content_type : "application/octet-stream");
+        hdrs = curl_slist_append(hdrs, ct);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
     } else if (req->method != NULL && strcmp(req->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
+    /* POSTFIELDS makes a POST; any other method with a body is named. */
+    if (req->method != NULL && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
     int64_t t0 = as_mono_ms();

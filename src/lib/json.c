@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 
 size_t as_utf8_decode(const char *str, size_t len, long *cp)
 {

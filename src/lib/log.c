@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <pthread.h>
 
-#include "lib/clock.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 
 #define AS_LOG_LINE_MAX    8192
 #define AS_LOG_SECRETS_MAX 64
@@ -35,17 +35,6 @@ static atomic_size_t as_nsecrets;
 
 static const char *as_level_names[] = {"debug", "info", "warn", "error"};
 
-int as_err_set(as_err_t *err, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 void as_log_set_level(int level)
 {
     atomic_store(&as_log_level, level);
@@ -54,19 +43,6 @@ void as_log_set_level(int level)
 int as_log_enabled(int level)
 {
     return level >= atomic_load(&as_log_level);
-}
-
-int as_log_level_parse(const char *name)
-{
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, as_level_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *as_log_level_name(int level)
-{
-    return level >= 0 && level < 4 ? as_level_names[level] : "info";
 }
 
 void as_log_set_fd(int fd)

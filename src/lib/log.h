@@ -1,26 +1,19 @@
 /*
- * log.h - the one logger: stderr, one line an event, logfmt key=value
- * fields (level, msg, then the caller's), readable by people and by
- * journald.  Under systemd (JOURNAL_STREAM set) lines carry a <N> syslog
- * priority prefix instead of a timestamp, as journald adds its own.
+ * log.h - the logger's controls, beside the public alertsink/log.h: the
+ * level, where lines go (tests), and the format.
  *
- * Secrets never reach the output: every value registered with
- * as_log_secret() (the configuration registers all of its secret keys, the
- * WhatsApp client its token) is replaced by <redacted> in the finished
- * line, whatever the field it was passed in.
+ * One line an event on stderr, logfmt key=value fields (level, msg, then
+ * the caller's), readable by people and by journald.  Under systemd
+ * (JOURNAL_STREAM set) lines carry a <N> syslog priority prefix instead of
+ * a timestamp, as journald adds its own.
  */
-#ifndef AS_LOG_H
-#define AS_LOG_H
+#ifndef AS_LIB_LOG_H
+#define AS_LIB_LOG_H
 
-#include "alertsink/module.h"
+#include "alertsink/log.h"
 
 void as_log_set_level(int level);
-int as_log_level_parse(const char *name); /* -1 when unknown */
-const char *as_log_level_name(int level);
 /* Redirect output (tests); fd -1 restores stderr. */
 void as_log_set_fd(int fd);
-/* Redact registered secrets in buf in place (used by the logger; also by
- * anything that echoes remote answers). Returns buf. */
-char *as_log_redact(char *buf, size_t size);
 
 #endif

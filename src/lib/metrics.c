@@ -1,33 +1,41 @@
 /*
- * metrics.c - Prometheus counters and a histogram (see metrics.h).
+ * metrics.c - Prometheus counters, a histogram and gauge collectors (see
+ * metrics.h and alertsink/metrics.h).
  *
- * A series is a metric plus up to three label values, kept in a small
+ * A series is a family plus up to three label values, kept in a small
  * open-addressing table.  The label values are our own names (inputs,
  * receivers, channels, results), so cardinality is bounded by the
- * configuration, not by traffic.
+ * configuration, not by traffic.  Families are appended to a fixed table
+ * under the lock and never removed, so a family index, once handed out,
+ * stays valid and readers need no lock.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/metrics.h"
-#include "lib/pool.h"
 
-#define AS_SERIES_MAX  4096
-#define AS_LAT_BUCKETS 12
+#define AS_SERIES_MAX     4096
+#define AS_FAMILIES_MAX   64
+#define AS_COLLECTORS_MAX 8
+#define AS_LAT_BUCKETS    12
 
 typedef struct {
-    as_metric_t m;
+    int m; /* family index */
     char *l[3];
     atomic_long value;
     atomic_int used; /* published: m and l[] are set and never change again */
 } as_series_t;
 
-static const struct {
+typedef struct {
     const char *name, *help;
     const char *labels[3];
-} as_metric_defs[AS_M_COUNTERS] = {
+} as_family_t;
+
+/* The core's families first, by as_metric_t; modules' after them. */
+static as_family_t as_families[AS_FAMILIES_MAX] = {
     {"alertsink_received_total", "Requests received by an input.", {"input"}},
     {"alertsink_queued_total", "Notifications written to the spool.", {"input"}},
     {"alertsink_delivered_total", "Notifications delivered.", {"receiver", "channel"}},
@@ -41,6 +49,15 @@ static const struct {
     {"alertsink_muted_total", "Notifications muted by a time interval.", {"receiver"}},
     {"alertsink_rejected_total", "Requests an input refused.", {"input", "reason"}},
 };
+static atomic_int as_nfamilies = AS_M_COUNTERS;
+
+struct as_counter_s {
+    int family;
+};
+static as_counter_t as_counters[AS_FAMILIES_MAX];
+
+static as_metrics_collector_pt as_collectors[AS_COLLECTORS_MAX];
+static size_t as_ncollectors;
 
 static const double as_lat_bounds[AS_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                      0.5,   1,    2.5,   5,    10,  60};
@@ -62,7 +79,7 @@ static int as_streq(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
-static unsigned as_hash(as_metric_t m, const char *l[3])
+static unsigned as_hash(int m, const char *l[3])
 {
     unsigned h = 2166136261u ^ (unsigned)m;
     for (int i = 0; i < 3; i++)
@@ -71,7 +88,7 @@ static unsigned as_hash(as_metric_t m, const char *l[3])
     return h;
 }
 
-static int as_series_is(const as_series_t *s, as_metric_t m, const char *l[3])
+static int as_series_is(const as_series_t *s, int m, const char *l[3])
 {
     return s->m == m && as_streq(s->l[0], l[0]) && as_streq(s->l[1], l[1]) &&
            as_streq(s->l[2], l[2]);
@@ -80,7 +97,7 @@ static int as_series_is(const as_series_t *s, as_metric_t m, const char *l[3])
 /* Counting takes no lock once a series exists: the table is probed
  * reading only published slots, and the value is an atomic.  Creating a
  * series takes the lock, so two threads never fill one slot. */
-void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char *l3, long v)
+static void as_family_add(int m, const char *l1, const char *l2, const char *l3, long v)
 {
     const char *l[3] = {l1, l2, l3};
     unsigned h = as_hash(m, l);
@@ -111,6 +128,85 @@ void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char 
     }
 }
 
+void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char *l3, long v)
+{
+    as_family_add((int)m, l1, l2, l3, v);
+}
+
+static int as_metric_name_ok(const char *s)
+{
+    if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+as_counter_t *as_metrics_counter(const char *module, const char *name, const char *help,
+                                 const char *label1, const char *label2, const char *label3,
+                                 as_err_t *err)
+{
+    const char *labels[3] = {label1, label2, label3};
+    char full[256];
+    if (!as_metric_name_ok(module) || !as_metric_name_ok(name)) {
+        as_err_set(err, "metric '%s' of module '%s': names are [a-zA-Z_][a-zA-Z0-9_]*",
+                   name ? name : "", module ? module : "");
+        return NULL;
+    }
+    for (int k = 0; k < 3; k++)
+        if (labels[k] != NULL && !as_metric_name_ok(labels[k])) {
+            as_err_set(err, "metric %s_%s: invalid label name '%s'", module, name, labels[k]);
+            return NULL;
+        }
+    snprintf(full, sizeof(full), "alertsink_%s_%s", module, name);
+    pthread_mutex_lock(&as_m_lock);
+    int n = atomic_load(&as_nfamilies);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(as_families[i].name, full) != 0)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (!as_streq(as_families[i].labels[k], labels[k])) {
+                pthread_mutex_unlock(&as_m_lock);
+                as_err_set(err, "metric %s is already registered with other labels", full);
+                return NULL;
+            }
+        pthread_mutex_unlock(&as_m_lock);
+        return &as_counters[i];
+    }
+    if (n == AS_FAMILIES_MAX) {
+        pthread_mutex_unlock(&as_m_lock);
+        as_err_set(err, "metric %s: no room for more metrics (at most %d)", full, AS_FAMILIES_MAX);
+        return NULL;
+    }
+    as_families[n].name = as_xstrdup(full);
+    as_families[n].help = as_xstrdup(help ? help : "");
+    for (int k = 0; k < 3; k++)
+        as_families[n].labels[k] = labels[k] ? as_xstrdup(labels[k]) : NULL;
+    as_counters[n].family = n;
+    atomic_store(&as_nfamilies, n + 1);
+    pthread_mutex_unlock(&as_m_lock);
+    return &as_counters[n];
+}
+
+void as_counter_add(as_counter_t *c, const char *v1, const char *v2, const char *v3, long v)
+{
+    if (c != NULL)
+        as_family_add(c->family, v1, v2, v3, v);
+}
+
+void as_metrics_collector(as_metrics_collector_pt fn)
+{
+    pthread_mutex_lock(&as_m_lock);
+    size_t i;
+    for (i = 0; i < as_ncollectors && as_collectors[i] != fn; i++)
+        ;
+    if (i == as_ncollectors && as_ncollectors < AS_COLLECTORS_MAX)
+        as_collectors[as_ncollectors++] = fn;
+    pthread_mutex_unlock(&as_m_lock);
+}
+
 void as_metrics_latency(const char *channel, double seconds)
 {
     pthread_mutex_lock(&as_m_lock);
@@ -133,7 +229,7 @@ void as_metrics_latency(const char *channel, double seconds)
 }
 
 /* Label values are configuration names; escape what the format requires. */
-static void as_label(as_buf_t *out, const char *k, const char *v)
+void as_metrics_label(as_buf_t *out, const char *k, const char *v)
 {
     as_buf_printf(out, "%s=\"", k);
     for (const char *p = v; *p; p++) {
@@ -148,25 +244,25 @@ static void as_label(as_buf_t *out, const char *k, const char *v)
     as_buf_putc(out, '"');
 }
 
-void as_metrics_render(as_buf_t *out, const long long depth[], const char *const names[],
-                       int nstates)
+void as_metrics_expose(as_buf_t *out)
 {
     pthread_mutex_lock(&as_m_lock);
-    for (int m = 0; m < AS_M_COUNTERS; m++) {
-        as_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", as_metric_defs[m].name,
-                      as_metric_defs[m].help, as_metric_defs[m].name);
+    int nf = atomic_load(&as_nfamilies);
+    for (int m = 0; m < nf; m++) {
+        const as_family_t *f = &as_families[m];
+        as_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
         for (int i = 0; i < AS_SERIES_MAX; i++) {
             as_series_t *s = &as_series[i];
-            if (!atomic_load_explicit(&s->used, memory_order_acquire) || s->m != (as_metric_t)m)
+            if (!atomic_load_explicit(&s->used, memory_order_acquire) || s->m != m)
                 continue;
-            as_buf_puts(out, as_metric_defs[m].name);
+            as_buf_puts(out, f->name);
             int first = 1;
             for (int k = 0; k < 3; k++) {
-                if (as_metric_defs[m].labels[k] == NULL || s->l[k] == NULL)
+                if (f->labels[k] == NULL || s->l[k] == NULL)
                     continue;
                 as_buf_putc(out, first ? '{' : ',');
                 first = 0;
-                as_label(out, as_metric_defs[m].labels[k], s->l[k]);
+                as_metrics_label(out, f->labels[k], s->l[k]);
             }
             if (!first)
                 as_buf_putc(out, '}');
@@ -179,27 +275,25 @@ void as_metrics_render(as_buf_t *out, const long long depth[], const char *const
         as_hist_t *h = &as_hists[i];
         for (int b = 0; b < AS_LAT_BUCKETS; b++) {
             as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
-            as_label(out, "channel", h->channel);
+            as_metrics_label(out, "channel", h->channel);
             as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], h->buckets[b]);
         }
         as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
-        as_label(out, "channel", h->channel);
+        as_metrics_label(out, "channel", h->channel);
         as_buf_printf(out, ",le=\"+Inf\"} %lu\n", h->count);
         as_buf_puts(out, "alertsink_delivery_latency_seconds_sum{");
-        as_label(out, "channel", h->channel);
+        as_metrics_label(out, "channel", h->channel);
         as_buf_printf(out, "} %.6f\n", h->sum);
         as_buf_puts(out, "alertsink_delivery_latency_seconds_count{");
-        as_label(out, "channel", h->channel);
+        as_metrics_label(out, "channel", h->channel);
         as_buf_printf(out, "} %lu\n", h->count);
     }
+    size_t nc = as_ncollectors;
+    as_metrics_collector_pt collectors[AS_COLLECTORS_MAX];
+    memcpy(collectors, as_collectors, sizeof(collectors));
     pthread_mutex_unlock(&as_m_lock);
-    as_buf_puts(out, "# HELP alertsink_queue_depth Spool files by state.\n"
-                     "# TYPE alertsink_queue_depth gauge\n");
-    for (int i = 0; i < nstates; i++) {
-        as_buf_puts(out, "alertsink_queue_depth{");
-        as_label(out, "state", names[i]);
-        as_buf_printf(out, "} %lld\n", depth[i]);
-    }
+    for (size_t i = 0; i < nc; i++)
+        collectors[i](out);
 }
 
 void as_metrics_reset(void)

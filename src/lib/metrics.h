@@ -1,20 +1,24 @@
 /*
- * metrics.h - counters and a latency histogram for GET /metrics, in the
- * Prometheus text format (names and types `promtool check metrics`
- * accepts).  Series are created on first use and never removed; updates
- * take one short mutex.
+ * metrics.h - the metrics registry behind GET /metrics, in the Prometheus
+ * text format (names and types `promtool check metrics` accepts).
+ *
+ * Counters come in families (a name, a help text, up to three label
+ * names); the core's own families are fixed (as_metric_t), modules add
+ * theirs through alertsink/metrics.h.  Series are created on first use and
+ * never removed.  Gauges that are read when /metrics is asked for (queue
+ * depth, process figures) come from collectors.
  */
-#ifndef AS_METRICS_H
-#define AS_METRICS_H
+#ifndef AS_LIB_METRICS_H
+#define AS_LIB_METRICS_H
 
-#include "lib/buf.h"
+#include "alertsink/metrics.h"
 
 typedef enum {
     AS_M_RECEIVED = 0, /* by input */
     AS_M_QUEUED,       /* by input: on disk */
     AS_M_DELIVERED,    /* by receiver, channel */
     AS_M_FAILED,       /* by receiver, channel: attempts that failed */
-    AS_M_FALLBACK,     /* by receiver, channel: deliveries by the fallback */
+    AS_M_FALLBACK,     /* by receiver, channel: deliveries by a later channel of the chain */
     AS_M_ATTEMPTS,     /* by receiver, channel, result */
     AS_M_DEAD,         /* by receiver */
     AS_M_DEDUPED,      /* by receiver */
@@ -23,13 +27,19 @@ typedef enum {
     AS_M_COUNTERS
 } as_metric_t;
 
-/* Add v to a counter series; unused labels NULL. */
+/* Add v to a series of one of the core's counters; unused labels NULL. */
 void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char *l3, long v);
 /* Observe one delivery latency (accepted -> delivered), by channel. */
 void as_metrics_latency(const char *channel, double seconds);
-/* Append the exposition; queue depths come from the caller (spool counts). */
-void as_metrics_render(as_buf_t *out, const long long depth[], const char *const names[],
-                       int nstates);
-void as_metrics_reset(void); /* tests */
+
+/* A collector appends gauges (with their HELP and TYPE lines) to the
+ * exposition; registered once per process, run in order. */
+typedef void (*as_metrics_collector_pt)(as_buf_t *out);
+void as_metrics_collector(as_metrics_collector_pt fn);
+
+/* Append one label pair, escaped as the text format requires. */
+void as_metrics_label(as_buf_t *out, const char *name, const char *value);
+
+void as_metrics_reset(void); /* tests: forget every series */
 
 #endif

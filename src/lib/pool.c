@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 
 typedef struct as_pool_block_s {
     struct as_pool_block_s *next;

@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 #include "lib/tz.h"
 
 #define AS_TZ_DIR       "/usr/share/zoneinfo"

@@ -11,7 +11,9 @@
 #ifndef AS_YAMLDOC_H
 #define AS_YAMLDOC_H
 
-#include "alertsink/module.h"
+#include <stdio.h>
+
+#include "alertsink/conf.h"
 
 typedef enum { AS_NODE_NULL, AS_NODE_SCALAR, AS_NODE_SEQ, AS_NODE_MAP } as_node_kind_t;
 
@@ -25,6 +27,20 @@ struct as_node_s {
     as_node_t **items; /* seq: the items; map: the values */
     as_node_t **keys;  /* map: the keys (scalar nodes) */
 };
+
+/* The loader's context: the pool of what is parsed, and every error
+ * found ("FILE:LINE:COL: message"), collected rather than stopping. */
+struct as_conf_s {
+    as_pool_t *pool;
+    char **errors;
+    size_t nerrors, cap;
+};
+
+void as_conf_init(as_conf_t *cf, as_pool_t *pool);
+void as_conf_free_errors(as_conf_t *cf);
+size_t as_conf_errors(const as_conf_t *cf);
+/* Print every collected error, one a line. */
+void as_conf_print_errors(const as_conf_t *cf, FILE *out);
 
 /* Load FILE; on error report through as_conf_error and return NULL. */
 as_node_t *as_yaml_load(as_conf_t *cf, const char *path);

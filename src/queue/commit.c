@@ -13,12 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/clock.h"
+#include "alertsink/buf.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
-#include "lib/pool.h"
-#include "queue/engine.h"
+#include "queue/commit.h"
+#include "queue/core.h"
+#include "queue/worker.h"
+
+/* The ids answered to inputs are note ids. */
+_Static_assert(AS_NID_LEN <= AS_SUBMIT_ID_MAX, "an id fits what inputs hold");
 
 #define AS_COMMIT_MAX_ITEMS 4096
 #define AS_COMMIT_MAX_BYTES (16u << 20)
@@ -46,6 +51,11 @@ const char *as_submit_status_text(as_submit_status_t status)
         return "spool write failed";
     }
     return "error";
+}
+
+void as_submit_rejected(const char *input, const char *reason)
+{
+    as_metrics_count(AS_M_REJECTED, input, reason, NULL, 1);
 }
 
 void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
@@ -148,6 +158,7 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     as_err_t err;
     int rc = as_spool_write(as_core->spool, AS_Q_INCOMING, name, buf.data, buf.len, &err);
     as_buf_free(&buf);
+    as_core_write_result(rc < 0 ? err.msg : NULL);
     if (rc < 0)
         as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
                AS_I("count", count));
@@ -172,7 +183,7 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
         memcpy(ids[i], it->note->id, AS_NID_LEN);
         notes[i++] = it->note;
     }
-    as_dispatch_records(notes, i, name);
+    as_worker_records(notes, i, name);
     i = 0;
     for (as_commit_item_t *it = head, *next; it; it = next) {
         next = it->next;
@@ -184,7 +195,6 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     free(notes);
 }
 
-void *as_commit_main(void *arg);
 void *as_commit_main(void *arg)
 {
     for (;;) {

@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "conf/config.h"
 #include "lib/log.h"
-#include "lib/pool.h"
-#include "queue/engine.h"
+#include "queue/batch.h"
+#include "queue/core.h"
 #include "queue/groupwait.h"
 #include "route/group.h"
 
@@ -121,7 +122,7 @@ int as_groupwait_flush(as_note_t *d)
     free(payloads);
     d->due_ms = 0;
 
-    if (as_note_store(d, AS_Q_DEFERRED) < 0) {
+    if (as_note_store(as_core->spool, d, AS_Q_DEFERRED) < 0) {
         /* The digest cannot be written: deliver the members one by one,
          * as they are (they are still safe in their batches). */
         for (size_t i = 0; i < g->n; i++) {
@@ -136,7 +137,7 @@ int as_groupwait_flush(as_note_t *d)
     as_log(AS_LOG_INFO, "group_wait digest", AS_S("id", d->id), AS_S("receiver", d->receiver),
            AS_S("group_key", d->group_key), AS_I("notifications", g->n));
     for (size_t i = 0; i < g->n; i++) {
-        as_note_forget(g->members[i]);
+        as_note_forget(as_core->spool, g->members[i]);
         as_note_free(g->members[i]);
     }
     free(g->members);

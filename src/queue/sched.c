@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "lib/clock.h"
-#include "lib/pool.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "queue/sched.h"
 
 void as_sched_init(as_sched_t *s)
@@ -119,15 +119,20 @@ void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count)
     pthread_mutex_unlock(&s->lock);
 }
 
-as_note_t *as_sched_pop(as_sched_t *s)
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
 {
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        if (s->stopping) {
+        int64_t now = as_now_ms();
+        /* Bounded: nothing more will come before until_ms (the caller is
+         * the only worker, so an empty schedule stays empty). */
+        int over = until_ms >= 0 && (now >= until_ms || (s->head == NULL && s->busy == 0 &&
+                                                          (s->nheap == 0 ||
+                                                           s->heap[0]->due_ms > until_ms)));
+        if (s->stopping || over) {
             pthread_mutex_unlock(&s->lock);
             return NULL;
         }
-        int64_t now = as_now_ms();
         while (s->nheap > 0 && s->heap[0]->due_ms <= now) {
             as_note_t *n = s->heap[0];
             s->heap[0] = s->heap[--s->nheap];

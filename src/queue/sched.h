@@ -28,8 +28,10 @@ void as_sched_destroy(as_sched_t *s);
 /* Schedule n at n->due_ms (now or earlier: at the end of the FIFO). */
 void as_sched_push(as_sched_t *s, as_note_t *n);
 void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count);
-/* The next due note, or NULL once stopping. */
-as_note_t *as_sched_pop(as_sched_t *s);
+/* The next due note, waiting for one; NULL once stopping.  until_ms >= 0
+ * (`send`, the only worker): NULL as well when nothing is due before
+ * until_ms (wall clock). */
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms);
 /* A worker is done with the note it popped (pushed again or finished). */
 void as_sched_done(as_sched_t *s);
 void as_sched_stop(as_sched_t *s);

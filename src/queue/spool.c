@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 #include "queue/spool.h"
 
 const char *const as_queue_names[AS_Q_COUNT] = {"tmp",    "maildrop", "incoming",

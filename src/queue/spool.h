@@ -34,8 +34,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/module.h"
-#include "lib/buf.h"
 
 #define AS_ID_LEN 32 /* buffer size for an id */
 

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 #include "render/mustache.h"
 
 enum {

@@ -32,8 +32,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/module.h"
-#include "lib/buf.h"
 
 typedef struct as_mustache_s as_mustache_t;
 

@@ -24,29 +24,29 @@ static void as_fold_line(char *s)
     *o = '\0';
 }
 
-void as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJSON *ctx,
-                       as_rendered_t *out)
+int as_render_message(const as_tpl_lib_t *lib, const as_chan_tpl_t *t, int64_t max_length,
+                      const cJSON *ctx, as_rendered_t *out, as_err_t *err)
 {
-    const as_config_t *cfg = c->cfg;
-    const as_receiver_t *r = (const as_receiver_t *)cfg->receivers.elts + recv;
-    const as_channel_conf_t *ch = r->channel[module].conf;
-    const as_chan_tpl_t *t = as_cycle_chan_tpl(c, recv, module);
     memset(out, 0, sizeof(*out));
 
-    out->text = as_tpl_render(c->tpl, t->text, ctx, 0);
-    if (t->html != NULL)
-        out->html = as_tpl_render(c->tpl, t->html, ctx, 1);
-    if (t->subject != NULL) {
-        out->subject = as_tpl_render(c->tpl, t->subject, ctx, 0);
-        as_fold_line(out->subject);
+    if ((t->text != NULL && (out->text = as_tpl_render(lib, t->text, ctx, 0, err)) == NULL) ||
+        (t->html != NULL && (out->html = as_tpl_render(lib, t->html, ctx, 1, err)) == NULL) ||
+        (t->subject != NULL &&
+         (out->subject = as_tpl_render(lib, t->subject, ctx, 0, err)) == NULL)) {
+        as_rendered_free(out);
+        return -1;
     }
-    size_t max = ch && ch->max_length > 0 ? (size_t)ch->max_length : 0;
-    out->nparts = as_tpl_split(out->text, max, &out->parts);
+    if (out->subject != NULL)
+        as_fold_line(out->subject);
+    size_t max = max_length > 0 ? (size_t)max_length : 0;
+    if (out->text != NULL)
+        out->nparts = as_tpl_split(out->text, max, &out->parts);
     out->msg.text = out->text;
     out->msg.nparts = out->nparts;
     out->msg.parts = (const char *const *)out->parts;
     out->msg.html = out->html;
     out->msg.subject = out->subject;
+    return 0;
 }
 
 void as_rendered_free(as_rendered_t *r)

@@ -9,7 +9,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "conf/cycle.h"
+#include "alertsink/sink.h"
+#include "render/template.h"
+
+/* The compiled templates of one receiver's channel. */
+typedef struct as_chan_tpl_s {
+    const as_mustache_t *text;    /* NULL: the sink renders nothing (no template) */
+    const as_mustache_t *html;    /* AS_SINK_HTML: NAME.html, may be NULL */
+    const as_mustache_t *subject; /* AS_SINK_SUBJECT: inline or NAME.subject */
+} as_chan_tpl_t;
 
 typedef struct as_rendered_s {
     char *text, *html, *subject;
@@ -18,8 +26,9 @@ typedef struct as_rendered_s {
     as_message_t msg; /* the view a sink receives */
 } as_rendered_t;
 
-void as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJSON *ctx,
-                       as_rendered_t *out);
+/* 0, or -1 with err when a template cannot finish (out is then empty). */
+int as_render_message(const as_tpl_lib_t *lib, const as_chan_tpl_t *t, int64_t max_length,
+                      const cJSON *ctx, as_rendered_t *out, as_err_t *err);
 void as_rendered_free(as_rendered_t *r);
 
 #endif

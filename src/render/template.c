@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "lib/pool.h"
 #include "render/template.h"
 
 #define AS_TPL_SUFFIX   ".mustache"
@@ -135,21 +135,23 @@ static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, co
     return rc;
 }
 
-as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir)
+as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir,
+                              const as_template_src_t *const *shipped, size_t nshipped)
 {
     as_tpl_lib_t *lib = as_palloc(pool, sizeof(*lib));
     as_pool_cleanup(pool, as_tpl_lib_free, lib);
     int rc = dir != NULL ? as_tpl_load_dir(cf, pool, lib, dir) : 0;
-    for (const as_tpl_builtin_t *b = as_tpl_builtins; b->name; b++) {
-        as_err_t err;
-        as_mustache_t *t = as_mustache_compile(b->src, b->len, b->name, &err);
-        if (t == NULL) {
-            as_conf_error(cf, NULL, "built-in template %s", err.msg);
-            rc = -1;
-            continue;
+    for (size_t i = 0; i < nshipped; i++)
+        for (const as_template_src_t *b = shipped[i]; b && b->name; b++) {
+            as_err_t err;
+            as_mustache_t *t = as_mustache_compile(b->text, strlen(b->text), b->name, &err);
+            if (t == NULL) {
+                as_conf_error(cf, NULL, "built-in template %s", err.msg);
+                rc = -1;
+                continue;
+            }
+            as_tpl_lib_add(lib, b->name, t, 1);
         }
-        as_tpl_lib_add(lib, b->name, t, 1);
-    }
     return rc == 0 ? lib : NULL;
 }
 
@@ -185,13 +187,36 @@ static const as_mustache_t *as_tpl_partial(void *data, const char *name)
 }
 
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                    int escape_html)
+                    int escape_html, as_err_t *err)
 {
     as_buf_t out = AS_BUF_INIT;
-    as_err_t err;
-    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, &err) < 0)
-        as_log(AS_LOG_WARN, "template rendered in part", AS_S("error", err.msg));
+    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, err) < 0) {
+        as_buf_free(&out);
+        return NULL;
+    }
     return as_buf_steal(&out);
+}
+
+/* --- templates a module compiles itself (alertsink/sink.h) ------------------------- */
+
+as_template_t *as_template_compile(const char *src, const char *where, as_err_t *err)
+{
+    if (src == NULL || !as_utf8_valid(src, strlen(src))) {
+        as_err_set(err, "%s: not valid UTF-8", where ? where : "template");
+        return NULL;
+    }
+    return (as_template_t *)as_mustache_compile(src, strlen(src), where ? where : "template", err);
+}
+
+void as_template_free(as_template_t *t)
+{
+    as_mustache_free((as_mustache_t *)t);
+}
+
+char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape_html,
+                         as_err_t *err)
+{
+    return as_tpl_render(n->core, (const as_mustache_t *)t, n->context, escape_html, err);
 }
 
 /* ---------------------------------------------------------------------- */

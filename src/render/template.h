@@ -1,55 +1,49 @@
 /*
  * template.h - the templates of deliveries: a library of compiled Mustache
- * templates (templates.dir's NAME.mustache files, then the built-in
- * defaults), the rendering context of CONTRACT §6, and the splitting of
- * long messages into numbered parts.
+ * templates (templates.dir's NAME.mustache files, then the ones the
+ * modules ship), the rendering context (docs/templates.md), and the
+ * splitting of long messages into numbered parts.
  *
  * Templates are compiled once when a configuration loads; rendering walks
  * the compiled form and never re-parses.  The library is immutable after
  * loading and safe to render from many threads.
  *
- * The built-in defaults are the files templates/NAME.mustache of the source
- * tree (the package installs the same files as examples), embedded into
- * the binary at build time by templates/embed.cmake.
+ * The built-in sinks' defaults are the files templates/NAME.mustache of
+ * the source tree (the package installs the same files as examples),
+ * embedded into each sink at build time by templates/embed.cmake.
  */
 #ifndef AS_TEMPLATE_H
 #define AS_TEMPLATE_H
 
 #include <cjson/cJSON.h>
 
-#include "alertsink/module.h"
-#include "lib/buf.h"
+#include "alertsink/buf.h"
+#include "alertsink/conf.h"
+#include "alertsink/sink.h"
 #include "render/mustache.h"
 
 typedef struct as_tpl_lib_s as_tpl_lib_t;
 
-/* One built-in template; the generated table ends with {NULL, NULL, 0}. */
-typedef struct as_tpl_builtin_s {
-    const char *name; /* "whatsapp", "email.html", ... */
-    const char *src;  /* NUL-terminated */
-    size_t len;
-} as_tpl_builtin_t;
-
-extern const as_tpl_builtin_t as_tpl_builtins[];
-
-/* Load every NAME.mustache of dir (NULL: built-ins only) into a library
- * allocated from pool.  Errors go to cf as FILE:LINE:COL: message (every
- * file is compiled, so all errors show at once); then NULL is returned.
- * A dir that does not exist is logged as a warning and leaves the
- * built-ins: a template the configuration names is then reported missing
- * where it is named. */
-as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir);
-/* A template by name: the directory's first, then the built-in ones
- * ("whatsapp", "email", "email.html", "email.subject", "file").  NULL if none. */
+/* Load every NAME.mustache of dir (NULL: none), then the templates the
+ * modules ship (nshipped tables, each ending with {NULL, NULL}), into a
+ * library allocated from pool.  Errors go to cf as FILE:LINE:COL: message
+ * (every file is compiled, so all errors show at once); then NULL is
+ * returned.  A dir that does not exist is logged as a warning and leaves
+ * the shipped ones: a template the configuration names is then reported
+ * missing where it is named. */
+as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir,
+                              const as_template_src_t *const *shipped, size_t nshipped);
+/* A template by name: the directory's first, then the shipped ones.  NULL
+ * if none. */
 const as_mustache_t *as_tpl_lib_get(const as_tpl_lib_t *lib, const char *name);
-/* The HTML template that goes with the text template NAME (CONTRACT §9,
- * email): the directory's NAME.html, else the built-in NAME.html when NAME
- * itself is the built-in one.  NULL when there is none: the HTML part is
+/* The HTML template that goes with the text template NAME (for sinks with
+ * an HTML part): the directory's NAME.html, else the shipped NAME.html
+ * when NAME itself is the shipped one.  NULL when there is none: the HTML part is
  * then the text part escaped inside <pre>. */
 const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *name);
 
 /*
- * The context of CONTRACT §6: a copy of payload plus
+ * The context of docs/templates.md: a copy of payload plus
  *   firing, resolved              lists of the alerts with that status (an
  *                                 alert whose status is not "resolved"
  *                                 counts as firing)
@@ -75,11 +69,11 @@ const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *na
  */
 cJSON *as_tpl_context(const cJSON *payload);
 
-/* Render t with ctx, partials from lib; escape_html as §6 says per channel.
- * Returns a malloc'd string.  A runaway partial (including itself) is cut
- * off and logged; what rendered is returned. */
+/* Render t with ctx, partials from lib (may be NULL); escape_html: {{x}}
+ * is HTML-escaped.  A malloc'd string, or NULL with err when the template
+ * cannot finish (see mustache.h). */
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                    int escape_html);
+                    int escape_html, as_err_t *err);
 
 /*
  * Split text longer than max bytes into numbered parts, each at most max

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/group.h"
 
 /* One notification being collected. */
@@ -171,7 +171,7 @@ static as_collect_t *as_collect_find(as_collect_t *v, size_t n, const char *rece
     return NULL;
 }
 
-int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *receiver,
+int as_group_split(const as_route_t *root, const cJSON *payload, const char *receiver,
                    as_groups_t *out, as_err_t *err)
 {
     out->n = 0;
@@ -179,19 +179,15 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
     const cJSON *alerts = as_json_arr(payload, "alerts");
     if (!cJSON_IsObject(payload) || alerts == NULL)
         return as_err_set(err, "alerts: expected an array of alerts");
-    const as_route_t *root = &cfg->route;
     size_t nalerts = (size_t)cJSON_GetArraySize(alerts);
 
     as_collect_t *groups = NULL;
     size_t n = 0, cap = 0;
     if (receiver != NULL) {
-        const as_receiver_t *rv = as_config_receiver(cfg, receiver);
-        if (rv == NULL)
-            return as_err_set(err, "unknown receiver '%s'", receiver);
         if (nalerts > 0) {
             groups = as_xcalloc(1, sizeof(*groups));
             n = 1;
-            groups[0].receiver = rv->name;
+            groups[0].receiver = receiver;
             groups[0].route = root;
             groups[0].group_labels = as_override_labels(root, alerts);
             as_buf_t b = AS_BUF_INIT;
@@ -218,7 +214,7 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
                 if (r->recv == NULL)
                     continue; /* only in a configuration that failed to load */
                 char *key = as_route_group_key(r, labels);
-                as_collect_t *g = as_collect_find(groups, n, r->recv->name, key);
+                as_collect_t *g = as_collect_find(groups, n, r->recv, key);
                 if (g != NULL) {
                     free(key);
                 } else {
@@ -228,7 +224,7 @@ int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *rec
                     }
                     g = &groups[n++];
                     *g = (as_collect_t){0};
-                    g->receiver = r->recv->name;
+                    g->receiver = r->recv;
                     g->route = r;
                     g->key = key;
                     g->group_labels = as_route_group_labels(r, labels);

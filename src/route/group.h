@@ -34,11 +34,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "alertsink/module.h"
-#include "conf/config.h"
+#include "alertsink/api.h"
+#include "route/route.h"
 
 typedef struct as_group_s {
-    const char *receiver;    /* the receiver's name (belongs to the configuration) */
+    const char *receiver;    /* the receiver's name (the configuration's, or the override) */
     const as_route_t *route; /* the route it came from, for group_wait and time
                                 intervals (belongs to the configuration) */
     char *key;               /* the group key */
@@ -50,12 +50,12 @@ typedef struct as_groups_s {
     as_group_t *v;
 } as_groups_t;
 
-/* Split payload into out (which the caller frees with as_groups_free, also
- * after an error).  receiver: NULL to route, else the override.  -1 with
- * err when payload is not an object with an "alerts" array, or the
- * override names no receiver of cfg (check as_config_receiver() first to
- * answer 404).  The routes in out live as long as cfg. */
-int as_group_split(const as_config_t *cfg, const cJSON *payload, const char *receiver,
+/* Split payload, routed from root, into out (which the caller frees with
+ * as_groups_free, also after an error).  receiver: NULL to route, else
+ * the override, which the caller checked names a receiver and which must
+ * outlive out.  -1 with err when payload is not an object with an
+ * "alerts" array.  The routes in out live as long as the tree. */
+int as_group_split(const as_route_t *root, const cJSON *payload, const char *receiver,
                    as_groups_t *out, as_err_t *err);
 void as_groups_free(as_groups_t *groups);
 

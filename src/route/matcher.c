@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/buf.h"
+#include "alertsink/buf.h"
+#include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/matcher.h"
 
 /* Go's \s is [\t\n\f\r ] (no \v, unlike PCRE2's), so it is spelled out. */

@@ -22,8 +22,8 @@
 #include <cjson/cJSON.h>
 #include <pcre2.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/module.h"
-#include "lib/buf.h"
 
 typedef enum { AS_MATCH_EQ, AS_MATCH_NE, AS_MATCH_RE, AS_MATCH_NRE } as_match_op_t;
 

@@ -35,10 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/buf.h"
-#include "lib/clock.h"
+#include "alertsink/buf.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/group.h"
 #include "route/payload.h"
 #include "route/route.h"
@@ -703,14 +703,13 @@ int as_payload_looks_json(const char *data, size_t len)
     return i < len && (data[i] == '{' || data[i] == '[');
 }
 
-cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
-                                int *grouped, as_err_t *err)
+cJSON *as_payload_parse_or_text(const char *data, size_t len, int *grouped, as_err_t *err)
 {
     if (as_payload_looks_json(data, len))
-        return as_payload_parse_opts(data, len, opts, grouped, err);
+        return as_payload_parse_opts(data, len, NULL, grouped, err);
     if (grouped != NULL)
         *grouped = 0;
-    return as_payload_from_text(data, len, opts, err);
+    return as_payload_from_text(data, len, NULL, err);
 }
 
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,

@@ -32,7 +32,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "alertsink/module.h"
+#include "alertsink/input.h"
 
 /* More alerts than this in one body is a rejection, not a notification. */
 #define AS_PAYLOAD_MAX_ALERTS 10000
@@ -77,10 +77,6 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
  * (CONTRACT §9: socket lines, `send --format auto`). */
 int as_payload_looks_json(const char *data, size_t len);
 
-/* A socket line or any body that may be either: as_payload_parse_opts()
- * when it looks like JSON, else as_payload_from_text(). */
-cJSON *as_payload_parse_or_text(const char *data, size_t len, const as_payload_opts_t *opts,
-                                int *grouped, as_err_t *err);
 
 /* Wrap alerts in the single-alert form (an array, consumed whatever the
  * outcome) into one payload; errors are prefixed with what. */

@@ -19,11 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/config.h"
-#include "lib/buf.h"
+#include "alertsink/buf.h"
+#include "alertsink/mem.h"
+#include "lib/conf.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/route.h"
+#include "route/timeinterval.h"
 
 static const as_conf_key_t as_route_keys[];
 static const as_conf_section_t as_route_section = {as_route_keys, sizeof(as_route_t)};
@@ -104,15 +105,15 @@ const as_conf_type_t as_conf_routes = {"list of routes", as_set_routes, as_print
 
 /* --- resolution ------------------------------------------------------------------ */
 
-static int as_route_intervals(as_conf_t *cf, const as_config_t *cfg, as_route_t *r,
+static int as_route_intervals(as_conf_t *cf, const as_route_env_t *env, as_route_t *r,
                               const as_strv_t *names, const char *key,
                               const as_time_interval_t ***out, size_t *nout)
 {
     int rc = 0;
-    *out = as_palloc(cfg->pool, (names->n ? names->n : 1) * sizeof(**out));
+    *out = as_palloc(as_conf_pool(cf), (names->n ? names->n : 1) * sizeof(**out));
     *nout = 0;
     for (size_t i = 0; i < names->n; i++) {
-        const as_time_interval_t *ti = as_config_time_interval(cfg, names->v[i]);
+        const as_time_interval_t *ti = env->interval(env->data, names->v[i]);
         if (ti == NULL) {
             const as_node_t *at = as_yaml_get(r->node, key);
             if (at && at->kind == AS_NODE_SEQ && i < at->n)
@@ -203,13 +204,13 @@ static int as_route_group_by(as_conf_t *cf, as_route_t *r, const as_route_t *par
     return rc;
 }
 
-static int as_route_resolve(as_conf_t *cf, const as_config_t *cfg, as_route_t *r,
+static int as_route_resolve(as_conf_t *cf, const as_route_env_t *env, as_route_t *r,
                             as_route_t *parent, size_t index)
 {
     int rc = 0;
     r->parent = parent;
     if (r->receiver != NULL && r->receiver[0] != '\0') { /* "" is unset, as in Alertmanager */
-        r->recv = as_config_receiver(cfg, r->receiver);
+        r->recv = env->has_receiver(env->data, r->receiver) ? r->receiver : NULL;
         if (r->recv == NULL) {
             as_conf_error(cf, as_yaml_get(r->node, "receiver"), "route: unknown receiver '%s'",
                           r->receiver);
@@ -236,25 +237,20 @@ static int as_route_resolve(as_conf_t *cf, const as_config_t *cfg, as_route_t *r
             r->repeat_interval = parent->repeat_interval;
     }
 
-    rc |= as_route_intervals(cf, cfg, r, &r->active_time_intervals, "active_time_intervals",
+    rc |= as_route_intervals(cf, env, r, &r->active_time_intervals, "active_time_intervals",
                              &r->active, &r->nactive);
-    rc |= as_route_intervals(cf, cfg, r, &r->mute_time_intervals, "mute_time_intervals", &r->mute,
+    rc |= as_route_intervals(cf, env, r, &r->mute_time_intervals, "mute_time_intervals", &r->mute,
                              &r->nmute);
-    as_route_key(cfg->pool, r);
+    as_route_key(as_conf_pool(cf), r);
 
     as_route_t *kids = r->routes.elts;
     for (size_t i = 0; i < r->routes.n; i++)
-        rc |= as_route_resolve(cf, cfg, &kids[i], r, i);
+        rc |= as_route_resolve(cf, env, &kids[i], r, i);
     return rc;
 }
 
-int as_route_finalize(as_conf_t *cf, as_config_t *cfg);
-int as_route_finalize(as_conf_t *cf, as_config_t *cfg)
-{
-    as_route_t *root = &cfg->route;
-    if (root->node == NULL)
-        return -1; /* "route" missing: reported by the loader */
-    /* Alertmanager's own checks on the root route. */
+int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env)
+{    /* Alertmanager's own checks on the root route. */
     if (root->matchers.n > 0)
         as_conf_error(cf, root->node, "route: the root route must not have matchers");
     if (root->cont)
@@ -266,7 +262,29 @@ int as_route_finalize(as_conf_t *cf, as_config_t *cfg)
     if (root->active_time_intervals.n > 0)
         as_conf_error(cf, as_yaml_get(root->node, "active_time_intervals"),
                       "route: the root route must not have active_time_intervals");
-    return as_route_resolve(cf, cfg, root, NULL, 0);
+    return as_route_resolve(cf, env, root, NULL, 0);
+}
+
+/* --- time intervals ---------------------------------------------------------------- */
+
+int as_route_muted(const as_route_t *r, time_t t, const char **why)
+{
+    const char *dummy;
+    if (why == NULL)
+        why = &dummy;
+    *why = NULL;
+    for (size_t i = 0; i < r->nmute; i++)
+        if (as_time_interval_contains(r->mute[i], t)) {
+            *why = r->mute[i]->why_mute;
+            return 1;
+        }
+    if (r->nactive == 0)
+        return 0;
+    for (size_t i = 0; i < r->nactive; i++)
+        if (as_time_interval_contains(r->active[i], t))
+            return 0;
+    *why = r->nactive == 1 ? r->active[0]->why_inactive : "outside all its active time intervals";
+    return 1;
 }
 
 /* --- matching ---------------------------------------------------------------------- */

@@ -25,11 +25,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/module.h"
-#include "lib/buf.h"
 #include "route/matcher.h"
+#include "route/timeinterval.h"
 
-struct as_receiver_s;
 struct as_time_interval_s;
 
 typedef struct as_route_s {
@@ -45,7 +45,7 @@ typedef struct as_route_s {
 
     /* Resolved by as_route_finalize(). */
     struct as_route_s *parent;
-    const struct as_receiver_s *recv;
+    const char *recv; /* the effective receiver's name */
     int group_all;                 /* group_by: ['...'] */
     const as_strv_t *group_labels; /* effective group_by */
     int64_t wait;                  /* effective group_wait, ms */
@@ -76,6 +76,26 @@ void as_labelset_append(as_buf_t *b, const cJSON *labels);
 void as_route_id(const as_route_t *r, char *buf, size_t len);
 /* The route at id under root, NULL if the tree has no such place. */
 const as_route_t *as_route_by_id(const as_route_t *root, const char *id);
+
+/*
+ * Is a notification on route r at instant t muted?  1 when one of its
+ * mute_time_intervals contains t, or when it has active_time_intervals
+ * and none contains t; *why (may be NULL) then says which, in words that
+ * live as long as the configuration.  0 otherwise.  As in Alertmanager,
+ * a route's time intervals are its own: children do not inherit them.
+ */
+int as_route_muted(const as_route_t *r, time_t t, const char **why);
+
+/* What resolution needs to know of the rest of the configuration. */
+typedef struct as_route_env_s {
+    void *data;
+    int (*has_receiver)(void *data, const char *name);
+    const struct as_time_interval_s *(*interval)(void *data, const char *name);
+} as_route_env_t;
+
+/* After parsing: inheritance resolved, receivers and time intervals
+ * looked up by name (errors to cf), route keys built.  -1 on an error. */
+int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env);
 
 extern const as_conf_type_t as_conf_route;  /* field: as_route_t (root) */
 extern const as_conf_type_t as_conf_routes; /* field: as_array_t of as_route_t */

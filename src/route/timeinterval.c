@@ -23,9 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "lib/conf.h"
-#include "lib/pool.h"
-#include "route/route.h"
 #include "route/timeinterval.h"
 
 static const char *const as_ti_weekdays[] = {"sunday",   "monday", "tuesday", "wednesday",
@@ -579,24 +578,4 @@ int as_time_interval_contains(const as_time_interval_t *ti, time_t t)
         if (as_ti_entry_contains(&e[i], t))
             return 1;
     return 0;
-}
-
-int as_route_muted(const as_route_t *r, time_t t, const char **why)
-{
-    const char *dummy;
-    if (why == NULL)
-        why = &dummy;
-    *why = NULL;
-    for (size_t i = 0; i < r->nmute; i++)
-        if (as_time_interval_contains(r->mute[i], t)) {
-            *why = r->mute[i]->why_mute;
-            return 1;
-        }
-    if (r->nactive == 0)
-        return 0;
-    for (size_t i = 0; i < r->nactive; i++)
-        if (as_time_interval_contains(r->active[i], t))
-            return 0;
-    *why = r->nactive == 1 ? r->active[0]->why_inactive : "outside all its active time intervals";
-    return 1;
 }

@@ -7,7 +7,7 @@
  * validation rules and messages, so a pasted time_intervals: block loads
  * unchanged.  Locations are loaded once with the configuration; evaluating
  * an interval reads immutable data only, so any thread may call
- * as_time_interval_contains() and as_route_muted() at any time.
+ * as_time_interval_contains() at any time (route.h: as_route_muted()).
  */
 #ifndef AS_TIMEINTERVAL_H
 #define AS_TIMEINTERVAL_H
@@ -17,7 +17,6 @@
 #include "alertsink/module.h"
 #include "lib/tz.h"
 
-struct as_route_s;
 
 /* One range; times are minutes of the day, end excluded; the rest are
  * inclusive.  Weekdays count from Sunday = 0, months from January = 1. */
@@ -57,13 +56,5 @@ int as_ti_entry_contains(const as_ti_entry_t *e, time_t t);
 /* Is t inside any of the interval's entries?  Thread-safe. */
 int as_time_interval_contains(const as_time_interval_t *ti, time_t t);
 
-/*
- * Is a notification on route r at instant t muted?  1 when one of its
- * mute_time_intervals contains t, or when it has active_time_intervals
- * and none contains t; *why (may be NULL) then says which, in words that
- * live as long as the configuration.  0 otherwise.  As in Alertmanager,
- * a route's time intervals are its own: children do not inherit them.
- */
-int as_route_muted(const struct as_route_s *r, time_t t, const char **why);
 
 #endif

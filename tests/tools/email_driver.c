@@ -24,7 +24,7 @@
 
 #include "conf/cycle.h"
 #include "lib/json.h"
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 
 typedef struct {
     const as_module_t *m;
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
     }
 
     as_conf_t cf;
-    as_cycle_t *cy = as_cycle_create(&cf, config);
+    as_cycle_t *cy = as_cycle_create(&cf, config, 0);
     if (cy == NULL) {
         as_conf_print_errors(&cf, stderr);
         as_conf_free_errors(&cf);

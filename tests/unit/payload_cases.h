@@ -24,8 +24,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "lib/buf.h"
-#include "lib/pool.h"
+#include "alertsink/buf.h"
+#include "alertsink/mem.h"
 #include "route/payload.h"
 
 /* 2023-11-14T22:13:20.123Z */

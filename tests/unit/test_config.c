@@ -17,7 +17,7 @@
 #include "conf/config.h"
 #include "conf/cycle.h"
 #include "lib/log.h"
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 
 static char tmpdir[256];
 
@@ -53,7 +53,7 @@ typedef struct {
 static void load(loaded_t *l, const char *text)
 {
     snprintf(l->path, sizeof(l->path), "%s", write_file("a.yaml", text));
-    l->c = as_cycle_create(&l->cf, l->path);
+    l->c = as_cycle_create(&l->cf, l->path, 0);
 }
 
 static void unload(loaded_t *l)
@@ -105,7 +105,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->defaults.dedup_window, 300000);
     assert_int_equal(cfg->log.level, AS_LOG_INFO);
     const as_receiver_t *r = as_config_receiver(cfg, "r1");
-    assert_int_equal(r->mode, AS_MODE_FALLBACK);
+    assert_int_equal(r->chain_mode, AS_CHAIN_FALLBACK);
     assert_int_equal(r->fallback_after, 120000);
     unload(&l);
 }
@@ -138,7 +138,8 @@ static void test_types(void **state)
     assert_int_equal(cfg->log.level, AS_LOG_DEBUG);
     assert_int_equal(cfg->defaults.dedup_window, 86400000);
     const as_receiver_t *r = as_config_receiver(cfg, "r1");
-    assert_int_equal(r->mode, AS_MODE_BOTH);
+    assert_int_equal(r->chain_mode, AS_CHAIN_ALL);
+    assert_int_equal(r->nchain, 2);
     assert_int_equal(r->fallback_after, 45000);
     assert_int_equal(r->dedup_window, 86400000);
     /* The list forms and the phone normalisation, through -T's printer. */

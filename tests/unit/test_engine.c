@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
+#include "alertsink/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "queue/core.h"
 #include "queue/engine.h"
 #include "route/payload.h"
 
@@ -74,14 +75,14 @@ static int teardown(void **state)
 static void core_up(env_t *e)
 {
     as_conf_t cf;
-    as_cycle_t *c = as_cycle_create(&cf, e->conf);
+    as_cycle_t *c = as_cycle_create(&cf, e->conf, 0);
     if (c == NULL)
         as_conf_print_errors(&cf, stderr);
     as_conf_free_errors(&cf);
     assert_non_null(c);
     as_err_t err;
-    assert_int_equal(as_core_open(c, 1, &err), 0);
-    assert_int_equal(as_core_start(&err), 0);
+    assert_int_equal(as_engine_open(c, 0, &err), 0);
+    assert_int_equal(as_engine_start(&err), 0);
     as_cycle_unref(c);
 }
 
@@ -207,7 +208,7 @@ static void test_accept_and_deliver_once(void **state)
     wait_answers(100);
     assert_int_equal(W.ok, 100);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 10000));
-    as_core_stop();
+    as_engine_stop();
     assert_int_equal(outbox_count(e, NULL), 100);
     for (int i = 0; i < 100; i++)
         assert_int_equal(outbox_count(e, W.ids[i]), 1);
@@ -240,13 +241,13 @@ static void test_retry_after_failure_and_restart(void **state)
     for (int i = 0; i < 500 && dir_count(e, "deferred") < 5; i++)
         usleep(20000);
     assert_int_equal(dir_count(e, "deferred"), 5);
-    as_core_stop();
+    as_engine_stop();
 
     /* Restart on the same spool with the sink working again. */
     mkdir(out, 0700);
     core_up(e);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 15000));
-    as_core_stop();
+    as_engine_stop();
     for (int i = 0; i < 5; i++)
         assert_int_equal(outbox_count(e, W.ids[i]), 1);
     assert_int_equal(dir_count(e, "deferred"), 0);
@@ -295,7 +296,7 @@ static void test_in_doubt_not_doubled(void **state)
     fclose(f);
     core_up(e);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 5000));
-    as_core_stop();
+    as_engine_stop();
     assert_int_equal(outbox_count(e, id), 1);
     assert_int_equal(dir_count(e, "incoming"), 0);
 }
@@ -308,7 +309,7 @@ static void test_max_age_to_dead(void **state)
     write_record(e, id, as_now_ms() - 7200000, "Old");
     core_up(e);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 5000));
-    as_core_stop();
+    as_engine_stop();
     assert_int_equal(dir_count(e, "dead"), 1);
     assert_int_equal(dir_count(e, "incoming"), 0);
     assert_int_equal(outbox_count(e, id), 0);
@@ -327,7 +328,7 @@ static void test_spool_full(void **state)
     wait_answers(1);
     assert_int_equal(W.last, AS_SUBMIT_FULL);
     assert_int_equal(W.ok, 0);
-    as_core_stop();
+    as_engine_stop();
 }
 
 static void test_stopping_refuses(void **state)
@@ -339,7 +340,7 @@ static void test_stopping_refuses(void **state)
     submit_text("late");
     wait_answers(1);
     assert_int_equal(W.last, AS_SUBMIT_STOPPING);
-    as_core_stop();
+    as_engine_stop();
 }
 
 /* group_wait: single alerts of one group key within the window go out as
@@ -363,7 +364,7 @@ static void test_group_wait(void **state)
     wait_answers(4);
     assert_int_equal(W.ok, 4);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 10000));
-    as_core_stop();
+    as_engine_stop();
     /* Two notifications: DiskFull x3 and CpuHot. */
     assert_int_equal(outbox_count(e, NULL), 2);
     FILE *f = fopen(e->outbox, "r");
@@ -386,11 +387,11 @@ static void test_group_wait(void **state)
     submit_alert("Held", "b");
     wait_answers(2);
     usleep(200000);
-    as_core_stop();
+    as_engine_stop();
     assert_int_equal(outbox_count(e, NULL), 0);
     core_up(e);
     assert_true(as_sched_wait_idle(&as_core->sched, as_now_ms() + 10000));
-    as_core_stop();
+    as_engine_stop();
     assert_int_equal(outbox_count(e, NULL), 1);
     assert_int_equal(dir_count(e, "incoming"), 0);
 }

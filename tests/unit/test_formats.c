@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "inputs/formats.h"
+#include "cli/formats.h"
 #include "lib/json.h"
 #include "payload_cases.h"
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "lib/buf.h"
+#include "alertsink/buf.h"
 #include "lib/json.h"
 #include "sinks/email/mime.h"
 

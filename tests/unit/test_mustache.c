@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "lib/json.h"
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 #include "render/mustache.h"
 
 /* ---------------------------------------------------------------------- */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "lib/clock.h"
+#include "alertsink/clock.h"
 #include "lib/json.h"
 #include "payload_cases.h"
 
@@ -319,7 +319,7 @@ static void test_parse_or_text(void **state)
         as_err_t err = {{0}};
         int grouped = -1;
         cJSON *p =
-            as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), NULL, &grouped, &err);
+            as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
         if (cases[i].err != NULL) {
             assert_null(p);
             if (strncmp(err.msg, cases[i].err, strlen(cases[i].err)) != 0)

@@ -29,7 +29,7 @@
 
 #include "conf/config.h"
 #include "lib/conf.h"
-#include "lib/pool.h"
+#include "alertsink/mem.h"
 #include "lib/tz.h"
 #include "lib/yamldoc.h"
 #include "route/route.h"

@@ -31,8 +31,8 @@
 #include <cmocka.h>
 
 #include "conf/cycle.h"
-#include "lib/buf.h"
-#include "lib/httpc.h"
+#include "alertsink/buf.h"
+#include "alertsink/http.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/engine.h"
@@ -97,7 +97,7 @@ static int group_setup(void **state)
     }
     fclose(f);
     snprintf(fx.url, sizeof(fx.url), "http://127.0.0.1:%d", port);
-    fx.http = as_httpc_create(10000);
+    fx.http = as_httpc_create(&(as_httpc_opts_t){.timeout_ms = 10000});
     snprintf(fx.log, sizeof(fx.log), "%s/log", fx.dir);
     fx.logfd = open(fx.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     as_log_set_fd(fx.logfd);
@@ -197,7 +197,7 @@ static void sink_open(as_sink_t *s, const char *extra, const char *password, con
             extra ? extra : "");
     fclose(f);
     as_conf_t cf;
-    s->cycle = as_cycle_create(&cf, path);
+    s->cycle = as_cycle_create(&cf, path, 0);
     if (s->cycle == NULL)
         as_conf_print_errors(&cf, stderr);
     as_conf_free_errors(&cf);
@@ -612,13 +612,13 @@ static void test_engine_delivers(void **state)
     as_sink_t s;
     as_err_t err;
     sink_open(&s, NULL, NULL, "spool-engine");
-    assert_int_equal(as_core_open(s.cycle, 1, &err), 0);
-    assert_int_equal(as_core_start(&err), 0);
+    assert_int_equal(as_engine_open(s.cycle, 0, &err), 0);
+    assert_int_equal(as_engine_start(&err), 0);
     submit_and_wait("DiskFull");
     /* Accepted is not yet scheduled: wait for what the server sees. */
     for (int i = 0; i < 400 && fake_count("/whatsapp/sendmessage/multi") == 0; i++)
         usleep(50000);
-    as_core_stop();
+    as_engine_stop();
     sink_close(&s);
 
     cJSON *sends = fake_requests("/whatsapp/sendmessage/multi");

@@ -71,12 +71,7 @@
 #include <libesmtp.h>
 
 #include "alertsink/module.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
-#include "lib/json.h"
-#include "lib/log.h"
-#include "lib/pool.h"
-#include "sinks/email/mime.h"
+#include "mime.h"
 
 enum { AS_TLS_NONE, AS_TLS_STARTTLS };
 
@@ -794,7 +789,8 @@ static void as_email_deliver(void *instance, const void *channel, const as_notif
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int as_email_init(void **instance, const void *conf, as_err_t *err)
+static int as_email_init(void **instance, const void *conf, const as_module_ctx_t *ctx,
+                         as_err_t *err)
 {
     const as_smtp_conf_t *c = conf;
     char addr[320];
@@ -857,6 +853,9 @@ static int as_email_channel_init(void *instance, void *channel, const char *rece
     return 0;
 }
 
+/* Built from templates/email.mustache and the like by templates/embed.cmake. */
+extern const as_template_src_t as_email_templates[];
+
 const as_module_t as_email_module = {
     .abi = AS_ABI_VERSION,
     .name = "email",
@@ -868,6 +867,7 @@ const as_module_t as_email_module = {
     .channel_keys = as_email_channel_keys,
     .channel_size = sizeof(as_email_channel_t),
     .default_template = "email",
+    .templates = as_email_templates,
     .flags = AS_SINK_HTML | AS_SINK_SUBJECT,
     .init = as_email_init,
     .channel_init = as_email_channel_init,

@@ -27,9 +27,8 @@
 
 #include <openssl/evp.h>
 
-#include "lib/json.h"
-#include "lib/pool.h"
-#include "sinks/email/mime.h"
+#include "alertsink/module.h"
+#include "mime.h"
 
 #define AS_MIME_EW_PRE  "=?UTF-8?B?"
 #define AS_MIME_EW_POST "?="

@@ -24,7 +24,6 @@
 #include <time.h>
 
 #include "alertsink/module.h"
-#include "lib/buf.h"
 
 /* Folding column of header lines; RFC 5322 recommends at most 78. */
 #define AS_MIME_HEADER_LINE 76

@@ -26,10 +26,6 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
-#include "lib/json.h"
-#include "lib/pool.h"
 
 #define AS_FILE_DOUBT_SCAN (1 << 20) /* in-doubt lines are among the last ones */
 
@@ -64,7 +60,8 @@ static const as_conf_key_t as_file_channel_keys[] = {
     {"template", &as_conf_string, offsetof(as_file_channel_t, base.template), 0, NULL, NULL},
     AS_CONF_END};
 
-static int as_file_init(void **instance, const void *conf, as_err_t *err)
+static int as_file_init(void **instance, const void *conf, const as_module_ctx_t *ctx,
+                        as_err_t *err)
 {
     as_file_sink_t *s = as_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
@@ -247,6 +244,9 @@ static void as_file_reopen(void *instance)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Built from templates/file.mustache and the like by templates/embed.cmake. */
+extern const as_template_src_t as_file_templates[];
+
 const as_module_t as_file_module = {
     .abi = AS_ABI_VERSION,
     .name = "file",
@@ -255,6 +255,7 @@ const as_module_t as_file_module = {
     .channel_keys = as_file_channel_keys,
     .channel_size = sizeof(as_file_channel_t),
     .default_template = "file",
+    .templates = as_file_templates,
     .init = as_file_init,
     .channel_init = as_file_channel_init,
     .fini = as_file_fini,

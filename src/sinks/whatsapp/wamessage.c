@@ -18,13 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
-#include "lib/fdio.h"
-#include "lib/httpc.h"
-#include "lib/json.h"
-#include "lib/log.h"
-#include "lib/pool.h"
-#include "sinks/whatsapp/wamessage.h"
+#include "alertsink/module.h"
+#include "wamessage.h"
 
 #define AS_WA_CACHE_FILE "wamessage.token"
 #define AS_WA_CACHE_MAX  65536
@@ -33,7 +28,7 @@ struct as_wa_s {
     char *base_url; /* without a trailing slash */
     char *phone;
     char *password;
-    char *cache_path; /* NULL: memory only */
+    char *cache_dir; /* the module's state directory; NULL: memory only */
     as_httpc_t *http;
 
     pthread_mutex_t login_lock;
@@ -47,11 +42,6 @@ enum {
     AS_WA_NO_AUTH = 1 << 0,         /* login: no bearer, no 401 rule */
     AS_WA_STATUS_FALSE_OK = 1 << 1, /* "status": false in a 2xx answer is not a failure */
 };
-
-const char *as_wa_outcome_name(as_outcome_t o)
-{
-    return o == AS_DELIVERED ? "delivered" : o == AS_TRANSIENT ? "transient" : "permanent";
-}
 
 void as_wa_reason(as_result_t *res, const char *fmt, ...)
 {
@@ -99,12 +89,10 @@ as_wa_t *as_wa_create(const as_wa_opts_t *o)
     w->phone = as_xstrdup(o->phone ? o->phone : "");
     w->password = as_xstrdup(o->password ? o->password : "");
     as_log_secret(w->password);
-    if (o->cache_dir != NULL && o->cache_dir[0] != '\0') {
-        as_buf_t b = AS_BUF_INIT;
-        as_buf_printf(&b, "%s/%s", o->cache_dir, AS_WA_CACHE_FILE);
-        w->cache_path = as_buf_steal(&b);
-    }
-    w->http = as_httpc_create(o->timeout_ms);
+    if (o->cache_dir != NULL && o->cache_dir[0] != '\0')
+        w->cache_dir = as_xstrdup(o->cache_dir);
+    as_httpc_opts_t ho = {.timeout_ms = o->timeout_ms};
+    w->http = as_httpc_create(&ho);
     pthread_mutex_init(&w->login_lock, NULL);
     pthread_mutex_init(&w->lock, NULL);
     return w;
@@ -129,7 +117,7 @@ void as_wa_free(as_wa_t *w)
     as_wa_free_secret(w->password);
     free(w->base_url);
     free(w->phone);
-    free(w->cache_path);
+    free(w->cache_dir);
     free(w);
 }
 
@@ -263,33 +251,27 @@ static void as_wa_transport_failed(const as_err_t *err, as_result_t *res)
 
 static char *as_wa_cache_read(as_wa_t *w)
 {
-    int fd = open(w->cache_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    char *token = NULL;
     as_buf_t b = AS_BUF_INIT;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < AS_WA_CACHE_MAX) {
-        char chunk[4096];
-        ssize_t n;
-        while ((n = read(fd, chunk, sizeof(chunk))) > 0 && b.len < AS_WA_CACHE_MAX)
-            as_buf_append(&b, chunk, (size_t)n);
-    }
-    close(fd);
+    char *token = NULL;
     as_err_t err;
-    cJSON *j = b.len ? as_json_parse(b.data, b.len, &err) : NULL;
-    const char *url = as_json_str(j, "base_url"), *phone = as_json_str(j, "phone");
-    const char *t = as_json_str(j, "token");
-    if (url && phone && t && t[0] && strcmp(url, w->base_url) == 0 && strcmp(phone, w->phone) == 0)
-        token = as_xstrdup(t);
-    cJSON_Delete(j);
+    if (as_state_read(w->cache_dir, AS_WA_CACHE_FILE, &b, &err) == 0 && b.len > 0 &&
+        b.len < AS_WA_CACHE_MAX) {
+        cJSON *j = as_json_parse(b.data, b.len, &err);
+        const char *url = as_json_str(j, "base_url"), *phone = as_json_str(j, "phone");
+        const char *t = as_json_str(j, "token");
+        if (url && phone && t && t[0] && strcmp(url, w->base_url) == 0 &&
+            strcmp(phone, w->phone) == 0)
+            token = as_xstrdup(t);
+        cJSON_Delete(j);
+    }
     if (b.data != NULL)
         explicit_bzero(b.data, b.len);
     as_buf_free(&b);
     return token;
 }
 
-/* Write-then-rename, so a reader sees the old file or the new one, whole. */
+/* Atomically (alertsink/module.h: as_state_write), keyed by base URL and
+ * phone so that another account never reuses it. */
 static void as_wa_cache_write(as_wa_t *w, const char *token)
 {
     cJSON *j = cJSON_CreateObject();
@@ -298,42 +280,11 @@ static void as_wa_cache_write(as_wa_t *w, const char *token)
     cJSON_AddStringToObject(j, "token", token);
     char *text = as_json_print(j);
     cJSON_Delete(j);
-
-    as_buf_t tmp = AS_BUF_INIT;
-    as_buf_printf(&tmp, "%s.%ld.tmp", w->cache_path, (long)getpid());
-    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-        /* The spool directory may not exist yet (`wa login` before the first
-         * start of the daemon): create it, one level, private. */
-        char *dir = as_xstrdup(w->cache_path);
-        char *slash = strrchr(dir, '/');
-        if (slash != NULL && slash != dir) {
-            *slash = '\0';
-            if (mkdir(dir, 0750) == 0 || errno == EEXIST)
-                fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        }
-        free(dir);
-    }
-    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && as_write_all(fd, text, strlen(text)) == 0 &&
-             fsync(fd) == 0;
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp.data, w->cache_path) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        if (fd >= 0)
-            unlink(tmp.data);
-        as_log(AS_LOG_WARN, "cannot write the WhatsApp token cache", AS_S("path", w->cache_path),
-               AS_S("error", strerror(saved)));
-    }
+    as_err_t err;
+    if (as_state_write(w->cache_dir, AS_WA_CACHE_FILE, text, strlen(text), &err) < 0)
+        as_log(AS_LOG_WARN, "cannot write the WhatsApp token cache", AS_S("error", err.msg));
     explicit_bzero(text, strlen(text));
     cJSON_free(text);
-    as_buf_free(&tmp);
 }
 
 /* --- login and the token -------------------------------------------------- */
@@ -393,7 +344,7 @@ static int as_wa_do_login(as_wa_t *w, as_result_t *res)
             w->token = as_xstrdup(token);
             w->gen++;
             pthread_mutex_unlock(&w->lock);
-            if (w->cache_path != NULL)
+            if (w->cache_dir != NULL)
                 as_wa_cache_write(w, token);
             as_log(AS_LOG_INFO, "whatsapp login", AS_S("phone", w->phone));
             as_wa_free_secret(token);
@@ -424,7 +375,7 @@ static char *as_wa_token(as_wa_t *w, unsigned seen_gen, unsigned *gen, as_result
         *gen = w->gen;
     }
     pthread_mutex_unlock(&w->lock);
-    if (token == NULL && !w->cache_tried && seen_gen == 0 && w->cache_path != NULL) {
+    if (token == NULL && !w->cache_tried && seen_gen == 0 && w->cache_dir != NULL) {
         w->cache_tried = 1;
         char *cached = as_wa_cache_read(w);
         if (cached != NULL) {
@@ -684,7 +635,9 @@ int as_wa_pick_device(const as_wa_devices_t *d, const char *reg_id, const as_wa_
         *dev = &d->v[i];
         break;
     }
-    res->outcome = AS_PERMANENT;
+    /* Unavailable, not permanent: a phone that reconnects delivers on
+     * the next retry; meanwhile the next channel of the chain takes over. */
+    res->outcome = AS_UNAVAILABLE;
     if (*dev == NULL && reg_id != NULL)
         as_wa_reason(res, "device %s is not among the account's devices (see alertsink wa devices)",
                      reg_id);

@@ -1,11 +1,12 @@
 /*
- * wamessage.h - the client of the Wamessage WhatsApp API (CONTRACT §2),
+ * wamessage.h - the client of the Wamessage WhatsApp API (docs/whatsapp.md),
  * shared by the WhatsApp sink and `alertsink wa`.
  *
  * A client holds the account (base URL, phone, password), an HTTP client
- * (core/httpc.h) and the bearer token.  The token is fetched on first need
+ * (alertsink/http.h) and the bearer token.  The token is fetched on first need
  * from the cache file, else by logging in; it is kept in memory and in
- * <cache_dir>/wamessage.token (mode 0600, written atomically, keyed by base
+ * <cache_dir>/wamessage.token (the module's state directory: mode 0600,
+ * written atomically by as_state_write(), keyed by base
  * URL and phone so another account never reuses it).  Every call but login
  * carries it.  A 401 makes exactly one new login and one repeat of the call;
  * a second 401 is a transient failure and the token is dropped, so the next
@@ -87,7 +88,7 @@ int as_wa_logout(as_wa_t *w, const char *reg_id, const char *phone, as_result_t 
 /*
  * The device to send from: reg_id when given (it must be listed and
  * connected), else the first connected device.  A missing or disconnected
- * device is AS_PERMANENT: that is the fallback's cue.
+ * device is AS_UNAVAILABLE: the next channel's cue, and retried.
  */
 int as_wa_pick_device(const as_wa_devices_t *d, const char *reg_id, const as_wa_device_t **dev,
                       as_result_t *res);
@@ -99,7 +100,5 @@ int as_wa_parse_send_time(const char *s, time_t *when);
 /* Set res->reason (printf-style, cut to fit), with secrets redacted. */
 void as_wa_reason(as_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* "delivered", "transient", "permanent": for logs. */
-const char *as_wa_outcome_name(as_outcome_t o);
 
 #endif

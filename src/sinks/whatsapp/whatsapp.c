@@ -28,10 +28,7 @@
 #include <time.h>
 
 #include "alertsink/module.h"
-#include "conf/cycle.h"
-#include "lib/clock.h"
-#include "lib/pool.h"
-#include "sinks/whatsapp/whatsapp.h"
+#include "whatsapp.h"
 
 #define AS_WA_DEVICES_TTL  30000 /* ms */
 #define AS_WA_PROGRESS_MAX 256
@@ -119,7 +116,8 @@ as_wa_t *as_whatsapp_client(const void *conf, const char *cache_dir, as_err_t *e
 
 /* --- the module ------------------------------------------------------------ */
 
-static int as_whatsapp_init(void **instance, const void *conf, as_err_t *err)
+static int as_whatsapp_init(void **instance, const void *conf, const as_module_ctx_t *ctx,
+                            as_err_t *err)
 {
     const as_whatsapp_conf_t *c = conf;
     if (c->timeout <= 0)
@@ -128,9 +126,9 @@ static int as_whatsapp_init(void **instance, const void *conf, as_err_t *err)
     wa->conf = c;
     pthread_mutex_init(&wa->lock, NULL);
     /* Unusable account settings are reported by channel_init, and only
-     * when a receiver uses WhatsApp. */
-    const as_config_t *cfg = as_cycle_loading();
-    wa->wa = as_whatsapp_client(c, cfg ? cfg->spool.dir : NULL, &wa->account_err);
+     * when a receiver uses WhatsApp.  The token cache is kept in the
+     * module's state directory. */
+    wa->wa = as_whatsapp_client(c, ctx->state_dir, &wa->account_err);
     *instance = wa;
     return 0;
 }
@@ -177,10 +175,12 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
     pthread_mutex_lock(&wa->lock);
     if (wa->devices_at != 0 && as_mono_ms() - wa->devices_at < AS_WA_DEVICES_TTL) {
         rc = as_wa_pick_device(&wa->devices, want, &dev, res);
-        if (rc == 0)
+        if (rc == 0) {
             snprintf(reg_id, len, "%s", dev->reg_id);
-        pthread_mutex_unlock(&wa->lock);
-        return rc;
+            pthread_mutex_unlock(&wa->lock);
+            return 0;
+        }
+        wa->devices_at = 0; /* the device went: ask the server, not the cache */
     }
     pthread_mutex_unlock(&wa->lock);
 
@@ -190,10 +190,13 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
     rc = as_wa_pick_device(&list, want, &dev, res);
     if (rc == 0)
         snprintf(reg_id, len, "%s", dev->reg_id);
+    /* Only a list with a usable device is kept: while it is gone every
+     * attempt asks again, so the first one after the phone reconnects
+     * (a `queue retry`, the next backoff step) finds it. */
     pthread_mutex_lock(&wa->lock);
     as_wa_devices_free(&wa->devices);
     wa->devices = list;
-    wa->devices_at = as_mono_ms();
+    wa->devices_at = rc == 0 ? as_mono_ms() : 0;
     pthread_mutex_unlock(&wa->lock);
     return rc;
 }
@@ -257,10 +260,11 @@ static void as_whatsapp_progress_set(as_whatsapp_t *wa, const char *id, size_t n
 static void as_whatsapp_log(const as_notification_t *n, const char *reg_id, size_t part,
                             size_t nparts, size_t contacts, const as_result_t *res, int64_t latency)
 {
-    as_log(res->outcome == AS_DELIVERED ? AS_LOG_INFO : AS_LOG_WARN, "whatsapp attempt",
+    /* The pipeline logs the attempt; the parts are a detail. */
+    as_log(AS_LOG_DEBUG, "whatsapp part",
            AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("reg_id", reg_id),
            AS_I("part", part), AS_I("parts", nparts), AS_I("contacts", contacts),
-           AS_S("result", as_wa_outcome_name(res->outcome)), AS_I("status", res->status),
+           AS_S("result", as_outcome_name(res->outcome)), AS_I("status", res->status),
            AS_I("latency_ms", latency), AS_S("reason", res->reason[0] ? res->reason : NULL));
 }
 
@@ -325,6 +329,9 @@ static int as_whatsapp_rate_limit(void *instance, const void *channel, char *key
     return 1;
 }
 
+/* Built from templates/whatsapp.mustache and the like by templates/embed.cmake. */
+extern const as_template_src_t as_whatsapp_templates[];
+
 const as_module_t as_whatsapp_module = {
     .abi = AS_ABI_VERSION,
     .name = "whatsapp",
@@ -336,6 +343,7 @@ const as_module_t as_whatsapp_module = {
     .channel_keys = as_whatsapp_channel_keys,
     .channel_size = sizeof(as_whatsapp_channel_t),
     .default_template = "whatsapp",
+    .templates = as_whatsapp_templates,
     .init = as_whatsapp_init,
     .channel_init = as_whatsapp_channel_init,
     .fini = as_whatsapp_fini,

@@ -7,7 +7,7 @@
 #define AS_WHATSAPP_H
 
 #include "alertsink/module.h"
-#include "sinks/whatsapp/wamessage.h"
+#include "wamessage.h"
 
 /*
  * A client for conf, the whatsapp section (as_config_module_conf(cfg,

@@ -1,5 +1,5 @@
 /*
- * clock.h - the two clocks alertsink reads (and a sleep in milliseconds),
+ * alertsink/clock.h - the two clocks alertsink reads (and a sleep in milliseconds),
  * and RFC 3339, the one way it writes and reads a point in time.
  *
  * Both clocks count milliseconds in an int64_t.  Wall time (as_now_ms,
@@ -14,27 +14,29 @@
  * 2026-11-25T12:00:00.123Z; what is read is any RFC 3339 date-time that
  * Go's time.Parse(time.RFC3339) takes, as Alertmanager writes them.
  */
-#ifndef AS_CLOCK_H
-#define AS_CLOCK_H
+#ifndef ALERTSINK_CLOCK_H
+#define ALERTSINK_CLOCK_H
+
+#include "alertsink/api.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Milliseconds since the epoch. */
-int64_t as_now_ms(void);
+AS_API int64_t as_now_ms(void);
 /* Milliseconds on the monotonic clock: for differences only. */
-int64_t as_mono_ms(void);
+AS_API int64_t as_mono_ms(void);
 /* Sleep ms milliseconds (none when ms <= 0), all of them: a signal that
  * interrupts the sleep does not cut it short. */
-void as_sleep_ms(int64_t ms);
+AS_API void as_sleep_ms(int64_t ms);
 
 /* Format ms since the epoch as RFC 3339 UTC with milliseconds into buf
  * (at least 32 bytes): 2026-11-24T13:46:31.697Z.  Returns buf. */
-char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
+AS_API char *as_rfc3339_ms(int64_t ms, char *buf, size_t size);
 /* An RFC 3339 date-time (section 5.6: 2006-01-02T15:04:05.999Z, or with
  * an offset) to ms since the epoch; -1 when s is not one. */
-int as_rfc3339_parse(const char *s, int64_t *ms);
+AS_API int as_rfc3339_parse(const char *s, int64_t *ms);
 /* Is s an RFC 3339 date-time? */
-int as_rfc3339_valid(const char *s);
+AS_API int as_rfc3339_valid(const char *s);
 
-#endif
+#endif /* ALERTSINK_CLOCK_H */

@@ -56,11 +56,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "inputs/formats.h"
-#include "lib/buf.h"
-#include "lib/clock.h"
+#include "alertsink/buf.h"
+#include "alertsink/clock.h"
+#include "alertsink/mem.h"
+#include "cli/formats.h"
 #include "lib/json.h"
-#include "lib/pool.h"
 #include "route/payload.h"
 
 #define AS_COLLECTD_MAX_HEADERS 64

@@ -1,6 +1,6 @@
 /*
- * httpc.h - the one HTTP client of alertsink, a thin layer over libcurl
- * used by the WhatsApp sink and by `alertsink wa` alike.
+ * alertsink/http.h - the one HTTP client of alertsink, a thin layer over
+ * libcurl, for every sink that speaks HTTP (built-in or loaded).
  *
  * A client (as_httpc_t) keeps a few idle curl easy handles in a small pool
  * under a mutex: a request borrows one, so the connection it left open
@@ -9,21 +9,23 @@
  * handles.  TLS peer and host verification are always on.  One timeout
  * bounds the whole request, connect to last byte.
  *
- * A request carries a JSON body or a multipart/form-data body (curl_mime,
- * with file uploads), and optionally a bearer token.  The answer holds the
+ * A request carries a JSON body, a body of any content type, or a
+ * multipart/form-data body (curl_mime, with file uploads); optionally a
+ * bearer token and headers of its own.  TLS peers are verified against
+ * the system's CAs, or only the client's ca_file when one is set.  The answer holds the
  * HTTP status, the body, the latency and Retry-After.  A request that got
  * no HTTP answer at all fails with a transport class (DNS, connect, TLS,
  * timeout, reset) and a message naming the host and what went wrong; the
  * caller decides what each class means to it.
  */
-#ifndef AS_HTTPC_H
-#define AS_HTTPC_H
+#ifndef ALERTSINK_HTTP_H
+#define ALERTSINK_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alertsink/module.h"
-#include "lib/buf.h"
+#include "alertsink/api.h"
+#include "alertsink/buf.h"
 
 typedef struct as_httpc_s as_httpc_t;
 
@@ -46,10 +48,14 @@ typedef struct as_httpc_part_s {
 } as_httpc_part_t;
 
 typedef struct as_httpc_req_s {
-    const char *method; /* "GET" or "POST" */
+    const char *method; /* "GET", "POST", "PUT", ...; NULL = GET */
     const char *url;
     const char *bearer;           /* Authorization: Bearer <bearer>, or NULL */
+    const char *const *headers;   /* more "Name: value" lines, NULL-terminated, or NULL */
     const char *json;             /* JSON body (Content-Type: application/json), or NULL */
+    const char *body;             /* a body of content_type, body_len bytes, or NULL */
+    size_t body_len;
+    const char *content_type;     /* of body; NULL = application/octet-stream */
     const as_httpc_part_t *parts; /* multipart/form-data body, or NULL */
     size_t nparts;
     int64_t timeout_ms; /* the whole request; <= 0: the client's default */
@@ -63,12 +69,14 @@ typedef struct as_httpc_resp_s {
     int64_t latency_ms;
 } as_httpc_resp_t;
 
-/* Initialise libcurl once for the process (thread-safe, idempotent). */
-void as_httpc_global_init(void);
+typedef struct as_httpc_opts_s {
+    int64_t timeout_ms;  /* the default bound of a request; <= 0: 10 s */
+    const char *ca_file; /* verify TLS peers against this PEM file only; NULL = system CAs */
+} as_httpc_opts_t;
 
-/* A client; timeout_ms is the default bound of its requests. */
-as_httpc_t *as_httpc_create(int64_t timeout_ms);
-void as_httpc_free(as_httpc_t *c);
+/* A client (no I/O yet); safe to use from several threads at once. */
+AS_API as_httpc_t *as_httpc_create(const as_httpc_opts_t *opts);
+AS_API void as_httpc_free(as_httpc_t *c);
 
 /*
  * Run one request.  0 when an HTTP answer arrived (resp->status says which);
@@ -76,11 +84,8 @@ void as_httpc_free(as_httpc_t *c);
  * "POST http://host/path: timed out after 10000 ms".  Either way resp must be
  * freed with as_httpc_resp_free().
  */
-int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *resp,
-                     as_err_t *err);
-void as_httpc_resp_free(as_httpc_resp_t *resp);
+AS_API int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *resp,
+                            as_err_t *err);
+AS_API void as_httpc_resp_free(as_httpc_resp_t *resp);
 
-/* "timeout", "dns", ...: for logs. */
-const char *as_httpc_error_name(as_httpc_error_t e);
-
-#endif
+#endif /* ALERTSINK_HTTP_H */

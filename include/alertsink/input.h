@@ -1,0 +1,69 @@
+/*
+ * alertsink/input.h - what an input needs from the core: turning a body
+ * into a notification, submitting it, and knowing whether the core can
+ * take work at all.
+ *
+ * An input parses what arrives (as_payload_parse() for JSON bodies,
+ * as_payload_parse_or_text() for lines that may be plain text) into the
+ * Alertmanager webhook v4 shape and submits it.  as_submit() returns at
+ * once; done() is called, from a core thread, once the payload is on disk
+ * (AS_SUBMIT_OK, id set) or refused: an input answers its client only
+ * then, so that an answered OK means a notification that survives a crash.
+ */
+#ifndef ALERTSINK_INPUT_H
+#define ALERTSINK_INPUT_H
+
+#include <cjson/cJSON.h>
+
+#include "alertsink/api.h"
+
+typedef enum {
+    AS_SUBMIT_OK = 0,
+    AS_SUBMIT_FULL,        /* spool.max_size reached: 503 / ERR spool full */
+    AS_SUBMIT_STOPPING,    /* not accepting (starting or shutting down): 503 */
+    AS_SUBMIT_NO_RECEIVER, /* submission named a receiver that does not exist: 404 */
+    AS_SUBMIT_IO_ERROR,    /* the spool could not be written: 503 */
+} as_submit_status_t;
+
+enum {
+    AS_SUB_GROUPED = 1 << 0, /* an Alertmanager group: never held back by group_wait */
+};
+
+typedef struct as_submission_s {
+    const char *input;    /* "http", "unix", "stdin": for logs and metrics */
+    cJSON *payload;       /* owned by the core once submitted */
+    const char *receiver; /* deliver straight to it, skipping routing; NULL = route */
+    unsigned flags;       /* AS_SUB_* */
+} as_submission_t;
+
+/* An id handed to done() is shorter than this, its NUL included. */
+#define AS_SUBMIT_ID_MAX 40
+
+typedef void (*as_submit_done_pt)(void *arg, as_submit_status_t status, const char *id);
+
+AS_API void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg);
+/* "queued", "spool full", "shutting down", ...: for answers and logs. */
+AS_API const char *as_submit_status_text(as_submit_status_t status);
+/* Count a request the input refused before submitting it
+ * (alertsink_rejected_total{input, reason}); reason is a short label:
+ * "malformed", "unauthorized", "too_large". */
+AS_API void as_submit_rejected(const char *input, const char *reason);
+
+/*
+ * Can the core take work now?  1 when it accepts and the spool is open,
+ * writable and not full; else 0 with why ("spool not writable: ...",
+ * "starting", "shutting down", "spool full (...)", "the last spool write
+ * failed: ...").  Cheap and non-blocking: for health checks.
+ */
+AS_API int as_core_ready(char *why, size_t len);
+
+/* Parse and validate a JSON body into the Alertmanager shape: a webhook
+ * payload (kept as it came, *grouped = 1) or one alert or an array of
+ * alerts (wrapped, *grouped = 0).  Errors name the first bad field by its
+ * path: "alerts[2].labels: expected object". */
+AS_API cJSON *as_payload_parse(const char *json, size_t len, int *grouped, as_err_t *err);
+/* The same for input that may be plain text: JSON when its first
+ * non-blank byte is { or [ (then it must parse), else a message. */
+AS_API cJSON *as_payload_parse_or_text(const char *data, size_t len, int *grouped, as_err_t *err);
+
+#endif /* ALERTSINK_INPUT_H */

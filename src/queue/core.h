@@ -1,0 +1,80 @@
+/*
+ * core.h - the engine's shared state: the spool, the schedule, the
+ * committer's queue, the worker threads and the current configuration
+ * generation (cycle).  One engine exists per process (the daemon, or
+ * `alertsink send`), as nginx has one ngx_cycle: inputs reach it through
+ * as_submit(), workers through the schedule.
+ *
+ *   input --as_submit()--> committer --batch file, fsync--> done(OK, id)
+ *                              |
+ *                              v
+ *                          schedule --> worker: route --> pipeline --> sink
+ *
+ * engine.h starts and stops it; the files of this folder each do one job
+ * on it (commit.c, worker.c, recover.c, pickup.c, groupwait.c).
+ */
+#ifndef AS_QUEUE_CORE_H
+#define AS_QUEUE_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "conf/cycle.h"
+#include "deliver/note.h"
+#include "deliver/pipeline.h"
+#include "queue/sched.h"
+#include "queue/spool.h"
+
+typedef struct as_commit_item_s as_commit_item_t;
+
+typedef struct as_core_s {
+    as_spool_t *spool;
+    as_sched_t sched;
+
+    pthread_mutex_t cycle_lock; /* guards `cycle` (the pointer, not the cycle) */
+    as_cycle_t *cycle;
+
+    /* Group commit. */
+    pthread_t committer;
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_cond;
+    as_commit_item_t *commit_head, *commit_tail;
+    int commit_running;
+
+    /* Delivery workers. */
+    pthread_t *workers;
+    size_t nworkers;
+    pthread_t pickup; /* maildrop/ scanner */
+    pthread_mutex_t pickup_lock;
+    pthread_cond_t pickup_cond;
+
+    pthread_mutex_t health_lock; /* guards write_error */
+    char write_error[256];       /* the last commit round failed: why; "" = it did not */
+
+    atomic_int accepting; /* inputs may submit */
+    atomic_int stopping;
+    int oneshot; /* `send`: deliver in the caller, no threads, no group_wait */
+    /* Called with every attempt's verdict before the note is settled. */
+    void (*report)(void *arg, const as_note_t *n, const as_attempt_t *a);
+    void *report_arg;
+    as_pipeline_env_t env;
+} as_core_t;
+
+extern as_core_t *as_core;
+
+/* The current cycle, referenced: as_cycle_unref() when done. */
+as_cycle_t *as_core_cycle(void);
+/* Make c current (takes over the caller's reference). */
+void as_core_set_cycle(as_cycle_t *c);
+
+/* A commit round failed to write (why) or succeeded (why NULL): what
+ * as_core_ready() (alertsink/input.h) reports until the next round. */
+void as_core_write_result(const char *why);
+
+/* Make sp the engine's spool (NULL: none, `send` without one). */
+void as_core_attach_spool(as_spool_t *sp);
+/* The environment the delivery pipeline runs in: this engine's journal
+ * and deduplication claims. */
+const as_pipeline_env_t *as_core_pipeline_env(void);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * engine.c - the engine's life (see engine.h): open the spool and load it,
+ * start the committer, the workers and the maildrop/ pickup, stop them in
+ * the order that keeps every promise; and the one-shot delivery of
+ * `alertsink send`, which runs the workers' code in the caller's thread.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alertsink/log.h"
+#include "alertsink/mem.h"
+#include "queue/batch.h"
+#include "queue/commit.h"
+#include "queue/core.h"
+#include "queue/engine.h"
+#include "queue/groupwait.h"
+#include "queue/pickup.h"
+#include "queue/recover.h"
+#include "queue/worker.h"
+
+static as_core_t as_core_storage;
+
+static as_core_t *as_core_init(as_cycle_t *cycle)
+{
+    as_core_t *core = &as_core_storage;
+    memset(core, 0, sizeof(*core));
+    as_sched_init(&core->sched);
+    pthread_mutex_init(&core->cycle_lock, NULL);
+    pthread_mutex_init(&core->commit_lock, NULL);
+    pthread_cond_init(&core->commit_cond, NULL);
+    pthread_mutex_init(&core->pickup_lock, NULL);
+    pthread_cond_init(&core->pickup_cond, NULL);
+    pthread_mutex_init(&core->health_lock, NULL);
+    core->cycle = as_cycle_ref(cycle);
+    as_core = core;
+    return core;
+}
+
+int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
+{
+    as_core_t *core = as_core_init(cycle);
+    const as_spool_conf_t *sc = &cycle->cfg->spool;
+    int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;
+    core->oneshot = oneshot;
+    /* `send` takes no lock: a daemon may run on the same spool. */
+    as_core_attach_spool(as_spool_open(sc->dir, sc->max_size, !oneshot, err));
+    if (core->spool == NULL) {
+        if (!oneshot)
+            as_engine_stop();
+        return -1;
+    }
+    if (!oneshot && (as_spool_recover(core->spool, err) < 0 || as_recover_load(err) < 0)) {
+        as_engine_stop();
+        return -1;
+    }
+    return 0;
+}
+
+int as_engine_start(as_err_t *err)
+{
+    as_cycle_t *c = as_core_cycle();
+    size_t nworkers = (size_t)c->cfg->workers;
+    as_cycle_unref(c);
+
+    as_core->commit_running = 1;
+    if (pthread_create(&as_core->committer, NULL, as_commit_main, NULL) != 0) {
+        as_core->commit_running = 0;
+        return as_err_set(err, "cannot start the committer thread");
+    }
+    as_core->workers = as_xcalloc(nworkers, sizeof(pthread_t));
+    for (size_t i = 0; i < nworkers; i++) {
+        if (pthread_create(&as_core->workers[i], NULL, as_worker_main, NULL) != 0)
+            return as_err_set(err, "cannot start delivery worker %zu", i);
+        as_core->nworkers++;
+    }
+    if (pthread_create(&as_core->pickup, NULL, as_pickup_main, NULL) != 0)
+        return as_err_set(err, "cannot start the maildrop pickup thread");
+    atomic_store(&as_core->accepting, 1);
+    return 0;
+}
+
+void as_engine_stop(void)
+{
+    as_core_t *core = as_core;
+    if (core == NULL)
+        return;
+    atomic_store(&core->accepting, 0);
+
+    /* Commits in flight complete: what was answered OK is on disk. */
+    pthread_mutex_lock(&core->commit_lock);
+    int committing = core->commit_running;
+    core->commit_running = 0;
+    pthread_cond_broadcast(&core->commit_cond);
+    pthread_mutex_unlock(&core->commit_lock);
+    if (committing)
+        pthread_join(core->committer, NULL);
+
+    atomic_store(&core->stopping, 1);
+    pthread_mutex_lock(&core->pickup_lock);
+    pthread_cond_broadcast(&core->pickup_cond);
+    pthread_mutex_unlock(&core->pickup_lock);
+    if (core->workers != NULL) {
+        pthread_join(core->pickup, NULL);
+    }
+    /* Workers finish the delivery they are in; what is queued stays on disk. */
+    as_sched_stop(&core->sched);
+    for (size_t i = 0; i < core->nworkers; i++)
+        pthread_join(core->workers[i], NULL);
+    free(core->workers);
+    core->workers = NULL;
+
+    /* Drop what is still scheduled without touching the spool: it is all
+     * on disk, and the next start loads it again.  Batches are shared by
+     * notes, so free each batch once. */
+    as_batch_t **seen = NULL;
+    size_t nseen = 0;
+    as_note_t *all = as_groupwait_release_all();
+    for (as_note_t *h = core->sched.head, *next; h; h = next) {
+        next = h->next;
+        h->next = all;
+        all = h;
+    }
+    for (size_t i = 0; i < core->sched.nheap; i++) {
+        core->sched.heap[i]->next = all;
+        all = core->sched.heap[i];
+    }
+    core->sched.head = core->sched.tail = NULL;
+    core->sched.nheap = 0;
+    for (as_note_t *n = all, *next; n; n = next) {
+        next = n->next;
+        if (n->batch != NULL) {
+            size_t k;
+            for (k = 0; k < nseen && seen[k] != n->batch; k++)
+                ;
+            if (k == nseen) {
+                seen = as_xrealloc(seen, (nseen + 1) * sizeof(*seen));
+                seen[nseen++] = n->batch;
+            }
+        }
+        as_note_free(n);
+    }
+    for (size_t k = 0; k < nseen; k++)
+        as_batch_abandon(seen[k]);
+    free(seen);
+
+    as_sched_destroy(&core->sched);
+    as_spool_close(core->spool);
+    core->spool = NULL;
+    as_cycle_unref(core->cycle);
+    core->cycle = NULL;
+    pthread_mutex_destroy(&core->cycle_lock);
+    pthread_mutex_destroy(&core->commit_lock);
+    pthread_cond_destroy(&core->commit_cond);
+    pthread_mutex_destroy(&core->pickup_lock);
+    pthread_cond_destroy(&core->pickup_cond);
+    pthread_mutex_destroy(&core->health_lock);
+    as_core = NULL;
+}
+
+void as_engine_on_attempt(as_engine_report_pt report, void *arg)
+{
+    as_core->report = report;
+    as_core->report_arg = arg;
+}
+
+size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms)
+{
+    int lockfd = -1;
+    as_err_t err;
+    rec->batch = NULL;
+    if (as_core->spool != NULL) {
+        as_buf_t line = AS_BUF_INIT;
+        as_note_entry(rec, &line);
+        if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
+                                  &lockfd, &err) == 0)
+            rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
+        else
+            as_log(AS_LOG_ERROR, "cannot write to the spool: delivering without it",
+                   AS_S("id", rec->id), AS_S("error", err.msg));
+        as_buf_free(&line);
+    }
+    rec->due_ms = 0;
+    as_sched_push(&as_core->sched, rec);
+    as_note_t *n;
+    while ((n = as_sched_pop(&as_core->sched, deadline_ms)) != NULL) {
+        as_worker_note(n);
+        as_sched_done(&as_core->sched);
+    }
+    size_t left = as_sched_depth(&as_core->sched);
+    /* What is left stays in maildrop/ with its journal (as_engine_stop()
+     * leaves files alone); unlocked, the daemon may take it now. */
+    if (lockfd >= 0)
+        close(lockfd);
+    return left;
+}

@@ -1,0 +1,83 @@
+/*
+ * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
+ * the deduplication claims that have aged out: a thread that looks once a
+ * second (or when woken at stop).
+ *
+ * `send` holds an flock on its maildrop/ file while it works on it; a
+ * file that is not locked is moved into incoming/ and loaded with its
+ * journal, so what send delivered is not delivered again.
+ */
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alertsink/clock.h"
+#include "alertsink/log.h"
+#include "deliver/dedup.h"
+#include "queue/core.h"
+#include "queue/pickup.h"
+#include "queue/recover.h"
+
+static void as_pickup_scan(void)
+{
+    char **names;
+    size_t n = as_spool_list(as_core->spool, AS_Q_MAILDROP, &names);
+    for (size_t i = 0; i < n; i++) {
+        /* `send` holds a lock on its file while it works on it. */
+        int fd = openat(as_core->spool->dirfd[AS_Q_MAILDROP], names[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            close(fd);
+            continue;
+        }
+        as_err_t err;
+        int rc = as_spool_move(as_core->spool, names[i], AS_Q_MAILDROP, AS_Q_INCOMING, 1, &err);
+        close(fd);
+        if (rc < 0) {
+            as_log(AS_LOG_ERROR, "cannot pick up from maildrop/", AS_S("error", err.msg));
+            continue;
+        }
+        size_t loaded = as_recover_batch(names[i]);
+        as_log(AS_LOG_INFO, "picked up from maildrop/", AS_S("file", names[i]),
+               AS_I("notifications", loaded));
+    }
+    as_spool_list_free(names, n);
+}
+
+/* The longest dedup_window of the current configuration. */
+static int64_t as_dedup_horizon(void)
+{
+    as_cycle_t *c = as_core_cycle();
+    int64_t max = c->cfg->defaults.dedup_window;
+    const as_receiver_t *rv = c->cfg->receivers.elts;
+    for (size_t i = 0; i < c->cfg->receivers.n; i++)
+        if (rv[i].dedup_window > max)
+            max = rv[i].dedup_window;
+    as_cycle_unref(c);
+    return max;
+}
+
+void *as_pickup_main(void *arg)
+{
+    int64_t swept = 0;
+    pthread_mutex_lock(&as_core->pickup_lock);
+    while (!atomic_load(&as_core->stopping)) {
+        pthread_mutex_unlock(&as_core->pickup_lock);
+        as_pickup_scan();
+        if (as_now_ms() - swept > 60000) {
+            as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
+            swept = as_now_ms();
+        }
+        pthread_mutex_lock(&as_core->pickup_lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (!atomic_load(&as_core->stopping))
+            pthread_cond_timedwait(&as_core->pickup_cond, &as_core->pickup_lock, &ts);
+    }
+    pthread_mutex_unlock(&as_core->pickup_lock);
+    return NULL;
+}
+

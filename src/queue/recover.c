@@ -1,0 +1,316 @@
+/*
+ * recover.c - the spool back into the schedule at start: what incoming/
+ * holds, less what each batch's journal says was finished; what deferred/
+ * holds; and group_wait digests, whose members are not loaded again.
+ *
+ * The journal of a batch is replayed per note: "X" finished it, "D" marks
+ * a channel delivered, "A" an attempt that was started and may or may not
+ * have reached the peer before the crash (in doubt: the file sink checks
+ * its own output; other sinks deliver again, at least once).  A record
+ * that was routed before the crash ("R id n") is routed again, as routing
+ * is a function of the payload and the configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alertsink/log.h"
+#include "alertsink/mem.h"
+#include "queue/batch.h"
+#include "queue/core.h"
+#include "queue/recover.h"
+#include "queue/worker.h"
+
+typedef struct {
+    char op;
+    char id[AS_NID_LEN];
+    char ch[24];
+    long n;
+} as_jline_t;
+
+static int as_jline_cmp(const void *a, const void *b)
+{
+    return strcmp(((const as_jline_t *)a)->id, ((const as_jline_t *)b)->id);
+}
+
+static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    for (char *p = buf->data; p && *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break; /* a torn last line: ignore */
+        *nl = '\0';
+        as_jline_t j = {0};
+        char rest[24] = "";
+        if (sscanf(p, "%c %39s %23s", &j.op, j.id, rest) >= 2) {
+            if (j.op == 'R')
+                j.n = strtol(rest, NULL, 10);
+            else
+                memcpy(j.ch, rest, sizeof(j.ch));
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                *out = as_xrealloc(*out, cap * sizeof(**out));
+            }
+            (*out)[n++] = j;
+        }
+        p = nl + 1;
+    }
+    if (n > 1)
+        qsort(*out, n, sizeof(**out), as_jline_cmp);
+    return n;
+}
+
+/* Apply the journal to a note: returns 1 if the note is finished. */
+static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int all_in_doubt)
+{
+    as_jline_t key = {0};
+    snprintf(key.id, sizeof(key.id), "%s", note->id);
+    const as_jline_t *hit = nj ? bsearch(&key, j, nj, sizeof(*j), as_jline_cmp) : NULL;
+    if (hit != NULL)
+        while (hit > j && strcmp(hit[-1].id, note->id) == 0)
+            hit--;
+    for (; hit && hit < j + nj && strcmp(hit->id, note->id) == 0; hit++) {
+        if (hit->op == 'X')
+            return 1;
+        if (hit->op == 'D')
+            as_note_chan(note, hit->ch)->state = AS_CH_DELIVERED;
+        if (hit->op == 'A')
+            as_note_chan(note, hit->ch)->in_doubt = 1;
+    }
+    for (size_t i = 0; i < note->nch; i++) {
+        if (note->ch[i].state == AS_CH_DELIVERED)
+            note->ch[i].in_doubt = 0;
+        else if (all_in_doubt)
+            note->ch[i].in_doubt = 1;
+    }
+    note->due_ms = 0;
+    return 0;
+}
+
+static long as_journal_routed(const as_jline_t *j, size_t nj, const char *id)
+{
+    for (size_t i = 0; i < nj; i++)
+        if (j[i].op == 'R' && strcmp(j[i].id, id) == 0)
+            return j[i].n;
+    return -1;
+}
+
+static int as_journal_has_wildcard(const as_jline_t *j, size_t nj)
+{
+    for (size_t i = 0; i < nj; i++)
+        if (j[i].op == 'A' && strcmp(j[i].id, "*") == 0)
+            return 1;
+    return 0;
+}
+
+/* A note of a batch that also has a file of its own: it was stored there
+ * (deferred/, dead/) and the crash came before its batch's journal said
+ * "X".  The file of its own is the newer state; the batch's copy must not
+ * be delivered a second time. */
+static int as_note_stored_apart(const as_note_t *n)
+{
+    return faccessat(as_core->spool->dirfd[AS_Q_DEFERRED], n->id, F_OK, 0) == 0 ||
+           faccessat(as_core->spool->dirfd[AS_Q_DEAD], n->id, F_OK, 0) == 0;
+}
+
+/* Ids of notes a group_wait digest already stands for (start-up only). */
+typedef struct {
+    char **v;
+    size_t n;
+} as_idset_t;
+
+static int as_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int as_idset_has(const as_idset_t *s, const char *id)
+{
+    return s && s->n && bsearch(&id, s->v, s->n, sizeof(char *), as_str_cmp) != NULL;
+}
+
+static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, d->members)
+    {
+        if (!cJSON_IsString(m))
+            continue;
+        s->v = as_xrealloc(s->v, (s->n + 1) * sizeof(char *));
+        s->v[s->n++] = as_xstrdup(m->valuestring);
+    }
+}
+
+/* One file of incoming/: its entries, less what its journal finished. */
+static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
+                             const as_idset_t *digested)
+{
+    as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
+    as_err_t err;
+    if (as_spool_read(as_core->spool, AS_Q_INCOMING, name, &data, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
+        as_buf_free(&data);
+        return;
+    }
+    as_spool_journal_read(as_core->spool, AS_Q_INCOMING, name, &jbuf);
+    as_jline_t *j;
+    size_t nj = as_journal_parse(&jbuf, &j);
+    int all_doubt = as_journal_has_wildcard(j, nj);
+    as_batch_t *b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
+    as_note_t **queue = NULL;
+    size_t nq = 0, cap = 0;
+
+    for (char *p = data.data; p && *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        as_note_t *e = len ? as_note_parse(p, len, &err) : NULL;
+        p = nl ? nl + 1 : p + len;
+        if (e == NULL) {
+            if (len)
+                as_log(AS_LOG_ERROR, "skipping a malformed spool entry", AS_S("file", name),
+                       AS_S("error", err.msg));
+            continue;
+        }
+        as_note_t **notes = NULL;
+        size_t count = 0;
+        if (e->routed) {
+            notes = as_xcalloc(1, sizeof(*notes));
+            notes[count++] = e;
+            e->batch = b;
+        } else {
+            long routed = as_journal_routed(j, nj, e->id);
+            if (routed < 0) { /* never routed: as it came */
+                notes = as_xcalloc(1, sizeof(*notes));
+                notes[count++] = e;
+                e->batch = b;
+            } else {
+                e->batch = b;
+                count = as_worker_route(c, e, &notes);
+                if ((long)count != routed)
+                    as_log(AS_LOG_WARN, "a record routes differently since the crash",
+                           AS_S("id", e->id), AS_I("before", routed), AS_I("now", count));
+                as_note_free(e);
+            }
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (as_journal_apply(notes[i], j, nj, all_doubt) || as_note_stored_apart(notes[i])) {
+                as_note_free(notes[i]);
+                continue;
+            }
+            if (as_idset_has(digested, notes[i]->id)) {
+                /* A digest written before the crash stands for it. */
+                char line[AS_NID_LEN + 8];
+                snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
+                as_batch_write(b, line);
+                as_note_free(notes[i]);
+                continue;
+            }
+            if (nq == cap) {
+                cap = cap ? cap * 2 : 16;
+                queue = as_xrealloc(queue, cap * sizeof(*queue));
+            }
+            queue[nq++] = notes[i];
+        }
+        free(notes);
+    }
+    as_batch_hold(b, (int)nq);
+    for (size_t i = 0; i < nq; i++)
+        as_sched_push(&as_core->sched, queue[i]);
+    *loaded += nq;
+    free(queue);
+    free(j);
+    as_buf_free(&jbuf);
+    as_buf_free(&data);
+    as_batch_release(b, 1); /* removes the file if nothing was left in it */
+}
+
+static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
+{
+    as_buf_t data = AS_BUF_INIT;
+    as_err_t err;
+    if (as_spool_read(as_core->spool, AS_Q_DEFERRED, name, &data, &err) < 0) {
+        as_buf_free(&data);
+        return;
+    }
+    char *nl = strchr(data.data, '\n');
+    as_note_t *n = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+    as_buf_free(&data);
+    if (n == NULL || !n->routed || strcmp(n->id, name) != 0) {
+        as_log(AS_LOG_ERROR, "malformed file in deferred/: moved to dead/", AS_S("file", name),
+               AS_S("error", n ? "not a notification" : err.msg));
+        as_note_free(n);
+        as_spool_move(as_core->spool, name, AS_Q_DEFERRED, AS_Q_DEAD, 1, &err);
+        return;
+    }
+    n->q = AS_Q_DEFERRED;
+    if (n->digest)
+        as_idset_add_members(digested, n);
+    as_sched_push(&as_core->sched, n);
+    (*loaded)++;
+}
+
+/* Digests that a crash sent back from active/ to incoming/ ("ID-g" files). */
+static void as_load_digest_members(as_idset_t *digested)
+{
+    char **names;
+    size_t n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (len < 2 || strcmp(names[i] + len - 2, "-g") != 0)
+            continue;
+        as_buf_t data = AS_BUF_INIT;
+        as_err_t err;
+        if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
+            char *nl = strchr(data.data, '\n');
+            as_note_t *d = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+            if (d != NULL && d->digest)
+                as_idset_add_members(digested, d);
+            as_note_free(d);
+        }
+        as_buf_free(&data);
+    }
+    as_spool_list_free(names, n);
+}
+
+int as_recover_load(as_err_t *err)
+{
+    char **names;
+    size_t n, loaded = 0, deferred = 0;
+    as_cycle_t *c = as_core_cycle();
+
+    /* Digests first: the notes they stand for are not loaded again. */
+    as_idset_t digested = {NULL, 0};
+    n = as_spool_list(as_core->spool, AS_Q_DEFERRED, &names);
+    for (size_t i = 0; i < n; i++)
+        as_load_deferred(names[i], &deferred, &digested);
+    as_spool_list_free(names, n);
+    as_load_digest_members(&digested);
+    if (digested.n > 1)
+        qsort(digested.v, digested.n, sizeof(char *), as_str_cmp);
+
+    n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
+    for (size_t i = 0; i < n; i++)
+        as_load_incoming(c, names[i], &loaded, &digested);
+    as_spool_list_free(names, n);
+    as_spool_list_free(digested.v, digested.n);
+
+    long long dead = atomic_load(&as_core->spool->count[AS_Q_DEAD]);
+    as_log(dead ? AS_LOG_WARN : AS_LOG_INFO, "spool recovered", AS_S("dir", as_core->spool->dir),
+           AS_I("incoming", loaded), AS_I("deferred", deferred), AS_I("dead_letters", dead));
+    as_cycle_unref(c);
+    return 0;
+}
+
+size_t as_recover_batch(const char *name)
+{
+    size_t loaded = 0;
+    as_cycle_t *c = as_core_cycle();
+    as_load_incoming(c, name, &loaded, NULL);
+    as_cycle_unref(c);
+    return loaded;
+}
