@@ -144,7 +144,10 @@ static void as_channel_attempt(as_attempt_t *a, const as_plan_t *p, as_chan_t *c
     as_log(level, "delivery attempt", AS_S("id", n->id), AS_S("receiver", n->receiver),
            AS_S("channel", p->name), AS_I("attempt", ch->attempts), AS_S("result", result),
            AS_I("status", res.status), AS_I("latency_ms", latency),
-           AS_S("reason", res.reason[0] ? res.reason : NULL), AS_I("rank", p->rank + 1));
+           AS_S("reason", res.reason[0] ? res.reason : NULL),
+           AS_S("role", p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK ? "fallback"
+                                                                                : "primary"),
+           AS_I("rank", p->rank + 1));
     as_channel_result(a, p, ch, &res);
 }
 

@@ -5,9 +5,10 @@
  *
  * A write goes to NAME.PID.tmp first, is fsync'ed, then renamed over NAME:
  * a reader sees the old file or the new one, never half of either.  The
- * directory is made with mode 0700 when it is missing (and its parent,
- * spool.dir/state/, the same way), so a command run before the daemon's
- * first start (`alertsink wa login`) has somewhere to write.
+ * directory is made with mode 0700 when it is missing (and the levels
+ * above it that are missing, spool.dir among them, the same way), so a
+ * command run before the daemon's first start (`alertsink wa login`) has
+ * somewhere to write.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,22 +22,23 @@
 
 #define AS_STATE_MAX (1024 * 1024) /* a state file is small: a token, a cursor */
 
-/* mkdir -p for the last two levels of dir, private. */
+/* mkdir -p dir, each level it makes private (0700). */
 static int as_state_mkdir(const char *dir)
 {
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+        errno = ENAMETOOLONG;
         return -1;
-    char parent[4096];
-    snprintf(parent, sizeof(parent), "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash == NULL || slash == parent)
-        return -1;
-    *slash = '\0';
-    if (mkdir(parent, 0700) < 0 && errno != EEXIST)
-        return -1;
-    return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 int as_state_write(const char *dir, const char *name, const void *data, size_t len, as_err_t *err)

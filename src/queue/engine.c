@@ -12,6 +12,7 @@
 
 #include "alertsink/log.h"
 #include "alertsink/mem.h"
+#include "lib/metrics.h"
 #include "queue/batch.h"
 #include "queue/commit.h"
 #include "queue/core.h"
@@ -39,8 +40,22 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     return core;
 }
 
+/* GET /metrics: the spool's files by state, read when asked. */
+static void as_engine_collect(as_buf_t *out)
+{
+    as_buf_puts(out, "# HELP alertsink_queue_depth Spool files by state.\n"
+                     "# TYPE alertsink_queue_depth gauge\n");
+    for (int i = 0; i < AS_Q_COUNT; i++) {
+        long long n = as_core && as_core->spool ? atomic_load(&as_core->spool->count[i]) : 0;
+        as_buf_puts(out, "alertsink_queue_depth{");
+        as_metrics_label(out, "state", as_queue_names[i]);
+        as_buf_printf(out, "} %lld\n", n);
+    }
+}
+
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
 {
+    as_metrics_collector(as_engine_collect);
     as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;

@@ -239,8 +239,8 @@ route:
         boundary = msg.get_boundary()
         self.assertEqual(raw.count(b"--" + boundary.encode()), 3)  # two delimiters, one close
 
-        self.assertRegex(log, r"msg=\"email attempt\" id=driver-0 receiver=oncall "
-                              r"channel=email result=delivered .*recipients=3 accepted=3 "
+        self.assertRegex(log, r"msg=\"email transaction\" id=driver-0 receiver=oncall "
+                              r"result=delivered .*recipients=3 accepted=3 "
                               r"smtp_status=250 latency_ms=\d+")
 
     def test_ascii_subject_and_quoted_printable_body(self):

@@ -126,7 +126,7 @@ class WaTest(unittest.TestCase):
         return len(self.fake.requests("/user/login"))
 
     def token_file(self):
-        return os.path.join(self.spool, "wamessage.token")
+        return os.path.join(self.spool, "state", "whatsapp", "wamessage.token")
 
 
 class TestLogin(WaTest):

@@ -24,6 +24,7 @@
 
 #include "conf/cycle.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "alertsink/mem.h"
 
 typedef struct {
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 
     as_conf_t cf;
     as_cycle_t *cy = as_cycle_create(&cf, config, 0);
+    as_log_set_level(AS_LOG_DEBUG); /* the sink's own transaction line is a debug line */
     if (cy == NULL) {
         as_conf_print_errors(&cf, stderr);
         as_conf_free_errors(&cf);

@@ -283,7 +283,9 @@ static void test_references(void **state)
                  3, 5, "receiver 'lonely' has no channel");
     expect_error("spool: {dir: /tmp/x}\nreceivers:\n  - name: r\n    mode: email\n"
                  "    file: {path: /o}\nroute: {receiver: r}\n",
-                 4, 11, "receiver 'r': mode email needs an email channel");
+                 4, 11,
+                 "receiver 'r': mode 'email': expected fallback, all, or one of its channels "
+                 "(file)");
     expect_error(cat(base, "  matchers: ['a=b']\n"), 6, 3,
                  "route: the root route must not have matchers");
 }

@@ -775,10 +775,9 @@ static void as_email_deliver(void *instance, const void *channel, const as_notif
         free(o.rcpt);
     }
 
-    static const char *const result[] = {"delivered", "transient", "permanent"};
-    as_log(res->outcome == AS_DELIVERED ? AS_LOG_INFO : AS_LOG_WARN, "email attempt",
-           AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("channel", "email"),
-           AS_S("result", result[res->outcome]), AS_S("server", em->server),
+    /* The pipeline logs the attempt; the SMTP transaction is a detail. */
+    as_log(AS_LOG_DEBUG, "email transaction", AS_S("id", n->id), AS_S("receiver", n->receiver),
+           AS_S("result", as_outcome_name(res->outcome)), AS_S("server", em->server),
            AS_I("attempt", n->attempt), AS_I("recipients", ch->to.n), AS_I("accepted", accepted),
            AS_I("smtp_status", res->status), AS_I("latency_ms", as_mono_ms() - start),
            AS_S("reason", res->reason[0] ? res->reason : NULL));
