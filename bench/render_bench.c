@@ -82,13 +82,13 @@ int main(int argc, char **argv)
 
     t0 = as_now_us();
     for (long i = 0; i < n; i++)
-        free(as_tpl_render(lib, t, ctx, 0));
+        free(as_tpl_render(lib, t, ctx, 0, NULL));
     double lib_render = (as_now_us() - t0) / (double)n;
 
     t0 = as_now_us();
     for (long i = 0; i < n; i++) {
         cJSON *c = as_tpl_context(payload);
-        free(as_tpl_render(lib, t, c, 0));
+        free(as_tpl_render(lib, t, c, 0, NULL));
         cJSON_Delete(c);
     }
     double full = (as_now_us() - t0) / (double)n;

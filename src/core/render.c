@@ -24,8 +24,8 @@ static void as_fold_line(char *s)
     *o = '\0';
 }
 
-void as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJSON *ctx,
-                       as_rendered_t *out)
+int as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJSON *ctx,
+                      as_rendered_t *out, as_err_t *err)
 {
     const as_config_t *cfg = c->cfg;
     const as_receiver_t *r = (const as_receiver_t *)cfg->receivers.elts + recv;
@@ -33,11 +33,13 @@ void as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJ
     const as_chan_tpl_t *t = as_cycle_chan_tpl(c, recv, module);
     memset(out, 0, sizeof(*out));
 
-    out->text = as_tpl_render(c->tpl, t->text, ctx, 0);
-    if (t->html != NULL)
-        out->html = as_tpl_render(c->tpl, t->html, ctx, 1);
+    if ((out->text = as_tpl_render(c->tpl, t->text, ctx, 0, err)) == NULL)
+        return -1;
+    if (t->html != NULL && (out->html = as_tpl_render(c->tpl, t->html, ctx, 1, err)) == NULL)
+        goto failed;
     if (t->subject != NULL) {
-        out->subject = as_tpl_render(c->tpl, t->subject, ctx, 0);
+        if ((out->subject = as_tpl_render(c->tpl, t->subject, ctx, 0, err)) == NULL)
+            goto failed;
         as_fold_line(out->subject);
     }
     size_t max = ch && ch->max_length > 0 ? (size_t)ch->max_length : 0;
@@ -47,6 +49,10 @@ void as_render_message(const as_cycle_t *c, size_t recv, size_t module, const cJ
     out->msg.parts = (const char *const *)out->parts;
     out->msg.html = out->html;
     out->msg.subject = out->subject;
+    return 0;
+failed:
+    as_rendered_free(out);
+    return -1;
 }
 
 void as_rendered_free(as_rendered_t *r)

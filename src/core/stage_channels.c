@@ -14,7 +14,9 @@
  * Other channels (file, loaded modules) are always primary.  With a
  * single channel every mode means that channel.  A channel whose rate
  * limit is exhausted is not attempted: it waits (never dropped) until its
- * bucket has a token, without counting an attempt.
+ * bucket has a token, without counting an attempt.  A channel whose
+ * message cannot be rendered (a template past its render budget) fails
+ * permanently at that attempt, with the render error as its reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,26 +105,34 @@ static void as_attempt_one(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch, c
     if (*ctx == NULL)
         *ctx = as_tpl_context(n->payload);
     as_rendered_t r;
-    as_render_message(a->cycle, a->recv_index, (size_t)p->module, *ctx, &r);
-
-    ch->attempts++;
-    as_notification_t view = {
-        .id = n->id,
-        .receiver = n->receiver,
-        .status = as_note_status(n),
-        .group_key = n->group_key,
-        .accepted_ms = n->accepted_ms,
-        .attempt = ch->attempts,
-        .in_doubt = ch->in_doubt,
-        .data = n->payload,
-    };
+    as_err_t rerr;
     as_result_t res;
     memset(&res, 0, sizeof(res));
-    as_note_journal(n, 'A', p->name);
+    ch->attempts++;
     int64_t t0 = as_mono_ms();
-    mod->deliver(inst, p->conf, &view, &r.msg, &res);
+    if (as_render_message(a->cycle, a->recv_index, (size_t)p->module, *ctx, &r, &rerr) < 0) {
+        /* A template that ran out of its render budget with this payload
+         * does so again at every retry: the channel fails for good (and a
+         * fallback takes over) without the sink being called. */
+        res.outcome = AS_PERMANENT;
+        snprintf(res.reason, sizeof(res.reason), "the message cannot be rendered: %.470s",
+                 rerr.msg);
+    } else {
+        as_notification_t view = {
+            .id = n->id,
+            .receiver = n->receiver,
+            .status = as_note_status(n),
+            .group_key = n->group_key,
+            .accepted_ms = n->accepted_ms,
+            .attempt = ch->attempts,
+            .in_doubt = ch->in_doubt,
+            .data = n->payload,
+        };
+        as_note_journal(n, 'A', p->name);
+        mod->deliver(inst, p->conf, &view, &r.msg, &res);
+        as_rendered_free(&r);
+    }
     int64_t latency = as_mono_ms() - t0;
-    as_rendered_free(&r);
     ch->in_doubt = 0;
     if (res.outcome > AS_PERMANENT)
         res.outcome = AS_PERMANENT;

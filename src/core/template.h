@@ -75,11 +75,20 @@ const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *na
  */
 cJSON *as_tpl_context(const cJSON *payload);
 
+/* A sample notification: an Alertmanager payload of a firing group of two
+ * alerts, with every field the default templates use.  `-t` renders every
+ * channel's templates with its context once (see cycle.c).  Free it with
+ * cJSON_Delete(). */
+cJSON *as_tpl_sample(void);
+
 /* Render t with ctx, partials from lib; escape_html as §6 says per channel.
- * Returns a malloc'd string.  A runaway partial (including itself) is cut
- * off and logged; what rendered is returned. */
+ * Returns a malloc'd string, or NULL when the render stopped before its
+ * end (partials nested too deep, or the budget of mustache.h spent: a
+ * template whose partials include each other without end), with err
+ * saying "template NAME: why" (NAME: the file's path, or the built-in's
+ * name). */
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                    int escape_html);
+                    int escape_html, as_err_t *err);
 
 /*
  * Split text longer than max bytes into numbered parts, each at most max

@@ -65,7 +65,7 @@ static void unload(loaded_t *l)
 /* Is there an error "PATH:LINE:COL: msg..." (msg is a prefix)? */
 static int has_error(loaded_t *l, int line, int col, const char *msg)
 {
-    char want[1024];
+    char want[2048];
     snprintf(want, sizeof(want), "%s:%d:%d: %s", l->path, line, col, msg);
     for (size_t i = 0; i < l->cf.nerrors; i++)
         if (strncmp(l->cf.errors[i], want, strlen(want)) == 0)
@@ -506,6 +506,60 @@ static void test_include(void **state)
     unload(&l);
 }
 
+/* --- templates ------------------------------------------------------------------------ */
+
+/* Loading renders every channel's templates once with a sample
+ * notification: one that cannot finish is refused at the channel, naming
+ * the template; one that runs away only for some payloads loads. */
+static void test_templates_rendered_at_load(void **state)
+{
+    write_file("tpl/self.mustache", "{{>self}}{{>self}}");
+    write_file("tpl/ok.mustache", "{{title}}");
+    write_file("tpl/subj.mustache", "{{>subj}}");
+    write_file("tpl/sometimes.mustache", "{{#alerts}}{{#labels}}{{>boom}}{{/labels}}{{/alerts}}");
+    write_file("tpl/boom.mustache", "{{#boom}}{{>boom}}{{>boom}}{{/boom}}");
+    char head[1024];
+    snprintf(head, sizeof(head),
+             "spool: {dir: /tmp/as-cfg-spool}\n"
+             "templates: {dir: %s/tpl}\n"
+             "receivers:\n",
+             tmpdir);
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "%s"
+             "  - name: r1\n"
+             "    file: {path: /tmp/as-cfg-out.jsonl, template: self}\n"
+             "  - name: r2\n"
+             "    email: {to: [a@example.com], template: ok, subject: \"{{>subj}}\"}\n"
+             "route: {receiver: r1}\n"
+             "smtp: {host: 127.0.0.1, from: alertsink@example.com, tls: none}\n",
+             head);
+    loaded_t l;
+    load(&l, text);
+    assert_null(l.c);
+    assert_int_equal(l.cf.nerrors, 2);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "receiver 'r1', channel file, a sample notification: template %s/tpl/self.mustache: "
+             "rendering stopped in partial 'self': partials nested deeper than 64",
+             tmpdir);
+    assert_true(has_error(&l, 5, 11, want));
+    assert_true(
+        has_error(&l, 7, 12, "receiver 'r2', channel email, a sample notification: template "));
+    assert_non_null(strstr(l.cf.errors[1], "rendering stopped in partial 'subj'"));
+    unload(&l);
+
+    snprintf(text, sizeof(text),
+             "%s"
+             "  - name: r1\n"
+             "    file: {path: /tmp/as-cfg-out.jsonl, template: sometimes}\n"
+             "route: {receiver: r1}\n",
+             head);
+    load(&l, text);
+    assert_non_null(l.c);
+    unload(&l);
+}
+
 /* --- modules -------------------------------------------------------------------------- */
 
 static void test_modules(void **state)
@@ -590,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_secret_never_logged),
         cmocka_unit_test(test_include),
+        cmocka_unit_test(test_templates_rendered_at_load),
         cmocka_unit_test(test_modules),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
