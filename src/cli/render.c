@@ -10,8 +10,10 @@
  * renders as nothing, as does a name with a '/' in it.
  *
  * Exit codes: 0 rendered; 1 a template or partial that does not compile
- * ("FILE:LINE:COL: message" on stderr, nothing on stdout), data that is
- * not JSON, a file that cannot be read; 2 a usage error.
+ * ("FILE:LINE:COL: message" on stderr, nothing on stdout), a render that
+ * stopped before its end (partials that include each other without end:
+ * the budget of mustache.h; "FILE: why" on stderr, nothing on stdout),
+ * data that is not JSON, a file that cannot be read; 2 a usage error.
  */
 #include <errno.h>
 #include <getopt.h>

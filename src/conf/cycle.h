@@ -27,8 +27,10 @@ enum {
     AS_CYCLE_CHECK = 1 << 0, /* -t, or a command that never delivers: modules do no I/O */
 };
 
-/* Load path, initialise every module and check every receiver's channels.
- * NULL on error, every error in cf as FILE:LINE:COL: message. */
+/* Load path, initialise every module and check every receiver's channels,
+ * rendering each channel's templates once with as_tpl_sample() (so that a
+ * template past its render budget is a configuration error).  NULL on
+ * error, every error in cf as FILE:LINE:COL: message. */
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags);
 as_cycle_t *as_cycle_ref(as_cycle_t *c);
 void as_cycle_unref(as_cycle_t *c);

@@ -122,7 +122,10 @@ static void as_channel_attempt(as_attempt_t *a, const as_plan_t *p, as_chan_t *c
     const as_channel_conf_t *cc = p->conf;
     if (as_render_message(a->cycle->tpl, as_cycle_chan_tpl(a->cycle, a->recv_index, p->module),
                           cc->max_length, *ctx, &r, &err) < 0) {
-        as_result_set(&res, AS_PERMANENT, 0, "%s", err.msg);
+        /* A template that ran out of its render budget with this payload
+         * does so again at every retry: the channel fails for good (the
+         * next one takes over) without the sink being called. */
+        as_result_set(&res, AS_PERMANENT, 0, "the message cannot be rendered: %s", err.msg);
     } else {
         if (a->env->journal != NULL)
             a->env->journal(n, 'A', p->name);

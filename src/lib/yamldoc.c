@@ -22,16 +22,24 @@
 #include "lib/yamldoc.h"
 
 #define AS_YAML_MAX_DEPTH 64
+/* Aliases share their node, so a "billion laughs" document (ten aliases of
+ * ten aliases of ...) is small in memory but not for the readers that
+ * walk it: the route tree is built per reference.  No configuration
+ * needs aliases to stand for more nodes than this, all uses together. */
+#define AS_YAML_MAX_ALIASED 100000
 
 typedef struct {
     as_node_t *node;
     size_t cap;
     as_node_t *pending_key; /* maps: key waiting for its value */
+    size_t weight;          /* nodes inside so far, aliases expanded */
+    long anchor;            /* its entry in the anchors, or -1 */
 } as_yaml_frame_t;
 
 typedef struct {
     char *name;
     as_node_t *node;
+    size_t weight; /* the node's size with aliases expanded, once complete */
 } as_yaml_anchor_t;
 
 typedef struct {
@@ -39,6 +47,7 @@ typedef struct {
     const char *file;
     as_yaml_anchor_t *anchors;
     size_t nanchors, anchors_cap;
+    size_t aliased; /* nodes that aliases stand for, all uses together */
 } as_yaml_ctx_t;
 
 static as_node_t *as_yaml_node(as_yaml_ctx_t *y, as_node_kind_t kind, yaml_mark_t mark)
@@ -108,24 +117,27 @@ static char *as_yaml_substitute(as_yaml_ctx_t *y, as_node_t *at, const char *s, 
     return res;
 }
 
-static void as_yaml_anchor(as_yaml_ctx_t *y, const yaml_char_t *anchor, as_node_t *node)
+/* Register anchor for node; returns its index, or -1 when there is none. */
+static long as_yaml_anchor(as_yaml_ctx_t *y, const yaml_char_t *anchor, as_node_t *node,
+                           size_t weight)
 {
     if (anchor == NULL)
-        return;
+        return -1;
     if (y->nanchors == y->anchors_cap) {
         y->anchors_cap = y->anchors_cap ? y->anchors_cap * 2 : 8;
         y->anchors = as_xrealloc(y->anchors, y->anchors_cap * sizeof(*y->anchors));
     }
     y->anchors[y->nanchors].name = as_xstrdup((const char *)anchor);
     y->anchors[y->nanchors].node = node;
-    y->nanchors++;
+    y->anchors[y->nanchors].weight = weight;
+    return (long)y->nanchors++;
 }
 
-static as_node_t *as_yaml_alias(as_yaml_ctx_t *y, const yaml_char_t *anchor)
+static const as_yaml_anchor_t *as_yaml_alias(as_yaml_ctx_t *y, const yaml_char_t *anchor)
 {
     for (size_t i = y->nanchors; i-- > 0;)
         if (strcmp(y->anchors[i].name, (const char *)anchor) == 0)
-            return y->anchors[i].node;
+            return &y->anchors[i];
     return NULL;
 }
 
@@ -135,6 +147,18 @@ static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *
     as_node_t *p = f->node;
     if (p->kind == AS_NODE_MAP && f->pending_key == NULL) {
         f->pending_key = child; /* a key; its value comes next */
+        return;
+    }
+    if (p->kind == AS_NODE_MAP && f->pending_key->kind != AS_NODE_SCALAR) {
+        /* Reported, and the pair is dropped: every later reader of the
+         * tree may take keys[i]->value as a string (strcmp), which a map,
+         * a list or a null written as a key has not. */
+        as_node_t *key = f->pending_key;
+        as_conf_error(y->cf, key, "a map key must be a plain value, not %s",
+                      key->kind == AS_NODE_MAP   ? "a map"
+                      : key->kind == AS_NODE_SEQ ? "a list"
+                                                 : "null");
+        f->pending_key = NULL;
         return;
     }
     if (p->n == f->cap) {
@@ -153,9 +177,7 @@ static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *
     }
     if (p->kind == AS_NODE_MAP) {
         as_node_t *key = f->pending_key;
-        if (key->kind != AS_NODE_SCALAR)
-            as_conf_error(y->cf, key, "a map key must be a plain value");
-        for (size_t i = 0; i < p->n && key->kind == AS_NODE_SCALAR; i++)
+        for (size_t i = 0; i < p->n; i++)
             if (strcmp(p->keys[i]->value, key->value) == 0)
                 as_conf_error(y->cf, key, "duplicate key '%s' (first at line %d)", key->value,
                               p->keys[i]->line);
@@ -163,6 +185,15 @@ static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *
         f->pending_key = NULL;
     }
     p->items[p->n++] = child;
+}
+
+/* Is node one of the collections still open (an ancestor of what comes next)? */
+static int as_yaml_open(const as_yaml_frame_t *stack, int depth, const as_node_t *node)
+{
+    for (int i = 0; i < depth; i++)
+        if (stack[i].node == node)
+            return 1;
+    return 0;
 }
 
 static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
@@ -185,6 +216,7 @@ static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
             return NULL;
         }
         as_node_t *node = NULL;
+        size_t weight = 0; /* of node */
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
         case YAML_DOCUMENT_END_EVENT:
@@ -206,28 +238,45 @@ static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
                 ok = 0;
                 node->value = as_pstrdup(as_conf_pool(y->cf), "");
             }
-            as_yaml_anchor(y, ev.data.scalar.anchor, node);
+            as_yaml_anchor(y, ev.data.scalar.anchor, node, 1);
+            weight = 1;
             break;
         }
-        case YAML_ALIAS_EVENT:
-            node = as_yaml_alias(y, ev.data.alias.anchor);
-            if (node == NULL) {
-                as_node_t at = {.file = y->file,
-                                .line = (int)ev.start_mark.line + 1,
-                                .col = (int)ev.start_mark.column + 1};
-                as_conf_error(y->cf, &at, "unknown alias '%s'", ev.data.alias.anchor);
-                ok = 0;
-                node = as_yaml_node(y, AS_NODE_NULL, ev.start_mark);
-                node->value = as_pstrdup(as_conf_pool(y->cf), "");
+        case YAML_ALIAS_EVENT: {
+            const char *name = (const char *)ev.data.alias.anchor;
+            const as_yaml_anchor_t *a = as_yaml_alias(y, ev.data.alias.anchor);
+            int over = a != NULL && y->aliased > AS_YAML_MAX_ALIASED; /* reported already */
+            if (a != NULL && !as_yaml_open(stack, depth, a->node) && !over &&
+                (y->aliased += a->weight) <= AS_YAML_MAX_ALIASED) {
+                node = a->node;
+                weight = a->weight;
+                break;
             }
+            node = as_yaml_node(y, AS_NODE_NULL, ev.start_mark);
+            node->value = as_pstrdup(as_conf_pool(y->cf), "");
+            weight = 1;
+            ok = 0;
+            if (a == NULL)
+                as_conf_error(y->cf, node, "unknown alias '*%s'", name);
+            else if (as_yaml_open(stack, depth, a->node))
+                /* `a: &x [*x]` would make the tree a graph with a cycle,
+                 * and every reader that walks it (routes, merges) recurse
+                 * until the stack runs out. */
+                as_conf_error(y->cf, node, "alias '*%s' refers to a node that contains it", name);
+            else if (!over) /* once: every later alias is past the limit too */
+                as_conf_error(y->cf, node,
+                              "alias '*%s': aliases stand for more than %d nodes in all "
+                              "(an alias bomb?)",
+                              name, AS_YAML_MAX_ALIASED);
             break;
+        }
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT: {
             as_node_kind_t kind = ev.type == YAML_SEQUENCE_START_EVENT ? AS_NODE_SEQ : AS_NODE_MAP;
             as_node_t *c = as_yaml_node(y, kind, ev.start_mark);
             const yaml_char_t *anchor =
                 kind == AS_NODE_SEQ ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-            as_yaml_anchor(y, anchor, c);
+            long ai = as_yaml_anchor(y, anchor, c, 0);
             if (depth > 0)
                 as_yaml_push_child(y, &stack[depth - 1], c);
             else
@@ -237,20 +286,26 @@ static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
                 yaml_event_delete(&ev);
                 return NULL;
             }
-            stack[depth++] = (as_yaml_frame_t){c, 0, NULL};
+            stack[depth++] = (as_yaml_frame_t){c, 0, NULL, 0, ai};
             break;
         }
         case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            depth--;
+        case YAML_MAPPING_END_EVENT: {
+            const as_yaml_frame_t *f = &stack[--depth];
+            if (f->anchor >= 0)
+                y->anchors[f->anchor].weight = f->weight + 1;
+            if (depth > 0)
+                stack[depth - 1].weight += f->weight + 1;
             break;
+        }
         default:
             break;
         }
         if (node != NULL) {
-            if (depth > 0)
+            if (depth > 0) {
+                stack[depth - 1].weight += weight;
                 as_yaml_push_child(y, &stack[depth - 1], node);
-            else if (root == NULL)
+            } else if (root == NULL)
                 root = node;
         }
         yaml_event_delete(&ev);

@@ -5,6 +5,15 @@
  * libyaml's event parser builds the tree; anchors and aliases resolve to
  * the same node.  ${NAME} in a scalar is replaced by the environment
  * variable (an unset one is an error naming it; $${ is a literal ${).
+ *
+ * What the tree guarantees its readers, so that no input can crash one:
+ * every map key is a scalar with a string value (a map, a list or a null
+ * written as a key is an error, and that pair is left out of the tree);
+ * the tree has no cycle (an alias inside the node it names is an error);
+ * and aliases stand for at most AS_YAML_MAX_ALIASED nodes in all, so a
+ * small file cannot expand into millions of routes.  Errors are reported
+ * and the tree is still built, so that the loader reports every other
+ * error of the file too; a file with errors is never used.
  * Documents are merged (for include:) with as_yaml_merge(): maps merge key
  * by key, lists concatenate, two scalars for one key are an error.
  */
@@ -25,7 +34,7 @@ struct as_node_s {
     int quoted;        /* scalars: written in quotes ('x' or "x") */
     size_t n;          /* seq: items; map: pairs */
     as_node_t **items; /* seq: the items; map: the values */
-    as_node_t **keys;  /* map: the keys (scalar nodes) */
+    as_node_t **keys;  /* map: the keys (always AS_NODE_SCALAR, value set) */
 };
 
 /* The loader's context: the pool of what is parsed, and every error

@@ -13,7 +13,10 @@
  * of frames on the C stack (a section pushes one for its body), names are
  * compared in place against cJSON's keys, and everything is written into
  * the caller's one buffer: rendering allocates nothing else (a list or an
- * object printed as JSON is the one exception).
+ * object printed as JSON is the one exception).  Every node rendered and
+ * every turn of a section's loop is a step of the budget of mustache.h;
+ * when the budget is spent, or partials nest too deep, a flag in the
+ * renderer makes every level return at once and the render fails.
  *
  * Standalone partials are indented while rendering: the renderer keeps a
  * chain of indentation strings (a standalone partial inside an indented
@@ -74,6 +77,7 @@ struct as_mustache_s {
     as_mnode_t *nodes;
     char *str;
     uint32_t root;
+    char *name; /* as given to as_mustache_compile() */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -611,6 +615,7 @@ as_mustache_t *as_mustache_compile(const char *src, size_t len, const char *name
     t->nodes = b.v;
     t->str = as_buf_steal(&b.str);
     t->root = root;
+    t->name = as_xstrdup(name);
     return t;
 }
 
@@ -620,7 +625,13 @@ void as_mustache_free(as_mustache_t *t)
         return;
     free(t->nodes);
     free(t->str);
+    free(t->name);
     free(t);
+}
+
+const char *as_mustache_name(const as_mustache_t *t)
+{
+    return t->name;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -643,17 +654,44 @@ typedef struct as_marg_s { /* the block arguments of the parents being rendered 
     const struct as_marg_s *up;
 } as_marg_t;
 
+/* Why a render stopped before its end. */
+typedef enum { AS_MSTOP_NONE, AS_MSTOP_DEPTH, AS_MSTOP_STEPS, AS_MSTOP_OUTPUT } as_mstop_t;
+
 typedef struct {
     as_buf_t *out;
     as_mustache_partial_pt partial;
     void *data;
-    int escape, depth, overflow;
+    int escape, depth;
     const as_mind_t *indent;
     int pending; /* a line of the indented partial has started: indent before output */
     const as_marg_t *args;
+    /* The budget (see mustache.h): every node rendered and every turn of a
+     * section's loop is a step; output is what this render appended. */
+    size_t steps, start;
+    as_mstop_t stop;      /* set once: every level then returns at once */
+    const char *where;    /* the innermost partial being rendered, or NULL */
+    char stopped_in[128]; /* where was, when the render stopped */
 } as_mrender_t;
 
 static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, const as_mctx_t *ctx);
+
+static void as_m_stop(as_mrender_t *r, as_mstop_t why)
+{
+    r->stop = why;
+    snprintf(r->stopped_in, sizeof(r->stopped_in), "%s", r->where ? r->where : "");
+}
+
+/* One more step: 0 to go on, -1 when the render has stopped (now or before). */
+static inline int as_m_step(as_mrender_t *r)
+{
+    if (r->stop != AS_MSTOP_NONE)
+        return -1;
+    if (++r->steps > AS_MUSTACHE_MAX_STEPS)
+        as_m_stop(r, AS_MSTOP_STEPS);
+    else if (r->out->len - r->start > AS_MUSTACHE_MAX_OUTPUT)
+        as_m_stop(r, AS_MSTOP_OUTPUT);
+    return r->stop != AS_MSTOP_NONE ? -1 : 0;
+}
 
 /* as_buf_append() with its common case inline: rendering is mostly many
  * short appends into a buffer that has room. */
@@ -857,8 +895,11 @@ static void as_m_partial(as_mrender_t *r, const as_mustache_t *t, uint32_t i, co
             as_m_flush(r);
         return;
     }
+    const char *where = r->where;
+    r->where = name;
     if (r->depth >= AS_MUSTACHE_MAX_PARTIALS) {
-        r->overflow = 1;
+        as_m_stop(r, AS_MSTOP_DEPTH);
+        r->where = where;
         return;
     }
     const as_marg_t *saved = r->args;
@@ -869,6 +910,7 @@ static void as_m_partial(as_mrender_t *r, const as_mustache_t *t, uint32_t i, co
     as_m_include(r, t, n, p, p->root, ctx);
     r->depth--;
     r->args = saved;
+    r->where = where;
 }
 
 static void as_m_block(as_mrender_t *r, const as_mustache_t *t, const as_mnode_t *n,
@@ -894,6 +936,8 @@ static void as_m_block(as_mrender_t *r, const as_mustache_t *t, const as_mnode_t
 static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, const as_mctx_t *ctx)
 {
     for (; i != AS_MN_NONE; i = t->nodes[i].next) {
+        if (as_m_step(r) < 0)
+            return;
         const as_mnode_t *n = &t->nodes[i];
         const char *s = t->str + n->str;
         const cJSON *v;
@@ -911,7 +955,7 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
                 as_m_flush(r);
             v = as_m_lookup(ctx, s, n->nparts);
             if (v != NULL && (v->type & 0xff) == cJSON_Array) {
-                for (const cJSON *e = v->child; e; e = e->next) {
+                for (const cJSON *e = v->child; e && as_m_step(r) == 0; e = e->next) {
                     as_mctx_t frame = {e, ctx};
                     as_m_nodes(r, t, n->child, &frame);
                 }
@@ -940,12 +984,33 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
 int as_mustache_render(const as_mustache_t *t, const cJSON *ctx, as_mustache_partial_pt partial,
                        void *data, int escape_html, as_buf_t *out, as_err_t *err)
 {
-    as_mrender_t r = {out, partial, data, escape_html != 0, 0, 0, NULL, 0, NULL};
+    as_mrender_t r = {.out = out, .partial = partial, .data = data, .escape = escape_html != 0};
     as_mctx_t root = {ctx, NULL};
     as_buf_append(out, "", 0); /* out.data is a string even when nothing is written */
+    r.start = out->len;
     as_m_nodes(&r, t, t->root, &root);
-    if (r.overflow)
-        return as_err_set(err, "partials nested deeper than %d: a partial includes itself",
-                          AS_MUSTACHE_MAX_PARTIALS);
+    char in[160] = "";
+    if (r.stopped_in[0])
+        snprintf(in, sizeof(in), " in partial '%s'", r.stopped_in);
+    switch (r.stop) {
+    case AS_MSTOP_NONE:
+        return 0;
+    case AS_MSTOP_DEPTH:
+        return as_err_set(err,
+                          "rendering stopped%s: partials nested deeper than %d (a partial "
+                          "that includes itself?)",
+                          in, AS_MUSTACHE_MAX_PARTIALS);
+    case AS_MSTOP_STEPS:
+        return as_err_set(err,
+                          "rendering stopped%s: more than %d steps, the limit of one render "
+                          "(partials that include each other without end, or loops in loops?)",
+                          in, AS_MUSTACHE_MAX_STEPS);
+    case AS_MSTOP_OUTPUT:
+        return as_err_set(err,
+                          "rendering stopped%s: more than %d MiB of output, the limit of one "
+                          "render (partials that include each other without end, or loops in "
+                          "loops?)",
+                          in, AS_MUSTACHE_MAX_OUTPUT >> 20);
+    }
     return 0;
 }

@@ -190,8 +190,11 @@ char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON
                     int escape_html, as_err_t *err)
 {
     as_buf_t out = AS_BUF_INIT;
-    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, err) < 0) {
+    as_err_t why;
+    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, &why) < 0) {
+        /* What rendered before the stop is cut short: not a message to send. */
         as_buf_free(&out);
+        as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
         return NULL;
     }
     return as_buf_steal(&out);
@@ -459,6 +462,36 @@ cJSON *as_tpl_context(const cJSON *payload)
     as_tpl_set(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
     as_tpl_add_title(ctx, palerts ? alerts : NULL);
     return ctx;
+}
+
+/* Two firing alerts as Alertmanager sends them (the shape of the fixture
+ * tests/fixtures/alertmanager-0.25/firing-group-2.json): every field a
+ * template may use is there, with an annotation of each kind, a
+ * generatorURL empty and one set. */
+static const char as_tpl_sample_json[] =
+    "{\"receiver\":\"sample\",\"status\":\"firing\",\"alerts\":["
+    "{\"status\":\"firing\",\"labels\":{\"alertname\":\"DiskFull\",\"cluster\":\"prod\","
+    "\"instance\":\"db1:9100\",\"severity\":\"critical\"},\"annotations\":{\"description\":"
+    "\"Only 3% left on /var\",\"summary\":\"Disk almost full on db1\",\"runbook\":"
+    "\"https://runbooks.example/disk\"},\"startsAt\":\"2026-11-24T13:46:31.697740356Z\","
+    "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"\",\"fingerprint\":"
+    "\"e053a12065c4882d\"},"
+    "{\"status\":\"firing\",\"labels\":{\"alertname\":\"DiskFull\",\"cluster\":\"prod\","
+    "\"instance\":\"db2:9100\",\"severity\":\"warning\"},\"annotations\":{\"summary\":"
+    "\"Disk filling on db2\"},\"startsAt\":\"2026-11-24T13:46:31.71436439Z\",\"endsAt\":"
+    "\"0001-01-01T00:00:00Z\",\"generatorURL\":\"http://prom.example:9090/graph\","
+    "\"fingerprint\":\"007974ad92d6ff43\"}],"
+    "\"groupLabels\":{\"alertname\":\"DiskFull\",\"cluster\":\"prod\"},\"commonLabels\":"
+    "{\"alertname\":\"DiskFull\",\"cluster\":\"prod\"},\"commonAnnotations\":{},"
+    "\"externalURL\":\"http://alertmanager.example:9093\",\"version\":\"4\",\"groupKey\":"
+    "\"{}:{alertname=\\\"DiskFull\\\", cluster=\\\"prod\\\"}\",\"truncatedAlerts\":0}";
+
+cJSON *as_tpl_sample(void)
+{
+    cJSON *p = cJSON_Parse(as_tpl_sample_json);
+    if (p == NULL)
+        abort(); /* the text is constant and valid: only memory can fail (see pool.h) */
+    return p;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -69,9 +69,19 @@ const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *na
  */
 cJSON *as_tpl_context(const cJSON *payload);
 
+/* A sample notification: an Alertmanager payload of a firing group of two
+ * alerts, with every field the default templates use.  `-t` renders every
+ * channel's templates with its context once (see cycle.c).  Free it with
+ * cJSON_Delete(). */
+cJSON *as_tpl_sample(void);
+
 /* Render t with ctx, partials from lib (may be NULL); escape_html: {{x}}
- * is HTML-escaped.  A malloc'd string, or NULL with err when the template
- * cannot finish (see mustache.h). */
+ * is HTML-escaped.
+ * Returns a malloc'd string, or NULL when the render stopped before its
+ * end (partials nested too deep, or the budget of mustache.h spent: a
+ * template whose partials include each other without end), with err
+ * saying "template NAME: why" (NAME: the file's path, or the built-in's
+ * name). */
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
                     int escape_html, as_err_t *err);
 

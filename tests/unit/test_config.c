@@ -65,7 +65,7 @@ static void unload(loaded_t *l)
 /* Is there an error "PATH:LINE:COL: msg..." (msg is a prefix)? */
 static int has_error(loaded_t *l, int line, int col, const char *msg)
 {
-    char want[1024];
+    char want[2048];
     snprintf(want, sizeof(want), "%s:%d:%d: %s", l->path, line, col, msg);
     for (size_t i = 0; i < l->cf.nerrors; i++)
         if (strncmp(l->cf.errors[i], want, strlen(want)) == 0)
@@ -313,6 +313,95 @@ static void test_yaml_syntax(void **state)
                  "YAML: did not find expected ',' or '}' while parsing a flow mapping");
 }
 
+/* Keys that are not plain values: each once crashed the loader (a key
+ * kept with no name, then strcmp(NULL, ...)).  Each is an error at the
+ * key, the pair is left out, and nothing else of the file is lost. */
+static void test_key_not_scalar(void **state)
+{
+    expect_error("{{},r", 1, 2, "a map key must be a plain value, not a map");
+    expect_error("{[a]: 1}", 1, 2, "a map key must be a plain value, not a list");
+    expect_error("? [a]\n: 1\nb: 2\n", 1, 3, "a map key must be a plain value, not a list");
+    expect_error("? [a]\n: 1\nb: 2\n", 3, 1, "unknown key 'b'");
+    expect_error("time_intervals: [{}:]\n", 1, 18, "a map key must be a plain value, not a map");
+    expect_error("time_intervals: [{}:]\n", 1, 18, "missing required key 'name'");
+    expect_error("~: 1\n", 1, 1, "a map key must be a plain value, not null");
+    expect_error("? \n: 1\n", 1, 2, "a map key must be a plain value, not null");
+    expect_error(": 1\n", 1, 1, "YAML: did not find expected key");
+
+    /* Deep inside a valid file, in every place that reads keys: a
+     * section's keys, a receiver's, a match: map of label names. */
+    loaded_t l;
+    load(&l, cat(base, "  routes:\n"
+                       "    - receiver: r1\n"
+                       "      match: {[a]: b, ~: c, team: db}\n"
+                       "      {x: 1}: 2\n"
+                       "log: {[level]: debug}\n"));
+    assert_null(l.c);
+    assert_int_equal(l.cf.nerrors, 4);
+    assert_true(has_error(&l, 9, 15, "a map key must be a plain value, not a list"));
+    assert_true(has_error(&l, 9, 23, "a map key must be a plain value, not null"));
+    assert_true(has_error(&l, 10, 7, "a map key must be a plain value, not a map"));
+    assert_true(has_error(&l, 11, 7, "a map key must be a plain value, not a list"));
+    unload(&l);
+
+    /* In an included file: merged key by key, so its keys are read too. */
+    write_file("badkey/x.yaml", "{a: 1}: 2\nspool: {[x]: 1}\n");
+    load(&l, cat("include: [badkey/x.yaml]\n", base));
+    assert_null(l.c);
+    assert_int_equal(l.cf.nerrors, 2);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "%s/badkey/x.yaml:2:9: a map key must be a plain value, not a list", tmpdir);
+    assert_string_equal(l.cf.errors[1], want);
+    unload(&l);
+
+    /* A quoted key is a plain value, even an empty or "~" one. */
+    expect_error(cat(base, "\"~\": 1\n"), 7, 1, "unknown key '~'");
+    expect_error(cat(base, "\"\": 1\n"), 7, 1, "unknown key ''");
+}
+
+/* Aliases: the same node shared is fine; a node containing its own alias
+ * (a cycle, which recursed until the stack ran out) and an alias bomb
+ * (which expanded into gigabytes of routes) are errors. */
+static void test_aliases(void **state)
+{
+    loaded_t l;
+    load(&l, "spool: {dir: /tmp/x}\n"
+             "receivers:\n"
+             "  - {name: a, file: &out {path: /tmp/as-cfg-alias.jsonl}}\n"
+             "  - {name: b, file: *out}\n"
+             "route: {receiver: a, routes: [&r {receiver: b}, *r]}\n");
+    assert_non_null(l.c);
+    assert_int_equal(l.c->cfg->route.routes.n, 2);
+    unload(&l);
+
+    expect_error(cat(base, "  routes: &r [{receiver: r1, routes: *r}]\n"), 7, 38,
+                 "alias '*r' refers to a node that contains it");
+    expect_error("spool: &s {dir: /tmp/x, max_age: *s}\n", 1, 34,
+                 "alias '*s' refers to a node that contains it");
+    expect_error("a: *nowhere\n", 1, 4, "unknown alias '*nowhere'");
+
+    /* Ten aliases of ten aliases of ...: a few hundred bytes that stood
+     * for 10^11 routes.  Refused at the first alias past the limit. */
+    char bomb[4096];
+    size_t o = (size_t)snprintf(bomb, sizeof(bomb), "%sx0: &a0 {receiver: r1}\n", base);
+    for (int i = 1; i <= 11; i++) {
+        o += (size_t)snprintf(bomb + o, sizeof(bomb) - o, "x%d: &a%d {receiver: r1, routes: [", i,
+                              i);
+        for (int k = 0; k < 10; k++)
+            o += (size_t)snprintf(bomb + o, sizeof(bomb) - o, "%s*a%d", k ? ", " : "", i - 1);
+        o += (size_t)snprintf(bomb + o, sizeof(bomb) - o, "]}\n");
+    }
+    assert_true(o < sizeof(bomb));
+    load(&l, bomb);
+    assert_null(l.c);
+    size_t bombs = 0;
+    for (size_t i = 0; i < l.cf.nerrors; i++)
+        bombs += strstr(l.cf.errors[i], "aliases stand for more than 100000 nodes") != NULL;
+    assert_int_equal(bombs, 1); /* once, not for every alias after it */
+    unload(&l);
+}
+
 /* --- substitution, secrets, includes --------------------------------------------------- */
 
 static void test_env(void **state)
@@ -420,6 +509,60 @@ static void test_include(void **state)
     unload(&l);
 }
 
+/* --- templates ------------------------------------------------------------------------ */
+
+/* Loading renders every channel's templates once with a sample
+ * notification: one that cannot finish is refused at the channel, naming
+ * the template; one that runs away only for some payloads loads. */
+static void test_templates_rendered_at_load(void **state)
+{
+    write_file("tpl/self.mustache", "{{>self}}{{>self}}");
+    write_file("tpl/ok.mustache", "{{title}}");
+    write_file("tpl/subj.mustache", "{{>subj}}");
+    write_file("tpl/sometimes.mustache", "{{#alerts}}{{#labels}}{{>boom}}{{/labels}}{{/alerts}}");
+    write_file("tpl/boom.mustache", "{{#boom}}{{>boom}}{{>boom}}{{/boom}}");
+    char head[1024];
+    snprintf(head, sizeof(head),
+             "spool: {dir: /tmp/as-cfg-spool}\n"
+             "templates: {dir: %s/tpl}\n"
+             "receivers:\n",
+             tmpdir);
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "%s"
+             "  - name: r1\n"
+             "    file: {path: /tmp/as-cfg-out.jsonl, template: self}\n"
+             "  - name: r2\n"
+             "    email: {to: [a@example.com], template: ok, subject: \"{{>subj}}\"}\n"
+             "route: {receiver: r1}\n"
+             "smtp: {host: 127.0.0.1, from: alertsink@example.com, tls: none}\n",
+             head);
+    loaded_t l;
+    load(&l, text);
+    assert_null(l.c);
+    assert_int_equal(l.cf.nerrors, 2);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "receiver 'r1', channel file, a sample notification: template %s/tpl/self.mustache: "
+             "rendering stopped in partial 'self': partials nested deeper than 64",
+             tmpdir);
+    assert_true(has_error(&l, 5, 11, want));
+    assert_true(
+        has_error(&l, 7, 12, "receiver 'r2', channel email, a sample notification: template "));
+    assert_non_null(strstr(l.cf.errors[1], "rendering stopped in partial 'subj'"));
+    unload(&l);
+
+    snprintf(text, sizeof(text),
+             "%s"
+             "  - name: r1\n"
+             "    file: {path: /tmp/as-cfg-out.jsonl, template: sometimes}\n"
+             "route: {receiver: r1}\n",
+             head);
+    load(&l, text);
+    assert_non_null(l.c);
+    unload(&l);
+}
+
 /* --- modules -------------------------------------------------------------------------- */
 
 static void test_modules(void **state)
@@ -498,10 +641,13 @@ int main(void)
         cmocka_unit_test(test_references),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_yaml_syntax),
+        cmocka_unit_test(test_key_not_scalar),
+        cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_secret_never_logged),
         cmocka_unit_test(test_include),
+        cmocka_unit_test(test_templates_rendered_at_load),
         cmocka_unit_test(test_modules),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

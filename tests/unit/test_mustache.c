@@ -2,7 +2,8 @@
  * test_mustache.c - the Mustache engine against the official spec files
  * (the JSON files of tests/spec/mustache, read with cJSON: every test of every file
  * is one cmocka case, one group per file), then the engine's own choices:
- * error positions, falsey values, numbers, escaping off, runaway partials.
+ * error positions, falsey values, numbers, escaping off, and the render
+ * budget (runaway partials stop with an error, bounded recursion renders).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -219,22 +220,222 @@ static void test_choices(void **state)
     assert_render("{{#.}}{{.}},{{/.}}", "[1,2,3]", 1, "1,2,3,");
 }
 
-static const as_mustache_t *self_partial(void *data, const char *name)
+/* ---------------------------------------------------------------------- */
+/* The render budget (mustache.h): runaway recursion ends, quickly, as an  */
+/* error; recursion that the data bounds still renders.                    */
+
+/* Partials by name from a small table, as a template library would. */
+typedef struct {
+    const char *names[16];
+    as_mustache_t *tpl[16];
+    size_t n;
+} lib_t;
+
+static const as_mustache_t *lib_partial(void *data, const char *name)
 {
-    return strcmp(name, "self") == 0 ? data : NULL;
+    const lib_t *l = data;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return l->tpl[i];
+    return NULL;
 }
 
-static void test_runaway_partial(void **state)
+static void lib_add(lib_t *l, const char *name, const char *src)
 {
-    as_mustache_t *t = compile_str("x{{>self}}", "self");
-    as_buf_t out = AS_BUF_INIT;
+    assert_true(l->n < 16);
+    l->names[l->n] = name;
+    l->tpl[l->n++] = compile_str(src, name);
+}
+
+static void lib_free(lib_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        as_mustache_free(l->tpl[i]);
+    l->n = 0;
+}
+
+/* Render lib's first template with data (JSON text, may be NULL); returns
+ * the result, the output in *out (malloc'd) and the error in err. */
+static int lib_render(lib_t *l, const char *data, char **out, as_err_t *err)
+{
+    cJSON *d = data ? cJSON_Parse(data) : NULL;
+    as_buf_t b = AS_BUF_INIT;
+    int rc = as_mustache_render(l->tpl[0], d, lib_partial, l, 1, &b, err);
+    *out = as_buf_steal(&b);
+    cJSON_Delete(d);
+    return rc;
+}
+
+/* Expect the render of lib's first template to stop with an error that
+ * holds `why` and names the partial it stopped in (whose name starts with
+ * `in`; NULL: stopped outside any partial). */
+static void expect_stopped(lib_t *l, const char *data, const char *why, const char *in)
+{
+    char *out, want[128];
     as_err_t err = {""};
-    assert_int_equal(as_mustache_render(t, NULL, self_partial, t, 1, &out, &err), -1);
-    assert_non_null(strstr(err.msg, "nested deeper"));
-    /* the template itself plus AS_MUSTACHE_MAX_PARTIALS levels of it */
-    assert_int_equal(out.len, AS_MUSTACHE_MAX_PARTIALS + 1);
-    as_buf_free(&out);
-    as_mustache_free(t);
+    assert_int_equal(lib_render(l, data, &out, &err), -1);
+    if (strstr(err.msg, why) == NULL)
+        fail_msg("expected an error with '%s', got '%s'", why, err.msg);
+    snprintf(want, sizeof(want), "in partial '%s", in ? in : "");
+    if ((strstr(err.msg, want) == NULL) != (in == NULL))
+        fail_msg("expected an error naming '%s', got '%s'", in ? in : "no partial", err.msg);
+    free(out);
+}
+
+static void test_runaway_self(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    lib_add(&l, "self", "x{{>self}}");
+    char *out;
+    as_err_t err = {""};
+    assert_int_equal(lib_render(&l, NULL, &out, &err), -1);
+    assert_non_null(strstr(err.msg, "partials nested deeper than 64"));
+    assert_non_null(strstr(err.msg, "in partial 'self'"));
+    /* the template itself plus AS_MUSTACHE_MAX_PARTIALS levels of it, then
+     * it stopped: the output is cut short, which the caller must drop */
+    assert_int_equal(strlen(out), AS_MUSTACHE_MAX_PARTIALS + 1);
+    free(out);
+    lib_free(&l);
+}
+
+/* {{>self}}{{>self}} is a binary tree of 2^64 renders: rendering the
+ * too-deep partial as nothing and going on never ended. */
+static void test_runaway_binary_tree(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    lib_add(&l, "self", "{{>self}}{{>self}}");
+    expect_stopped(&l, NULL, "partials nested deeper than 64", "self");
+    lib_free(&l);
+    /* The same inside a section over a list, with text around it. */
+    lib_add(&l, "self", "[{{#items}}{{.}}{{>self}}{{>self}}{{/items}}]");
+    expect_stopped(&l, "{\"items\":[1,2,3]}", "partials nested deeper than 64", "self");
+    lib_free(&l);
+}
+
+static void test_runaway_mutual(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    lib_add(&l, "a", "a{{>b}}{{>b}}");
+    lib_add(&l, "b", "b{{>a}}");
+    expect_stopped(&l, NULL, "partials nested deeper than 64", "b"); /* the 65th, odd, level */
+    lib_free(&l);
+    /* Through template inheritance: a parent that is its own parent. */
+    lib_add(&l, "p", "{{<p}}{{$b}}x{{/b}}{{/p}}");
+    expect_stopped(&l, NULL, "partials nested deeper than 64", "p");
+    lib_free(&l);
+    /* A dynamic name that resolves to the template itself. */
+    lib_add(&l, "d", "{{>*name}}");
+    expect_stopped(&l, "{\"name\":\"d\"}", "partials nested deeper than 64", "d");
+    lib_free(&l);
+}
+
+/* Shallow and wide: eleven partials, each including the next ten times,
+ * are 10^11 renders, never more than 11 deep.  The step budget ends it. */
+static void test_runaway_wide(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    static char names[12][16], src[12][128];
+    for (int i = 0; i < 12; i++) {
+        snprintf(names[i], sizeof(names[i]), "p%d", i);
+        src[i][0] = '\0';
+        for (int k = 0; k < 10 && i < 11; k++)
+            snprintf(src[i] + strlen(src[i]), sizeof(src[i]) - strlen(src[i]), "{{>p%d}}", i + 1);
+        if (i == 11)
+            snprintf(src[i], sizeof(src[i]), "{{x}}");
+        lib_add(&l, names[i], src[i]);
+    }
+    expect_stopped(&l, "{\"x\":1}", "more than 10000000 steps", "p1"); /* p10 or p11 */
+    lib_free(&l);
+
+    /* Turns of a loop count as steps even when the body is empty: 10^5
+     * partials each looping over 1000 items are 10^8 steps. */
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[i], sizeof(names[i]), "p%d", i);
+        src[i][0] = '\0';
+        for (int k = 0; k < 10 && i < 5; k++)
+            snprintf(src[i] + strlen(src[i]), sizeof(src[i]) - strlen(src[i]), "{{>p%d}}", i + 1);
+        if (i == 5)
+            snprintf(src[i], sizeof(src[i]), "{{#items}}{{/items}}");
+        lib_add(&l, names[i], src[i]);
+    }
+    cJSON *items = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(items, "items");
+    for (int i = 0; i < 1000; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
+    char *data = cJSON_PrintUnformatted(items);
+    expect_stopped(&l, data, "more than 10000000 steps", "p"); /* p4 or p5 */
+    free(data);
+    cJSON_Delete(items);
+    lib_free(&l);
+}
+
+/* Few steps, much output: 20 copies of a 1 MiB value pass the 16 MiB. */
+static void test_output_budget(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    lib_add(&l, "t", "{{#items}}{{>big}}{{/items}}");
+    lib_add(&l, "big", "{{{big}}}");
+    char *big = malloc((1 << 20) + 1);
+    memset(big, 'x', 1 << 20);
+    big[1 << 20] = '\0';
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "big", big);
+    cJSON *list = cJSON_AddArrayToObject(d, "items");
+    for (int i = 0; i < 20; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
+    char *data = cJSON_PrintUnformatted(d);
+    expect_stopped(&l, data, "more than 16 MiB of output", NULL); /* seen back in t's loop */
+    /* 15 copies are within the budget. */
+    cJSON_DeleteItemFromArray(list, 0);
+    for (int i = 0; i < 4; i++)
+        cJSON_DeleteItemFromArray(list, 0);
+    free(data);
+    data = cJSON_PrintUnformatted(d);
+    char *out;
+    as_err_t err = {""};
+    assert_int_equal(lib_render(&l, data, &out, &err), 0);
+    assert_int_equal(strlen(out), 15u << 20);
+    free(out);
+    free(data);
+    free(big);
+    cJSON_Delete(d);
+    lib_free(&l);
+}
+
+/* Recursion that the data ends renders, however deep the data is up to
+ * the partial limit: the spec's "Recursion" case (also run from
+ * partials.json above) and a tree 60 levels deep. */
+static void test_bounded_recursion(void **state)
+{
+    lib_t l = {{NULL}, {NULL}, 0};
+    lib_add(&l, "top", "{{>node}}");
+    lib_add(&l, "node", "{{content}}<{{#nodes}}{{>node}}{{/nodes}}>");
+    char *out;
+    as_err_t err = {""};
+    assert_int_equal(lib_render(&l,
+                                "{\"content\":\"X\",\"nodes\":[{\"content\":\"Y\",\"nodes\":[]}]}",
+                                &out, &err),
+                     0);
+    assert_string_equal(out, "X<Y<>>");
+    free(out);
+
+    as_buf_t data = AS_BUF_INIT, want = AS_BUF_INIT;
+    for (int i = 0; i < 60; i++)
+        as_buf_printf(&data, "{\"content\":\"%d\",\"nodes\":[", i);
+    as_buf_puts(&data, "{\"content\":\"leaf\",\"nodes\":[]}");
+    for (int i = 0; i < 60; i++)
+        as_buf_puts(&data, "]}");
+    for (int i = 0; i < 60; i++)
+        as_buf_printf(&want, "%d<", i);
+    as_buf_puts(&want, "leaf<>");
+    for (int i = 0; i < 60; i++)
+        as_buf_puts(&want, ">");
+    assert_int_equal(lib_render(&l, data.data, &out, &err), 0);
+    assert_string_equal(out, want.data);
+    free(out);
+    as_buf_free(&data);
+    as_buf_free(&want);
+    lib_free(&l);
 }
 
 /* A compiled template renders many times, with different data, the same. */
@@ -292,9 +493,10 @@ int main(void)
     }
 
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_choices),
-        cmocka_unit_test(test_runaway_partial),
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_choices),
+        cmocka_unit_test(test_runaway_self),   cmocka_unit_test(test_runaway_binary_tree),
+        cmocka_unit_test(test_runaway_mutual), cmocka_unit_test(test_runaway_wide),
+        cmocka_unit_test(test_output_budget),  cmocka_unit_test(test_bounded_recursion),
         cmocka_unit_test(test_reuse),
     };
     failed += cmocka_run_group_tests_name("mustache", own, NULL, NULL);

@@ -378,7 +378,10 @@ static char *render(const lib_state_t *s, const char *name, const cJSON *ctx, in
 {
     const as_mustache_t *t = as_tpl_lib_get(s->lib, name);
     assert_non_null(t);
-    char *out = as_tpl_render(s->lib, t, ctx, escape, NULL);
+    as_err_t err = {""};
+    char *out = as_tpl_render(s->lib, t, ctx, escape, &err);
+    if (out == NULL)
+        fail_msg("%s did not render: %s", name, err.msg);
     if (strstr(out, "{{") || strstr(out, "}}"))
         fail_msg("%s left Mustache in its output:\n%s", name, out);
     assert_true(as_utf8_valid(out, strlen(out)));
@@ -657,6 +660,100 @@ static void test_split_utf8(void **state)
     as_buf_free(&b);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The render budget, as the library applies it                            */
+
+/* A directory template whose partials include each other does not render:
+ * NULL and an error naming the file and the partial, never a hang, never
+ * a truncated text to send. */
+static void test_runaway_in_library(void **state)
+{
+    char dir[] = "/tmp/as_tpl_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "self.mustache", "{{>self}}{{>self}}");
+    write_file(dir, "ping.mustache", "ping {{>pong}}");
+    write_file(dir, "pong.mustache", "pong {{>ping}}{{>ping}}");
+    /* Recursion only for alerts labelled boom: a sample of two alerts
+     * without it renders; a group with one such alert does not. */
+    write_file(dir, "sometimes.mustache",
+               "{{#alerts}}{{title}} {{#labels}}{{>boom}}{{/labels}}\n{{/alerts}}");
+    write_file(dir, "boom.mustache", "{{#boom}}{{>boom}}{{>boom}}{{/boom}}");
+    as_pool_t *pool = as_pool_create();
+    as_conf_t cf;
+    as_tpl_lib_t *lib = load(pool, dir, &cf);
+    assert_non_null(lib);
+    cJSON *sample = as_tpl_sample();
+    cJSON *ctx = as_tpl_context(sample);
+    static const char *const runaway[][2] = {{"self", "self"}, {"ping", "pong"}};
+    for (size_t i = 0; i < 2; i++) {
+        as_err_t err = {""};
+        char want[4300];
+        assert_null(as_tpl_render(lib, as_tpl_lib_get(lib, runaway[i][0]), ctx, 0, &err));
+        snprintf(want, sizeof(want),
+                 "template %s/%s.mustache: rendering stopped in partial '%s': partials nested "
+                 "deeper than 64",
+                 dir, runaway[i][0], runaway[i][1]);
+        if (strncmp(err.msg, want, strlen(want)) != 0)
+            fail_msg("expected '%s...', got '%s'", want, err.msg);
+    }
+    char *out = as_tpl_render(lib, as_tpl_lib_get(lib, "sometimes"), ctx, 0, NULL);
+    assert_string_equal(out, "DiskFull \nDiskFull \n");
+    free(out);
+    cJSON_Delete(ctx);
+
+    cJSON *alert = cJSON_GetArrayItem(cJSON_GetObjectItem(sample, "alerts"), 1);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(alert, "labels"), "boom", "yes");
+    ctx = as_tpl_context(sample);
+    as_err_t err = {""};
+    assert_null(as_tpl_render(lib, as_tpl_lib_get(lib, "sometimes"), ctx, 0, &err));
+    assert_non_null(strstr(err.msg, "rendering stopped in partial 'boom'"));
+    cJSON_Delete(ctx);
+    cJSON_Delete(sample);
+    as_conf_free_errors(&cf);
+    as_pool_destroy(pool);
+    remove_dir(dir);
+}
+
+/* The budget is generous: every built-in template renders a group of 1000
+ * alerts (labels, annotations, resolved ones among them) in full. */
+static void test_large_group_within_budget(void **state)
+{
+    const lib_state_t *s = *state;
+    cJSON *p = as_tpl_sample();
+    cJSON *alerts = cJSON_GetObjectItem(p, "alerts");
+    cJSON *first = cJSON_DetachItemFromArray(alerts, 0);
+    cJSON_DeleteItemFromArray(alerts, 0);
+    for (int i = 0; i < 1000; i++) {
+        char v[64];
+        cJSON *a = cJSON_Duplicate(first, 1);
+        cJSON *labels = cJSON_GetObjectItem(a, "labels");
+        snprintf(v, sizeof(v), "db%d.example.com:9100", i);
+        cJSON_ReplaceItemInObject(labels, "instance", cJSON_CreateString(v));
+        cJSON_AddStringToObject(labels, "job", "node-exporter");
+        snprintf(v, sizeof(v), "Disk almost full on db%d <&>", i);
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(a, "annotations"), "summary",
+                                  cJSON_CreateString(v));
+        if (i % 4 == 0) {
+            cJSON_ReplaceItemInObject(a, "status", cJSON_CreateString("resolved"));
+            cJSON_ReplaceItemInObject(a, "endsAt", cJSON_CreateString("2026-11-24T14:00:00Z"));
+        }
+        cJSON_AddItemToArray(alerts, a);
+    }
+    cJSON_Delete(first);
+    cJSON *ctx = as_tpl_context(p);
+    static const char *const names[] = {"whatsapp", "email", "email.html", "email.subject", "file"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char *out = render(s, names[i], ctx, strcmp(names[i], "email.html") == 0);
+        if (strcmp(names[i], "email.subject") != 0) {
+            assert_true(count(out, "db999.example.com:9100") >= 1);
+            assert_true(count(out, "Disk almost full on db") >= 1000);
+        }
+        free(out);
+    }
+    cJSON_Delete(ctx);
+    cJSON_Delete(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +766,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_plain_alert, lib_setup, lib_teardown),
         cmocka_unit_test_setup_teardown(test_split_whatsapp, lib_setup, lib_teardown),
         cmocka_unit_test(test_split_utf8),
+        cmocka_unit_test(test_runaway_in_library),
+        cmocka_unit_test_setup_teardown(test_large_group_within_budget, lib_setup, lib_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
