@@ -100,13 +100,20 @@ AS_API extern const as_conf_type_t as_conf_rate;     /* as_rate_t         */
 AS_API extern const as_conf_type_t as_conf_strings;  /* as_strv_t         */
 AS_API extern const as_conf_type_t as_conf_phone;    /* char *, digits    */
 AS_API extern const as_conf_type_t as_conf_phones;   /* as_strv_t, digits */
-AS_API extern const as_conf_type_t as_conf_email;    /* char *, "Name <a@b>" or "a@b" */
-AS_API extern const as_conf_type_t as_conf_emails;   /* as_strv_t         */
 AS_API extern const as_conf_type_t as_conf_listen;   /* as_listen_t       */
 AS_API extern const as_conf_type_t as_conf_mode;     /* int, "0660"       */
 AS_API extern const as_conf_type_t as_conf_enum;     /* int, data: as_conf_enum_t[] */
 AS_API extern const as_conf_type_t as_conf_section;  /* struct inline, data: as_conf_section_t */
 AS_API extern const as_conf_type_t as_conf_sections; /* as_array_t, data: as_conf_section_t */
+
+/* A list type of a module's own scalar type: parse() of a list type
+ * calls this with its item type (a YAML list, or one value standing for a
+ * list of one, into an as_strv_t); print it with as_conf_strings.print. */
+AS_API int as_conf_list_parse(as_conf_t *cf, const as_conf_key_t *key, const as_node_t *node,
+                              void *field, const as_conf_type_t *item);
+/* The scalar of a node, or an error "expected <what>, got a map" and NULL:
+ * for the parse() of a module's own scalar type. */
+AS_API const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what);
 
 /* Report an error at a node's position: "FILE:LINE:COL: message". */
 AS_API void as_conf_error(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
@@ -118,6 +125,5 @@ AS_API int as_parse_duration(const char *s, int64_t *ms);
 AS_API int as_parse_size(const char *s, int64_t *bytes);
 AS_API int as_parse_rate(const char *s, as_rate_t *rate);
 AS_API int as_parse_phone(const char *s, char *digits, size_t len); /* "+90 555..." -> "90555..." */
-AS_API int as_parse_email_addr(const char *s, char *addr, size_t len); /* "N <a@b>" -> "a@b" */
 
 #endif /* ALERTSINK_CONF_H */

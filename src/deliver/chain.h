@@ -7,7 +7,7 @@
 #ifndef AS_CHAIN_H
 #define AS_CHAIN_H
 
-#include "deliver/pipeline.h"
+#include "deliver/attempt.h"
 
 /* The channels the receiver's mode asks for, in chain order, into a->plan. */
 void as_chain_plan(as_attempt_t *a);

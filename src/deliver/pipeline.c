@@ -6,6 +6,7 @@
 #include "alertsink/clock.h"
 #include "conf/config.h"
 #include "deliver/pipeline.h"
+#include "deliver/stages.h"
 
 static const as_stage_pt as_stages[] = {
     as_stage_expire,   /* too old: dead */

@@ -25,8 +25,8 @@
 #include "conf/config.h"
 #include "deliver/backoff.h"
 #include "deliver/chain.h"
-#include "deliver/pipeline.h"
 #include "deliver/ratelimit.h"
+#include "deliver/stages.h"
 #include "lib/metrics.h"
 #include "render/render.h"
 

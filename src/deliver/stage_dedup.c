@@ -24,7 +24,7 @@
 #include "alertsink/mem.h"
 #include "conf/config.h"
 #include "deliver/dedup.h"
-#include "deliver/pipeline.h"
+#include "deliver/stages.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
 #include "lib/metrics.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "conf/config.h"
-#include "deliver/pipeline.h"
+#include "deliver/stages.h"
 #include "lib/conf.h"
 
 void as_stage_expire(as_attempt_t *a)

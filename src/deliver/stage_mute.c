@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "conf/config.h"
-#include "deliver/pipeline.h"
+#include "deliver/stages.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "route/route.h"

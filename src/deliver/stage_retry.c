@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "deliver/chain.h"
-#include "deliver/pipeline.h"
+#include "deliver/stages.h"
 
 void as_stage_retry(as_attempt_t *a)
 {

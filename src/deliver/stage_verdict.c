@@ -12,7 +12,7 @@
 #include "alertsink/log.h"
 #include "conf/config.h"
 #include "deliver/chain.h"
-#include "deliver/pipeline.h"
+#include "deliver/stages.h"
 
 void as_stage_verdict(as_attempt_t *a)
 {

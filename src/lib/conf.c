@@ -195,3 +195,69 @@ void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *bas
         k->type->print(out, k, field, indent);
     }
 }
+
+/* --- sections ---------------------------------------------------------------- */
+
+static int as_set_section(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    const as_conf_section_t *s = k->data;
+    return as_conf_section_parse(cf, s->keys, n, field);
+}
+
+static void as_print_section(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    const as_conf_section_t *s = k->data;
+    fputc('\n', out);
+    as_conf_section_print(out, s->keys, field, indent + 2);
+}
+
+const as_conf_type_t as_conf_section = {"map", as_set_section, as_print_section,
+                                        AS_CONF_TYPE_ALWAYS};
+
+static int as_set_sections(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    const as_conf_section_t *s = k->data;
+    as_array_t *a = field;
+    int rc = 0;
+    a->n = 0;
+    a->elts = NULL;
+    if (as_yaml_is_null(n))
+        return 0;
+    if (n->kind != AS_NODE_SEQ) {
+        as_conf_error(cf, n, "%s: expected a list", k->name);
+        return -1;
+    }
+    a->elts = as_palloc(as_conf_pool(cf), (n->n ? n->n : 1) * s->size);
+    for (size_t i = 0; i < n->n; i++) {
+        void *elt = (char *)a->elts + a->n * s->size;
+        if (n->items[i]->kind != AS_NODE_MAP) {
+            as_conf_error(cf, n->items[i], "%s: expected a map for each item", k->name);
+            rc = -1;
+            continue;
+        }
+        if (as_conf_section_parse(cf, s->keys, n->items[i], elt) < 0)
+            rc = -1;
+        a->n++;
+    }
+    return rc;
+}
+
+static void as_print_sections(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    const as_conf_section_t *s = k->data;
+    const as_array_t *a = field;
+    if (!as_conf_print_list(out, a->n))
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        /* "- " then the first key on the same line, as people write YAML. */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        as_conf_section_print(m, s->keys, (const char *)a->elts + i * s->size, indent + 4);
+        fclose(m);
+        fprintf(out, "%*s- %s", indent + 2, "", buf + (len ? (size_t)indent + 4 : 0));
+        free(buf);
+    }
+}
+
+const as_conf_type_t as_conf_sections = {"list of maps", as_set_sections, as_print_sections};

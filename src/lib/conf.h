@@ -24,8 +24,6 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
 /* Print base as YAML at indent, key by key. */
 void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *base, int indent);
 
-/* The scalar of a node, or an error "expected a <what>" and NULL. */
-const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what);
 /* Print a string as a YAML scalar (quoted when needed). */
 void as_conf_print_string(FILE *out, const char *s);
 /* After "key:", open a list of n items: " []" and 0 when it is empty,

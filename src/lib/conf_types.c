@@ -1,7 +1,7 @@
 /*
  * conf_types.c - the generic configuration types: strings, numbers,
- * durations, sizes, rates, phone numbers, email addresses, listen
- * addresses, file modes, enums, nested sections and lists of them.
+ * durations, sizes, rates, phone numbers, listen
+ * addresses, file modes, enums and lists of them (sections: conf.c).
  *
  * Each type is a parse/print pair (nginx's ngx_conf_set_*_slot, plus the
  * printer `alertsink -T` needs).  The string parsers (as_parse_duration,
@@ -155,46 +155,6 @@ int as_parse_phone(const char *s, char *digits, size_t len)
     if (n < 8 || n > 15 || digits[0] == '0')
         return -1;
     digits[n] = '\0';
-    return 0;
-}
-
-static int as_email_addr_ok(const char *a, size_t n)
-{
-    const char *at = memchr(a, '@', n);
-    if (at == NULL || at == a || at == a + n - 1 || memchr(at + 1, '@', n - (size_t)(at - a) - 1))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)a[i];
-        if (c <= ' ' || c == 0x7f || strchr("<>()[],;:\\\"", c))
-            return 0;
-    }
-    return a[n - 1] != '.' && at[1] != '.';
-}
-
-int as_parse_email_addr(const char *s, char *addr, size_t len)
-{
-    const char *lt = strchr(s, '<'), *a = s;
-    size_t n;
-    for (const char *p = s; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return -1; /* header injection */
-    if (lt != NULL) {
-        const char *gt = strchr(lt, '>');
-        if (gt == NULL || gt[1] != '\0')
-            return -1;
-        a = lt + 1;
-        n = (size_t)(gt - a);
-    } else {
-        while (*a == ' ')
-            a++;
-        n = strlen(a);
-        while (n > 0 && a[n - 1] == ' ')
-            n--;
-    }
-    if (n == 0 || n >= len || !as_email_addr_ok(a, n))
-        return -1;
-    memcpy(addr, a, n);
-    addr[n] = '\0';
     return 0;
 }
 
@@ -393,22 +353,6 @@ static int as_set_phone(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *
 
 const as_conf_type_t as_conf_phone = {"phone number", as_set_phone, as_print_str};
 
-static int as_set_email(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
-{
-    char addr[320];
-    const char *v = as_conf_scalar(cf, n, "an email address");
-    if (v == NULL)
-        return -1;
-    if (as_parse_email_addr(v, addr, sizeof(addr)) < 0) {
-        as_conf_error(cf, n, "invalid email address '%s'", v);
-        return -1;
-    }
-    *(char **)field = as_pstrdup(as_conf_pool(cf), v);
-    return 0;
-}
-
-const as_conf_type_t as_conf_email = {"email address", as_set_email, as_print_str};
-
 static int as_set_listen(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     as_listen_t *l = field;
@@ -515,7 +459,7 @@ const as_conf_type_t as_conf_enum = {"name", as_set_enum, as_print_enum};
 /* --- lists of scalars ------------------------------------------------------ */
 
 /* A list: a YAML sequence, or one scalar standing for a list of one. */
-static int as_set_list(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field,
+int as_conf_list_parse(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field,
                        const as_conf_type_t *item)
 {
     as_strv_t *sv = field;
@@ -553,85 +497,13 @@ static void as_print_list(FILE *out, const as_conf_key_t *k, const void *field, 
 
 static int as_set_strings(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
-    return as_set_list(cf, k, n, field, &as_conf_string);
+    return as_conf_list_parse(cf, k, n, field, &as_conf_string);
 }
 
 static int as_set_phones(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
-    return as_set_list(cf, k, n, field, &as_conf_phone);
-}
-
-static int as_set_emails(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
-{
-    return as_set_list(cf, k, n, field, &as_conf_email);
+    return as_conf_list_parse(cf, k, n, field, &as_conf_phone);
 }
 
 const as_conf_type_t as_conf_strings = {"list of strings", as_set_strings, as_print_list};
 const as_conf_type_t as_conf_phones = {"list of phone numbers", as_set_phones, as_print_list};
-const as_conf_type_t as_conf_emails = {"list of email addresses", as_set_emails, as_print_list};
-
-/* --- sections ---------------------------------------------------------------- */
-
-static int as_set_section(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
-{
-    const as_conf_section_t *s = k->data;
-    return as_conf_section_parse(cf, s->keys, n, field);
-}
-
-static void as_print_section(FILE *out, const as_conf_key_t *k, const void *field, int indent)
-{
-    const as_conf_section_t *s = k->data;
-    fputc('\n', out);
-    as_conf_section_print(out, s->keys, field, indent + 2);
-}
-
-const as_conf_type_t as_conf_section = {"map", as_set_section, as_print_section,
-                                        AS_CONF_TYPE_ALWAYS};
-
-static int as_set_sections(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
-{
-    const as_conf_section_t *s = k->data;
-    as_array_t *a = field;
-    int rc = 0;
-    a->n = 0;
-    a->elts = NULL;
-    if (as_yaml_is_null(n))
-        return 0;
-    if (n->kind != AS_NODE_SEQ) {
-        as_conf_error(cf, n, "%s: expected a list", k->name);
-        return -1;
-    }
-    a->elts = as_palloc(as_conf_pool(cf), (n->n ? n->n : 1) * s->size);
-    for (size_t i = 0; i < n->n; i++) {
-        void *elt = (char *)a->elts + a->n * s->size;
-        if (n->items[i]->kind != AS_NODE_MAP) {
-            as_conf_error(cf, n->items[i], "%s: expected a map for each item", k->name);
-            rc = -1;
-            continue;
-        }
-        if (as_conf_section_parse(cf, s->keys, n->items[i], elt) < 0)
-            rc = -1;
-        a->n++;
-    }
-    return rc;
-}
-
-static void as_print_sections(FILE *out, const as_conf_key_t *k, const void *field, int indent)
-{
-    const as_conf_section_t *s = k->data;
-    const as_array_t *a = field;
-    if (!as_conf_print_list(out, a->n))
-        return;
-    for (size_t i = 0; i < a->n; i++) {
-        /* "- " then the first key on the same line, as people write YAML. */
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        as_conf_section_print(m, s->keys, (const char *)a->elts + i * s->size, indent + 4);
-        fclose(m);
-        fprintf(out, "%*s- %s", indent + 2, "", buf + (len ? (size_t)indent + 4 : 0));
-        free(buf);
-    }
-}
-
-const as_conf_type_t as_conf_sections = {"list of maps", as_set_sections, as_print_sections};

@@ -196,12 +196,6 @@ static void test_parsers(void **state)
     assert_int_equal(as_parse_phone("0555 111 2233", buf, sizeof(buf)), -1);
     assert_int_equal(as_parse_phone("+90 555 abc", buf, sizeof(buf)), -1);
     assert_int_equal(as_parse_phone("+1234567890123456", buf, sizeof(buf)), -1);
-    assert_int_equal(as_parse_email_addr("Ops <ops@example.com>", buf, sizeof(buf)), 0);
-    assert_string_equal(buf, "ops@example.com");
-    assert_int_equal(as_parse_email_addr("root@localhost", buf, sizeof(buf)), 0);
-    assert_int_equal(as_parse_email_addr("no-at-sign", buf, sizeof(buf)), -1);
-    assert_int_equal(as_parse_email_addr("a@b\r\nBcc: x@y", buf, sizeof(buf)), -1);
-    assert_int_equal(as_parse_email_addr("a b@c", buf, sizeof(buf)), -1);
 }
 
 /* --- errors, each at its exact position -------------------------------------------- */

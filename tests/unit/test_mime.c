@@ -572,9 +572,22 @@ static void test_build_rejects_a_bad_sender(void **state)
     as_buf_free(&b);
 }
 
+/* The configuration's address form, which the sink's keys read. */
+static void test_addr_spec(void **state)
+{
+    char buf[320];
+    assert_int_equal(as_mime_addr_spec("Ops <ops@example.com>", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "ops@example.com");
+    assert_int_equal(as_mime_addr_spec("root@localhost", buf, sizeof(buf)), 0);
+    assert_int_equal(as_mime_addr_spec("no-at-sign", buf, sizeof(buf)), -1);
+    assert_int_equal(as_mime_addr_spec("a@b\r\nBcc: x@y", buf, sizeof(buf)), -1);
+    assert_int_equal(as_mime_addr_spec("a b@c", buf, sizeof(buf)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_addr_spec),
         cmocka_unit_test(test_ascii_subject_goes_out_as_is),
         cmocka_unit_test(test_long_ascii_subject_folds_at_spaces),
         cmocka_unit_test(test_non_ascii_subject_round_trips),

@@ -94,6 +94,43 @@ typedef struct {
 static const as_conf_enum_t as_tls_modes[] = {
     {"none", AS_TLS_NONE}, {"starttls", AS_TLS_STARTTLS}, {NULL, 0}};
 
+/* An address as the configuration writes it, "Name <a@b>" or "a@b". */
+static int as_set_address(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    char addr[320];
+    const char *v = as_conf_scalar(cf, n, "an email address");
+    if (v == NULL)
+        return -1;
+    if (as_mime_addr_spec(v, addr, sizeof(addr)) < 0) {
+        as_conf_error(cf, n, "invalid email address '%s'", v);
+        return -1;
+    }
+    *(char **)field = as_pstrdup(as_conf_pool(cf), v);
+    return 0;
+}
+
+static void as_print_address(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    as_conf_string.print(out, k, field, indent);
+}
+
+static const as_conf_type_t as_conf_address = {"email address", as_set_address,
+                                               as_print_address};
+
+static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
+                            void *field)
+{
+    return as_conf_list_parse(cf, k, n, field, &as_conf_address);
+}
+
+static void as_print_addresses(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    as_conf_strings.print(out, k, field, indent);
+}
+
+static const as_conf_type_t as_conf_addresses = {"list of email addresses", as_set_addresses,
+                                                 as_print_addresses};
+
 static const as_conf_key_t as_smtp_keys[] = {
     {"host", &as_conf_string, offsetof(as_smtp_conf_t, host), 0, NULL, NULL},
     {"port", &as_conf_int, offsetof(as_smtp_conf_t, port), 0, "587", NULL},
@@ -101,12 +138,12 @@ static const as_conf_key_t as_smtp_keys[] = {
     {"tls_ca_file", &as_conf_string, offsetof(as_smtp_conf_t, tls_ca_file), 0, NULL, NULL},
     {"username", &as_conf_string, offsetof(as_smtp_conf_t, username), 0, NULL, NULL},
     {"password", &as_conf_string, offsetof(as_smtp_conf_t, password), AS_CONF_SECRET, NULL, NULL},
-    {"from", &as_conf_email, offsetof(as_smtp_conf_t, from), 0, NULL, NULL},
+    {"from", &as_conf_address, offsetof(as_smtp_conf_t, from), 0, NULL, NULL},
     {"timeout", &as_conf_duration, offsetof(as_smtp_conf_t, timeout), 0, "30s", NULL},
     AS_CONF_END};
 
 static const as_conf_key_t as_email_channel_keys[] = {
-    {"to", &as_conf_emails, offsetof(as_email_channel_t, to), AS_CONF_REQUIRED, NULL, NULL},
+    {"to", &as_conf_addresses, offsetof(as_email_channel_t, to), AS_CONF_REQUIRED, NULL, NULL},
     {"subject", &as_conf_string, offsetof(as_email_channel_t, base.subject), 0, NULL, NULL},
     {"template", &as_conf_string, offsetof(as_email_channel_t, base.template), 0, NULL, NULL},
     AS_CONF_END};

@@ -192,9 +192,49 @@ void as_mime_header_text(as_buf_t *b, const char *name, const char *value)
 
 /* ---- addresses ----------------------------------------------------------- */
 
+static int as_mime_addr_ok(const char *a, size_t n)
+{
+    const char *at = memchr(a, '@', n);
+    if (at == NULL || at == a || at == a + n - 1 || memchr(at + 1, '@', n - (size_t)(at - a) - 1))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c <= ' ' || c == 0x7f || strchr("<>()[],;:\\\"", c))
+            return 0;
+    }
+    return a[n - 1] != '.' && at[1] != '.';
+}
+
+int as_mime_addr_spec(const char *s, char *addr, size_t len)
+{
+    const char *lt = strchr(s, '<'), *a = s;
+    size_t n;
+    for (const char *p = s; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return -1; /* header injection */
+    if (lt != NULL) {
+        const char *gt = strchr(lt, '>');
+        if (gt == NULL || gt[1] != '\0')
+            return -1;
+        a = lt + 1;
+        n = (size_t)(gt - a);
+    } else {
+        while (*a == ' ')
+            a++;
+        n = strlen(a);
+        while (n > 0 && a[n - 1] == ' ')
+            n--;
+    }
+    if (n == 0 || n >= len || !as_mime_addr_ok(a, n))
+        return -1;
+    memcpy(addr, a, n);
+    addr[n] = '\0';
+    return 0;
+}
+
 int as_mime_addr(const char *spec, char *addr, size_t size)
 {
-    if (as_parse_email_addr(spec, addr, size) < 0)
+    if (as_mime_addr_spec(spec, addr, size) < 0)
         return -1;
     for (const char *p = addr; *p != '\0'; p++)
         if ((unsigned char)*p >= 0x80)

@@ -67,5 +67,8 @@ char *as_mime_clean(const char *s, int one_line);
 
 /* The address part of a mailbox spec, for the envelope: -1 if invalid. */
 int as_mime_addr(const char *spec, char *addr, size_t size);
+/* The same without the ASCII rule: "N <a@b>" or "a@b" -> "a@b"; -1 when
+ * it is not one address (no CR or LF, one @, no spaces). */
+int as_mime_addr_spec(const char *s, char *addr, size_t len);
 
 #endif
