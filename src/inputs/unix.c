@@ -52,6 +52,7 @@
 #include "alertsink/module.h"
 #include "inputs/http.h"
 #include "inputs/listener.h"
+#include "inputs/unix.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -64,13 +65,6 @@
 #define AS_UNIX_GRACE_MS  5000        /* stop(): how long clients may take to finish */
 #define AS_UNIX_QUIET_MS  200         /* stop(): a client this quiet is done */
 #define AS_UNIX_TICK_MS   1000
-
-typedef struct {
-    char *path;
-    int mode;
-    int64_t max_clients;
-    int64_t timeout; /* ms of silence before a connection is closed */
-} as_unix_conf_t;
 
 typedef struct as_unix_s as_unix_t;
 typedef struct as_unix_client_s as_unix_client_t;

@@ -285,6 +285,8 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
     if (c->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    if (req->direct)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     /* A multipart body above curl's threshold would wait for "100 Continue",
