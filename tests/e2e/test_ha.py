@@ -202,7 +202,6 @@ class AlertmanagerCluster(unittest.TestCase):
         pos = [am.cluster_position() for am in self.ams]
         self.assertEqual(sorted(pos), [0, 1], "the two instances disagree on their positions")
         first = pos.index(0)
-        am_p, am_s = self.ams[first], self.ams[1 - first]
         sink_p, sink_s = self.sinks[first], self.sinks[1 - first]
         # Only the second alertsink can deliver "held" (a channel that
         # works there and not on the first one).
@@ -248,7 +247,7 @@ class AlertmanagerCluster(unittest.TestCase):
               % (TAKEOVER, len(set(early) & set(self.delivered())), statistics.median(took),
                  took[-1], GROUP_WAIT, PEER_TIMEOUT), flush=True)
         self.assertGreaterEqual(took[0], PEER_TIMEOUT - 0.1,
-                                "delivered before the peer timeout: was it the second Alertmanager?")
+                                "delivered before the peer timeout: by the second Alertmanager?")
         self.assertLess(took[-1], GROUP_WAIT + PEER_TIMEOUT + 3 * SLOW,
                         "the second Alertmanager took too long to take over")
 

@@ -68,10 +68,12 @@ class KubernetesExample(unittest.TestCase):
         cls.pod = cls.sts["spec"]["template"]["spec"]
         cls.containers = {c["name"]: c for c in cls.pod["containers"]}
         cls.volumes = {v["name"]: v for v in cls.pod.get("volumes", [])}
-        cls.claims = {t["metadata"]["name"]: t for t in cls.sts["spec"].get("volumeClaimTemplates", [])}
+        cls.claims = {t["metadata"]["name"]: t
+                      for t in cls.sts["spec"].get("volumeClaimTemplates", [])}
         cls.alertsink = cls.containers["alertsink"]
         cls.alertmanager = cls.containers["alertmanager"]
-        cls.as_path, cls.as_text = cls.mounted_file(cls.alertsink, cls.arg_after(cls.alertsink, "-c"))
+        cls.as_path, cls.as_text = cls.mounted_file(cls.alertsink,
+                                                    cls.arg_after(cls.alertsink, "-c"))
         cls.as_conf = yaml.safe_load(cls.as_text)
         am_file = [a.split("=", 1)[1] for a in cls.alertmanager["args"]
                    if a.startswith("--config.file=")][0]

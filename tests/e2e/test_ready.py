@@ -63,8 +63,8 @@ class Ready(unittest.TestCase):
             rc, out, err = ready(d.config)
             self.assertEqual(rc, 1)
             self.assertEqual(out, "")
-            self.assertRegex(err, r"^alertsink ready: not ready: GET http://127\.0\.0\.1:%d/healthz: "
-                             r"cannot connect" % d.port)
+            self.assertRegex(err, r"^alertsink ready: not ready: GET "
+                             r"http://127\.0\.0\.1:%d/healthz: cannot connect" % d.port)
 
     def test_spool_full_is_not_ready(self):
         # A 10 KiB notification that cannot be delivered (the file sink's
