@@ -59,6 +59,7 @@ typedef struct as_httpc_req_s {
     const as_httpc_part_t *parts; /* multipart/form-data body, or NULL */
     size_t nparts;
     int64_t timeout_ms; /* the whole request; <= 0: the client's default */
+    int direct;         /* never through a proxy ($http_proxy): a local address */
 } as_httpc_req_t;
 
 typedef struct as_httpc_resp_s {

@@ -1,6 +1,6 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V) or
- * a subcommand (send, render, routes, wa, requeue), CONTRACT §3.
+ * a subcommand (send, render, routes, wa, requeue, ready), CONTRACT §3.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ static const char as_usage[] =
     "       alertsink routes --labels k=v[,k=v...] [-c FILE]\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
     "       alertsink requeue [-c FILE] ID... | --all\n"
+    "       alertsink ready [-c FILE] [--timeout 2s]   is the daemon taking alerts?\n"
     "The configuration is FILE, else $ALERTSINK_CONFIG, else "
     "/etc/alertsink/alertsink.yaml.\n";
 
@@ -27,7 +28,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } as_commands[] = {
     {"send", as_cli_send}, {"render", as_cli_render},   {"routes", as_cli_routes},
-    {"wa", as_cli_wa},     {"requeue", as_cli_requeue},
+    {"wa", as_cli_wa},     {"requeue", as_cli_requeue}, {"ready", as_cli_ready},
 };
 
 int main(int argc, char **argv)

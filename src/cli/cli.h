@@ -38,6 +38,7 @@ int as_cli_render(int argc, char **argv);
 int as_cli_routes(int argc, char **argv);
 int as_cli_wa(int argc, char **argv);
 int as_cli_requeue(int argc, char **argv); /* dead/ back to the queue */
+int as_cli_ready(int argc, char **argv);   /* is the daemon taking alerts? */
 
 /* The daemon: run in the foreground until SIGTERM/SIGINT. */
 int as_daemon_run(const char *path);

@@ -590,7 +590,7 @@ const char *as_config_state_dir(const as_config_t *cfg, const char *module)
 }
 
 /* The field of a dotted key: walk the key tables as the loader did. */
-int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, as_err_t *err)
+const void *as_config_field(const as_config_t *cfg, const char *key, const as_conf_type_t **type)
 {
     const as_conf_key_t *keys = cfg->keys;
     const char *base = (const char *)cfg, *p = key;
@@ -600,26 +600,34 @@ int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, a
         const as_conf_key_t *k = keys;
         while (k->name != NULL && (strlen(k->name) != len || strncmp(k->name, p, len) != 0))
             k++;
-        if (k->name == NULL)
-            return as_err_set(err, "no setting '%s'", key);
+        if (k->name == NULL || base == NULL)
+            return NULL;
         const char *field = base + k->offset;
         if (dot == NULL) {
-            if (k->type != &as_conf_int && k->type != &as_conf_duration &&
-                k->type != &as_conf_size)
-                return as_err_set(err, "setting '%s' is not a number", key);
-            memcpy(value, field, sizeof(*value));
-            return 0;
+            *type = k->type;
+            return field;
         }
         if (k->type == &as_conf_section) {
             keys = ((const as_conf_section_t *)k->data)->keys;
             base = field;
         } else if (k->type == &as_conf_modsection) {
-            const as_module_t *m = k->data;
-            keys = m->conf_keys;
+            keys = ((const as_module_t *)k->data)->conf_keys;
             base = ((const as_slot_t *)field)->conf;
         } else {
-            return as_err_set(err, "no setting '%s'", key);
+            return NULL;
         }
         p = dot + 1;
     }
+}
+
+int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, as_err_t *err)
+{
+    const as_conf_type_t *t = NULL;
+    const void *field = as_config_field(cfg, key, &t);
+    if (field == NULL)
+        return as_err_set(err, "no setting '%s'", key);
+    if (t != &as_conf_int && t != &as_conf_duration && t != &as_conf_size)
+        return as_err_set(err, "setting '%s' is not a number", key);
+    memcpy(value, field, sizeof(*value));
+    return 0;
 }

@@ -98,6 +98,10 @@ void *as_config_module_conf(const as_config_t *cfg, const char *module);
 
 /* A module's state directory: spool.dir/state/MODULE (not created). */
 const char *as_config_state_dir(const as_config_t *cfg, const char *module);
+/* The field of a setting by its dotted key ("unix.path"), and its type;
+ * NULL when there is no such key.  For commands that read another
+ * module's documented setting without knowing its struct. */
+const void *as_config_field(const as_config_t *cfg, const char *key, const as_conf_type_t **type);
 /* An integer setting (int, duration, size) by its dotted key ("http.max_body"). */
 int as_config_setting(const as_config_t *cfg, const char *key, int64_t *value, as_err_t *err);
 

@@ -60,7 +60,7 @@
 #define AS_UNIX_TICK_MS   1000
 
 typedef struct {
-    char *path;
+    char *path; /* "" or NULL: the input is off */
     int mode;
     int64_t max_clients;
     int64_t timeout; /* ms of silence before a connection is closed */

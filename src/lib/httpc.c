@@ -296,6 +296,8 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
     if (c->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    if (req->direct)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 
     if (!as_httpc_has_header(req->headers, "Accept"))
         hdrs = curl_slist_append(hdrs, "Accept: application/json");

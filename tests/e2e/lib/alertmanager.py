@@ -11,7 +11,17 @@ Its webhook receiver "alertsink" posts to /api/v1/alertmanager with the
 bearer token; "alertsink-direct" (alerts labelled route="direct") posts to
 /api/v1/alertmanager/out.  group_by and group_wait are its route's (default
 [alertname] and 1s: with 0s, Alertmanager may flush the first alert of a
-group alone under load); group_interval 1s keeps tests quick.  No clustering.
+group alone under load); group_interval 1s keeps tests quick, and
+repeat_interval 1h keeps a group from being notified again during a test.
+
+No clustering unless cluster_port is given: then it gossips on
+127.0.0.1:cluster_port (TCP and UDP, advertised as such: on loopback
+Alertmanager cannot find an address to advertise by itself) with the
+cluster addresses in peers, and cluster_flags are added to its command
+line (--cluster.peer-timeout=1s, ...).  cluster_status() is the "cluster"
+object of /api/v2/status; cluster_position() this instance's place in the
+cluster, which is how long (times --cluster.peer-timeout) it waits before
+it notifies a group that no peer has notified yet.
 """
 import datetime
 import json
@@ -35,11 +45,15 @@ def now(delta_s=0):
 
 
 class Alertmanager:
-    """One Alertmanager with its own config, storage and port; no clustering."""
+    """One Alertmanager with its own config, storage and port; clustered with
+    cluster_port and peers."""
 
-    def __init__(self, sink_port, token, group_by=("alertname",), group_wait="1s"):
+    def __init__(self, sink_port, token, group_by=("alertname",), group_wait="1s",
+                 group_interval="1s", repeat_interval="1h", cluster_port=None, peers=(),
+                 cluster_flags=()):
         self.dir = tempfile.mkdtemp(prefix="as-e2e-am-")
         self.port = free_port()
+        self.cluster_port = cluster_port
         self.config = os.path.join(self.dir, "alertmanager.yml")
         self.logfile = os.path.join(self.dir, "alertmanager.log")
         base = "http://127.0.0.1:%d/api/v1/alertmanager" % sink_port
@@ -49,8 +63,8 @@ class Alertmanager:
                 "  receiver: alertsink\n"
                 "  group_by: %s\n"
                 "  group_wait: %s\n"
-                "  group_interval: 1s\n"
-                "  repeat_interval: 1h\n"
+                "  group_interval: %s\n"
+                "  repeat_interval: %s\n"
                 "  routes:\n"
                 "    - receiver: alertsink-direct\n"
                 "      matchers: ['route=\"direct\"']\n"
@@ -65,14 +79,19 @@ class Alertmanager:
                 "      - url: %s/out\n"
                 "        send_resolved: true\n"
                 "        http_config: {authorization: {credentials: %s}}\n"
-                % (json.dumps(list(group_by)), group_wait, base, json.dumps(token), base,
-                   json.dumps(token)))
+                % (json.dumps(list(group_by)), group_wait, group_interval, repeat_interval,
+                   base, json.dumps(token), base, json.dumps(token)))
+        if cluster_port is None:
+            cluster = ["--cluster.listen-address="]
+        else:
+            addr = "127.0.0.1:%d" % cluster_port
+            cluster = (["--cluster.listen-address=" + addr, "--cluster.advertise-address=" + addr] +
+                       ["--cluster.peer=127.0.0.1:%d" % p for p in peers] + list(cluster_flags))
         self.log_f = open(self.logfile, "wb")
         self.proc = subprocess.Popen(
             [AM_BINARY, "--config.file=" + self.config,
              "--storage.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=127.0.0.1:%d" % self.port,
-             "--cluster.listen-address=", "--log.level=debug"],
+             "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=debug"] + cluster,
             stdout=self.log_f, stderr=subprocess.STDOUT)
         try:
             wait_for(self.ready, 30, interval=0.2, what="Alertmanager to start")
@@ -88,6 +107,18 @@ class Alertmanager:
                 return r.status == 200
         except OSError:
             return False
+
+    def cluster_status(self):
+        """The "cluster" object of /api/v2/status: name, status, peers."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v2/status" % self.port,
+                                    timeout=5) as r:
+            return json.loads(r.read())["cluster"]
+
+    def cluster_position(self):
+        """This instance's index among the peers sorted by name, as
+        Alertmanager's cluster.Peer.Position() computes it."""
+        st = self.cluster_status()
+        return sorted(p["name"] for p in st["peers"]).index(st["name"])
 
     def post_alerts(self, alerts):
         req = urllib.request.Request("http://127.0.0.1:%d/api/v2/alerts" % self.port,
