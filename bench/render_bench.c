@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < mods.n; i++)
         if (mods.v[i]->templates != NULL)
             shipped[nshipped++] = mods.v[i]->templates;
-    as_tpl_lib_t *lib = as_tpl_lib_load(&cf, pool, NULL, shipped, nshipped);
+    as_tpl_lib_t *lib = as_tpl_lib_load(&cf, pool, NULL, NULL, shipped, nshipped);
     const as_mustache_t *t = lib ? as_tpl_lib_get(lib, name) : NULL;
     if (t == NULL) {
         as_conf_print_errors(&cf, stderr);

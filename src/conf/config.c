@@ -53,6 +53,22 @@ static const as_conf_key_t as_defaults_keys[] = {
     {"dedup_window", &as_conf_duration, offsetof(as_defaults_conf_t, dedup_window), 0, "5m", NULL},
     AS_CONF_END};
 
+/* include: the files are merged into the main one as it loads, so the
+ * effective configuration (-T) has nothing left to include: printed as an
+ * empty list, it stays a configuration that loads as it is. */
+static int as_set_include(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    return as_conf_strings.parse(cf, k, n, field);
+}
+
+static void as_print_include(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    fputs(" []  # merged into what follows\n", out);
+}
+
+static const as_conf_type_t as_conf_include = {"list of file names or patterns", as_set_include,
+                                               as_print_include};
+
 static const as_conf_section_t as_log_section = {as_log_keys, 0};
 static const as_conf_section_t as_spool_section = {as_spool_keys, 0};
 static const as_conf_section_t as_templates_section = {as_templates_keys, 0};
@@ -148,8 +164,8 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     size_t nr = 0;
     rk[nr++] = (as_conf_key_t){
         "name", &as_conf_string, offsetof(as_receiver_t, name), AS_CONF_REQUIRED, NULL, NULL};
-    rk[nr++] = (as_conf_key_t){
-        "mode", &as_conf_string, offsetof(as_receiver_t, mode), 0, "fallback", NULL};
+    rk[nr++] = (as_conf_key_t){"mode", &as_conf_string, offsetof(as_receiver_t, mode),
+                               0,      "fallback",      NULL};
     rk[nr++] = (as_conf_key_t){
         "channels", &as_conf_strings, offsetof(as_receiver_t, channels), 0, NULL, NULL};
     rk[nr++] = (as_conf_key_t){"fallback_after",
@@ -178,7 +194,7 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     as_conf_key_t *k = as_palloc(pool, (AS_CORE_KEYS + 1 + mods->n) * sizeof(*k));
     size_t n = 0;
     k[n++] =
-        (as_conf_key_t){"include", &as_conf_strings, offsetof(as_config_t, include), 0, NULL, NULL};
+        (as_conf_key_t){"include", &as_conf_include, offsetof(as_config_t, include), 0, NULL, NULL};
     k[n++] = (as_conf_key_t){"log", &as_conf_section, offsetof(as_config_t, log), 0,
                              NULL,  &as_log_section};
     k[n++] =
@@ -358,7 +374,8 @@ static void as_receiver_chain(as_conf_t *cf, const as_config_t *cfg, as_receiver
             for (size_t k = 0; k < r->nchain; k++)
                 listed |= r->chain[k] == (int)m;
             if (r->channel[m].conf != NULL && !listed)
-                as_conf_error(cf, at, "receiver '%s': channel '%s' is configured but not in channels",
+                as_conf_error(cf, at,
+                              "receiver '%s': channel '%s' is configured but not in channels",
                               r->name, cfg->mods.v[m]->channel_key);
         }
         return;
@@ -523,6 +540,7 @@ as_config_t *as_config_load(as_conf_t *cf, const char *path)
 
     cfg->keys = as_config_keys(pool, &cfg->mods);
     as_conf_section_parse(cf, cfg->keys, root, cfg);
+    cfg->templates.node = as_yaml_get(as_yaml_get(root, "templates"), "dir");
     if (cfg->workers < 1 || cfg->workers > 256)
         as_conf_error(cf, as_yaml_get(root, "workers"), "workers: must be between 1 and 256");
     if (cfg->spool.dir == NULL || cfg->spool.dir[0] == '\0')

@@ -58,6 +58,7 @@ typedef struct as_spool_conf_s {
 
 typedef struct as_templates_conf_s {
     char *dir;
+    const as_node_t *node; /* where dir is written (errors about it), NULL when not */
 } as_templates_conf_t;
 
 typedef struct as_defaults_conf_s {

@@ -45,7 +45,9 @@ static void as_cycle_templates(as_conf_t *cf, as_cycle_t *c)
     for (size_t m = 0; m < cfg->mods.n; m++)
         if (cfg->mods.v[m]->templates != NULL)
             shipped[nshipped++] = cfg->mods.v[m]->templates;
-    c->tpl = as_tpl_lib_load(cf, cfg->pool, cfg->templates.dir, shipped, nshipped);
+    as_node_t file = {.file = cfg->file};
+    const as_node_t *dir_at = cfg->templates.node ? cfg->templates.node : &file;
+    c->tpl = as_tpl_lib_load(cf, cfg->pool, cfg->templates.dir, dir_at, shipped, nshipped);
     if (c->tpl == NULL)
         return;
     size_t nr = cfg->receivers.n;

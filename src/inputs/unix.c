@@ -21,6 +21,7 @@
  * one is dropped as it arrives, answered "ERR line too long", and the
  * connection goes on with the next line.  An empty line is ignored; a last
  * line without a newline counts when the client shuts down its side.
+ * (Cutting the stream into lines is lines.c's, apart from the sockets.)
  *
  * Bounds: unix.max_clients connections (one more is told "ERR too many
  * clients" and closed), unix.timeout of silence closes a connection that
@@ -50,6 +51,7 @@
 #include <unistd.h>
 
 #include "alertsink/module.h"
+#include "lines.h"
 #include "listener.h"
 
 #define AS_UNIX_READ      65536
@@ -86,10 +88,8 @@ struct as_unix_client_s {
 
     int fd; /* -1 once closed */
     uint32_t events;
-    as_buf_t in; /* the line being read */
-    int dropping;
+    as_lines_t lines; /* what was read, cut into lines (lines.h) */
     int eof;
-    size_t max_line;
     as_buf_t out;
     size_t out_off;
     as_unix_answer_t *head, *tail;
@@ -145,21 +145,10 @@ static as_unix_answer_t *as_unix_answer_new(as_unix_client_t *cl)
     return a;
 }
 
-/* "ERR reason\n", on one line whatever the reason says. */
-static char *as_unix_err_text(const char *reason)
-{
-    as_buf_t b = AS_BUF_INIT;
-    as_buf_puts(&b, "ERR ");
-    for (const char *p = reason; *p; p++)
-        as_buf_putc(&b, *p == '\n' || *p == '\r' ? ' ' : *p);
-    as_buf_putc(&b, '\n');
-    return as_buf_steal(&b);
-}
-
 static void as_unix_answer_err(as_unix_client_t *cl, const char *reason)
 {
     as_unix_answer_t *a = as_unix_answer_new(cl);
-    a->text = as_unix_err_text(reason);
+    a->text = as_lines_err(reason);
     pthread_mutex_lock(&cl->u->lock);
     a->ready = 1;
     pthread_mutex_unlock(&cl->u->lock);
@@ -176,7 +165,7 @@ static void as_unix_done(void *arg, as_submit_status_t status, const char *id)
         as_buf_printf(&b, "OK %s\n", id);
         text = as_buf_steal(&b);
     } else {
-        text = as_unix_err_text(as_submit_status_text(status));
+        text = as_lines_err(as_submit_status_text(status));
     }
     pthread_mutex_lock(&u->lock);
     a->text = text;
@@ -237,7 +226,7 @@ static void as_unix_close(as_unix_client_t *cl)
     epoll_ctl(cl->u->ep, EPOLL_CTL_DEL, cl->fd, NULL);
     close(cl->fd);
     cl->fd = -1;
-    as_buf_free(&cl->in);
+    as_lines_free(&cl->lines);
     as_buf_free(&cl->out);
     cl->out_off = 0;
     as_unix_t *u = cl->u;
@@ -296,13 +285,15 @@ static void as_unix_flush(as_unix_client_t *cl)
     }
 }
 
-/* One complete line (without its newline). */
-static void as_unix_line(as_unix_client_t *cl, char *line, size_t len)
+/* One line of a client (lines.h), or (line NULL) one that was too long. */
+static void as_unix_line(void *arg, char *line, size_t len)
 {
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    if (len == 0)
+    as_unix_client_t *cl = arg;
+    if (line == NULL) {
+        as_log(AS_LOG_INFO, "unix line refused: too long", AS_I("max", cl->lines.max));
+        as_unix_answer_err(cl, "line too long");
         return;
+    }
     as_err_t err;
     int grouped = 0;
     cJSON *payload = as_payload_parse_or_text(line, len, &grouped, &err);
@@ -324,38 +315,6 @@ static void as_unix_line(as_unix_client_t *cl, char *line, size_t len)
     as_submit(&sub, as_unix_done, a);
 }
 
-/* Split what arrived into lines. */
-static void as_unix_input(as_unix_client_t *cl, char *data, size_t len)
-{
-    while (len > 0) {
-        char *nl = memchr(data, '\n', len);
-        size_t n = nl ? (size_t)(nl - data) : len;
-        if (!cl->dropping && cl->in.len + n > cl->max_line) {
-            cl->dropping = 1;
-            as_buf_free(&cl->in);
-        }
-        if (!cl->dropping) {
-            if (nl != NULL && cl->in.len == 0) {
-                as_unix_line(cl, data, n); /* the whole line is here: no copy */
-            } else {
-                as_buf_append(&cl->in, data, n);
-                if (nl != NULL) {
-                    as_unix_line(cl, cl->in.data, cl->in.len);
-                    as_buf_reset(&cl->in);
-                }
-            }
-        } else if (nl != NULL) {
-            cl->dropping = 0;
-            as_log(AS_LOG_INFO, "unix line refused: too long", AS_I("max", cl->max_line));
-            as_unix_answer_err(cl, "line too long");
-        }
-        if (nl == NULL)
-            break;
-        data = nl + 1;
-        len -= n + 1;
-    }
-}
-
 static void as_unix_read(as_unix_client_t *cl)
 {
     char buf[AS_UNIX_READ];
@@ -370,14 +329,10 @@ static void as_unix_read(as_unix_client_t *cl)
     if (r == 0) {
         /* The peer is done sending: its last line may lack a newline. */
         cl->eof = 1;
-        if (cl->dropping)
-            as_unix_answer_err(cl, "line too long");
-        else if (cl->in.len > 0)
-            as_unix_line(cl, cl->in.data, cl->in.len);
-        as_buf_free(&cl->in);
+        as_lines_end(&cl->lines, as_unix_line, cl);
         return;
     }
-    as_unix_input(cl, buf, (size_t)r);
+    as_lines_feed(&cl->lines, buf, (size_t)r, as_unix_line, cl);
 }
 
 static void as_unix_accept(as_unix_t *u)
@@ -403,7 +358,7 @@ static void as_unix_accept(as_unix_t *u)
         as_unix_client_t *cl = as_xcalloc(1, sizeof(*cl));
         cl->u = u;
         cl->fd = fd;
-        cl->max_line = u->max_line;
+        as_lines_init(&cl->lines, u->max_line);
         cl->last_ms = as_mono_ms();
         cl->events = EPOLLIN;
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = cl};
@@ -505,8 +460,8 @@ static void *as_unix_main(void *arg)
         }
         for (as_unix_client_t *cl = u->clients, *next; cl; cl = next) {
             next = cl->next;
-            int done = cl->head == NULL && cl->out_off == cl->out.len && cl->in.len == 0 &&
-                       !cl->dropping && now - cl->last_ms >= AS_UNIX_QUIET_MS;
+            int done = cl->head == NULL && cl->out_off == cl->out.len &&
+                       !as_lines_pending(&cl->lines) && now - cl->last_ms >= AS_UNIX_QUIET_MS;
             if (done || now >= deadline)
                 as_unix_close(cl);
         }

@@ -162,13 +162,14 @@ void as_conf_print_string(FILE *out, const char *s)
     if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "null") == 0 ||
                   strcmp(s, "~") == 0 || s[strlen(s) - 1] == ' '))
         plain = 0;
-    if (plain) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
+    if (!plain)
+        fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        if (p[0] == '$' && p[1] == '{')
+            fputc('$', out); /* $${: a literal ${ when read back, not a variable */
+        if (plain)
+            fputc(*p, out);
+        else if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
         else if (*p == '\n')
             fputs("\\n", out);
@@ -179,7 +180,8 @@ void as_conf_print_string(FILE *out, const char *s)
         else
             fputc(*p, out);
     }
-    fputc('"', out);
+    if (!plain)
+        fputc('"', out);
 }
 
 void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *base, int indent)

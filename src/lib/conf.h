@@ -24,7 +24,8 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
 /* Print base as YAML at indent, key by key. */
 void as_conf_section_print(FILE *out, const as_conf_key_t *keys, const void *base, int indent);
 
-/* Print a string as a YAML scalar (quoted when needed). */
+/* Print a string as a YAML scalar (quoted when needed, a literal ${ as
+ * $${), so that the loader reads back the same string. */
 void as_conf_print_string(FILE *out, const char *s);
 /* After "key:", open a list of n items: " []" and 0 when it is empty,
  * else a line break and 1, the caller printing the items on lines of

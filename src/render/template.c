@@ -86,7 +86,8 @@ static as_mustache_t *as_tpl_load_file(as_conf_t *cf, const char *path)
     return t;
 }
 
-static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, const char *dir)
+static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, const char *dir,
+                           const as_node_t *at)
 {
     DIR *d = opendir(dir);
     if (d == NULL && errno == ENOENT) {
@@ -97,7 +98,7 @@ static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, co
         return 0;
     }
     if (d == NULL) {
-        as_conf_error(cf, NULL, "templates.dir '%s': %s", dir, strerror(errno));
+        as_conf_error(cf, at, "templates.dir '%s': %s", dir, strerror(errno));
         return -1;
     }
     char **names = NULL;
@@ -135,12 +136,12 @@ static int as_tpl_load_dir(as_conf_t *cf, as_pool_t *pool, as_tpl_lib_t *lib, co
     return rc;
 }
 
-as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir,
+as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir, const as_node_t *at,
                               const as_template_src_t *const *shipped, size_t nshipped)
 {
     as_tpl_lib_t *lib = as_palloc(pool, sizeof(*lib));
     as_pool_cleanup(pool, as_tpl_lib_free, lib);
-    int rc = dir != NULL ? as_tpl_load_dir(cf, pool, lib, dir) : 0;
+    int rc = dir != NULL ? as_tpl_load_dir(cf, pool, lib, dir, at) : 0;
     for (size_t i = 0; i < nshipped; i++)
         for (const as_template_src_t *b = shipped[i]; b && b->name; b++) {
             as_err_t err;

@@ -27,11 +27,12 @@ typedef struct as_tpl_lib_s as_tpl_lib_t;
 /* Load every NAME.mustache of dir (NULL: none), then the templates the
  * modules ship (nshipped tables, each ending with {NULL, NULL}), into a
  * library allocated from pool.  Errors go to cf as FILE:LINE:COL: message
- * (every file is compiled, so all errors show at once); then NULL is
- * returned.  A dir that does not exist is logged as a warning and leaves
- * the shipped ones: a template the configuration names is then reported
- * missing where it is named. */
-as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir,
+ * (every file is compiled, so all errors show at once; one about the
+ * directory itself is reported at `at`, where it is configured); then
+ * NULL is returned.  A dir that does not exist is logged as a warning and
+ * leaves the shipped ones: a template the configuration names is then
+ * reported missing where it is named. */
+as_tpl_lib_t *as_tpl_lib_load(as_conf_t *cf, as_pool_t *pool, const char *dir, const as_node_t *at,
                               const as_template_src_t *const *shipped, size_t nshipped);
 /* A template by name: the directory's first, then the shipped ones.  NULL
  * if none. */

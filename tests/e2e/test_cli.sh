@@ -58,6 +58,46 @@ absent "-T stderr hides secrets" "$tmp/err" "SECRET"
 AS_PW=x "$ALERTSINK" -t -c "$tmp/out" 2>"$tmp/err"
 check "-T output loads again" 0 $?
 
+# Found by fuzzing (tests/fuzz/fuzz_config.c): -T printed a literal ${
+# (written $${) as a variable, and the include: list, whose files it had
+# already merged, so its output did not load again.
+mkdir -p "$tmp/inc/conf.d"
+cat >"$tmp/inc/main.yaml" <<'YAML'
+include: [conf.d/*.yaml]
+spool: {dir: "/tmp/$${HOME}/spool"}
+receivers:
+  - name: r
+    file: {path: "/tmp/out-$${x}.jsonl"}
+YAML
+cat >"$tmp/inc/conf.d/route.yaml" <<'YAML'
+route:
+  receiver: r
+  routes: [{receiver: r, matchers: ['x="a$${y}"']}]
+YAML
+"$ALERTSINK" -T -c "$tmp/inc/main.yaml" >"$tmp/inc/printed.yaml" 2>"$tmp/err"
+check "-T with include and \$\${" 0 $?
+contains "-T keeps a literal \${" "$tmp/inc/printed.yaml" 'dir: /tmp/$${HOME}/spool'
+env -u HOME "$ALERTSINK" -T -c "$tmp/inc/printed.yaml" >"$tmp/inc/printed2.yaml" 2>"$tmp/err"
+rc=$?
+[ $rc = 0 ] || cat "$tmp/err"
+check "-T output with include and \$\${ loads again" 0 $rc
+tail -n +2 "$tmp/inc/printed.yaml" >"$tmp/inc/a"
+tail -n +2 "$tmp/inc/printed2.yaml" >"$tmp/inc/b"
+cmp -s "$tmp/inc/a" "$tmp/inc/b"
+check "-T of the -T output is the same" 0 $?
+
+# Found by fuzzing: an error about templates.dir itself named no file.
+cat >"$tmp/tpldir.yaml" <<YAML
+spool: {dir: /tmp/x}
+templates: {dir: $tmp/tpldir.yaml}
+receivers: [{name: r, file: {path: /tmp/o}}]
+route: {receiver: r}
+YAML
+"$ALERTSINK" -t -c "$tmp/tpldir.yaml" 2>"$tmp/err"
+check "templates.dir not a directory" 1 $?
+contains "templates.dir error with file:line:col" "$tmp/err" \
+    "$tmp/tpldir.yaml:2:18: templates.dir '$tmp/tpldir.yaml': Not a directory"
+
 ALERTSINK_CONFIG="$tmp/bad.yaml" "$ALERTSINK" -t 2>"$tmp/err"
 check "\$ALERTSINK_CONFIG used" 1 $?
 contains "\$ALERTSINK_CONFIG file named" "$tmp/err" "$tmp/bad.yaml:1:31"

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -133,6 +134,61 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class ScriptedServer:
+    """A raw SMTP peer on a free loopback port, for replies aiosmtpd will not
+    give: it sends greeting, then answers each command line by its verb from
+    replies (bytes; other verbs get 250, QUIT 221 and the end of the
+    connection), one connection at a time, until stopped.  A message sent
+    after DATA is read to its final dot and answered 250."""
+
+    def __init__(self, greeting, replies):
+        self.greeting, self.replies = greeting, replies
+        self.lsn = socket.socket()
+        self.lsn.bind(("127.0.0.1", 0))
+        self.lsn.listen(4)
+        self.port = self.lsn.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.lsn.accept()
+            except OSError:
+                return
+            with conn:
+                self.session(conn)
+
+    def session(self, conn):
+        conn.sendall(self.greeting)
+        buf, data_mode = b"", False
+        while True:
+            while b"\n" not in buf:
+                more = conn.recv(4096)
+                if not more:
+                    return
+                buf += more
+            line, buf = buf.split(b"\n", 1)
+            if data_mode:
+                if line.rstrip(b"\r") == b".":
+                    data_mode = False
+                    conn.sendall(b"250 queued\r\n")
+                continue
+            verb = line.split(b" ")[0].strip().upper()
+            if verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            reply = self.replies.get(verb, b"250 ok\r\n")
+            data_mode = verb == b"DATA" and reply.startswith(b"354")
+            conn.sendall(reply)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.lsn.close()
 
 
 class EmailSinkTest(unittest.TestCase):
@@ -472,6 +528,18 @@ route:
         self.assertEqual(res["outcome"], "transient", res)
         self.assertIn("no reply to the end of the message within 1000 ms", res["reason"])
         self.assertLess(took, 5)
+
+    def test_reply_text_is_the_reply_alone(self):
+        # Found by fuzzing (tests/fuzz/fuzz_smtp.c): a reply shorter than a
+        # line before it was quoted with what that line left in the buffer.
+        ehlo = b"250-mail.example.org greets you " + b"x" * 80 + b"\r\n250 AUTH PLAIN\r\n"
+        with ScriptedServer(b"220 ready\r\n", {b"EHLO": ehlo, b"AUTH": b"535 no\r\n",
+                                                b"DATA": b"354 go\r\n"}) as srv:
+            cfg = self.config(srv.port, extra="  username: u\n  password: p\n")
+            res, _, _ = self.deliver_one(cfg)
+        self.assertEqual(res["outcome"], "permanent", res)
+        self.assertEqual(res["status"], 535, res)
+        self.assertRegex(res["reason"], r"authentication failed: 535 no$")
 
     def test_connect_timeout(self):
         # A listener whose accept queue is full: Linux drops further SYNs,

@@ -92,7 +92,7 @@ static as_tpl_lib_t *load(as_pool_t *pool, const char *dir, as_conf_t *cf)
     const as_template_src_t *tables[AS_MODULES_MAX];
     size_t n = shipped(tables);
     as_conf_init(cf, pool);
-    return as_tpl_lib_load(cf, pool, dir, tables, n);
+    return as_tpl_lib_load(cf, pool, dir, NULL, tables, n);
 }
 
 static void test_builtins(void **state)

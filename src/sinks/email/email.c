@@ -72,6 +72,7 @@
 
 #include "alertsink/module.h"
 #include "mime.h"
+#include "smtpwatch.h"
 
 enum { AS_TLS_NONE, AS_TLS_STARTTLS };
 
@@ -114,11 +115,9 @@ static void as_print_address(FILE *out, const as_conf_key_t *k, const void *fiel
     as_conf_string.print(out, k, field, indent);
 }
 
-static const as_conf_type_t as_conf_address = {"email address", as_set_address,
-                                               as_print_address};
+static const as_conf_type_t as_conf_address = {"email address", as_set_address, as_print_address};
 
-static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                            void *field)
+static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     return as_conf_list_parse(cf, k, n, field, &as_conf_address);
 }
@@ -168,34 +167,11 @@ typedef struct {
     int timer_on;
     sigset_t oldmask;
 
-    int connected, tls_started, tls_ok, no_starttls;
+    int connected, tls_ok, no_starttls;
     char tls_error[200];
-    int auth_pending, auth_ok, auth_code;
-    char auth_text[200];
-
-    int reply_code; /* the last reply the server sent */
-    char reply_text[200];
-    const char *phase; /* what that reply answers, for reasons */
-    char verb[12];
-    char line[512]; /* a reply line being assembled */
-    size_t linelen;
+    as_smtp_watch_t watch; /* replies, AUTH, STARTTLS: read off the protocol monitor */
     int64_t last_io_ms;
 } as_email_try_t;
-
-/* A server's text made safe for a log line: one line, at most size-1 bytes. */
-static void as_email_copy_text(char *dst, size_t size, const char *src)
-{
-    char *clean = as_mime_clean(src != NULL ? src : "", 1);
-    size_t n = strlen(clean);
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)clean[n] & 0xc0) == 0x80)
-            n--; /* never cut a UTF-8 character */
-    }
-    memcpy(dst, clean, n);
-    dst[n] = '\0';
-    free(clean);
-}
 
 /* ---- TLS ---------------------------------------------------------------- */
 
@@ -392,73 +368,14 @@ static void as_email_event(smtp_session_t session, int event, void *arg, ...)
     va_end(ap);
 }
 
-/* A complete reply line from the server. */
-static void as_email_reply(as_email_try_t *t, const char *line, size_t len)
-{
-    if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-        line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' '))
-        return; /* a continuation line, or not a reply */
-    int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-    t->reply_code = code;
-    as_email_copy_text(t->reply_text, sizeof(t->reply_text), len > 4 ? line + 4 : "");
-    if (t->auth_pending && code != 334) {
-        t->auth_pending = 0;
-        if (code / 100 == 2) {
-            t->auth_ok = 1;
-        } else {
-            t->auth_code = code;
-            memcpy(t->auth_text, t->reply_text, sizeof(t->auth_text));
-        }
-    }
-    if (code == 354)
-        t->phase = "the end of the message";
-}
-
-/* Commands written: keep the verb (never the rest: an AUTH line carries
- * credentials).  libesmtp writes whole lines. */
-static void as_email_wrote(as_email_try_t *t, const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        const char *nl = memchr(buf + i, '\n', len - i);
-        size_t end = nl != NULL ? (size_t)(nl - buf) + 1 : len, n = 0;
-        if (t->auth_pending) { /* the client's half of a SASL exchange */
-            i = end;
-            continue;
-        }
-        while (i + n < end && n + 1 < sizeof(t->verb) && buf[i + n] >= 'A' && buf[i + n] <= 'Z')
-            n++;
-        memcpy(t->verb, buf + i, n);
-        t->verb[n] = '\0';
-        t->phase = t->verb;
-        if (strcmp(t->verb, "AUTH") == 0)
-            t->auth_pending = 1;
-        else if (strcmp(t->verb, "STARTTLS") == 0)
-            t->tls_started = 1;
-        i = end;
-    }
-}
-
 static void as_email_monitor(const char *buf, int len, int writing, void *arg)
 {
     as_email_try_t *t = arg;
     t->last_io_ms = as_mono_ms();
-    if (writing == SMTP_CB_WRITING) {
-        as_email_wrote(t, buf, (size_t)len);
-        return;
-    }
-    if (writing != SMTP_CB_READING)
-        return;
-    for (int i = 0; i < len; i++) {
-        if (buf[i] == '\n') {
-            size_t n = t->linelen;
-            if (n > 0 && t->line[n - 1] == '\r')
-                n--;
-            as_email_reply(t, t->line, n);
-            t->linelen = 0;
-        } else if (t->linelen < sizeof(t->line)) {
-            t->line[t->linelen++] = buf[i];
-        }
-    }
+    if (writing == SMTP_CB_WRITING)
+        as_smtp_watch_wrote(&t->watch, buf, (size_t)len);
+    else if (writing == SMTP_CB_READING)
+        as_smtp_watch_read(&t->watch, buf, (size_t)len);
 }
 
 static const char *as_email_message(void **ctx, int *len, void *arg)
@@ -468,7 +385,7 @@ static const char *as_email_message(void **ctx, int *len, void *arg)
         t->msg_given = 0;
         return NULL;
     }
-    if (t->em->conf->username != NULL && !t->auth_ok) {
+    if (t->em->conf->username != NULL && !t->watch.auth_ok) {
         /* An error here makes libesmtp drop the connection before the
          * final dot: the server discards the unfinished message. */
         t->aborted = 1;
@@ -516,7 +433,7 @@ typedef struct {
 static void as_email_status_copy(as_email_status_t *dst, const smtp_status_t *st)
 {
     dst->code = st != NULL ? st->code : 0;
-    as_email_copy_text(dst->text, sizeof(dst->text), st != NULL ? st->text : NULL);
+    as_smtp_copy_text(dst->text, sizeof(dst->text), st != NULL ? st->text : NULL);
 }
 
 static void as_email_session(as_email_try_t *t, const as_email_channel_t *ch,
@@ -561,7 +478,7 @@ static void as_email_session(as_email_try_t *t, const as_email_channel_t *ch,
     pthread_once(&as_email_once, as_email_signals);
     ERR_clear_error();
     as_email_current = t;
-    t->phase = "the greeting";
+    as_smtp_watch_init(&t->watch);
     t->last_io_ms = as_mono_ms();
     as_email_timer_start(t, c->timeout);
     int ok = smtp_start_session(s);
@@ -573,7 +490,8 @@ static void as_email_session(as_email_try_t *t, const as_email_channel_t *ch,
         const char *e = smtp_strerror(smtp_errno(), buf, sizeof(buf));
         snprintf(out->error, sizeof(out->error), "%s", e != NULL ? e : "unknown error");
     }
-    if (t->tls_started && !t->tls_ok && t->tls_error[0] == '\0' && ERR_peek_last_error() != 0) {
+    if (t->watch.tls_started && !t->tls_ok && t->tls_error[0] == '\0' &&
+        ERR_peek_last_error() != 0) {
         char why[160];
         ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
         snprintf(t->tls_error, sizeof(t->tls_error), "%s", why);
@@ -600,7 +518,7 @@ static void as_email_why(as_result_t *res, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    as_email_copy_text(res->reason, sizeof(res->reason), buf);
+    as_smtp_copy_text(res->reason, sizeof(res->reason), buf);
 }
 
 static as_outcome_t as_email_class(int code)
@@ -614,10 +532,10 @@ static void as_email_io_reason(const as_email_try_t *t, const as_email_outcome_t
 {
     int64_t idle = as_mono_ms() - t->last_io_ms;
     if (idle >= t->em->conf->timeout)
-        as_email_why(res, "%s: no reply to %s within %lld ms", t->em->server, t->phase,
+        as_email_why(res, "%s: no reply to %s within %lld ms", t->em->server, t->watch.phase,
                      (long long)t->em->conf->timeout);
     else
-        as_email_why(res, "%s: session failed during %s: %s", t->em->server, t->phase,
+        as_email_why(res, "%s: session failed during %s: %s", t->em->server, t->watch.phase,
                      o->error[0] ? o->error : "connection lost");
 }
 
@@ -640,7 +558,7 @@ static void as_email_refused(const as_email_channel_t *ch, const as_email_outcom
             as_buf_printf(&b, "%s%s (not tried)", sep, addr);
         sep = ", ";
     }
-    as_email_copy_text(res->reason, sizeof(res->reason), b.data);
+    as_smtp_copy_text(res->reason, sizeof(res->reason), b.data);
     as_buf_free(&b);
 }
 
@@ -665,22 +583,24 @@ static void as_email_classify(const as_email_try_t *t, const as_email_channel_t 
         as_email_why(res, "%s does not offer STARTTLS, which smtp.tls: starttls requires", srv);
         return;
     }
-    if (t->tls_started && !t->tls_ok) {
+    if (t->watch.tls_started && !t->tls_ok) {
         if (t->tls_error[0] != '\0')
             as_email_why(res, "STARTTLS with %s failed: %s", srv, t->tls_error);
-        else if (t->reply_code >= 400)
-            as_email_why(res, "%s refused STARTTLS: %d %s", srv, t->reply_code, t->reply_text);
+        else if (t->watch.reply_code >= 400)
+            as_email_why(res, "%s refused STARTTLS: %d %s", srv, t->watch.reply_code,
+                         t->watch.reply_text);
         else
             as_email_io_reason(t, o, res);
-        res->status = t->reply_code >= 400 ? t->reply_code : 0;
+        res->status = t->watch.reply_code >= 400 ? t->watch.reply_code : 0;
         return;
     }
-    if (c->username != NULL && !t->auth_ok &&
-        (t->auth_code != 0 || t->aborted || o->mail.code != 0)) {
-        if (t->auth_code != 0) {
-            res->outcome = as_email_class(t->auth_code);
-            res->status = t->auth_code;
-            as_email_why(res, "%s: authentication failed: %d %s", srv, t->auth_code, t->auth_text);
+    if (c->username != NULL && !t->watch.auth_ok &&
+        (t->watch.auth_code != 0 || t->aborted || o->mail.code != 0)) {
+        if (t->watch.auth_code != 0) {
+            res->outcome = as_email_class(t->watch.auth_code);
+            res->status = t->watch.auth_code;
+            as_email_why(res, "%s: authentication failed: %d %s", srv, t->watch.auth_code,
+                         t->watch.auth_text);
         } else {
             res->outcome = AS_PERMANENT;
             as_email_why(res, "%s offers no AUTH mechanism to log in with (smtp.username is set)",
@@ -689,11 +609,11 @@ static void as_email_classify(const as_email_try_t *t, const as_email_channel_t 
         return;
     }
     if (o->mail.code == 0) { /* ended before MAIL FROM: greeting, EHLO */
-        if (t->reply_code >= 400 && t->reply_code < 600) {
-            res->outcome = as_email_class(t->reply_code);
-            res->status = t->reply_code;
-            as_email_why(res, "%s answered %s with %d %s", srv, t->phase, t->reply_code,
-                         t->reply_text);
+        if (t->watch.reply_code >= 400 && t->watch.reply_code < 600) {
+            res->outcome = as_email_class(t->watch.reply_code);
+            res->status = t->watch.reply_code;
+            as_email_why(res, "%s answered %s with %d %s", srv, t->watch.phase, t->watch.reply_code,
+                         t->watch.reply_text);
         } else {
             as_email_io_reason(t, o, res);
         }

@@ -381,8 +381,7 @@ void as_mime_base64(as_buf_t *b, const char *s, size_t len)
     }
 }
 
-/* Text's canonical form (RFC 2046 §4.1.1): every line break a CRLF. */
-static void as_mime_crlf(as_buf_t *b, const char *s, size_t len)
+void as_mime_crlf(as_buf_t *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\r' || s[i] == '\n') {

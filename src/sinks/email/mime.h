@@ -56,6 +56,9 @@ int as_mime_header_addrs(as_buf_t *b, const char *name, const char *const *specs
  * does. */
 void as_mime_qp(as_buf_t *b, const char *s, size_t len);
 void as_mime_base64(as_buf_t *b, const char *s, size_t len);
+/* Text's canonical form (RFC 2046 §4.1.1): every line break (CRLF, LF,
+ * CR) a CRLF.  Encoded with base64, a body is first put in this form. */
+void as_mime_crlf(as_buf_t *b, const char *s, size_t len);
 
 /* RFC 5322 date-time in local time: "Thu, 13 Feb 2025 10:00:00 +0300". */
 void as_mime_date(char *buf, size_t size, time_t t);

@@ -38,11 +38,6 @@ struct as_wa_s {
     int cache_tried;
 };
 
-enum {
-    AS_WA_NO_AUTH = 1 << 0,         /* login: no bearer, no 401 rule */
-    AS_WA_STATUS_FALSE_OK = 1 << 1, /* "status": false in a 2xx answer is not a failure */
-};
-
 void as_wa_reason(as_result_t *res, const char *fmt, ...)
 {
     char tmp[sizeof(res->reason)];
@@ -172,6 +167,12 @@ static int as_wa_truthy(const cJSON *it, int *known)
     return 0;
 }
 
+char *as_wa_read_token(const cJSON *ans)
+{
+    static const char *const names[] = {"token", "access_token", "accessToken", NULL};
+    return as_wa_field(ans, names);
+}
+
 /* The server's own words: "message", "msg" or "error", at the top or under data. */
 static char *as_wa_message(const cJSON *ans)
 {
@@ -207,10 +208,12 @@ static void as_wa_quote(const cJSON *ans, const as_buf_t *body, char *out, size_
     }
 }
 
-/* Fill res from an HTTP answer; 0 when delivered. */
-static int as_wa_classify(const char *what, const as_httpc_resp_t *r, const cJSON *ans,
-                          unsigned flags, as_result_t *res)
+int as_wa_answer(const char *what, const as_httpc_resp_t *r, unsigned flags, cJSON **answer,
+                 as_result_t *res)
 {
+    as_err_t perr;
+    cJSON *ans = r->body.len ? as_json_parse(r->body.data, r->body.len, &perr) : NULL;
+    *answer = ans;
     char quote[320];
     as_wa_quote(ans, &r->body, quote, sizeof(quote));
     res->status = (int)r->status;
@@ -249,21 +252,28 @@ static void as_wa_transport_failed(const as_err_t *err, as_result_t *res)
 
 /* --- the token cache ------------------------------------------------------ */
 
+char *as_wa_read_cache(const char *data, size_t len, const char *base_url, const char *phone)
+{
+    as_err_t err;
+    if (len == 0 || len >= AS_WA_CACHE_MAX)
+        return NULL;
+    cJSON *j = as_json_parse(data, len, &err);
+    const char *u = as_json_str(j, "base_url"), *p = as_json_str(j, "phone");
+    const char *t = as_json_str(j, "token");
+    char *token = NULL;
+    if (u && p && t && t[0] && strcmp(u, base_url) == 0 && strcmp(p, phone) == 0)
+        token = as_xstrdup(t);
+    cJSON_Delete(j);
+    return token;
+}
+
 static char *as_wa_cache_read(as_wa_t *w)
 {
     as_buf_t b = AS_BUF_INIT;
     char *token = NULL;
     as_err_t err;
-    if (as_state_read(w->cache_dir, AS_WA_CACHE_FILE, &b, &err) == 0 && b.len > 0 &&
-        b.len < AS_WA_CACHE_MAX) {
-        cJSON *j = as_json_parse(b.data, b.len, &err);
-        const char *url = as_json_str(j, "base_url"), *phone = as_json_str(j, "phone");
-        const char *t = as_json_str(j, "token");
-        if (url && phone && t && t[0] && strcmp(url, w->base_url) == 0 &&
-            strcmp(phone, w->phone) == 0)
-            token = as_xstrdup(t);
-        cJSON_Delete(j);
-    }
+    if (as_state_read(w->cache_dir, AS_WA_CACHE_FILE, &b, &err) == 0)
+        token = as_wa_read_cache(b.data, b.len, w->base_url, w->phone);
     if (b.data != NULL)
         explicit_bzero(b.data, b.len);
     as_buf_free(&b);
@@ -331,8 +341,7 @@ static int as_wa_do_login(as_wa_t *w, as_result_t *res)
         as_wa_reason(res, "%s (check whatsapp.phone and whatsapp.password)", res->reason);
     }
     if (rc == 0) {
-        static const char *const names[] = {"token", "access_token", "accessToken", NULL};
-        char *token = as_wa_field(ans, names);
+        char *token = as_wa_read_token(ans);
         if (token == NULL) {
             res->outcome = AS_PERMANENT;
             as_wa_reason(res, "login: the answer carries no token");
@@ -458,9 +467,7 @@ static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsi
                 return -1;
             continue;
         }
-        as_err_t perr;
-        *answer = resp.body.len ? as_json_parse(resp.body.data, resp.body.len, &perr) : NULL;
-        as_wa_classify(what, &resp, *answer, flags, res);
+        as_wa_answer(what, &resp, flags, answer, res);
         if (resp.status == 401 && !(flags & AS_WA_NO_AUTH)) {
             as_wa_drop_token(w, gen);
             as_wa_reason(res, "%s (refused again after a new login)", res->reason);
@@ -481,31 +488,49 @@ static void as_wa_query(as_buf_t *b, const char *key, const char *value)
     curl_free(v);
 }
 
-int as_wa_login_code(as_wa_t *w, const char *phone, char **code, char **reg_id, as_result_t *res)
+int as_wa_read_login_code(const cJSON *ans, char **code, char **reg_id, as_result_t *res)
 {
     static const char *const code_names[] = {"code", "pairingCode", "pairing_code", NULL};
     static const char *const reg_names[] = {"registrationId", "registration_id", "reg_id",
                                             "registrationID", NULL};
+    *code = as_wa_field(ans, code_names);
+    *reg_id = as_wa_field(ans, reg_names);
+    if (*code != NULL && *reg_id != NULL)
+        return 0;
+    res->outcome = AS_PERMANENT;
+    as_wa_reason(res, "login/code: the answer carries no %s",
+                 *code == NULL ? "code" : "registrationId");
+    free(*code);
+    free(*reg_id);
+    *code = *reg_id = NULL;
+    return -1;
+}
+
+int as_wa_login_code(as_wa_t *w, const char *phone, char **code, char **reg_id, as_result_t *res)
+{
     *code = *reg_id = NULL;
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "phone", phone);
     cJSON *ans = NULL;
     int rc = as_wa_post_json(w, "login/code", "/whatsapp/login/code", body, 0, &ans, res);
-    if (rc == 0) {
-        *code = as_wa_field(ans, code_names);
-        *reg_id = as_wa_field(ans, reg_names);
-        if (*code == NULL || *reg_id == NULL) {
-            res->outcome = AS_PERMANENT;
-            as_wa_reason(res, "login/code: the answer carries no %s",
-                         *code == NULL ? "code" : "registrationId");
-            free(*code);
-            free(*reg_id);
-            *code = *reg_id = NULL;
-            rc = -1;
-        }
-    }
+    if (rc == 0)
+        rc = as_wa_read_login_code(ans, code, reg_id, res);
     cJSON_Delete(ans);
     return rc;
+}
+
+int as_wa_read_linked(const cJSON *ans)
+{
+    const cJSON *scopes[2] = {ans, cJSON_IsObject(ans) ? as_json_obj(ans, "data") : NULL};
+    int linked = 0;
+    for (int s = 0; s < 2 && !linked; s++) {
+        int known;
+        if (!cJSON_IsObject(scopes[s]))
+            continue;
+        linked = as_wa_truthy(cJSON_GetObjectItemCaseSensitive(scopes[s], "connected"), &known) ||
+                 as_wa_truthy(cJSON_GetObjectItemCaseSensitive(scopes[s], "status"), &known);
+    }
+    return linked;
 }
 
 int as_wa_login_control(as_wa_t *w, const char *reg_id, const char *phone, int *linked,
@@ -520,17 +545,8 @@ int as_wa_login_control(as_wa_t *w, const char *reg_id, const char *phone, int *
     cJSON *ans = NULL;
     int rc = as_wa_request(w, "logincontrol", &req, AS_WA_STATUS_FALSE_OK, &ans, res);
     as_buf_free(&url);
-    if (rc == 0) {
-        const cJSON *scopes[2] = {ans, cJSON_IsObject(ans) ? as_json_obj(ans, "data") : NULL};
-        for (int s = 0; s < 2 && !*linked; s++) {
-            int known;
-            if (!cJSON_IsObject(scopes[s]))
-                continue;
-            *linked =
-                as_wa_truthy(cJSON_GetObjectItemCaseSensitive(scopes[s], "connected"), &known) ||
-                as_wa_truthy(cJSON_GetObjectItemCaseSensitive(scopes[s], "status"), &known);
-        }
-    }
+    if (rc == 0)
+        *linked = as_wa_read_linked(ans);
     cJSON_Delete(ans);
     return rc;
 }
@@ -554,7 +570,7 @@ static const cJSON *as_wa_device_list(const cJSON *ans)
     return NULL;
 }
 
-int as_wa_devices(as_wa_t *w, as_wa_devices_t *out, as_result_t *res)
+int as_wa_read_devices(const cJSON *ans, as_wa_devices_t *out, as_result_t *res)
 {
     static const char *const reg_names[] = {"registration_id", "registrationId", "reg_id",
                                             "registrationID", NULL};
@@ -562,50 +578,55 @@ int as_wa_devices(as_wa_t *w, as_wa_devices_t *out, as_result_t *res)
                                               NULL};
     out->n = 0;
     out->v = NULL;
+    const cJSON *list = as_wa_device_list(ans);
+    const cJSON *data = cJSON_IsObject(ans) ? cJSON_GetObjectItemCaseSensitive(ans, "data") : NULL;
+    if (list == NULL && !cJSON_IsNull(data)) { /* "data": null is an empty list */
+        res->outcome = AS_PERMANENT;
+        as_wa_reason(res, "devices: the answer holds no list of devices");
+        return -1;
+    }
+    size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0;
+    out->v = as_xcalloc(n ? n : 1, sizeof(*out->v));
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (!cJSON_IsObject(it))
+            continue;
+        char *reg = as_wa_field(it, reg_names);
+        if (reg == NULL)
+            continue;
+        as_wa_device_t *d = &out->v[out->n++];
+        d->reg_id = reg;
+        d->phone = as_wa_field(it, phone_names);
+        int known = 0;
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "connected");
+        d->connected = as_wa_truthy(c, &known);
+        if (!known) {
+            d->connected = as_wa_truthy(cJSON_GetObjectItemCaseSensitive(it, "status"), &known);
+            /* Listed and silent about it: a registered device. */
+            if (!known)
+                d->connected = 1;
+        }
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
+        if (cJSON_IsString(st) && st->valuestring[0] != '\0')
+            d->status = as_xstrdup(st->valuestring);
+        else
+            d->status = as_xstrdup(d->connected ? "connected" : "disconnected");
+    }
+    return 0;
+}
+
+int as_wa_devices(as_wa_t *w, as_wa_devices_t *out, as_result_t *res)
+{
+    out->n = 0;
+    out->v = NULL;
     char *url = as_wa_url(w, "/whatsapp/devices?page=-1");
     as_httpc_req_t req = {.method = "GET", .url = url};
     cJSON *ans = NULL;
     int rc = as_wa_request(w, "devices", &req, 0, &ans, res);
     free(url);
-    if (rc == 0) {
-        const cJSON *list = as_wa_device_list(ans);
-        const cJSON *data =
-            cJSON_IsObject(ans) ? cJSON_GetObjectItemCaseSensitive(ans, "data") : NULL;
-        if (list == NULL && !cJSON_IsNull(data)) { /* "data": null is an empty list */
-            res->outcome = AS_PERMANENT;
-            as_wa_reason(res, "devices: the answer holds no list of devices");
-            cJSON_Delete(ans);
-            return -1;
-        }
-        size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0;
-        out->v = as_xcalloc(n ? n : 1, sizeof(*out->v));
-        const cJSON *it;
-        cJSON_ArrayForEach(it, list)
-        {
-            if (!cJSON_IsObject(it))
-                continue;
-            char *reg = as_wa_field(it, reg_names);
-            if (reg == NULL)
-                continue;
-            as_wa_device_t *d = &out->v[out->n++];
-            d->reg_id = reg;
-            d->phone = as_wa_field(it, phone_names);
-            int known = 0;
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "connected");
-            d->connected = as_wa_truthy(c, &known);
-            if (!known) {
-                d->connected = as_wa_truthy(cJSON_GetObjectItemCaseSensitive(it, "status"), &known);
-                /* Listed and silent about it: a registered device. */
-                if (!known)
-                    d->connected = 1;
-            }
-            const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
-            if (cJSON_IsString(st) && st->valuestring[0] != '\0')
-                d->status = as_xstrdup(st->valuestring);
-            else
-                d->status = as_xstrdup(d->connected ? "connected" : "disconnected");
-        }
-    }
+    if (rc == 0)
+        rc = as_wa_read_devices(ans, out, res);
     cJSON_Delete(ans);
     return rc;
 }

@@ -100,5 +100,36 @@ int as_wa_parse_send_time(const char *s, time_t *when);
 /* Set res->reason (printf-style, cut to fit), with secrets redacted. */
 void as_wa_reason(as_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Reading answers, apart from the requests (no I/O): what each call above
+ * makes of what the server sent.  Answers are not documented, so they are
+ * read tolerantly (see the top of this file); the fuzz harness
+ * tests/fuzz/fuzz_wamessage.c feeds them whatever it likes.
+ */
+enum {
+    AS_WA_NO_AUTH = 1 << 0,         /* login: no bearer, no 401 rule */
+    AS_WA_STATUS_FALSE_OK = 1 << 1, /* "status": false in a 2xx answer is not a failure */
+};
+
+/* An HTTP answer of the call `what`: its body parsed into *answer (NULL
+ * when it is not JSON; the caller frees it, whatever the outcome) and
+ * classified into res (a 2xx with "status": false is refused unless
+ * AS_WA_STATUS_FALSE_OK; 401, 429 and 5xx are transient, other statuses
+ * permanent, Retry-After kept).  0 when delivered, else -1. */
+int as_wa_answer(const char *what, const as_httpc_resp_t *resp, unsigned flags, cJSON **answer,
+                 as_result_t *res);
+/* A login answer's token (malloc'd), or NULL when it carries none. */
+char *as_wa_read_token(const cJSON *ans);
+/* A login/code answer's pairing code and registration id (malloc'd);
+ * -1 with res set (permanent) when either is missing. */
+int as_wa_read_login_code(const cJSON *ans, char **code, char **reg_id, as_result_t *res);
+/* Does a logincontrol answer say that the phone is linked? */
+int as_wa_read_linked(const cJSON *ans);
+/* A devices answer's list into out (free it with as_wa_devices_free);
+ * -1 with res set (permanent) when it holds no list. */
+int as_wa_read_devices(const cJSON *ans, as_wa_devices_t *out, as_result_t *res);
+/* The token in the cache file's content, when it was cached for this base
+ * URL and phone; malloc'd, or NULL. */
+char *as_wa_read_cache(const char *data, size_t len, const char *base_url, const char *phone);
 
 #endif
