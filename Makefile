@@ -7,12 +7,19 @@
 #                valgrind) and again in the Sanitize build (ASan + UBSan)
 #   make san     the Sanitize build only, into build-san/
 #   make format  clang-format every C file
+#   make fuzz    build the fuzz harnesses with clang's libFuzzer into build-fuzz/
+#                and run each for FUZZ_SECONDS (default 60), one at a time;
+#                FUZZ=NAME runs only that one (tests/fuzz/fuzz_NAME.c)
+#   make fuzz-merge  fold what `make fuzz` found into tests/fuzz/corpus/
 #   make deb     the Debian package alertsink_VERSION_ARCH.deb, in the folder
 #                above this one (as dpkg-buildpackage puts it); installs its
 #                build dependencies; DEB_BUILD_OPTIONS=nocheck skips the tests
 
 BUILD     ?= build
 SANBUILD  ?= build-san
+FUZZBUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ      ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -22,8 +29,10 @@ BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyam
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
               prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate
 BENCH_DEPS := nginx-light wrk apprise hyperfine
+FUZZ_DEPS  := clang libclang-rt-14-dev llvm
 
-.PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb
+.PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb \
+        fuzz fuzz-merge
 
 all: build
 
@@ -73,8 +82,19 @@ test-san: san
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
 
+# libFuzzer comes with clang; tests/fuzz/run.sh runs the harnesses in turn,
+# under nice, and names the folder of what crashed at the end.
+fuzz: deps
+	$(call install_pkgs,$(FUZZ_DEPS))
+	@CC=clang cmake -S . -B $(FUZZBUILD) -DCMAKE_BUILD_TYPE=Fuzz >/dev/null
+	@cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzzers
+	tests/fuzz/run.sh fuzz $(FUZZBUILD) $(FUZZ_SECONDS) $(FUZZ)
+
+fuzz-merge:
+	tests/fuzz/run.sh merge $(FUZZBUILD) $(FUZZ)
+
 clean:
-	rm -rf $(BUILD) $(SANBUILD) $(DEB_STAGE)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) $(DEB_STAGE)
 
 # The package is built from a copy of the source (git's files, or the tree
 # without build folders) with packaging/debian as its debian/, so that

@@ -86,7 +86,9 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
     const as_node_t *seen[nkeys ? nkeys : 1];
     memset(seen, 0, sizeof(seen));
 
-    if (map != NULL && map->kind != AS_NODE_MAP && map->kind != AS_NODE_NULL) {
+    /* Not a map: that one error says it all (no "missing key" after it). */
+    int rejected = map != NULL && map->kind != AS_NODE_MAP && map->kind != AS_NODE_NULL;
+    if (rejected) {
         as_conf_error(cf, map, "expected a map of keys");
         map = NULL;
     }
@@ -134,7 +136,7 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
             continue;
         if (as_conf_is_section(k)) {
             k->type->parse(cf, k, NULL, field); /* defaults of the nested keys */
-        } else if (k->flags & AS_CONF_REQUIRED) {
+        } else if ((k->flags & AS_CONF_REQUIRED) && !rejected) {
             const as_node_t *at = map;
             as_node_t none = {.file = "<config>"};
             as_conf_error(cf, at ? at : &none, "missing required key '%s'", k->name);

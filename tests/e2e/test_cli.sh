@@ -98,6 +98,18 @@ check "templates.dir not a directory" 1 $?
 contains "templates.dir error with file:line:col" "$tmp/err" \
     "$tmp/tpldir.yaml:2:18: templates.dir '$tmp/tpldir.yaml': Not a directory"
 
+# Found by fuzzing: a channel written as a scalar also got an error with
+# no position at all ("<config>: missing required key 'path'").
+cat >"$tmp/scalar-channel.yaml" <<'YAML'
+spool: {dir: /tmp/x}
+receivers: [{name: r, file: x}]
+route: {receiver: r}
+YAML
+"$ALERTSINK" -t -c "$tmp/scalar-channel.yaml" 2>"$tmp/err"
+check "channel not a map" 1 $?
+contains "channel not a map: its position" "$tmp/err" "$tmp/scalar-channel.yaml:2:29: expected a map of keys"
+absent "channel not a map: no error without a position" "$tmp/err" "<config>"
+
 ALERTSINK_CONFIG="$tmp/bad.yaml" "$ALERTSINK" -t 2>"$tmp/err"
 check "\$ALERTSINK_CONFIG used" 1 $?
 contains "\$ALERTSINK_CONFIG file named" "$tmp/err" "$tmp/bad.yaml:1:31"

@@ -9,8 +9,9 @@
  * instants drawn from the input.
  *
  * What must hold besides not crashing: every field of a local time is in
- * its range, the offset is less than a day, and the local time less the
- * offset is the instant again.
+ * its range, the offset is within what RFC 9636 allows (a POSIX offset
+ * may be 24:59:59, and daylight time an hour more), and the local time
+ * less the offset is the instant again.
  */
 #include <string.h>
 
@@ -38,7 +39,7 @@ static void fz_check(const as_tz_t *tz, const uint8_t *data, size_t size)
             tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_yday < 0 || tm.tm_yday > 365 ||
             tm.tm_zone == NULL)
             fz_fail("a local time out of range at %lld", (long long)t[i]);
-        if (tm.tm_gmtoff <= -86400 || tm.tm_gmtoff >= 86400)
+        if (tm.tm_gmtoff <= -93600 || tm.tm_gmtoff >= 93600) /* RFC 9636's limits */
             fz_fail("an offset of %ld s at %lld", tm.tm_gmtoff, (long long)t[i]);
         int64_t back = as_tz_days_from_civil(year, tm.tm_mon + 1, tm.tm_mday) * 86400 +
                        tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - tm.tm_gmtoff;

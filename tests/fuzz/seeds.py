@@ -121,7 +121,7 @@ unix: {path: /run/alertsink/alertsink.sock, mode: "0660", max_clients: 10}
 whatsapp: {phone: "+90 (555) 000-0000", password: "${WA_PASSWORD}", rate_limit: 30/m,
            base_url: "https://api.wamessage.app", timeout: 10s}
 smtp: {host: mail.example.org, port: 587, username: alerts, password_file: smtp.pass,
-       from: "Alerts <alerts@example.org>", tls: starttls}
+       from: "Alerts <alerts@example.org>", tls: none}
 templates: {dir: tpl}
 defaults: {fallback_after: 2m, dedup_window: 5m}
 workers: 4
@@ -204,6 +204,16 @@ spool: {dir: /tmp/s}
 smtp: {host: localhost, tls: none, from: a@example.org}
 receivers: [{name: r, email: {to: [b@example.org], subject: "{{#x}}"}}]
 route: {receiver: r}
+""",
+    "starttls-ca-file": """\
+spool: {dir: /tmp/s}
+smtp: {host: mail.example.org, tls: starttls, tls_ca_file: ca.pem, from: a@example.org}
+receivers: [{name: r, email: {to: [b@example.org]}}]
+route: {receiver: r}
+#@file ca.pem
+-----BEGIN CERTIFICATE-----
+MIIBszCCAVmgAwIBAgIUfuzz
+-----END CERTIFICATE-----
 """,
     "recursive-template": """\
 spool: {dir: /tmp/s}

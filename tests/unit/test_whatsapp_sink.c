@@ -36,6 +36,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/engine.h"
+#include "sinks/whatsapp/wamessage.h"
 
 #define PHONE    "905550000001"
 #define PASSWORD "Tr1cky-Passw0rd"
@@ -667,6 +668,28 @@ static void test_log_has_attempts_and_no_secrets(void **state)
     as_buf_free(&b);
 }
 
+/* Registration ids that come as numbers are read as text; one past what a
+ * long long holds was converted to one (undefined behaviour, found by
+ * tests/fuzz/fuzz_wamessage.c). */
+static void test_devices_numbers_read_as_text(void **state)
+{
+    static const char answer[] = "{\"data\": [{\"registration_id\": 7001},"
+                                 " {\"registrationId\": 1.5},"
+                                 " {\"reg_id\": 9500000000000000000}]}";
+    as_err_t err;
+    cJSON *ans = as_json_parse(answer, sizeof(answer) - 1, &err);
+    assert_non_null(ans);
+    as_wa_devices_t d;
+    as_result_t res;
+    assert_int_equal(as_wa_read_devices(ans, &d, &res), 0);
+    assert_int_equal(d.n, 3);
+    assert_string_equal(d.v[0].reg_id, "7001");
+    assert_string_equal(d.v[1].reg_id, "1.5");
+    assert_string_equal(d.v[2].reg_id, "9.5e+18");
+    as_wa_devices_free(&d);
+    cJSON_Delete(ans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup(test_rate_limit_hook, test_setup),
         cmocka_unit_test_setup(test_engine_delivers, test_setup),
         cmocka_unit_test(test_log_has_attempts_and_no_secrets),
+        cmocka_unit_test(test_devices_numbers_read_as_text),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

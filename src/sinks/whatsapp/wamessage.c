@@ -132,10 +132,13 @@ static char *as_wa_field(const cJSON *ans, const char *const *names)
                 return as_xstrdup(it->valuestring);
             if (cJSON_IsNumber(it)) {
                 char num[64];
-                if (it->valuedouble == (double)(long long)it->valuedouble)
-                    snprintf(num, sizeof(num), "%lld", (long long)it->valuedouble);
+                double v = it->valuedouble;
+                /* Whole numbers as integers; only those a long long holds may
+                 * be converted (anything else is undefined behaviour). */
+                if (v > -9.2e18 && v < 9.2e18 && v == (double)(long long)v)
+                    snprintf(num, sizeof(num), "%lld", (long long)v);
                 else
-                    snprintf(num, sizeof(num), "%g", it->valuedouble);
+                    snprintf(num, sizeof(num), "%.17g", v);
                 return as_xstrdup(num);
             }
         }
