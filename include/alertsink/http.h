@@ -51,6 +51,7 @@ typedef struct as_httpc_req_s {
     const char *method; /* "GET", "POST", "PUT", ...; NULL = GET */
     const char *url;
     const char *bearer;           /* Authorization: Bearer <bearer>, or NULL */
+    const char *basic;            /* "user:password": Authorization: Basic, or NULL */
     const char *const *headers;   /* more "Name: value" lines, NULL-terminated, or NULL */
     const char *json;             /* JSON body (Content-Type: application/json), or NULL */
     const char *body;             /* a body of content_type, body_len bytes, or NULL */
