@@ -109,9 +109,8 @@ static int ntfy_init(void **instance, const void *conf, const as_module_ctx_t *c
     n->state_dir = as_xstrdup(ctx->state_dir);
     n->http = as_httpc_create(&(as_httpc_opts_t){.timeout_ms = c->timeout});
     /* Registered once per process; a reload gets the same counter back. */
-    n->published = as_metrics_counter("ntfy", "published_total",
-                                      "Messages the ntfy server accepted.", "topic", NULL, NULL,
-                                      err);
+    n->published = as_metrics_counter(
+        "ntfy", "published_total", "Messages the ntfy server accepted.", "topic", NULL, NULL, err);
     if (n->published == NULL) {
         as_httpc_free(n->http);
         free(n->state_dir);
@@ -146,8 +145,9 @@ static int ntfy_channel_init(void *instance, void *channel, const char *receiver
     for (size_t i = 0; i < sizeof(priorities) / sizeof(priorities[0]); i++)
         ok |= strcmp(ch->priority, priorities[i]) == 0;
     if (!ok)
-        return as_err_set(err, "receiver '%s': ntfy.priority: expected min, low, default, "
-                               "high or urgent, not '%s'",
+        return as_err_set(err,
+                          "receiver '%s': ntfy.priority: expected min, low, default, "
+                          "high or urgent, not '%s'",
                           receiver, ch->priority);
     if (strspn(ch->topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
             strlen(ch->topic) ||
@@ -195,8 +195,8 @@ static char *ntfy_token(ntfy_t *n, as_result_t *res)
             as_result_set(res, AS_TRANSIENT, 0, "ntfy: cannot get a token: %s", err.msg);
         } else if (resp.status != 200) {
             as_result_set(res, resp.status == 401 ? AS_PERMANENT : AS_TRANSIENT, (int)resp.status,
-                          "ntfy: the server refused a token for %s: HTTP %ld",
-                          n->conf->username, resp.status);
+                          "ntfy: the server refused a token for %s: HTTP %ld", n->conf->username,
+                          resp.status);
         } else {
             cJSON *j = as_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &err);
             const char *t = as_json_str(j, "token");
@@ -273,8 +273,7 @@ static void ntfy_deliver(void *instance, const void *channel, const as_notificat
         ntfy_token_drop(n); /* the next attempt asks for a new one */
         as_result_set(res, AS_TRANSIENT, 401, "ntfy: the token was refused");
     } else {
-        as_outcome_t o =
-            resp.status == 429 || resp.status >= 500 ? AS_TRANSIENT : AS_PERMANENT;
+        as_outcome_t o = resp.status == 429 || resp.status >= 500 ? AS_TRANSIENT : AS_PERMANENT;
         as_result_set(res, o, (int)resp.status, "ntfy: POST /%s: HTTP %ld: %.200s", ch->topic,
                       resp.status, resp.body.data ? resp.body.data : "");
         res->retry_after_ms = resp.retry_after_ms > 0 ? resp.retry_after_ms : 0;

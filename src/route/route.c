@@ -250,7 +250,7 @@ static int as_route_resolve(as_conf_t *cf, const as_route_env_t *env, as_route_t
 }
 
 int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env)
-{    /* Alertmanager's own checks on the root route. */
+{ /* Alertmanager's own checks on the root route. */
     if (root->matchers.n > 0)
         as_conf_error(cf, root->node, "route: the root route must not have matchers");
     if (root->cont)

@@ -45,7 +45,7 @@ typedef struct as_route_s {
 
     /* Resolved by as_route_finalize(). */
     struct as_route_s *parent;
-    const char *recv; /* the effective receiver's name */
+    const char *recv;              /* the effective receiver's name */
     int group_all;                 /* group_by: ['...'] */
     const as_strv_t *group_labels; /* effective group_by */
     int64_t wait;                  /* effective group_wait, ms */
