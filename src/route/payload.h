@@ -91,7 +91,5 @@ uint64_t as_labels_fingerprint(const cJSON *labels);
  * U+FFFD; malloc'd and NUL-terminated. */
 char *as_utf8_repair(const char *s, size_t len);
 
-/* Is s a label name Alertmanager 0.25 accepts ([a-zA-Z_][a-zA-Z0-9_]*)? */
-int as_label_name_valid(const char *s);
 
 #endif
