@@ -126,12 +126,12 @@ int as_daemon_run(const char *path)
 
     as_err_t err;
     if (as_core_open(cycle, 1, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg));
+        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg), AS_S("config", path));
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
     }
     if (as_core_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg));
+        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg), AS_S("config", path));
         as_core_stop();
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
