@@ -63,6 +63,109 @@ static const as_conf_section_t as_spool_section = {as_spool_keys, 0};
 static const as_conf_section_t as_templates_section = {as_templates_keys, 0};
 static const as_conf_section_t as_defaults_section = {as_defaults_keys, 0};
 
+/* templates: is a section; Alertmanager's (and what prometheus-operator
+ * and the Helm chart generate) is a list of Go template files. */
+static int as_set_templates(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    if (n != NULL && n->kind == AS_NODE_SEQ) {
+        as_conf_error(cf, n,
+                      "templates: a list of files is Alertmanager's form (Go templates, *.tmpl), "
+                      "which alertsink does not read: its templates are Mustache files, "
+                      "NAME.mustache, in one directory: templates: {dir: /etc/alertsink/templates} "
+                      "(see alertsink.yaml(5), Templates)");
+        return -1;
+    }
+    return as_conf_section.parse(cf, k, n, field);
+}
+
+static void as_print_templates(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    as_conf_section.print(out, k, field, indent);
+}
+
+static const as_conf_type_t as_conf_templates_section = {"map", as_set_templates,
+                                                         as_print_templates, AS_CONF_TYPE_ALWAYS};
+
+/* --- advice for Alertmanager's keys ---------------------------------------------- */
+
+/* Alertmanager's global: keys that have a place here. */
+static const struct {
+    const char *am, *here;
+} as_am_global[] = {
+    {"smtp_smarthost", "smtp.host and smtp.port (host:port written apart)"},
+    {"smtp_from", "smtp.from"},
+    {"smtp_auth_username", "smtp.username"},
+    {"smtp_auth_password", "smtp.password"},
+    {"smtp_auth_password_file", "smtp.password_file"},
+    {"smtp_require_tls", "smtp.tls (starttls, or none)"},
+    {NULL, NULL},
+};
+
+static void as_hint_global(const as_node_t *value, char *buf, size_t size)
+{
+    /* Name the smtp_* keys the section has; all of them when it has none. */
+    int any = 0;
+    for (size_t i = 0; as_am_global[i].am; i++)
+        any |= as_yaml_get(value, as_am_global[i].am) != NULL;
+    size_t o = (size_t)snprintf(buf, size,
+                                "Alertmanager's global: section is not read here; SMTP settings "
+                                "go under smtp:");
+    const char *sep = " ";
+    for (size_t i = 0; as_am_global[i].am && o < size; i++) {
+        if (any && as_yaml_get(value, as_am_global[i].am) == NULL)
+            continue;
+        o += (size_t)snprintf(buf + o, size - o, "%s%s -> %s", sep, as_am_global[i].am,
+                              as_am_global[i].here);
+        sep = ", ";
+    }
+    if (o < size)
+        snprintf(buf + o, size - o,
+                 "; resolve_timeout, http_config and the *_api_url settings are Alertmanager's "
+                 "and have no equivalent");
+}
+
+/* The unknown-key hook of the loader (conf.h): what an Alertmanager user
+ * should write instead. */
+static int as_config_hint(const as_node_t *key, const as_node_t *value, char *buf, size_t size)
+{
+    const char *k = key->value;
+    size_t len = strlen(k);
+    if (strcmp(k, "inhibit_rules") == 0) {
+        snprintf(buf, size,
+                 "inhibition is not supported. Route the alerts that would be inhibited to a "
+                 "receiver of their own (or to none of the paging ones), mute them with "
+                 "mute_time_intervals, or keep the inhibit_rules in an Alertmanager in front of "
+                 "alertsink (its webhook_configs pointing at /api/v1/alertmanager)");
+        return 1;
+    }
+    if (strcmp(k, "global") == 0) {
+        as_hint_global(value, buf, size);
+        return 1;
+    }
+    if (strcmp(k, "email_configs") == 0) {
+        snprintf(buf, size,
+                 "Alertmanager's receiver form: here a receiver has channels; write email: {to: "
+                 "[...]} in the receiver, and the server once under the top-level smtp: section");
+        return 1;
+    }
+    if (strcmp(k, "webhook_configs") == 0) {
+        snprintf(buf, size,
+                 "Alertmanager's receiver form: alertsink delivers by itself, with the channels "
+                 "whatsapp:, email: and file: (or a module's); a webhook receiver stays in "
+                 "Alertmanager");
+        return 1;
+    }
+    if (len > 8 && strcmp(k + len - 8, "_configs") == 0) {
+        snprintf(buf, size,
+                 "Alertmanager's receiver form: alertsink has no %.*s channel; a receiver here "
+                 "has whatsapp:, email: or file: (or a loaded module's key); keep this one in "
+                 "Alertmanager, or send it by WhatsApp or email",
+                 (int)(len - 8), k);
+        return 1;
+    }
+    return 0;
+}
+
 /* --- module sections and receiver channels -------------------------------- */
 
 static int as_set_modsection(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
@@ -189,8 +292,9 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     k[n++] = (as_conf_key_t){"workers", &as_conf_int, offsetof(as_config_t, workers), 0, "8", NULL};
     k[n++] = (as_conf_key_t){"spool", &as_conf_section, offsetof(as_config_t, spool), 0,
                              NULL,    &as_spool_section};
-    k[n++] = (as_conf_key_t){"templates", &as_conf_section,     offsetof(as_config_t, templates), 0,
-                             NULL,        &as_templates_section};
+    k[n++] = (as_conf_key_t){
+        "templates", &as_conf_templates_section, offsetof(as_config_t, templates), 0,
+        NULL,        &as_templates_section};
     k[n++] = (as_conf_key_t){"defaults", &as_conf_section,    offsetof(as_config_t, defaults), 0,
                              NULL,       &as_defaults_section};
     for (size_t i = 0; i < mods->n; i++)
@@ -388,8 +492,15 @@ static void as_config_modset_close(void *data)
 
 as_config_t *as_config_load(as_conf_t *cf, const char *path)
 {
+    return as_config_load_flags(cf, path, 0);
+}
+
+as_config_t *as_config_load_flags(as_conf_t *cf, const char *path, unsigned flags)
+{
     as_pool_t *pool = as_pool_create();
     as_conf_init(cf, pool);
+    cf->flags = flags;
+    cf->unknown_key = as_config_hint;
     as_config_t *cfg = as_palloc(pool, sizeof(*cfg));
     cfg->pool = pool;
     cfg->file = as_pstrdup(pool, path);

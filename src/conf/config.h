@@ -73,6 +73,9 @@ typedef struct as_config_s {
 
 /* Load and check path. NULL on error (errors in cf). */
 as_config_t *as_config_load(as_conf_t *cf, const char *path);
+/* The same with AS_LOAD_* flags (lib/conf.h): AS_LOAD_NO_SEND for the
+ * commands that never send. */
+as_config_t *as_config_load_flags(as_conf_t *cf, const char *path, unsigned flags);
 void as_config_free(as_config_t *cfg);
 /* The effective configuration as YAML, secrets as "<redacted>". */
 void as_config_print(FILE *out, const as_config_t *cfg);

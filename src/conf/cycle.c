@@ -101,7 +101,12 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m)
 
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path)
 {
-    as_config_t *cfg = as_config_load(cf, path);
+    return as_cycle_create_flags(cf, path, 0);
+}
+
+as_cycle_t *as_cycle_create_flags(as_conf_t *cf, const char *path, unsigned flags)
+{
+    as_config_t *cfg = as_config_load_flags(cf, path, flags);
     if (cfg == NULL)
         return NULL;
     as_cycle_t *c = as_xcalloc(1, sizeof(*c));

@@ -32,6 +32,8 @@ typedef struct as_cycle_s {
 /* Load path, initialise every module and check every receiver's channels.
  * NULL on error, every error in cf as FILE:LINE:COL: message. */
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path);
+/* The same with AS_LOAD_* flags (lib/conf.h). */
+as_cycle_t *as_cycle_create_flags(as_conf_t *cf, const char *path, unsigned flags);
 as_cycle_t *as_cycle_ref(as_cycle_t *c);
 void as_cycle_unref(as_cycle_t *c);
 

@@ -10,7 +10,16 @@
  * the logger's redaction list and prints as <redacted>.
  *
  * Errors never stop the loader: each is collected as "FILE:LINE:COL:
- * message" so `alertsink -t` shows all of them at once.
+ * message" so `alertsink -t` shows all of them at once.  An unknown key
+ * gets advice when there is some: the hook of the caller (config.c knows
+ * Alertmanager's keys), else the nearest known key of that map within two
+ * edits ("did you mean 'level'?").
+ *
+ * Warnings are collected the same way; the command prints them.  With
+ * AS_LOAD_NO_SEND (commands that never send: routes, -t --no-env), a
+ * secret that cannot be had (an unset ${NAME}, an unreadable NAME_file) is
+ * a warning and the key holds AS_CONF_UNSET_SECRET, so that the modules'
+ * checks of "is it set" pass; nothing is ever sent with it.
  */
 #ifndef AS_CONF_H
 #define AS_CONF_H
@@ -18,17 +27,42 @@
 #include "alertsink/module.h"
 #include "lib/yamldoc.h"
 
+/* Load flags. */
+enum {
+    AS_LOAD_NO_SEND = 1u << 0, /* the command never sends: missing secrets are warnings */
+};
+
+/* What a secret holds when AS_LOAD_NO_SEND let it be missing. */
+#define AS_CONF_UNSET_SECRET "(unset)"
+
+/* Advice for an unknown key: write a sentence to buf and return 1, or 0. */
+typedef int (*as_conf_hint_fn)(const as_node_t *key, const as_node_t *value, char *buf,
+                               size_t size);
+
 struct as_conf_s {
     as_pool_t *pool;
     char **errors;
     size_t nerrors, cap;
+    char **warnings;
+    size_t nwarnings, wcap;
+    unsigned flags;              /* AS_LOAD_* */
+    as_conf_hint_fn unknown_key; /* NULL: "did you mean" only */
 };
 
 void as_conf_init(as_conf_t *cf, as_pool_t *pool);
+/* Free the errors and the warnings. */
 void as_conf_free_errors(as_conf_t *cf);
 size_t as_conf_errors(const as_conf_t *cf);
 /* Print every collected error, one a line. */
 void as_conf_print_errors(const as_conf_t *cf, FILE *out);
+/* A warning "FILE:LINE:COL: warning: message"; the load goes on. */
+void as_conf_warn(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Print every collected warning, one a line. */
+void as_conf_print_warnings(const as_conf_t *cf, FILE *out);
+/* Edit distance (insertions, deletions, substitutions and swaps of two
+ * neighbours) between a and b, or max + 1 when it is over max. */
+size_t as_conf_distance(const char *a, const char *b, size_t max);
 
 /* Parse map (NULL or null: defaults only) into base with keys. */
 int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_node_t *map,

@@ -5,8 +5,14 @@
  * libyaml's event parser builds the tree; anchors and aliases resolve to
  * the same node.  ${NAME} in a scalar is replaced by the environment
  * variable (an unset one is an error naming it; $${ is a literal ${).
- * Documents are merged (for include:) with as_yaml_merge(): maps merge key
- * by key, lists concatenate, two scalars for one key are an error.
+ * With AS_LOAD_NO_SEND an unset one is a warning and the scalar is marked
+ * env_unset.  Documents are merged (for include:) with as_yaml_merge():
+ * maps merge key by key, lists concatenate, two scalars for one key are an
+ * error.
+ *
+ * YAML merge keys, as Alertmanager's configurations use them, are applied
+ * while loading: "<<: *base" (or "<<: [*a, *b]") adds the keys of those
+ * maps that the map does not set itself, the earlier map of a list winning.
  */
 #ifndef AS_YAMLDOC_H
 #define AS_YAMLDOC_H
@@ -21,6 +27,7 @@ struct as_node_s {
     int line, col;     /* 1-based */
     char *value;       /* scalars: the text after substitution */
     int quoted;        /* scalars: written in quotes ('x' or "x") */
+    int env_unset;     /* scalars: a ${NAME} in it was unset (AS_LOAD_NO_SEND) */
     size_t n;          /* seq: items; map: pairs */
     as_node_t **items; /* seq: the items; map: the values */
     as_node_t **keys;  /* map: the keys (scalar nodes) */

@@ -369,8 +369,17 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
     for (size_t i = 0; i < n->n; i++) {
         as_err_t err;
         const char *name = n->keys[i]->value;
-        const char *v = as_conf_scalar(cf, n->items[i], "a label value");
-        if (v == NULL) {
+        const char *v;
+        if (n->items[i]->kind == AS_NODE_NULL && op == AS_MATCH_EQ) {
+            v = ""; /* "env:" with no value: Alertmanager reads "" */
+        } else if (n->items[i]->kind == AS_NODE_NULL) {
+            as_conf_error(cf, n->items[i],
+                          "%s: '%s' has no value: write \"\" for the empty regular expression "
+                          "(Alertmanager refuses an empty value here too)",
+                          k->name, name);
+            rc = -1;
+            continue;
+        } else if ((v = as_conf_scalar(cf, n->items[i], "a label value")) == NULL) {
             rc = -1;
             continue;
         }
