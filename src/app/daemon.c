@@ -66,6 +66,7 @@ static void as_reload(const char *path)
         as_log(AS_LOG_ERROR, "reload refused: spool.dir changed; a restart is needed to move it",
                AS_S("old", cur->cfg->spool.dir), AS_S("new", next->cfg->spool.dir));
         as_log_set_level(cur->cfg->log.level);
+        as_log_set_format(cur->cfg->log.format);
         as_cycle_unref(next);
         as_cycle_unref(cur);
         return;
@@ -75,6 +76,7 @@ static void as_reload(const char *path)
         as_log(AS_LOG_ERROR, "reload refused: the new inputs cannot start, keeping the old ones",
                AS_S("error", err.msg));
         as_log_set_level(cur->cfg->log.level);
+        as_log_set_format(cur->cfg->log.format);
         as_cycle_unref(next);
         as_cycle_unref(cur);
         return;

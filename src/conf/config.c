@@ -39,8 +39,12 @@ static const as_conf_enum_t as_modes[] = {{"fallback", AS_MODE_FALLBACK},
                                           {"email", AS_MODE_EMAIL},
                                           {NULL, 0}};
 
+static const as_conf_enum_t as_log_formats[] = {
+    {"logfmt", AS_LOG_LOGFMT}, {"json", AS_LOG_JSON}, {NULL, 0}};
+
 static const as_conf_key_t as_log_keys[] = {
     {"level", &as_conf_enum, offsetof(as_log_conf_t, level), 0, "info", as_log_levels},
+    {"format", &as_conf_enum, offsetof(as_log_conf_t, format), 0, "logfmt", as_log_formats},
     AS_CONF_END};
 
 static const as_conf_key_t as_spool_keys[] = {

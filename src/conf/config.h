@@ -35,6 +35,7 @@ typedef struct as_receiver_s {
 
 typedef struct as_log_conf_s {
     int level;
+    int format; /* AS_LOG_LOGFMT, AS_LOG_JSON */
 } as_log_conf_t;
 
 typedef struct as_spool_conf_s {

@@ -144,6 +144,7 @@ as_cycle_t *as_cycle_create_flags(as_conf_t *cf, const char *path, unsigned flag
         return NULL;
     }
     as_log_set_level(cfg->log.level);
+    as_log_set_format(cfg->log.format);
     return c;
 }
 
