@@ -215,7 +215,8 @@ static void as_conf_unknown(as_conf_t *cf, const as_conf_key_t *keys, const as_n
     }
     size_t bestd = 3, len = strlen(name);
     for (const as_conf_key_t *k = keys; k->name; k++) {
-        for (int file = 0; file <= ((k->flags & AS_CONF_SECRET) != 0); file++) {
+        int forms = (k->flags & AS_CONF_SECRET) ? 2 : 1; /* NAME, and NAME_file */
+        for (int file = 0; file < forms; file++) {
             char cand[128];
             snprintf(cand, sizeof(cand), "%s%s", k->name, file ? "_file" : "");
             size_t d = as_conf_distance(name, cand, 2);

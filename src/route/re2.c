@@ -338,14 +338,17 @@ static void as_re2_class_alt(as_re2_class_t *c, const char *fmt, ...)
 
 static void as_re2_class_alt(as_re2_class_t *c, const char *fmt, ...)
 {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
     if (c->alts.len > 0)
         as_buf_putc(&c->alts, '|');
-    as_buf_puts(&c->alts, tmp);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    as_buf_reserve(&c->alts, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(c->alts.data + c->alts.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    c->alts.len += (size_t)n;
 }
 
 static void as_re2_class_free(as_re2_class_t *c)
