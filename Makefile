@@ -69,7 +69,7 @@ run: deps
 	fi; rm -f "$$log"
 	@mkdir -p var
 	@echo "starting alertsink -c $(RUN_CONFIG): http://127.0.0.1:9095, outbox var/outbox.jsonl; Ctrl-C stops it"
-	@trap : INT; ./$(BUILD)/alertsink -c $(RUN_CONFIG)
+	@trap : INT; "$(abspath $(BUILD))/alertsink" -c $(RUN_CONFIG)
 
 test: test-deps
 	$(MAKE) test-release
