@@ -120,6 +120,33 @@ class CheckStart(unittest.TestCase):
         self.assertIn("is valid", err)
         self.assertEqual(self.listing(), ["c.yaml"], "-t created something")
 
+    def test_files_the_configuration_names(self):
+        """smtp.tls_ca_file, *_file secrets and templates: read (compiled)
+        by -t, as by the daemon's start."""
+        path = self.config(
+            "spool: {dir: /tmp/as-check-spool}\n"
+            "smtp: {host: smtp.example.com, from: a@example.com, username: u,\n"
+            "       password_file: %(t)s/no-such-pw, tls_ca_file: %(t)s/no-such-ca.pem}\n"
+            "templates: {dir: %(t)s}\n"
+            "receivers: [{name: r, email: {to: [b@example.com], template: nosuch}}]\n"
+            "route: {receiver: r}\n" % {"t": self.tmp})
+        rc, err = self.check(path)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("cannot read '%s/no-such-pw': No such file or directory" % self.tmp, err)
+        with open(os.path.join(self.tmp, "pw"), "w") as f:
+            f.write("secret\n")
+        os.chmod(os.path.join(self.tmp, "pw"), 0o644)
+        with open(path) as f:
+            text = f.read().replace("no-such-pw", "pw")
+        self.config(text)
+        rc, err = self.check(path)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("smtp.tls_ca_file: cannot load '%s/no-such-ca.pem'" % self.tmp, err)
+        self.config(text.replace(", tls_ca_file: %s/no-such-ca.pem" % self.tmp, ""))
+        rc, err = self.check(path)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("template 'nosuch' not found", err)
+
     def test_port_in_use_names_the_key_and_the_file(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
