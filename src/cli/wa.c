@@ -31,14 +31,57 @@
 
 #define AS_WA_POLL_MS 2000 /* CONTRACT §9: pair polls logincontrol every 2 s */
 
-static const char as_wa_usage[] =
-    "usage: alertsink wa login [-c FILE]\n"
-    "       alertsink wa pair --phone P [--timeout 2m] [-c FILE]\n"
-    "       alertsink wa devices [-c FILE]\n"
-    "       alertsink wa logout --reg-id R --phone P [-c FILE]\n"
-    "       alertsink wa send --to P[,P...] [--file F] [--at \"YYYY-MM-DD HH:MM:SS\"] [-c FILE]\n"
-    "                         [MESSAGE | stdin]\n"
-    "The configuration is FILE, else $ALERTSINK_CONFIG, else /etc/alertsink/alertsink.yaml.\n";
+/* Each subcommand's usage, in one place: `wa CMD --help` prints its own,
+ * `wa --help` all of them. */
+static const struct {
+    const char *cmd, *usage;
+} as_wa_cmds[] = {
+    {"login", "alertsink wa login [-c FILE]\n"
+              "  Log in with whatsapp.phone and whatsapp.password, refresh the cached token,\n"
+              "  print OK.\n"},
+    {"pair", "alertsink wa pair --phone P [--timeout 2m] [-c FILE]\n"
+             "  Ask a pairing code for the phone P (\"+90 555 111 2233\"), print it, then poll\n"
+             "  every 2 s until the phone is linked; the registration id is the last line.\n"
+             "  --timeout D   give up after D (default 2m): exit 1\n"},
+    {"devices", "alertsink wa devices [-c FILE]\n"
+                "  List the account's devices: registration id, phone, status.\n"},
+    {"logout", "alertsink wa logout --reg-id R --phone P [-c FILE]\n"
+               "  Unlink the device R of the phone P.\n"},
+    {"send", "alertsink wa send --to P[,P...] [--file F] [--at \"YYYY-MM-DD HH:MM:SS\"] [-c FILE]\n"
+             "                   [MESSAGE | stdin]\n"
+             "  Send a message by hand from whatsapp.reg_id (else the first connected device).\n"
+             "  --to P,...    the phone numbers (with the country code)\n"
+             "  --file F      attach the file F\n"
+             "  --at T        schedule it, in this machine's time zone\n"
+             "  MESSAGE       the words of the message; without them, stdin\n"},
+};
+
+#define AS_WA_NCMDS (sizeof(as_wa_cmds) / sizeof(as_wa_cmds[0]))
+
+static const char as_wa_tail[] =
+    "The configuration is FILE, else $ALERTSINK_CONFIG, else /etc/alertsink/alertsink.yaml.\n"
+    "Exit: 0 done, 1 the API or the network failed, 2 a usage or configuration error.\n";
+
+/* The usage of one subcommand (cmd) or of all (NULL), "usage: " first. */
+static void as_wa_print_usage(FILE *out, const char *cmd)
+{
+    int first = 1;
+    for (size_t i = 0; i < AS_WA_NCMDS; i++) {
+        if (cmd != NULL && strcmp(cmd, as_wa_cmds[i].cmd) != 0)
+            continue;
+        fputs(first ? "usage: " : "       ", out);
+        if (cmd != NULL) {
+            fputs(as_wa_cmds[i].usage, out);
+        } else { /* the first line of each */
+            const char *nl = strchr(as_wa_cmds[i].usage, '\n');
+            fprintf(out, "%.*s\n", (int)(nl - as_wa_cmds[i].usage), as_wa_cmds[i].usage);
+        }
+        first = 0;
+    }
+    if (cmd == NULL)
+        fputs("`alertsink wa COMMAND --help` prints a command's options.\n", out);
+    fputs(as_wa_tail, out);
+}
 
 /* What every subcommand needs: the loaded configuration and the client. */
 typedef struct {
@@ -50,9 +93,11 @@ typedef struct {
 /* A usage error of "alertsink wa", or of one of its subcommands (cmd). */
 static int as_wa_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    char who[64];
-    snprintf(who, sizeof(who), "alertsink wa%s%s", cmd ? " " : "", cmd ? cmd : "");
-    return as_cli_usage_error(who, as_wa_usage, fmt, arg);
+    fprintf(stderr, "alertsink wa%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    as_wa_print_usage(stderr, cmd);
+    return AS_EXIT_USAGE;
 }
 
 static int as_wa_open(const char *path, as_wa_ctx_t *ctx)
@@ -282,7 +327,6 @@ int as_cli_wa(int argc, char **argv)
                                              {"file", required_argument, NULL, AS_OPT_FILE},
                                              {"at", required_argument, NULL, AS_OPT_AT},
                                              {NULL, 0, NULL, 0}};
-    static const char *const cmds[] = {"login", "pair", "devices", "logout", "send", NULL};
 
     const char *path = NULL, *phone_arg = NULL, *timeout_arg = "2m", *reg_id = NULL;
     const char *to_arg = NULL, *cmd = NULL;
@@ -305,7 +349,7 @@ int as_cli_wa(int argc, char **argv)
                 path = optarg;
                 break;
             case 'h':
-                fputs(as_wa_usage, stdout);
+                as_wa_print_usage(stdout, cmd); /* after the subcommand: its own */
                 return AS_EXIT_OK;
             case AS_OPT_PHONE:
                 phone_arg = optarg;
@@ -338,8 +382,8 @@ int as_cli_wa(int argc, char **argv)
             return as_wa_usage_error(NULL, "%s", "a subcommand is needed");
         cmd = argv[optind];
         int known = 0;
-        for (const char *const *k = cmds; *k; k++)
-            known |= strcmp(cmd, *k) == 0;
+        for (size_t i = 0; i < AS_WA_NCMDS; i++)
+            known |= strcmp(cmd, as_wa_cmds[i].cmd) == 0;
         if (!known)
             return as_wa_usage_error(NULL, "unknown subcommand '%s'", cmd);
         /* Parse the rest as its own argv, argv[0] being the subcommand. */

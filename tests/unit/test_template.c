@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "lib/conf.h"
-#include "lib/json.h"
 #include "alertsink/mem.h"
 #include "conf/module.h"
+#include "lib/conf.h"
+#include "lib/json.h"
 #include "render/template.h"
 
 static const char *const fixtures[] = {"firing-group-2.json", "firing-group-30.json",
