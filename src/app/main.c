@@ -1,6 +1,6 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V) or
- * a subcommand (send, render, routes, wa, requeue, ready), CONTRACT §3.
+ * a subcommand (send, render, routes, wa, requeue, ready), alertsink(8).
  */
 #include <getopt.h>
 #include <stdio.h>
