@@ -23,7 +23,7 @@ const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *wha
     return node->value;
 }
 
-char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path)
+static char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path)
 {
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {

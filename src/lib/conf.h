@@ -32,7 +32,5 @@ void as_conf_print_string(FILE *out, const char *s);
 int as_conf_print_list(FILE *out, size_t n);
 /* A duration as the configuration writes it: "90s", "2m", "1h30m". */
 void as_format_duration(int64_t ms, char *buf, size_t len);
-/* Read a *_file secret: content less one trailing newline. */
-char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path);
 
 #endif

@@ -51,8 +51,6 @@ int as_matchers_parse(as_pool_t *pool, const char *s, as_matchers_t *list, as_er
 /* Parse exactly one matcher, commas included in its value (ParseMatcher,
  * what amtool uses for the labels on its command line). */
 int as_matcher_parse(as_pool_t *pool, const char *s, as_matcher_t *m, as_err_t *err);
-int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
-                    const char *value, as_err_t *err);
 
 /* Does a label value (NULL = absent) satisfy m? */
 int as_matcher_matches(const as_matcher_t *m, const char *value);

@@ -39,6 +39,7 @@
 #include "alertsink/clock.h"
 #include "alertsink/mem.h"
 #include "lib/json.h"
+#include "lib/metrics.h"
 #include "route/group.h"
 #include "route/payload.h"
 #include "route/route.h"
@@ -69,17 +70,6 @@ char *as_utf8_repair(const char *s, size_t len)
         }
     }
     return as_buf_steal(&b);
-}
-
-int as_label_name_valid(const char *s)
-{
-    if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-        return 0;
-    for (s++; *s != '\0'; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
-            return 0;
-    return 1;
 }
 
 /* Reorder obj's members by name, as Go's encoder writes a map. */

@@ -77,7 +77,6 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
  * (docs/inputs.md: socket lines, `send --format auto`). */
 int as_payload_looks_json(const char *data, size_t len);
 
-
 /* Wrap alerts in the single-alert form (an array, consumed whatever the
  * outcome) into one payload; errors are prefixed with what. */
 cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_opts_t *opts,
@@ -92,7 +91,5 @@ uint64_t as_labels_fingerprint(const cJSON *labels);
  * U+FFFD; malloc'd and NUL-terminated. */
 char *as_utf8_repair(const char *s, size_t len);
 
-/* Is s a label name Alertmanager 0.25 accepts ([a-zA-Z_][a-zA-Z0-9_]*)? */
-int as_label_name_valid(const char *s);
 
 #endif

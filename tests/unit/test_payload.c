@@ -318,8 +318,7 @@ static void test_parse_or_text(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         as_err_t err = {{0}};
         int grouped = -1;
-        cJSON *p =
-            as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
+        cJSON *p = as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
         if (cases[i].err != NULL) {
             assert_null(p);
             if (strncmp(err.msg, cases[i].err, strlen(cases[i].err)) != 0)
