@@ -1,5 +1,5 @@
 /*
- * daemon.c - the daemon's life (CONTRACT §3): load the configuration,
+ * daemon.c - the daemon's life (alertsink(8), docs/architecture.md): load the configuration,
  * recover the spool, start the workers and the inputs, then serve signals
  * until told to stop.
  *

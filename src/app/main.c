@@ -1,6 +1,6 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V
- * --no-env) or a subcommand (send, render, routes, wa, requeue, ready, help).
+ * --no-env) or a subcommand (send, render, routes, wa, requeue, ready, help), alertsink(8).
  *
  * Each subcommand keeps its usage text in its own file and prints it for
  * --help; `alertsink help CMD [SUBCMD]` runs "CMD [SUBCMD] --help", so the

@@ -1,5 +1,5 @@
 /*
- * cli.h - the subcommands of CONTRACT §3.  Each takes its own argv (argv[0]
+ * cli.h - the subcommands of alertsink(8).  Each takes its own argv (argv[0]
  * is the subcommand's name) and returns the process exit code.  Usage
  * errors print the usage on stderr and return AS_EXIT_USAGE.
  *

@@ -1,7 +1,7 @@
 /*
  * routes.c - `alertsink routes`: print the receivers an alert with the
  * given labels reaches, one a line, in tree order, one line per matching
- * route (CONTRACT §9), as `amtool config routes test` does (amtool joins
+ * route (docs/routing.md), as `amtool config routes test` does (amtool joins
  * them with commas on one line).
  *
  *   alertsink routes --labels k=v[,k=v...] [-c FILE] [k=v ...]

@@ -1,5 +1,5 @@
 /*
- * send.c - `alertsink send` (CONTRACT §5.3): read one notification from
+ * send.c - `alertsink send` (docs/inputs.md): read one notification from
  * stdin, deliver it, exit with what happened.
  *
  *   0  delivered on the primary channel(s)     3  only the fallback (or only

@@ -1,6 +1,6 @@
 /*
  * wa.c - `alertsink wa ...`: the WhatsApp account from the command line
- * (CONTRACT §3, §9 "WhatsApp"): log in, pair a phone, list and unlink
+ * (docs/channels.md, alertsink(8)): log in, pair a phone, list and unlink
  * devices, send a message by hand.
  *
  * Every subcommand reads the configuration (-c FILE, else
@@ -29,7 +29,7 @@
 #include "lib/log.h"
 #include "sinks/whatsapp/whatsapp.h"
 
-#define AS_WA_POLL_MS 2000 /* CONTRACT §9: pair polls logincontrol every 2 s */
+#define AS_WA_POLL_MS 2000 /* docs/channels.md: pair polls logincontrol every 2 s */
 
 /* Each subcommand's usage, in one place: `wa CMD --help` prints its own,
  * `wa --help` all of them. */

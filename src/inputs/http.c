@@ -1,6 +1,6 @@
 /*
  * http.c - the HTTP input: Alertmanager webhooks and single alerts over
- * libmicrohttpd (CONTRACT §5.1, §9).
+ * libmicrohttpd (docs/inputs.md).
  *
  *   POST /api/v1/alertmanager            an Alertmanager webhook payload
  *   POST /api/v1/alertmanager/RECEIVER   the same, straight to RECEIVER

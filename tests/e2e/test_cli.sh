@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_cli.sh - the command line of CONTRACT §3 through the real binary:
+# test_cli.sh - the command line of alertsink(8) through the real binary:
 # -t, -T (secrets redacted), -V, exit codes, $ALERTSINK_CONFIG.
 set -u
 : "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"

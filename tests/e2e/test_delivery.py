@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""test_delivery.py - the delivery rules end to end (CONTRACT §7, §9
-"Email" and "Delivery"), through the real daemon and `alertsink send`,
+"""test_delivery.py - the delivery rules end to end (docs/delivery.md,
+docs/channels.md), through the real daemon and `alertsink send`,
 with the real aiosmtpd server (tests/smtp_server.py: plain, and STARTTLS
 with a certificate made here with openssl, plus AUTH) and the strict fake
 Wamessage (tests/fake_wamessage.py):

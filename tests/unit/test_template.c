@@ -1,5 +1,5 @@
 /*
- * test_template.c - the template library, the context of CONTRACT §6 and
+ * test_template.c - the template library, the context of docs/templates.md and
  * the default templates, checked against every Alertmanager fixture, and
  * the splitting of long messages into numbered parts.
  *
