@@ -324,7 +324,7 @@ as_cycle_t *fz_cycle(const char *yaml)
     if (path == NULL)
         fz_fail("cannot write the harness's configuration");
     as_conf_t cf;
-    as_cycle_t *c = as_cycle_create(&cf, path, AS_CYCLE_CHECK);
+    as_cycle_t *c = as_cycle_create(&cf, path, AS_LOAD_CHECK);
     if (c == NULL) {
         as_conf_print_errors(&cf, stderr);
         fz_fail("the harness's own configuration does not load");

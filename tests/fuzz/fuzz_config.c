@@ -12,17 +12,19 @@
  *                    templates (templates.dir: NAME.mustache files)
  *   #@env            NAME=VALUE lines: the whole environment the loader
  *                    sees for ${NAME} (nothing of the harness's own leaks)
+ *   #@no-env         load as `-t --no-env` does (a missing secret is a
+ *                    warning, not an error)
  *
  * The loader runs in that directory (relative paths, as templates.dir:
  * tpl, are read there) and in a sandbox (sandbox.h): it can read that
  * directory and the system's zoneinfo, nothing else; modules never load.
  *
  * What must hold besides not crashing:
- *   - a refused configuration has errors, each starting with the file of
- *     the input it is about, then ':';
+ *   - a refused configuration has errors, and every error and warning
+ *     starts with the file of the input it is about, then ':';
  *   - an accepted one printed as -T prints it is itself a valid
- *     configuration (the man page and the README promise so), which
- *     prints the same once more.
+ *     configuration once its secrets are put back (the man page and the
+ *     README promise so), which prints the same once more.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "conf/cycle.h"
 #include "fuzz.h"
 #include "sandbox.h"
@@ -83,15 +86,16 @@ static int fz_names_a_file(const char *e)
            S_ISREG(st.st_mode);
 }
 
-/* Load path in the sandbox; NULL with the errors checked when refused. */
-static as_cycle_t *fz_load(const char *path)
+/* Load path in the sandbox as -t does (flags: AS_LOAD_*); NULL with the
+ * errors checked when refused, and appended to errors (may be NULL). */
+static as_cycle_t *fz_load(const char *path, unsigned flags, as_buf_t *errors)
 {
     as_conf_t cf;
     int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (here < 0 || chdir(fz_tmpdir()) < 0)
         fz_fail("cannot change to %s", fz_tmpdir());
     fz_sandbox_enter(fz_tmpdir());
-    as_cycle_t *c = as_cycle_create(&cf, path, AS_CYCLE_CHECK);
+    as_cycle_t *c = as_cycle_create(&cf, path, AS_LOAD_CHECK | flags);
     fz_sandbox_leave();
     if (fchdir(here) < 0)
         fz_fail("cannot change back to the working directory");
@@ -101,8 +105,32 @@ static as_cycle_t *fz_load(const char *path)
     for (size_t i = 0; i < cf.nerrors; i++)
         if (!fz_names_a_file(cf.errors[i]))
             fz_fail("an error that names no file: %s", cf.errors[i]);
+    for (size_t i = 0; i < cf.nwarnings; i++)
+        if (!fz_names_a_file(cf.warnings[i]))
+            fz_fail("a warning that names no file: %s", cf.warnings[i]);
+    for (size_t i = 0; errors != NULL && i < cf.nerrors; i++)
+        as_buf_printf(errors, "%s\n", cf.errors[i]);
     as_conf_free_errors(&cf);
     return c;
+}
+
+/* The -T output with its secrets put back (-T prints them "<redacted>",
+ * which the loader refuses), written to printed.yaml: its path. */
+static char *fz_put_back(const char *printed)
+{
+    static const char *const keys[] = {"bearer_token: ", "password: ", NULL};
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_puts(&b, printed);
+    for (const char *const *k = keys; *k; k++) {
+        as_buf_t find = AS_BUF_INIT;
+        as_buf_printf(&find, "%s\"<redacted>\"", *k);
+        for (char *at; (at = strstr(b.data, find.data)) != NULL;)
+            memcpy(at + strlen(*k) + 1, "put-back--", 10); /* as long as <redacted> */
+        as_buf_free(&find);
+    }
+    char *path = fz_write("printed.yaml", b.data, b.len);
+    as_buf_free(&b);
+    return path;
 }
 
 /* The effective configuration as -T prints it, less its first line (a
@@ -136,11 +164,12 @@ static const char fz_warm_up[] =
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fz_quiet();
+    as_config_advice(as_cli_advice); /* as main() does: advice for unknown keys */
     for (int i = 0; i < 2; i++) {
         as_buf_t b = AS_BUF_INIT;
         as_buf_printf(&b, "%s%s", i ? "modules: [missing.so]\n" : "", fz_warm_up);
         char *path = fz_write("warm-up.yaml", b.data, b.len);
-        as_cycle_t *c = fz_load(path);
+        as_cycle_t *c = fz_load(path, 0, NULL);
         if ((c == NULL) != (i == 1))
             fz_fail("the warm-up configuration %s",
                     i ? "loads with a missing module" : "is refused");
@@ -163,15 +192,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_env_t env;
     fz_env_set(&in, &env);
 
-    as_cycle_t *c = fz_load(path);
+    unsigned flags = fz_input_get(&in, "no-env") ? AS_LOAD_NO_SEND : 0;
+    as_cycle_t *c = fz_load(path, flags, NULL);
     if (c != NULL) {
         char *printed = fz_print(c);
         as_cycle_unref(c);
-        char *again = fz_write("printed.yaml", printed, strlen(printed));
+        char *again = fz_put_back(printed);
         fz_env_clear(&env);
-        c = fz_load(again);
+        as_buf_t errors = AS_BUF_INIT;
+        c = fz_load(again, flags, &errors);
         if (c == NULL)
-            fz_fail("the -T output of a valid configuration is refused:\n%s", printed);
+            fz_fail("the -T output of a valid configuration is refused:\n%s\n%s", errors.data,
+                    printed);
+        as_buf_free(&errors);
         char *printed2 = fz_print(c);
         if (strcmp(printed, printed2) != 0)
             fz_fail("-T of -T differs:\n%s\n---\n%s", printed, printed2);

@@ -1,6 +1,6 @@
 /*
  * email.c - the email sink: one SMTP transaction per notification, over
- * libesmtp (CONTRACT §9 "Email").
+ * libesmtp (docs/channels.md).
  *
  * deliver() builds the message (mime.c), then runs one libesmtp session of
  * its own: sessions share nothing but the module's SSL_CTX, so deliveries
@@ -562,7 +562,7 @@ static void as_email_refused(const as_email_channel_t *ch, const as_email_outcom
     as_buf_free(&b);
 }
 
-/* The verdict of CONTRACT §9, from what the session left behind. */
+/* The result (docs/channels.md), from what the session left behind. */
 static void as_email_classify(const as_email_try_t *t, const as_email_channel_t *ch,
                               const as_email_outcome_t *o, int64_t elapsed, as_result_t *res,
                               int *accepted)
