@@ -215,6 +215,21 @@ route: {receiver: r}
 MIIBszCCAVmgAwIBAgIUfuzz
 -----END CERTIFICATE-----
 """,
+    "merge-keys-no-env": """\
+spool: {dir: /tmp/s}
+http: {bearer_token: "${UNSET_TOKEN}"}
+receivers:
+  - name: a
+    file: &f {path: /tmp/a.jsonl, mode: "0640"}
+  - name: b
+    file: {<<: *f, path: /tmp/b.jsonl}
+route: &r
+  receiver: a
+  group_by: [alertname]
+  routes:
+    - {<<: [{receiver: b}, {continue: true}], matchers: [x=y]}
+#@no-env
+""",
     "recursive-template": """\
 spool: {dir: /tmp/s}
 templates: {dir: t}
@@ -453,10 +468,32 @@ def tz(s):
         s.add("posix-%d" % i, spec + "\n")
 
 
+RE2_EXTRA = [
+    "(?=a)a", "(a)\\1", "(?>a+)b", "a++", "(?R)", "(?(1)a|b)", "\\Qa.b\\E", "\\Qunclosed",
+    "[[:alpha:]]+", "\\pL\\p{Greek}\\PN", "(?i)\\p{Lu}", "x{1001}", "((a*)*)*b", "(a|aa)*c",
+    "[\\x{10FFFF}-\\x{0}]", "(?U)a+?", "(?m)^a$", "(?s:.)", "\\z\\A\\b\\B", "a)|(b",
+    "[^\\D\\S]", "(?P<n>x)(?P=n)", "\\C", "a{,3}", "\\8", "[a-\\d]",
+]
+
+
+def re2(s):
+    cases = {}
+    for line in read(os.path.join(FIX, "re2", "cases.jsonl")).splitlines():
+        if line.strip() and not line.startswith("#"):
+            c = json.loads(line)
+            cases.setdefault(c["re"], [])
+            if "in" in c:
+                cases[c["re"]].append(c["in"])
+    for i, (r, ins) in enumerate(sorted(cases.items())):
+        s.add("case-%03d" % i, r + "\n" + "".join("#@match\n%s\n" % x for x in ins[:4]))
+    for i, r in enumerate(RE2_EXTRA):
+        s.add("pcre-%02d" % i, r)
+
+
 HARNESSES = {
     "payload": payload, "config": config, "mustache": mustache, "matcher": matcher,
     "timeinterval": timeinterval, "formats": formats, "socketline": socketline, "mime": mime,
-    "split": split, "wamessage": wamessage, "smtp": smtp, "tz": tz,
+    "split": split, "wamessage": wamessage, "smtp": smtp, "tz": tz, "re2": re2,
 }
 
 
