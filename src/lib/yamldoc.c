@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "alertsink/json.h"
 #include "alertsink/log.h"
 #include "alertsink/mem.h"
 #include "lib/yamldoc.h"
@@ -114,6 +115,13 @@ static char *as_yaml_substitute(as_yaml_ctx_t *y, as_node_t *at, const char *s, 
                 return NULL;
             }
             addlen = strlen(add);
+            /* The value goes where the file's own UTF-8 text would: -T
+             * prints it back into a YAML file, which must be UTF-8. */
+            if (!as_utf8_valid(add, addlen)) {
+                as_conf_error(y->cf, at, "environment variable '%s' is not valid UTF-8", name);
+                free(out);
+                return NULL;
+            }
             step = nlen + 3;
         }
         if (o + addlen + 1 > cap) {

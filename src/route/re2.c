@@ -1083,8 +1083,13 @@ static int as_re2_translate_at(const char *re, size_t base, size_t user_len, as_
     p.base = base;
     p.user_len = user_len;
     p.pending = (as_buf_t)AS_BUF_INIT;
-    if (!as_utf8_valid(re, p.len))
-        return as_err_set(err, "invalid UTF-8");
+    if (!as_utf8_valid(re, p.len)) {
+        size_t at = 0, w;
+        long cp;
+        while (at < p.len && (w = as_utf8_decode(re + at, p.len - at, &cp), cp >= 0))
+            at += w;
+        return as_re2_fail(&p, at, "invalid UTF-8");
+    }
     as_buf_puts(out, ""); /* never NULL, even for "" */
     int rc = 0;
     while (rc == 0 && p.i < p.len) {

@@ -117,6 +117,18 @@ check "channel not a map" 1 $?
 contains "channel not a map: its position" "$tmp/err" "$tmp/scalar-channel.yaml:2:29: expected a map of keys"
 absent "channel not a map: no error without a position" "$tmp/err" "<config>"
 
+# Found by fuzzing: a value from the environment that is not UTF-8 was
+# taken, and -T then printed a file that is not YAML.
+cat >"$tmp/latin1.yaml" <<'YAML'
+spool: {dir: "/tmp/${AS_LATIN1}"}
+receivers: [{name: r, file: {path: /tmp/o}}]
+route: {receiver: r}
+YAML
+AS_LATIN1=$(printf 'caf\351') "$ALERTSINK" -t -c "$tmp/latin1.yaml" 2>"$tmp/err"
+check "environment value not UTF-8" 1 $?
+contains "environment value not UTF-8: named" "$tmp/err" \
+    "$tmp/latin1.yaml:1:14: environment variable 'AS_LATIN1' is not valid UTF-8"
+
 ALERTSINK_CONFIG="$tmp/bad.yaml" "$ALERTSINK" -t 2>"$tmp/err"
 check "\$ALERTSINK_CONFIG used" 1 $?
 contains "\$ALERTSINK_CONFIG file named" "$tmp/err" "$tmp/bad.yaml:1:31"
