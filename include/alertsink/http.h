@@ -67,7 +67,7 @@ typedef struct as_httpc_resp_s {
     as_httpc_error_t error;
     long status;            /* HTTP status; 0 when error != AS_HTTPC_OK */
     as_buf_t body;          /* the answer's body (owned; as_httpc_resp_free) */
-    int64_t retry_after_ms; /* Retry-After (seconds or HTTP date), -1 when absent */
+    int64_t retry_after_ms; /* Retry-After (seconds or HTTP date; a year at most), -1 when absent */
     int64_t latency_ms;
 } as_httpc_resp_t;
 

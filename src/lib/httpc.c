@@ -20,6 +20,7 @@
 #include "alertsink/clock.h"
 #include "alertsink/http.h"
 #include "alertsink/mem.h"
+#include "lib/httpc.h"
 
 #define AS_HTTPC_IDLE_MAX                                                                          \
     256 /* as many as there can be workers: every one keeps its connection                         \
@@ -128,6 +129,30 @@ static size_t as_httpc_write(char *data, size_t size, size_t n, void *arg)
     return n;
 }
 
+int64_t as_httpc_parse_retry_after(const char *v, int64_t now_ms)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    int64_t ms;
+    if (*v >= '0' && *v <= '9') {
+        char *end;
+        long long s = strtoll(v, &end, 10); /* LLONG_MAX past it: capped below */
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end != '\0' || s < 0)
+            return -1;
+        ms = s > AS_HTTPC_RETRY_AFTER_MAX / 1000 ? AS_HTTPC_RETRY_AFTER_MAX : (int64_t)s * 1000;
+    } else {
+        time_t when = curl_getdate(v, NULL);
+        if (when == (time_t)-1)
+            return -1;
+        if ((int64_t)when > (now_ms + AS_HTTPC_RETRY_AFTER_MAX) / 1000)
+            return AS_HTTPC_RETRY_AFTER_MAX;
+        ms = (int64_t)when * 1000 - now_ms;
+    }
+    return ms < 0 ? 0 : ms > AS_HTTPC_RETRY_AFTER_MAX ? AS_HTTPC_RETRY_AFTER_MAX : ms;
+}
+
 /* Retry-After is delay-seconds or an HTTP date (RFC 9110 10.2.3). */
 static int64_t as_httpc_retry_after(CURL *h)
 {
@@ -135,25 +160,10 @@ static int64_t as_httpc_retry_after(CURL *h)
     if (curl_easy_header(h, "Retry-After", 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK || hdr == NULL ||
         hdr->value == NULL)
         return -1;
-    const char *v = hdr->value;
-    while (*v == ' ' || *v == '\t')
-        v++;
-    if (*v >= '0' && *v <= '9') {
-        char *end;
-        long long s = strtoll(v, &end, 10);
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end != '\0' || s < 0)
-            return -1;
-        return s > INT64_MAX / 1000 ? INT64_MAX : (int64_t)s * 1000;
-    }
-    time_t when = curl_getdate(v, NULL);
-    if (when == (time_t)-1)
-        return -1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    int64_t ms = ((int64_t)when - now.tv_sec) * 1000 - now.tv_nsec / 1000000;
-    return ms > 0 ? ms : 0;
+    return as_httpc_parse_retry_after(hdr->value,
+                                      (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 }
 
 static as_httpc_error_t as_httpc_classify(CURLcode rc)

@@ -5,9 +5,11 @@
  * answers, the choice of a device, and the token cache file.
  *
  * The input is an answer's body; "#@status N" gives its HTTP status (200
- * when absent) and "#@retry-after S" its Retry-After in seconds.
+ * when absent) and "#@retry-after VALUE" its Retry-After header (seconds
+ * or an HTTP date, read as the HTTP client reads it).
  *
- * What must hold besides not crashing: an answer that is not 2xx is never
+ * What must hold besides not crashing: a Retry-After is -1 (not one) or
+ * between 0 and a year; an answer that is not 2xx is never
  * a delivery, and one that is refused says why; every device read has a
  * registration id and a status; asking for a device by a registration id
  * of the list finds that device, and asking for any finds a connected one
@@ -17,7 +19,11 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "lib/httpc.h"
 #include "sinks/whatsapp/wamessage.h"
+
+/* 2026-11-24 13:46:31 UTC, the fixtures' time. */
+#define FZ_NOW_MS 1795527991000LL
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -64,9 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const fz_part_t *st = fz_input_get(&in, "status"), *ra = fz_input_get(&in, "retry-after");
     as_httpc_resp_t resp = {
         .status = st ? strtol(st->arg, NULL, 10) : 200,
-        .retry_after_ms = ra ? strtoll(ra->arg, NULL, 10) * 1000 : -1,
+        .retry_after_ms = ra ? as_httpc_parse_retry_after(ra->arg, FZ_NOW_MS) : -1,
     };
     as_buf_append(&resp.body, in.parts[0].data, in.parts[0].len);
+    if (resp.retry_after_ms < -1 || resp.retry_after_ms > AS_HTTPC_RETRY_AFTER_MAX)
+        fz_fail("Retry-After '%s' read as %lld ms", ra->arg, (long long)resp.retry_after_ms);
 
     for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
         cJSON *ans = NULL;

@@ -79,11 +79,13 @@ if [ "$mode" = fuzz ]; then
         dict=()
         [ -f "$HERE/dict/$n.dict" ] && dict=(-dict="$HERE/dict/$n.dict")
         echo "fuzz: $n for ${seconds}s (log $log)"
+        start=$(date +%s)
         # shellcheck disable=SC2046
         nice -n 19 "$build/fuzz/fuzz_$n" "$work" $(seeds_of "$n") -max_total_time="$seconds" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
             -artifact_prefix="$crashes/" >"$log" 2>&1
         rc=$?
+        took=$(($(date +%s) - start))
         found=$(find "$crashes" -type f | wc -l)
         if [ $rc -ne 0 ] || [ "$found" -ne 0 ]; then
             echo "fuzz: $n FAILED (exit $rc): see $log"
@@ -91,7 +93,7 @@ if [ "$mode" = fuzz ]; then
                 head -5
             failed=1
         fi
-        summarise "$n" "$log" "$seconds" | tee -a "$summary"
+        summarise "$n" "$log" "$((took > 0 ? took : 1))" | tee -a "$summary"
     done
     echo
     cat "$summary"

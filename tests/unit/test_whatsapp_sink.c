@@ -350,6 +350,17 @@ static void test_429_retry_after_seconds(void **state)
                  AS_TRANSIENT, 429, 7000, 7000, "HTTP 429: slow");
 }
 
+/* A Retry-After past what a long long of milliseconds holds is a year at
+ * most (it overflowed on its way to the reason and the schedule: found by
+ * tests/fuzz/fuzz_wamessage.c). */
+static void test_429_retry_after_huge(void **state)
+{
+    expect_fault("{\"fail\": [{\"status\": 429, \"retry_after\": \"99999999999999999999\", "
+                 "\"path\": \"/whatsapp/sendmessage/multi\"}]}",
+                 AS_TRANSIENT, 429, 365LL * 86400 * 1000, 365LL * 86400 * 1000,
+                 "(Retry-After 31536000 s)");
+}
+
 static void test_503_retry_after_date(void **state)
 {
     char date[64], control[256];
@@ -698,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup(test_resume_after_partial_failure, test_setup),
         cmocka_unit_test_setup(test_500_transient, test_setup),
         cmocka_unit_test_setup(test_429_retry_after_seconds, test_setup),
+        cmocka_unit_test_setup(test_429_retry_after_huge, test_setup),
         cmocka_unit_test_setup(test_503_retry_after_date, test_setup),
         cmocka_unit_test_setup(test_timeout_transient, test_setup),
         cmocka_unit_test_setup(test_reset_transient, test_setup),

@@ -236,9 +236,9 @@ int as_wa_answer(const char *what, const as_httpc_resp_t *r, unsigned flags, cJS
         if (res->outcome == AS_TRANSIENT && r->retry_after_ms > 0)
             res->retry_after_ms = r->retry_after_ms;
         if (res->retry_after_ms > 0)
-            as_wa_reason(res, "%s: HTTP %ld%s%s (Retry-After %lld s)", what, r->status,
-                         quote[0] ? ": " : "", quote,
-                         (long long)(res->retry_after_ms + 999) / 1000);
+            as_wa_reason(
+                res, "%s: HTTP %ld%s%s (Retry-After %lld s)", what, r->status, quote[0] ? ": " : "",
+                quote, (long long)(res->retry_after_ms / 1000 + (res->retry_after_ms % 1000 != 0)));
         else
             as_wa_reason(res, "%s: HTTP %ld%s%s", what, r->status, quote[0] ? ": " : "", quote);
     }
