@@ -27,7 +27,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* err is "why at offset N", N at most the length of re. */
 static void fz_refusal(const char *what, const as_err_t *err, size_t relen)
 {
-    const char *at = strstr(err->msg, " at offset ");
+    const char *at = NULL; /* the last one: the expression quoted before may hold one */
+    for (const char *p = err->msg; (p = strstr(p, " at offset ")) != NULL; p++)
+        at = p;
     if (err->msg[0] == '\0' || at == NULL)
         fz_fail("%s refused without an offset: '%s'", what, err->msg);
     if (strtoul(at + 11, NULL, 10) > relen)
