@@ -29,6 +29,11 @@ AS_API void as_buf_putc(as_buf_t *b, char c);
 AS_API void as_buf_printf(as_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with &, <, >, ", ' escaped for HTML. */
 AS_API void as_buf_html(as_buf_t *b, const char *s, size_t len);
+/* Append s[0..len) as a JSON string literal, quotes included, escaped as
+ * cJSON prints strings: the one way alertsink writes JSON text by hand. */
+AS_API void as_buf_json(as_buf_t *b, const char *s, size_t len);
+/* Append v in decimal (no printf). */
+AS_API void as_buf_int(as_buf_t *b, long long v);
 /* Append all of fp.  -1 on a read error, or with errno EFBIG once more
  * than max bytes came (max 0: no limit); what was read stays in b. */
 AS_API int as_buf_read(as_buf_t *b, FILE *fp, size_t max);

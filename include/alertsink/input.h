@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "alertsink/api.h"
+#include "alertsink/mem.h"
 
 typedef enum {
     AS_SUBMIT_OK = 0,
@@ -26,14 +27,24 @@ typedef enum {
 } as_submit_status_t;
 
 enum {
-    AS_SUB_GROUPED = 1 << 0, /* an Alertmanager group: never held back by group_wait */
+    AS_SUB_GROUPED = 1 << 0,  /* an Alertmanager group: never held back by group_wait */
+    AS_SUB_VERBATIM = 1 << 1, /* the payload is the parsed text as it came (raw may be used) */
 };
 
 typedef struct as_submission_s {
-    const char *input;    /* "http", "unix", "stdin": for logs and metrics */
-    cJSON *payload;       /* owned by the core once submitted */
+    const char *input; /* "http", "unix", "stdin": for logs and metrics */
+    cJSON *payload;    /* owned by the core once submitted */
+    /* The pool the payload was parsed into (as_payload_parse), owned by
+     * the core once submitted and released with the notification; NULL:
+     * the payload is on the heap. */
+    as_pool_t *pool;
+    /* With AS_SUB_VERBATIM: the JSON text the payload was parsed from,
+     * stored in the spool as it came instead of being printed again.
+     * Read during as_submit() only. */
+    const char *raw;
+    size_t raw_len;
     const char *receiver; /* deliver straight to it, skipping routing; NULL = route */
-    unsigned flags;       /* AS_SUB_* */
+    unsigned flags;       /* AS_SUB_*, as the parser set them */
 } as_submission_t;
 
 /* An id handed to done() is shorter than this, its NUL included. */
@@ -58,12 +69,18 @@ AS_API void as_submit_rejected(const char *input, const char *reason);
 AS_API int as_core_ready(char *why, size_t len);
 
 /* Parse and validate a JSON body into the Alertmanager shape: a webhook
- * payload (kept as it came, *grouped = 1) or one alert or an array of
- * alerts (wrapped, *grouped = 0).  Errors name the first bad field by its
- * path: "alerts[2].labels: expected object". */
-AS_API cJSON *as_payload_parse(const char *json, size_t len, int *grouped, as_err_t *err);
+ * payload (kept as it came: *flags has AS_SUB_GROUPED, and
+ * AS_SUB_VERBATIM when nothing had to be filled in) or one alert or an
+ * array of alerts (wrapped: *flags 0).  The tree is allocated in pool
+ * (create one per request with as_pool_create() and hand it to
+ * as_submit() with the payload), or on the heap with pool NULL.  Errors
+ * name the first bad field by its path: "alerts[2].labels: expected
+ * object". */
+AS_API cJSON *as_payload_parse(as_pool_t *pool, const char *json, size_t len, unsigned *flags,
+                               as_err_t *err);
 /* The same for input that may be plain text: JSON when its first
  * non-blank byte is { or [ (then it must parse), else a message. */
-AS_API cJSON *as_payload_parse_or_text(const char *data, size_t len, int *grouped, as_err_t *err);
+AS_API cJSON *as_payload_parse_or_text(as_pool_t *pool, const char *data, size_t len,
+                                       unsigned *flags, as_err_t *err);
 
 #endif /* ALERTSINK_INPUT_H */

@@ -5,7 +5,8 @@
  *
  * A notification's data (as_notification_t.data, .context) is a cJSON
  * tree that belongs to the core: read it with these getters or cJSON's
- * own, never change it.
+ * own, never change it.  Memory cJSON hands out (cJSON_Print, a tree to
+ * delete) goes back with cJSON_free / cJSON_Delete, never free().
  */
 #ifndef ALERTSINK_JSON_H
 #define ALERTSINK_JSON_H
@@ -31,7 +32,9 @@ AS_API int as_json_bool(const cJSON *obj, const char *key, int dflt);
  * one of that name (compared case-sensitively), else added at the end. */
 AS_API void as_json_set(cJSON *obj, const char *key, cJSON *item);
 
-/* Compact JSON, malloc'd (free with cJSON_free / free). */
+/* Compact JSON, allocated as cJSON allocates: free it with cJSON_free
+ * (alertsink gives cJSON its own allocator, so what cJSON allocates is
+ * never passed to free()). */
 AS_API char *as_json_print(const cJSON *item);
 
 #endif /* ALERTSINK_JSON_H */

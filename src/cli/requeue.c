@@ -50,7 +50,7 @@ static int as_requeue_one(as_spool_t *sp, const char *id)
         fprintf(stderr, "alertsink requeue: %s: not in %s/dead/ (%s)\n", id, sp->dir, err.msg);
         goto done;
     }
-    as_note_t *n = as_note_parse(data.data, data.len, &err);
+    as_note_t *n = as_note_parse(NULL, data.data, data.len, &err);
     if (n == NULL || !n->routed) {
         fprintf(stderr, "alertsink requeue: %s: not a notification: %s\n", id,
                 n ? "a record" : err.msg);
@@ -67,7 +67,7 @@ static int as_requeue_one(as_spool_t *sp, const char *id)
         c->next_ms = 0;
         c->in_doubt = 0;
     }
-    as_note_entry(n, &line);
+    as_note_entry(n, NULL, 0, &line);
     as_note_free(n);
 
     char name[AS_ID_LEN];

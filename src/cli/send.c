@@ -248,12 +248,14 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     as_send_report_t report = {NULL, 0};
     as_engine_on_attempt(as_send_report, &report);
 
-    as_note_t *rec = as_note_new();
+    as_mem_t *mem = as_mem_new(NULL, payload); /* the record's; the payload is on the heap */
+    as_note_t *rec = as_note_new(mem);
+    as_mem_unref(mem);
     as_spool_id(rec->id);
-    snprintf(rec->record, sizeof(rec->record), "%s", rec->id);
+    memcpy(rec->record, rec->id, sizeof(rec->record));
     rec->accepted_ms = as_now_ms();
-    rec->input = as_xstrdup("stdin");
-    rec->receiver = o->receiver ? as_xstrdup(o->receiver) : NULL;
+    rec->input = as_note_str(rec, "stdin");
+    rec->receiver = as_note_str(rec, o->receiver);
     rec->grouped = grouped != 0;
     rec->payload = payload;
     size_t left =

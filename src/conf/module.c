@@ -43,8 +43,9 @@ static const char *as_module_check(const as_module_t *m)
         return "its name is empty or not [a-z0-9_]";
     if (m->kind != AS_MODULE_INPUT && m->kind != AS_MODULE_SINK)
         return "its kind is neither input nor sink";
-    if (m->kind == AS_MODULE_SINK && (m->deliver == NULL || m->channel_key == NULL))
-        return "a sink needs a channel key and a deliver hook";
+    if (m->kind == AS_MODULE_SINK &&
+        ((m->deliver == NULL && m->deliver_batch == NULL) || m->channel_key == NULL))
+        return "a sink needs a channel key and a deliver or deliver_batch hook";
     if (m->kind == AS_MODULE_INPUT && m->start == NULL)
         return "an input needs a start hook";
     if ((m->conf_key != NULL) != (m->conf_keys != NULL))

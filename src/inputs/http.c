@@ -160,7 +160,7 @@ static enum MHD_Result as_http_json(as_http_req_t *rq, unsigned code, const char
     char *s = as_json_print(o);
     cJSON_Delete(o);
     enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, s, strlen(s), allow);
-    free(s);
+    cJSON_free(s);
     return ret;
 }
 
@@ -296,31 +296,34 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
     if (rq->route == AS_HTTP_METRICS)
         return as_http_metrics(rq);
 
+    /* The payload goes into a pool of its own, which the core keeps with
+     * the notification and releases in one step when it is done. */
     as_err_t err;
-    int grouped = 0;
-    cJSON *payload =
-        as_payload_parse(rq->body.data ? rq->body.data : "", rq->body.len, &grouped, &err);
-    as_buf_free(&rq->body);
+    unsigned flags = 0;
+    as_pool_t *pool = as_pool_create();
+    cJSON *payload = as_payload_parse(pool, rq->body.data ? rq->body.data : "", rq->body.len,
+                                      &flags, &err);
+    int grouped = (flags & AS_SUB_GROUPED) != 0;
+    const char *refused = NULL;
     if (payload == NULL)
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", err.msg, NULL);
-    if (rq->route != AS_HTTP_ALERTS && !grouped) {
-        cJSON_Delete(payload);
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "not an Alertmanager webhook payload (it has no \"alerts\"); "
-                             "single alerts go to /api/v1/alerts",
-                             NULL);
-    }
-    if (rq->route == AS_HTTP_ALERTS && grouped) {
-        cJSON_Delete(payload);
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "an Alertmanager webhook payload: POST it to /api/v1/alertmanager",
-                             NULL);
+        refused = err.msg;
+    else if (rq->route != AS_HTTP_ALERTS && !grouped)
+        refused = "not an Alertmanager webhook payload (it has no \"alerts\"); "
+                  "single alerts go to /api/v1/alerts";
+    else if (rq->route == AS_HTTP_ALERTS && grouped)
+        refused = "an Alertmanager webhook payload: POST it to /api/v1/alertmanager";
+    if (refused != NULL) {
+        enum MHD_Result r = as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", refused, NULL);
+        as_pool_destroy(pool); /* err.msg is not in it */
+        as_buf_free(&rq->body);
+        return r;
     }
 
     pthread_mutex_lock(&h->lock);
     if (h->refuse) {
         pthread_mutex_unlock(&h->lock);
-        cJSON_Delete(payload);
+        as_pool_destroy(pool);
+        as_buf_free(&rq->body);
         rq->result = AS_SUBMIT_STOPPING;
         return as_http_answer_submission(rq);
     }
@@ -331,10 +334,14 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
     as_submission_t sub = {
         .input = "http",
         .payload = payload,
+        .pool = pool,
+        .raw = rq->body.data,
+        .raw_len = rq->body.len,
         .receiver = rq->receiver,
-        .flags = grouped ? AS_SUB_GROUPED : 0,
+        .flags = flags,
     };
     as_submit(&sub, as_http_done, rq);
+    as_buf_free(&rq->body); /* the core copied what it needed */
 
     pthread_mutex_lock(&h->lock);
     if (!rq->answered) {

@@ -1,5 +1,6 @@
 /*
- * buf.c - growable byte buffers (see buf.h).
+ * buf.c - growable byte buffers (see alertsink/buf.h), and the writers
+ * the hot paths use instead of printf: JSON strings and integers.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -89,6 +90,69 @@ void as_buf_html(as_buf_t *b, const char *s, size_t len)
         start = i + 1;
     }
     as_buf_append(b, s + start, len - start);
+}
+
+void as_buf_json(as_buf_t *b, const char *s, size_t len)
+{
+    /* As cJSON prints strings: the two that must be escaped, the short
+     * forms of \b \f \n \r \t, \u00XX for other control characters,
+     * everything else (UTF-8 included) as it is. */
+    static const char hex[] = "0123456789abcdef";
+    as_buf_reserve(b, len + 2);
+    b->data[b->len++] = '"';
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        as_buf_append(b, s + start, i - start);
+        start = i + 1;
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            e[1] = (char)c;
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            n = 6;
+        }
+        as_buf_append(b, e, n);
+    }
+    as_buf_append(b, s + start, len - start);
+    as_buf_putc(b, '"');
+}
+
+void as_buf_int(as_buf_t *b, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[sizeof(tmp) - 1 - n++] = '-';
+    as_buf_append(b, tmp + sizeof(tmp) - n, n);
 }
 
 int as_buf_read(as_buf_t *b, FILE *fp, size_t max)

@@ -16,6 +16,7 @@
 #include "alertsink/buf.h"
 #include "alertsink/clock.h"
 #include "alertsink/mem.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "queue/commit.h"
@@ -30,8 +31,7 @@ _Static_assert(AS_NID_LEN <= AS_SUBMIT_ID_MAX, "an id fits what inputs hold");
 
 struct as_commit_item_s {
     as_commit_item_t *next;
-    as_note_t *note;
-    as_buf_t line;
+    as_note_t *note; /* the record; its entry line is note->line */
     as_submit_done_pt done;
     void *arg;
 };
@@ -58,13 +58,28 @@ void as_submit_rejected(const char *input, const char *reason)
     as_metrics_count(AS_M_REJECTED, input, reason, NULL, 1);
 }
 
+/* Refuse a submission: its memory goes, its input hears why. */
+static void as_submit_refuse(as_submission_t *sub, as_submit_status_t why, as_submit_done_pt done,
+                             void *arg)
+{
+    if (sub->pool != NULL) {
+        as_pool_destroy(sub->pool); /* the payload was in it */
+    } else {
+        as_pool_t *prev = as_json_use_pool(NULL);
+        cJSON_Delete(sub->payload);
+        as_json_use_pool(prev);
+    }
+    sub->payload = NULL;
+    sub->pool = NULL;
+    done(arg, why, NULL);
+}
+
 void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
 {
     const char *input = sub->input ? sub->input : "unknown";
     as_metrics_count(AS_M_RECEIVED, input, NULL, NULL, 1);
     if (as_core == NULL || !atomic_load(&as_core->accepting)) {
-        cJSON_Delete(sub->payload);
-        done(arg, AS_SUBMIT_STOPPING, NULL);
+        as_submit_refuse(sub, AS_SUBMIT_STOPPING, done, arg);
         return;
     }
     if (sub->receiver != NULL) {
@@ -72,52 +87,66 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
         int known = as_config_receiver(c->cfg, sub->receiver) != NULL;
         as_cycle_unref(c);
         if (!known) {
-            cJSON_Delete(sub->payload);
-            done(arg, AS_SUBMIT_NO_RECEIVER, NULL);
+            as_submit_refuse(sub, AS_SUBMIT_NO_RECEIVER, done, arg);
             return;
         }
     }
 
-    as_commit_item_t *it = as_xcalloc(1, sizeof(*it));
-    as_note_t *n = as_note_new();
+    /* The record, its item and its entry line live in the request's pool,
+     * which the record's notes share until the last of them is done. */
+    as_mem_t *mem = as_mem_new(sub->pool, sub->pool ? NULL : sub->payload);
+    as_note_t *n = as_note_new(mem);
+    as_mem_unref(mem); /* the record holds it now */
     as_spool_id(n->id);
-    snprintf(n->record, sizeof(n->record), "%s", n->id);
+    memcpy(n->record, n->id, sizeof(n->record));
     n->accepted_ms = as_now_ms();
-    n->input = as_xstrdup(input);
-    n->receiver = sub->receiver ? as_xstrdup(sub->receiver) : NULL;
+    n->input = as_note_str(n, input);
+    n->receiver = as_note_str(n, sub->receiver);
     n->grouped = (sub->flags & AS_SUB_GROUPED) != 0;
     n->payload = sub->payload;
     sub->payload = NULL;
-    as_note_entry(n, &it->line);
-    it->note = n;
-    it->done = done;
-    it->arg = arg;
+    sub->pool = NULL;
+    /* The entry is printed here, on the input's thread, in parallel with
+     * the other inputs; a webhook body that parsed as it came is copied,
+     * not printed again. */
+    static _Thread_local as_buf_t line;
+    as_buf_reset(&line);
+    int verbatim = (sub->flags & AS_SUB_VERBATIM) && sub->raw != NULL;
+    as_note_entry(n, verbatim ? sub->raw : NULL, verbatim ? sub->raw_len : 0, &line);
+    n->line = as_pstrndup(mem->pool, line.data, line.len);
+    n->line_len = line.len;
+    if (line.cap > 65536)
+        as_buf_free(&line); /* a huge body once: do not keep its buffer */
 
-    if (as_spool_full(as_core->spool, it->line.len)) {
+    if (as_spool_full(as_core->spool, n->line_len)) {
         as_log(AS_LOG_WARN, "spool full: refusing a notification", AS_S("input", input),
                AS_I("max_size", as_core->spool->max_size));
         as_note_free(n);
-        as_buf_free(&it->line);
-        free(it);
         done(arg, AS_SUBMIT_FULL, NULL);
         return;
     }
+    as_commit_item_t *it = as_palloc(mem->pool, sizeof(*it));
+    it->note = n;
+    it->done = done;
+    it->arg = arg;
 
     pthread_mutex_lock(&as_core->commit_lock);
     if (!as_core->commit_running) {
         pthread_mutex_unlock(&as_core->commit_lock);
         as_note_free(n);
-        as_buf_free(&it->line);
-        free(it);
         done(arg, AS_SUBMIT_STOPPING, NULL);
         return;
     }
+    int idle = as_core->commit_head == NULL;
     if (as_core->commit_tail)
         as_core->commit_tail->next = it;
     else
         as_core->commit_head = it;
     as_core->commit_tail = it;
-    pthread_cond_signal(&as_core->commit_cond);
+    /* The committer looks at the queue before it sleeps: only the first
+     * item of a round has to wake it. */
+    if (idle)
+        pthread_cond_signal(&as_core->commit_cond);
     pthread_mutex_unlock(&as_core->commit_lock);
 }
 
@@ -130,9 +159,9 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
     as_commit_item_t *head = as_core->commit_head, *last = NULL, *it = head;
     *count = *bytes = 0;
     while (it != NULL && *count < AS_COMMIT_MAX_ITEMS &&
-           (*bytes == 0 || *bytes + it->line.len <= AS_COMMIT_MAX_BYTES)) {
+           (*bytes == 0 || *bytes + it->note->line_len <= AS_COMMIT_MAX_BYTES)) {
         (*count)++;
-        *bytes += it->line.len;
+        *bytes += it->note->line_len;
         last = it;
         it = it->next;
     }
@@ -148,51 +177,59 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
 
 static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
 {
-    as_buf_t buf = AS_BUF_INIT;
+    static as_buf_t buf; /* the committer's, reused round after round */
+    as_buf_reset(&buf);
     as_buf_reserve(&buf, bytes);
     for (as_commit_item_t *it = head; it; it = it->next)
-        as_buf_append(&buf, it->line.data, it->line.len);
+        as_buf_append(&buf, it->note->line, it->note->line_len);
 
     char name[AS_NID_LEN];
-    snprintf(name, sizeof(name), "%s", head->note->id);
+    memcpy(name, head->note->id, sizeof(name));
     as_err_t err;
     int rc = as_spool_write(as_core->spool, AS_Q_INCOMING, name, buf.data, buf.len, &err);
-    as_buf_free(&buf);
+    if (buf.cap > (4u << 20))
+        as_buf_free(&buf);
     as_core_write_result(rc < 0 ? err.msg : NULL);
-    if (rc < 0)
+    if (rc < 0) {
         as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
                AS_I("count", count));
-
-    if (rc < 0) {
         for (as_commit_item_t *it = head, *next; it; it = next) {
             next = it->next;
-            it->done(it->arg, AS_SUBMIT_IO_ERROR, NULL);
-            as_note_free(it->note);
-            as_buf_free(&it->line);
-            free(it);
+            as_submit_done_pt done = it->done;
+            void *arg = it->arg;
+            as_note_free(it->note); /* it goes with the note's pool */
+            done(arg, AS_SUBMIT_IO_ERROR, NULL);
         }
         return;
     }
     /* Scheduled before answered: whoever hears OK finds the work queued.
-     * The ids are copied first, as a worker may finish a note at once. */
-    as_note_t **notes = as_xcalloc(count, sizeof(*notes));
-    char(*ids)[AS_NID_LEN] = as_xcalloc(count, sizeof(*ids));
+     * The items live in the records' pools, which a worker may release as
+     * soon as the batch is scheduled: what the answers need is copied
+     * first. */
+    static struct {
+        as_submit_done_pt done;
+        void *arg;
+        char id[AS_NID_LEN];
+    } *answers;
+    static size_t cap;
+    if (count > cap) {
+        cap = count;
+        answers = as_xrealloc(answers, cap * sizeof(*answers));
+    }
+    as_note_t *first = NULL, **tail = &first;
     size_t i = 0;
-    for (as_commit_item_t *it = head; it; it = it->next) {
+    for (as_commit_item_t *it = head; it; it = it->next, i++) {
         as_metrics_count(AS_M_QUEUED, it->note->input, NULL, NULL, 1);
-        memcpy(ids[i], it->note->id, AS_NID_LEN);
-        notes[i++] = it->note;
+        answers[i].done = it->done;
+        answers[i].arg = it->arg;
+        memcpy(answers[i].id, it->note->id, AS_NID_LEN);
+        *tail = it->note;
+        tail = &it->note->next;
     }
-    as_worker_records(notes, i, name);
-    i = 0;
-    for (as_commit_item_t *it = head, *next; it; it = next) {
-        next = it->next;
-        it->done(it->arg, AS_SUBMIT_OK, ids[i++]);
-        as_buf_free(&it->line);
-        free(it);
-    }
-    free(ids);
-    free(notes);
+    *tail = NULL;
+    as_worker_records(first, count, name);
+    for (i = 0; i < count; i++)
+        answers[i].done(answers[i].arg, AS_SUBMIT_OK, answers[i].id);
 }
 
 void *as_commit_main(void *arg)

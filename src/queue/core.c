@@ -31,21 +31,10 @@ void as_core_set_cycle(as_cycle_t *c)
     as_cycle_unref(old);
 }
 
-static void as_core_journal(as_note_t *n, char op, const char *channel)
-{
-    as_note_journal(as_core->spool, n, op, channel);
-}
-
 void as_core_attach_spool(as_spool_t *sp)
 {
     as_core->spool = sp;
-    as_core->env.journal = as_core_journal;
     as_core->env.dedupfd = sp != NULL ? sp->dedupfd : -1;
-}
-
-const as_pipeline_env_t *as_core_pipeline_env(void)
-{
-    return &as_core->env;
 }
 
 void as_core_write_result(const char *why)

@@ -57,7 +57,7 @@ typedef struct as_core_s {
     /* Called with every attempt's verdict before the note is settled. */
     void (*report)(void *arg, const as_note_t *n, const as_attempt_t *a);
     void *report_arg;
-    as_pipeline_env_t env;
+    as_pipeline_env_t env; /* what every batch's environment shares: dedupfd */
 } as_core_t;
 
 extern as_core_t *as_core;
@@ -73,8 +73,5 @@ void as_core_write_result(const char *why);
 
 /* Make sp the engine's spool (NULL: none, `send` without one). */
 void as_core_attach_spool(as_spool_t *sp);
-/* The environment the delivery pipeline runs in: this engine's journal
- * and deduplication claims. */
-const as_pipeline_env_t *as_core_pipeline_env(void);
 
 #endif

@@ -143,6 +143,7 @@ void as_engine_stop(void)
         all = core->sched.heap[i];
     }
     core->sched.head = core->sched.tail = NULL;
+    core->sched.nfifo = 0;
     core->sched.nheap = 0;
     for (as_note_t *n = all, *next; n; n = next) {
         next = n->next;
@@ -188,7 +189,7 @@ size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms)
     rec->batch = NULL;
     if (as_core->spool != NULL) {
         as_buf_t line = AS_BUF_INIT;
-        as_note_entry(rec, &line);
+        as_note_entry(rec, NULL, 0, &line);
         if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
                                   &lockfd, &err) == 0)
             rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
@@ -199,11 +200,7 @@ size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms)
     }
     rec->due_ms = 0;
     as_sched_push(&as_core->sched, rec);
-    as_note_t *n;
-    while ((n = as_sched_pop(&as_core->sched, deadline_ms)) != NULL) {
-        as_worker_note(n);
-        as_sched_done(&as_core->sched);
-    }
+    as_worker_run(deadline_ms);
     size_t left = as_sched_depth(&as_core->sched);
     /* What is left stays in maildrop/ with its journal (as_engine_stop()
      * leaves files alone); unlocked, the daemon may take it now. */

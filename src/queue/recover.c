@@ -92,7 +92,7 @@ static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int
     return 0;
 }
 
-static long as_journal_routed(const as_jline_t *j, size_t nj, const char *id)
+static long as_jlines_routed(const as_jline_t *j, size_t nj, const char *id)
 {
     for (size_t i = 0; i < nj; i++)
         if (j[i].op == 'R' && strcmp(j[i].id, id) == 0)
@@ -168,7 +168,13 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     for (char *p = data.data; p && *p;) {
         char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        as_note_t *e = len ? as_note_parse(p, len, &err) : NULL;
+        as_note_t *e = NULL;
+        if (len > 0) {
+            /* Each entry in a pool of its own, as a request's was. */
+            as_mem_t *mem = as_mem_new(NULL, NULL);
+            e = as_note_parse(mem, p, len, &err);
+            as_mem_unref(mem);
+        }
         p = nl ? nl + 1 : p + len;
         if (e == NULL) {
             if (len)
@@ -183,7 +189,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
             notes[count++] = e;
             e->batch = b;
         } else {
-            long routed = as_journal_routed(j, nj, e->id);
+            long routed = as_jlines_routed(j, nj, e->id);
             if (routed < 0) { /* never routed: as it came */
                 notes = as_xcalloc(1, sizeof(*notes));
                 notes[count++] = e;
@@ -205,8 +211,8 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
             if (as_idset_has(digested, notes[i]->id)) {
                 /* A digest written before the crash stands for it. */
                 char line[AS_NID_LEN + 8];
-                snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
-                as_batch_write(b, line);
+                int n = snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
+                as_batch_write(b, line, (size_t)n);
                 as_note_free(notes[i]);
                 continue;
             }
@@ -238,7 +244,8 @@ static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *diges
         return;
     }
     char *nl = strchr(data.data, '\n');
-    as_note_t *n = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+    as_note_t *n =
+        as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
     as_buf_free(&data);
     if (n == NULL || !n->routed || strcmp(n->id, name) != 0) {
         as_log(AS_LOG_ERROR, "malformed file in deferred/: moved to dead/", AS_S("file", name),
@@ -267,7 +274,8 @@ static void as_load_digest_members(as_idset_t *digested)
         as_err_t err;
         if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
             char *nl = strchr(data.data, '\n');
-            as_note_t *d = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+            as_note_t *d =
+                as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
             if (d != NULL && d->digest)
                 as_idset_add_members(digested, d);
             as_note_free(d);

@@ -28,6 +28,7 @@ void as_sched_init(as_sched_t *s)
     s->heap = NULL;
     s->nheap = s->heapcap = 0;
     s->busy = 0;
+    s->nfifo = 0;
     s->stopping = 0;
 }
 
@@ -86,6 +87,7 @@ static void as_fifo_push(as_sched_t *s, as_note_t *n)
     else
         s->head = n;
     s->tail = n;
+    s->nfifo++;
 }
 
 static void as_sched_put(as_sched_t *s, as_note_t *n, int64_t now)
@@ -104,23 +106,27 @@ static void as_sched_put(as_sched_t *s, as_note_t *n, int64_t now)
 
 void as_sched_push(as_sched_t *s, as_note_t *n)
 {
-    as_sched_push_many(s, &n, 1);
+    n->next = NULL;
+    as_sched_push_list(s, n);
 }
 
-void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count)
+void as_sched_push_list(as_sched_t *s, as_note_t *list)
 {
     /* One lock and one wake-up for a whole commit round: the workers pass
      * the wake-up on while work is left (see as_sched_pop). */
     int64_t now = as_now_ms();
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < count; i++)
-        as_sched_put(s, notes[i], now);
+    for (as_note_t *n = list, *next; n != NULL; n = next) {
+        next = n->next;
+        as_sched_put(s, n, now);
+    }
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
 
-as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count)
 {
+    *count = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int64_t now = as_now_ms();
@@ -140,16 +146,25 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
             as_fifo_push(s, n);
         }
         if (s->head != NULL) {
-            as_note_t *n = s->head;
-            s->head = n->next;
+            /* A single note alone; else the notes up to the next single. */
+            as_note_t *first = s->head, *last = first;
+            size_t n = 1;
+            if (!first->single)
+                while (n < max && last->next != NULL && !last->next->single) {
+                    last = last->next;
+                    n++;
+                }
+            s->head = last->next;
             if (s->head == NULL)
                 s->tail = NULL;
-            n->next = NULL;
-            s->busy++;
+            last->next = NULL;
+            s->nfifo -= n;
+            s->busy += n;
+            *count = n;
             if (s->head != NULL)
                 pthread_cond_signal(&s->cond); /* more work: wake another worker */
             pthread_mutex_unlock(&s->lock);
-            return n;
+            return first;
         }
         if (s->nheap > 0) {
             int64_t due = s->heap[0]->due_ms;
@@ -161,10 +176,10 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
     }
 }
 
-void as_sched_done(as_sched_t *s)
+void as_sched_done(as_sched_t *s, size_t count)
 {
     pthread_mutex_lock(&s->lock);
-    s->busy--;
+    s->busy -= count;
     /* Only an idle waiter cares; waking the workers here would stampede. */
     if (s->idle_waiters > 0)
         pthread_cond_broadcast(&s->idle_cond);
@@ -182,9 +197,7 @@ void as_sched_stop(as_sched_t *s)
 size_t as_sched_depth(as_sched_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    size_t n = s->nheap + s->busy;
-    for (as_note_t *p = s->head; p; p = p->next)
-        n++;
+    size_t n = s->nheap + s->busy + s->nfifo;
     pthread_mutex_unlock(&s->lock);
     return n;
 }

@@ -1,7 +1,12 @@
 /*
  * sched.h - the in-memory schedule of notes waiting for a worker: a FIFO
  * of notes due now and a binary min-heap of notes due later.  Workers
- * block in as_sched_pop() until a note is due or the schedule stops.
+ * block in as_sched_pop() until a note is due or the schedule stops, and
+ * take a batch: a commit round's records arrive with one push and one
+ * wake-up and leave with one pop, and the notes due in the heap leave
+ * together too.  A note marked single (its sink delivers one at a time,
+ * at the speed of a peer: WhatsApp, email) leaves alone, so that slow
+ * deliveries spread over the workers.
  */
 #ifndef AS_SCHED_H
 #define AS_SCHED_H
@@ -18,7 +23,8 @@ typedef struct as_sched_s {
     as_note_t *head, *tail; /* due now, in arrival order */
     as_note_t **heap;       /* due later, by due_ms */
     size_t nheap, heapcap;
-    size_t busy; /* notes handed out and not yet back */
+    size_t busy;  /* notes handed out and not yet back */
+    size_t nfifo; /* notes in the FIFO */
     int stopping;
 } as_sched_t;
 
@@ -27,13 +33,15 @@ void as_sched_init(as_sched_t *s);
 void as_sched_destroy(as_sched_t *s);
 /* Schedule n at n->due_ms (now or earlier: at the end of the FIFO). */
 void as_sched_push(as_sched_t *s, as_note_t *n);
-void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count);
-/* The next due note, waiting for one; NULL once stopping.  until_ms >= 0
- * (`send`, the only worker): NULL as well when nothing is due before
- * until_ms (wall clock). */
-as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms);
-/* A worker is done with the note it popped (pushed again or finished). */
-void as_sched_done(as_sched_t *s);
+/* A chain of notes (->next) at once, with one wake-up. */
+void as_sched_push_list(as_sched_t *s, as_note_t *list);
+/* The next due notes, waiting for one: a single note, or up to max notes
+ * that are not single, in order, chained by ->next; *count says how
+ * many.  NULL once stopping.  until_ms >= 0 (`send`, the only worker):
+ * NULL as well when nothing is due before until_ms (wall clock). */
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count);
+/* A worker is done with count notes it popped (pushed again or finished). */
+void as_sched_done(as_sched_t *s, size_t count);
 void as_sched_stop(as_sched_t *s);
 /* Notes scheduled or being worked on. */
 size_t as_sched_depth(as_sched_t *s);

@@ -186,15 +186,22 @@ static const as_mustache_t *as_tpl_partial(void *data, const char *name)
     return as_tpl_lib_get(data, name);
 }
 
+int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
+                       int escape_html, as_buf_t *out, as_err_t *err)
+{
+    as_err_t why;
+    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, out, &why) < 0)
+        return as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
+    return 0;
+}
+
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
                     int escape_html, as_err_t *err)
 {
     as_buf_t out = AS_BUF_INIT;
-    as_err_t why;
-    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, &why) < 0) {
+    if (as_tpl_render_into(lib, t, ctx, escape_html, &out, err) < 0) {
         /* What rendered before the stop is cut short: not a message to send. */
         as_buf_free(&out);
-        as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
         return NULL;
     }
     return as_buf_steal(&out);
@@ -387,30 +394,6 @@ static void as_tpl_set(cJSON *ctx, const char *key, cJSON *value)
     cJSON_AddItemToObjectCS(ctx, key, value);
 }
 
-/* A node standing for item without copying it: one of cJSON's references
- * for what has children or a string, a new scalar otherwise. */
-static cJSON *as_tpl_ref(const cJSON *item)
-{
-    switch (item->type & 0xff) {
-    case cJSON_Object:
-        return cJSON_CreateObjectReference(item->child);
-    case cJSON_Array:
-        return cJSON_CreateArrayReference(item->child);
-    case cJSON_String:
-        return cJSON_CreateStringReference(item->valuestring);
-    case cJSON_Raw:
-        return cJSON_CreateRaw(item->valuestring);
-    case cJSON_Number:
-        return cJSON_CreateNumber(item->valuedouble);
-    case cJSON_True:
-        return cJSON_CreateTrue();
-    case cJSON_False:
-        return cJSON_CreateFalse();
-    default:
-        return cJSON_CreateNull();
-    }
-}
-
 /* A new object with references to the members of obj but skip, under
  * obj's own keys (not copied either). */
 static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
@@ -420,7 +403,7 @@ static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
     cJSON_ArrayForEach(m, obj)
     {
         if (m->string && !(skip && strcmp(m->string, skip) == 0))
-            cJSON_AddItemToObjectCS(copy, m->string, as_tpl_ref(m));
+            cJSON_AddItemToObjectCS(copy, m->string, as_json_ref(m));
     }
     return copy;
 }
@@ -436,7 +419,7 @@ cJSON *as_tpl_context(const cJSON *payload)
     cJSON_ArrayForEach(a, palerts)
     {
         if (!cJSON_IsObject(a)) {
-            cJSON_AddItemToArray(alerts, as_tpl_ref(a));
+            cJSON_AddItemToArray(alerts, as_json_ref(a));
             continue;
         }
         cJSON *w = as_tpl_shallow(a, NULL);

@@ -84,6 +84,10 @@ cJSON *as_tpl_sample(void);
  * name). */
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
                     int escape_html, as_err_t *err);
+/* The same, appended to out: 0, or -1 with err (out then holds what was
+ * rendered before the stop, which is not a message to send). */
+int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
+                       int escape_html, as_buf_t *out, as_err_t *err);
 
 /*
  * Split text longer than max bytes into numbered parts, each at most max

@@ -140,11 +140,11 @@ static void submit_alert(const char *name, const char *instance)
              "{\"labels\":{\"alertname\":\"%s\",\"instance\":\"%s\"},\"title\":\"t\"}", name,
              instance);
     as_err_t err;
-    int grouped = 1;
+    unsigned flags = 1;
     as_submission_t sub = {.input = "test",
-                           .payload = as_payload_parse(json, strlen(json), &grouped, &err)};
+                           .payload = as_payload_parse(NULL, json, strlen(json), &flags, &err)};
     assert_non_null(sub.payload);
-    assert_int_equal(grouped, 0);
+    assert_int_equal(flags, 0);
     as_submit(&sub, on_done, NULL);
 }
 

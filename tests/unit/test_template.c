@@ -306,8 +306,8 @@ static void test_context(void **state)
             assert_string_equal(as_json_str(x, "status"), "resolved");
         assert_string_equal(as_json_str(ctx, "title"),
                             as_json_str(as_json_obj(p, "commonLabels"), "alertname"));
-        free(before);
-        free(after);
+        cJSON_free(before);
+        cJSON_free(after);
         cJSON_Delete(ctx);
         cJSON_Delete(p);
     }
