@@ -19,6 +19,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/tls.h"
 #include "queue/commit.h"
 #include "queue/core.h"
 #include "queue/worker.h"
@@ -109,14 +110,12 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
     /* The entry is printed here, on the input's thread, in parallel with
      * the other inputs; a webhook body that parsed as it came is copied,
      * not printed again. */
-    static _Thread_local as_buf_t line;
-    as_buf_reset(&line);
+    as_buf_t *line = as_tls_buf(AS_TLS_ENTRY);
     int verbatim = (sub->flags & AS_SUB_VERBATIM) && sub->raw != NULL;
-    as_note_entry(n, verbatim ? sub->raw : NULL, verbatim ? sub->raw_len : 0, &line);
-    n->line = as_pstrndup(mem->pool, line.data, line.len);
-    n->line_len = line.len;
-    if (line.cap > 65536)
-        as_buf_free(&line); /* a huge body once: do not keep its buffer */
+    as_note_entry(n, verbatim ? sub->raw : NULL, verbatim ? sub->raw_len : 0, line);
+    n->line = as_pstrndup(mem->pool, line->data, line->len);
+    n->line_len = line->len;
+    as_tls_done(line);
 
     if (as_spool_full(as_core->spool, n->line_len)) {
         as_log(AS_LOG_WARN, "spool full: refusing a notification", AS_S("input", input),

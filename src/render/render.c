@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/tls.h"
 #include "render/render.h"
 
 /* Subjects are one line: newlines and tabs become spaces, runs collapse. */
@@ -28,13 +29,11 @@ static void as_fold_line(char *s)
 static char *as_render_one(as_pool_t *pool, const as_tpl_lib_t *lib, const as_mustache_t *t,
                            const cJSON *ctx, int escape_html, as_err_t *err)
 {
-    static _Thread_local as_buf_t buf;
-    as_buf_reset(&buf);
-    if (as_tpl_render_into(lib, t, ctx, escape_html, &buf, err) < 0)
-        return NULL;
-    char *s = as_pstrndup(pool, buf.data ? buf.data : "", buf.len);
-    if (buf.cap > (1u << 20))
-        as_buf_free(&buf); /* one huge message: do not keep its buffer */
+    as_buf_t *buf = as_tls_buf(AS_TLS_RENDER);
+    char *s = NULL;
+    if (as_tpl_render_into(lib, t, ctx, escape_html, buf, err) == 0)
+        s = as_pstrndup(pool, buf->data ? buf->data : "", buf->len);
+    as_tls_done(buf);
     return s;
 }
 
