@@ -14,6 +14,7 @@
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "queue/batch.h"
+#include "queue/segment.h"
 
 struct as_batch_s {
     char name[AS_NID_LEN];
@@ -22,6 +23,8 @@ struct as_batch_s {
     pthread_mutex_t lock;
     int pending; /* notes (or unrouted records) not finished */
     int logfd;
+    int segment;      /* a segment of incoming/ (segment.c): retired, not removed */
+    long long bytes;  /* a segment: what it counts in the spool's size */
 };
 
 as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pending)
@@ -73,8 +76,24 @@ void as_batch_release(as_batch_t *b, int units)
         close(b->logfd);
         b->logfd = -1;
     }
-    as_spool_remove(b->sp, b->q, b->name);
+    if (b->segment)
+        as_segment_retire(b->sp, b->name, b->bytes);
+    else
+        as_spool_remove(b->sp, b->q, b->name);
     as_batch_abandon(b);
+}
+
+void as_batch_segment(as_batch_t *b, long long bytes)
+{
+    b->segment = 1;
+    b->bytes = bytes;
+}
+
+void as_batch_count(as_batch_t *b, long long bytes)
+{
+    pthread_mutex_lock(&b->lock);
+    b->bytes += bytes;
+    pthread_mutex_unlock(&b->lock);
 }
 
 void as_batch_hold(as_batch_t *b, int units)

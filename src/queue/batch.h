@@ -19,6 +19,10 @@
 as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pending);
 /* Append journal lines (one write(2): whole even when workers race). */
 void as_batch_write(as_batch_t *b, const char *lines, size_t len);
+/* b is a segment of incoming/ (segment.h), counting bytes of the spool's
+ * size; its last unit retires it instead of removing it. */
+void as_batch_segment(as_batch_t *b, long long bytes);
+void as_batch_count(as_batch_t *b, long long bytes); /* a segment: bytes more */
 void as_batch_hold(as_batch_t *b, int units);    /* more units to finish */
 void as_batch_release(as_batch_t *b, int units); /* the last unit removes the file */
 void as_batch_abandon(as_batch_t *b);            /* forget it, leave the file */

@@ -23,6 +23,7 @@
 #include "deliver/note.h"
 #include "deliver/pipeline.h"
 #include "queue/sched.h"
+#include "queue/segment.h"
 #include "queue/spool.h"
 
 typedef struct as_commit_item_s as_commit_item_t;
@@ -40,6 +41,7 @@ typedef struct as_core_s {
     pthread_cond_t commit_cond;
     as_commit_item_t *commit_head, *commit_tail;
     int commit_running;
+    as_segments_t segs; /* the committer's segment of incoming/ */
 
     /* Delivery workers. */
     pthread_t *workers;

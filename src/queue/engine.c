@@ -36,6 +36,7 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_cond_init(&core->pickup_cond, NULL);
     pthread_mutex_init(&core->health_lock, NULL);
     core->cycle = as_cycle_ref(cycle);
+    as_segments_init(&core->segs);
     as_core = core;
     return core;
 }

@@ -22,6 +22,7 @@
 #include "queue/batch.h"
 #include "queue/core.h"
 #include "queue/recover.h"
+#include "queue/segment.h"
 #include "queue/worker.h"
 
 typedef struct {
@@ -157,11 +158,17 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
         as_buf_free(&data);
         return;
     }
+    /* A segment's entries are its valid frames; it is retired when done. */
+    int segment;
+    size_t size = data.len;
+    data.len = as_segment_entries(data.data, data.len, &segment);
     as_spool_journal_read(as_core->spool, AS_Q_INCOMING, name, &jbuf);
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
     as_batch_t *b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
+    if (segment)
+        as_batch_segment(b, (long long)size); /* the recount counted the file */
     as_note_t **queue = NULL;
     size_t nq = 0, cap = 0;
 

@@ -87,6 +87,7 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
     sp->max_size = max_size;
     sp->lockfd = -1;
     sp->dedupfd = -1;
+    pthread_mutex_init(&sp->seg_lock, NULL);
     for (int i = 0; i < AS_Q_COUNT; i++)
         sp->dirfd[i] = -1;
 
@@ -144,6 +145,7 @@ void as_spool_close(as_spool_t *sp)
         close(sp->lockfd);
     if (sp->dedupfd >= 0)
         close(sp->dedupfd);
+    pthread_mutex_destroy(&sp->seg_lock);
     free(sp->dir);
     free(sp);
 }

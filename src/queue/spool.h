@@ -16,7 +16,10 @@
  * A spool file holds JSON lines ("entries"): records as inputs submitted
  * them, or notifications (one receiver's share of a record, with delivery
  * state).  Nothing is acknowledged before its file is fsync'ed and renamed
- * into place and the directory fsync'ed.
+ * into place and the directory fsync'ed.  The records the daemon's inputs
+ * accept are the exception in form, not in promise: incoming/ keeps them
+ * in segments, files that take one frame per commit round (segment.h),
+ * each fdatasync'ed before the round is answered.
  *
  * A file may have a journal beside it, NAME.log, where progress is
  * appended without fsync (a line costs one write(2)): "R id n" (record
@@ -30,6 +33,7 @@
 #define AS_SPOOL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,7 +41,8 @@
 #include "alertsink/buf.h"
 #include "alertsink/module.h"
 
-#define AS_ID_LEN 32 /* buffer size for an id */
+#define AS_ID_LEN   32 /* buffer size for an id */
+#define AS_SEG_FREE 2  /* finished segments of incoming/ kept in tmp/ for reuse */
 
 typedef enum {
     AS_Q_TMP = 0,
@@ -57,6 +62,9 @@ typedef struct as_spool_s {
     int64_t max_size;
     atomic_llong bytes;             /* of the files in incoming, active, deferred */
     atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
+    pthread_mutex_t seg_lock;        /* guards seg_free */
+    char seg_free[AS_SEG_FREE][48];  /* finished segments in tmp/ (segment.c) */
+    int nseg_free;
 } as_spool_t;
 
 extern const char *const as_queue_names[AS_Q_COUNT];

@@ -312,9 +312,8 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch)
     as_cycle_unref(c);
 }
 
-void as_worker_records(as_note_t *list, size_t n, const char *batch)
+void as_worker_records(as_note_t *list, as_batch_t *b)
 {
-    as_batch_t *b = as_batch_open(as_core->spool, batch, AS_Q_INCOMING, (int)n);
     for (as_note_t *r = list; r != NULL; r = r->next) {
         r->batch = b;
         r->due_ms = 0;

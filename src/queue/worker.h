@@ -16,9 +16,9 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch);
  * which the pipeline moves to dead/ with the reason: nothing disappears
  * unlogged.  *out is malloc'd. */
 size_t as_worker_route(as_cycle_t *c, as_note_t *rec, as_note_t ***out);
-/* A commit round's records (a chain, written as batch file `batch` in
- * incoming/): scheduled now, with one wake-up. */
-void as_worker_records(as_note_t *list, size_t n, const char *batch);
+/* A commit round's records (a chain, written to batch b, which holds a
+ * unit for each): scheduled now, with one wake-up. */
+void as_worker_records(as_note_t *list, as_batch_t *b);
 /* Take batches from the schedule and work on them until it stops, or (a
  * one-shot `send`, until_ms >= 0) until nothing is due before until_ms. */
 void as_worker_run(int64_t until_ms);
