@@ -124,7 +124,7 @@ static int as_digits(const char *s, int n, int *v)
     return 0;
 }
 
-int as_rfc3339_parse(const char *s, int64_t *ms)
+int as_rfc3339_parse_ns(const char *s, int64_t *sec_out, int32_t *nsec)
 {
     int y, mo, d, h, mi, sec, oh = 0, om = 0;
     if (as_digits(s, 4, &y) || s[4] != '-' || as_digits(s + 5, 2, &mo) || s[7] != '-' ||
@@ -135,15 +135,16 @@ int as_rfc3339_parse(const char *s, int64_t *ms)
         sec > 59) /* Go refuses leap seconds too */
         return -1;
     const char *p = s + 19;
-    int frac_ms = 0, nfrac = 0;
+    int32_t frac = 0;
+    int nfrac = 0;
     if (*p == '.') {
         for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
-            if (nfrac < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
+            if (nfrac < 9)
+                frac = frac * 10 + (*p - '0');
         if (nfrac == 0)
             return -1;
-        for (int k = nfrac; k < 3; k++)
-            frac_ms *= 10;
+        for (int k = nfrac; k < 9; k++)
+            frac *= 10;
     }
     int sign = 0;
     if (*p == 'Z' || *p == 'z') {
@@ -159,9 +160,19 @@ int as_rfc3339_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    int64_t t = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
-                sec - (int64_t)sign * (oh * 3600 + om * 60);
-    *ms = t * 1000 + frac_ms;
+    *sec_out = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
+               sec - (int64_t)sign * (oh * 3600 + om * 60);
+    *nsec = frac;
+    return 0;
+}
+
+int as_rfc3339_parse(const char *s, int64_t *ms)
+{
+    int64_t sec;
+    int32_t nsec;
+    if (as_rfc3339_parse_ns(s, &sec, &nsec) < 0)
+        return -1;
+    *ms = sec * 1000 + nsec / 1000000;
     return 0;
 }
 

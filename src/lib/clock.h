@@ -22,4 +22,8 @@ typedef enum {
  * the length, 0 (and "") when the year is not within 0000-9999. */
 size_t as_time_format(int64_t ms, as_time_style_t style, char *buf, size_t size);
 
+/* as_rfc3339_parse() to the nanosecond: seconds since the epoch and the
+ * nanoseconds after them (digits beyond nine are dropped). */
+int as_rfc3339_parse_ns(const char *s, int64_t *sec, int32_t *nsec);
+
 #endif

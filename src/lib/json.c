@@ -222,11 +222,29 @@ static size_t as_jp_utf8(char *o, unsigned cp)
     return 4;
 }
 
+/* Has the word a byte that is '"', '\\' or below 0x20?  (Bytes from 0x80
+ * are none of them: the borrows below stay inside their byte.) */
+static inline int as_json_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & high) != 0;
+}
+
 /* A string at j->p (its opening quote), decoded into a new block. */
 static char *as_jp_string(as_jp_t *j)
 {
     const char *q = j->p + 1, *r = q;
     int esc = 0;
+    /* Eight bytes at a time while none is a quote, a backslash or a
+     * control character: most strings are plain. */
+    while (r + 8 <= j->end) {
+        uint64_t w;
+        memcpy(&w, r, 8);
+        if (as_json_special(w))
+            break;
+        r += 8;
+    }
     while (r < j->end && *r != '"') {
         if (*r == '\\') {
             esc = 1;

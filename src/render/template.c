@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "alertsink/mem.h"
+#include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -233,70 +234,66 @@ char *as_template_render(const as_template_t *t, const as_notification_t *n, int
 /* The context                                                             */
 
 /* RFC 3339 as Alertmanager writes it (fractions of seconds, Z or an
- * offset) into seconds since the epoch.  Returns -1 when malformed, 0 for
- * Go's zero time (Alertmanager's "not set"), 1 when set. */
-static int as_tpl_time(const char *s, double *when)
+ * offset) into seconds and nanoseconds since the epoch.  Returns -1 when
+ * malformed, 0 for a time in the year 1 or before (Go's zero time is
+ * Alertmanager's "not set"), 1 when set. */
+static int as_tpl_time(const char *s, int64_t *sec, int32_t *nsec)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (p == NULL)
+    /* 0002-01-01T00:00:00Z: the end of the year 1. */
+    if (s == NULL || as_rfc3339_parse_ns(s, sec, nsec) < 0)
         return -1;
-    double frac = 0, unit = 0.1;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++, unit /= 10)
-            frac += (*p - '0') * unit;
-    long offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int hh, mm, used = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5)
-            return -1;
-        offset = (*p == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    if (tm.tm_year + 1900 <= 1)
-        return 0;
-    *when = (double)(timegm(&tm) - offset) + frac;
-    return 1;
+    return *sec >= -62104060800LL ? 1 : 0;
 }
 
-/* Extras are added under constant keys (cJSON does not copy them). */
+/* Extras are added under constant keys (cJSON does not copy them), and
+ * never where the alert has the key already. */
 static void as_tpl_add_string(cJSON *obj, const char *key, const char *value)
 {
-    if (!cJSON_HasObjectItem(obj, key))
+    if (cJSON_GetObjectItemCaseSensitive(obj, key) == NULL)
         cJSON_AddItemToObjectCS(obj, key, cJSON_CreateString(value));
 }
 
-static void as_tpl_add_time(cJSON *alert, const char *key, double at)
+static void as_tpl_add_time(cJSON *alert, const char *key, int64_t sec)
 {
-    time_t when = (time_t)at;
-    struct tm tm;
-    char buf[64];
-    if (gmtime_r(&when, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
+    char buf[40];
+    if (as_time_format(sec * 1000, AS_TIME_HUMAN, buf, sizeof(buf)) > 0)
         as_tpl_add_string(alert, key, buf);
 }
 
+static char *as_tpl_unit(char *o, long long v, char unit)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        *o++ = tmp[--n];
+    *o++ = unit;
+    return o;
+}
+
+/* "45s", "4m 3s", "2h 5m", "3d 4h": the two largest units, the second
+ * left out when 0. */
 static void as_tpl_add_duration(cJSON *alert, long long s)
 {
-    char buf[64];
+    static const struct {
+        long long size;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    char buf[64], *o = buf;
     if (s < 0)
         return;
-    if (s < 60)
-        snprintf(buf, sizeof(buf), "%llds", s);
-    else if (s < 3600)
-        snprintf(buf, sizeof(buf), s % 60 ? "%lldm %llds" : "%lldm", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, sizeof(buf), s % 3600 / 60 ? "%lldh %lldm" : "%lldh", s / 3600,
-                 s % 3600 / 60);
-    else
-        snprintf(buf, sizeof(buf), s % 86400 / 3600 ? "%lldd %lldh" : "%lldd", s / 86400,
-                 s % 86400 / 3600);
+    size_t u = 0;
+    while (u < 3 && s < units[u].size)
+        u++;
+    o = as_tpl_unit(o, s / units[u].size, units[u].unit);
+    if (u < 3 && s % units[u].size / units[u + 1].size != 0) {
+        *o++ = ' ';
+        o = as_tpl_unit(o, s % units[u].size / units[u + 1].size, units[u + 1].unit);
+    }
+    *o = '\0';
     as_tpl_add_string(alert, "duration", buf);
 }
 
@@ -304,7 +301,7 @@ static void as_tpl_add_duration(cJSON *alert, long long s)
 static void as_tpl_add_pairs(cJSON *alert, const char *key, const cJSON *obj,
                              const char *const *skip)
 {
-    if (cJSON_HasObjectItem(alert, key))
+    if (cJSON_GetObjectItemCaseSensitive(alert, key) != NULL)
         return;
     cJSON *list = cJSON_CreateArray();
     cJSON_AddItemToObjectCS(alert, key, list);
@@ -342,15 +339,19 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
         title = as_tpl_nonempty(as_json_str(annotations, "summary"));
     as_tpl_add_string(alert, "title", title ? title : "alert");
 
-    double start = 0, end = 0;
-    int has_start = as_tpl_time(as_json_str(alert, "startsAt"), &start) > 0;
-    int has_end = resolved && as_tpl_time(as_json_str(alert, "endsAt"), &end) > 0;
+    int64_t start = 0, end = 0;
+    int32_t start_ns = 0, end_ns = 0;
+    int has_start = as_tpl_time(as_json_str(alert, "startsAt"), &start, &start_ns) > 0;
+    int has_end = resolved && as_tpl_time(as_json_str(alert, "endsAt"), &end, &end_ns) > 0;
     if (has_start)
         as_tpl_add_time(alert, "since", start);
     if (has_end)
         as_tpl_add_time(alert, "resolvedAt", end);
-    if (has_start && has_end)
-        as_tpl_add_duration(alert, (long long)(end - start));
+    if (has_start && has_end) {
+        /* Whole seconds between the two instants, cut toward zero. */
+        long long ns = (long long)(end - start) * 1000000000LL + (end_ns - start_ns);
+        as_tpl_add_duration(alert, ns / 1000000000LL);
+    }
     as_tpl_add_pairs(alert, "otherLabels", labels, skip_labels);
     as_tpl_add_pairs(alert, "otherAnnotations", annotations, skip_annotations);
 }
@@ -358,7 +359,7 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
 /* The group's title: the common alertname, else every distinct one. */
 static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
 {
-    if (cJSON_HasObjectItem(ctx, "title"))
+    if (cJSON_GetObjectItemCaseSensitive(ctx, "title") != NULL)
         return;
     const char *common =
         as_tpl_nonempty(as_json_str(as_json_obj(ctx, "commonLabels"), "alertname"));

@@ -52,15 +52,66 @@ static const char *as_value(const cJSON *obj, const char *name)
     return v ? v : "";
 }
 
+/* Sort by name, insertion sort: the pairs of an alert are few and
+ * usually sorted already (Go writes a map's keys in order). */
+static void as_sort_by_name(const cJSON **v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const cJSON *x = v[i];
+        size_t j = i;
+        while (j > 0 && strcmp(v[j - 1]->string, x->string) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
 cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
 {
     /* The first alert's pairs, then at each other alert the ones it has
      * with the same value (a missing name is the empty value, as a Go map
-     * lookup), walking both lists sorted by name: n log n for an alert of
-     * very many labels, not n squared. */
+     * lookup).  Up to AS_COMMON_SMALL pairs, a lookup by name in each
+     * other alert; beyond that, both lists sorted by name and walked
+     * together: n log n for an alert of very many labels, not n squared. */
+    enum { AS_COMMON_SMALL = 32 };
     int labels = strcmp(field, "labels") == 0;
+    const cJSON *first = n > 0 ? as_json_obj(alerts[0], field) : NULL, *it;
     size_t m = 0, kept = 0;
-    cJSON **common = as_json_sorted(n > 0 ? as_json_obj(alerts[0], field) : NULL, &m, NULL);
+    cJSON_ArrayForEach(it, first)
+    {
+        m++;
+    }
+    cJSON *out = cJSON_CreateObject();
+    if (m <= AS_COMMON_SMALL) {
+        const cJSON *common[AS_COMMON_SMALL];
+        cJSON_ArrayForEach(it, first)
+        {
+            if (it->string == NULL || !cJSON_IsString(it) ||
+                (labels && it->valuestring[0] == '\0'))
+                continue;
+            /* A repeated name: the first counts, as a lookup finds it. */
+            if (cJSON_GetObjectItemCaseSensitive(first, it->string) != it)
+                continue;
+            common[kept++] = it;
+        }
+        m = kept;
+        for (size_t a = 1; a < n && m > 0; a++) {
+            const cJSON *obj = as_json_obj(alerts[a], field);
+            kept = 0;
+            for (size_t i = 0; i < m; i++) {
+                const cJSON *w = cJSON_GetObjectItemCaseSensitive(obj, common[i]->string);
+                if (strcmp(common[i]->valuestring, cJSON_IsString(w) ? w->valuestring : "") == 0)
+                    common[kept++] = common[i];
+            }
+            m = kept;
+        }
+        as_sort_by_name(common, m);
+        for (size_t i = 0; i < m; i++)
+            cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
+        return out;
+    }
+    cJSON **common = as_json_sorted(first, &m, NULL);
     for (size_t i = 0; i < m; i++)
         if (cJSON_IsString(common[i]) && !(labels && common[i]->valuestring[0] == '\0'))
             common[kept++] = common[i];
@@ -80,7 +131,6 @@ cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
         m = kept;
         free(other);
     }
-    cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; i < m; i++)
         cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
     free(common);

@@ -284,11 +284,21 @@ static int as_check_unique(const cJSON *obj, const as_path_t *path, as_err_t *er
     return as_path_err(err, &sub, "duplicate key");
 }
 
+/* Are obj's keys in strictly increasing order (so none is there twice)?
+ * Go writes a map's keys sorted: Alertmanager's labels are. */
+static int as_keys_increasing(const cJSON *obj)
+{
+    for (const cJSON *a = obj->child; a != NULL && a->next != NULL; a = a->next)
+        if (strcmp(a->string, a->next->string) >= 0)
+            return 0;
+    return 1;
+}
+
 static int as_check_map(const cJSON *obj, const as_path_t *path, int names, as_err_t *err)
 {
     if (!cJSON_IsObject(obj))
         return as_path_err(err, path, "expected object");
-    if (as_check_unique(obj, path, err) != 0)
+    if (!as_keys_increasing(obj) && as_check_unique(obj, path, err) != 0)
         return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
@@ -367,6 +377,25 @@ static int as_check_field(const cJSON *it, const as_path_t *path, as_field_kind_
     return 0;
 }
 
+/* The field of the table named name, looked for from *hint on (the
+ * field after the last one found: a payload's fields come in the table's
+ * order), then before it; *hint moves past a field found after it.
+ * *ordered becomes 0 when a field is out of order or unknown. */
+static const as_field_t *as_field_find(const as_field_t *fields, const char *name, size_t *hint,
+                                       int *ordered)
+{
+    for (size_t k = *hint; fields[k].name != NULL; k++)
+        if (strcmp(fields[k].name, name) == 0) {
+            *hint = k + 1;
+            return &fields[k];
+        }
+    *ordered = 0;
+    for (size_t k = 0; k < *hint; k++)
+        if (strcmp(fields[k].name, name) == 0)
+            return &fields[k];
+    return NULL;
+}
+
 static int as_check_object(const cJSON *obj, const as_path_t *path, const as_check_t *c,
                            as_err_t *err)
 {
@@ -375,16 +404,24 @@ static int as_check_object(const cJSON *obj, const as_path_t *path, const as_che
             return as_err_set(err, "body: expected object");
         return as_path_err(err, path, "expected object");
     }
-    if (as_check_unique(obj, path, err) != 0)
-        return -1;
+    /* Known fields in the table's order cannot repeat: only an object
+     * that is not so is checked for duplicate keys. */
     const cJSON *it;
+    size_t hint = 0;
+    int ordered = 1;
     cJSON_ArrayForEach(it, obj)
     {
-        const as_field_t *f = c->fields;
-        while (f->name != NULL && strcmp(f->name, it->string) != 0)
-            f++;
+        if (as_field_find(c->fields, it->string, &hint, &ordered) == NULL)
+            ordered = 0;
+    }
+    if (!ordered && as_check_unique(obj, path, err) != 0)
+        return -1;
+    hint = 0;
+    cJSON_ArrayForEach(it, obj)
+    {
+        const as_field_t *f = as_field_find(c->fields, it->string, &hint, &ordered);
         as_path_t sub = {path, it->string, 0};
-        if (f->name == NULL) {
+        if (f == NULL) {
             if (c->strict)
                 return as_path_err(err, &sub, "unknown key");
             continue;
