@@ -72,11 +72,11 @@ wait_port() {
     done
     die "nothing listens on port $1"
 }
-# "TICKS CTXSW": CPU clock ticks of the whole process, context switches of
-# all its threads.
+# "UTICKS STICKS CTXSW": user and system CPU clock ticks of the whole
+# process, context switches of all its threads.
 proc_sample() {
     local t c=0 v
-    t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat")
+    t=$(awk '{ sub(/.*\) /, ""); print $12, $13 }' "/proc/$1/stat")
     for v in $(cat /proc/"$1"/task/*/status 2>/dev/null |
                awk '/^(non)?voluntary_ctxt_switches/ { print $2 }'); do
         c=$((c + v))
@@ -218,12 +218,14 @@ ratio, p99ratio = a[0] / n[0], a[1] / n[1]
 print("ratio      %10.2f x nginx's req/s   p99 %.2f x nginx's" % (ratio, p99ratio))
 
 ids = open(d + "/ids.txt").read().split()
-t0, c0, t1, c1, hz, drain_ms = map(int, open(d + "/proc.txt").read().split())
-cpu_us = (t1 - t0) * 1e6 / hz / max(len(ids), 1)
-csw = (c1 - c0) / max(len(ids), 1)
-print("cost       %.1f us CPU and %.2f context switches per accepted request "
-      "(%d requests, %.2f s CPU, %d switches)"
-      % (cpu_us, csw, len(ids), (t1 - t0) / hz, c1 - c0))
+u0, s0, c0, u1, s1, c1, hz, drain_ms = map(int, open(d + "/proc.txt").read().split())
+acc = max(len(ids), 1)
+cpu_us = (u1 - u0 + s1 - s0) * 1e6 / hz / acc
+csw = (c1 - c0) / acc
+print("cost       %.1f us CPU (user %.1f, system %.1f) and %.2f context switches per accepted "
+      "request (%d requests, %.2f s CPU, %d switches)"
+      % (cpu_us, (u1 - u0) * 1e6 / hz / acc, (s1 - s0) * 1e6 / hz / acc, csw, len(ids),
+         (u1 - u0 + s1 - s0) / hz, c1 - c0))
 print("drain      %s after the last answer" %
       ("%.2f s" % (drain_ms / 1000.0) if drain_ms >= 0 else "NOT within 30 s"))
 

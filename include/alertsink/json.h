@@ -21,6 +21,9 @@ AS_API cJSON *as_json_parse(const char *data, size_t len, as_err_t *err);
 /* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)? */
 AS_API int as_utf8_valid(const char *s, size_t len);
 
+/* The member key of obj, compared case-sensitively (as
+ * cJSON_GetObjectItemCaseSensitive, faster); NULL when absent. */
+AS_API cJSON *as_json_get(const cJSON *obj, const char *key);
 /* Getters: NULL / dflt when absent or of another type. */
 AS_API const char *as_json_str(const cJSON *obj, const char *key);
 AS_API const cJSON *as_json_obj(const cJSON *obj, const char *key);

@@ -237,9 +237,11 @@ void as_note_entry(const as_note_t *n, const char *raw, size_t raw_len, as_buf_t
         /* Valid JSON has line breaks only between tokens: spaces there. */
         size_t at = out->len;
         as_buf_append(out, raw, raw_len);
-        for (char *p = out->data + at, *e = out->data + out->len; p < e; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+        char *e = out->data + out->len;
+        for (char *p = out->data + at; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            *p = ' ';
+        for (char *p = out->data + at; (p = memchr(p, '\r', (size_t)(e - p))) != NULL; p++)
+            *p = ' ';
     } else if (n->payload != NULL) {
         char *p = as_json_print(n->payload);
         as_buf_puts(out, p);

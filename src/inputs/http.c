@@ -151,16 +151,21 @@ static enum MHD_Result as_http_send(as_http_req_t *rq, unsigned code, const char
     return ret;
 }
 
+/* {"status":STATUS,"KEY":VALUE}, written by hand: every request is
+ * answered so. */
 static enum MHD_Result as_http_json(as_http_req_t *rq, unsigned code, const char *status,
                                     const char *key, const char *value, const char *allow)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddStringToObject(o, key, value);
-    char *s = as_json_print(o);
-    cJSON_Delete(o);
-    enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, s, strlen(s), allow);
-    cJSON_free(s);
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_puts(&b, "{\"status\":");
+    as_buf_json(&b, status, strlen(status));
+    as_buf_putc(&b, ',');
+    as_buf_json(&b, key, strlen(key));
+    as_buf_putc(&b, ':');
+    as_buf_json(&b, value, strlen(value));
+    as_buf_putc(&b, '}');
+    enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, b.data, b.len, allow);
+    as_buf_free(&b);
     return ret;
 }
 
@@ -275,7 +280,11 @@ static void as_http_done(void *arg, as_submit_status_t status, const char *id)
     pthread_mutex_lock(&h->lock);
     rq->result = status;
     if (id != NULL)
-        snprintf(rq->id, sizeof(rq->id), "%s", id);
+    {
+        size_t n = strnlen(id, sizeof(rq->id) - 1);
+        memcpy(rq->id, id, n);
+        rq->id[n] = '\0';
+    }
     rq->answered = 1;
     if (rq->suspended)
         MHD_resume_connection(rq->conn);
@@ -481,7 +490,9 @@ static enum MHD_Result as_http_handler(void *cls, struct MHD_Connection *conn, c
         rq = as_xcalloc(1, sizeof(*rq));
         rq->http = cls;
         rq->conn = conn;
-        snprintf(rq->path, sizeof(rq->path), "%s", url);
+        size_t ulen = strnlen(url, sizeof(rq->path) - 1);
+        memcpy(rq->path, url, ulen); /* for logs, cut short */
+        rq->path[ulen] = '\0';
         *con_cls = rq;
         atomic_fetch_add(&rq->http->requests, 1);
         return as_http_begin(rq, url, method);

@@ -600,39 +600,52 @@ cJSON *as_json_ref(const cJSON *item)
     }
 }
 
+cJSON *as_json_get(const cJSON *obj, const char *key)
+{
+    /* cJSON_GetObjectItemCaseSensitive() calls strcmp() for every member;
+     * keys mostly differ at their first byte, so that is compared first. */
+    if (obj == NULL)
+        return NULL;
+    char k0 = key[0];
+    for (cJSON *c = obj->child; c != NULL; c = c->next)
+        if (c->string != NULL && c->string[0] == k0 && strcmp(c->string, key) == 0)
+            return c;
+    return NULL;
+}
+
 const char *as_json_str(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 const cJSON *as_json_obj(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsObject(it) ? it : NULL;
 }
 
 const cJSON *as_json_arr(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsArray(it) ? it : NULL;
 }
 
 double as_json_num(const cJSON *obj, const char *key, double dflt)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsNumber(it) ? it->valuedouble : dflt;
 }
 
 int as_json_bool(const cJSON *obj, const char *key, int dflt)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
 }
 
 void as_json_set(cJSON *obj, const char *key, cJSON *item)
 {
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+    if (as_json_get(obj, key) != NULL)
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
     else
         cJSON_AddItemToObject(obj, key, item);

@@ -249,7 +249,7 @@ static int as_tpl_time(const char *s, int64_t *sec, int32_t *nsec)
  * never where the alert has the key already. */
 static void as_tpl_add_string(cJSON *obj, const char *key, const char *value)
 {
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) == NULL)
+    if (as_json_get(obj, key) == NULL)
         cJSON_AddItemToObjectCS(obj, key, cJSON_CreateString(value));
 }
 
@@ -301,7 +301,7 @@ static void as_tpl_add_duration(cJSON *alert, long long s)
 static void as_tpl_add_pairs(cJSON *alert, const char *key, const cJSON *obj,
                              const char *const *skip)
 {
-    if (cJSON_GetObjectItemCaseSensitive(alert, key) != NULL)
+    if (as_json_get(alert, key) != NULL)
         return;
     cJSON *list = cJSON_CreateArray();
     cJSON_AddItemToObjectCS(alert, key, list);
@@ -359,7 +359,7 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
 /* The group's title: the common alertname, else every distinct one. */
 static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
 {
-    if (cJSON_GetObjectItemCaseSensitive(ctx, "title") != NULL)
+    if (as_json_get(ctx, "title") != NULL)
         return;
     const char *common =
         as_tpl_nonempty(as_json_str(as_json_obj(ctx, "commonLabels"), "alertname"));

@@ -91,7 +91,7 @@ cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
                 (labels && it->valuestring[0] == '\0'))
                 continue;
             /* A repeated name: the first counts, as a lookup finds it. */
-            if (cJSON_GetObjectItemCaseSensitive(first, it->string) != it)
+            if (as_json_get(first, it->string) != it)
                 continue;
             common[kept++] = it;
         }
@@ -100,7 +100,7 @@ cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
             const cJSON *obj = as_json_obj(alerts[a], field);
             kept = 0;
             for (size_t i = 0; i < m; i++) {
-                const cJSON *w = cJSON_GetObjectItemCaseSensitive(obj, common[i]->string);
+                const cJSON *w = as_json_get(obj, common[i]->string);
                 if (strcmp(common[i]->valuestring, cJSON_IsString(w) ? w->valuestring : "") == 0)
                     common[kept++] = common[i];
             }
@@ -160,7 +160,7 @@ static int as_known_field(const char *name)
 /* The members kept as they came refer to the input's (see the top). */
 static void as_copy_field(cJSON *to, const cJSON *from, const char *name)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(from, name);
+    const cJSON *it = as_json_get(from, name);
     if (it != NULL)
         cJSON_AddItemToObjectCS(to, name, as_json_ref(it));
 }
@@ -188,7 +188,7 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     cJSON_ArrayForEach(it, in)
     {
         if (it->string != NULL && !as_known_field(it->string) &&
-            cJSON_GetObjectItemCaseSensitive(p, it->string) == NULL)
+            as_json_get(p, it->string) == NULL)
             cJSON_AddItemToObject(p, it->string, as_json_ref(it));
     }
     return p;

@@ -316,7 +316,7 @@ void as_matchers_sort(as_matchers_t *list)
 int as_matchers_match(const as_matchers_t *list, const cJSON *labels)
 {
     for (size_t i = 0; i < list->n; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, list->v[i].name);
+        const cJSON *v = as_json_get(labels, list->v[i].name);
         if (!as_matcher_matches(&list->v[i], cJSON_IsString(v) ? v->valuestring : NULL))
             return 0;
     }

@@ -97,7 +97,7 @@ static void as_obj_sort(cJSON *obj)
 /* cJSON_HasObjectItem() ignores case; JSON keys do not. */
 static int as_json_has(const cJSON *obj, const char *key)
 {
-    return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+    return as_json_get(obj, key) != NULL;
 }
 
 static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
@@ -110,7 +110,7 @@ static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
 
 static cJSON *as_obj_child(cJSON *obj, const char *key)
 {
-    cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cJSON *c = as_json_get(obj, key);
     if (!cJSON_IsObject(c)) {
         c = cJSON_CreateObject();
         as_json_set(obj, key, c);
@@ -645,7 +645,7 @@ typedef enum {
 
 static cJSON *as_missing_value(cJSON *p, as_missing_t m)
 {
-    cJSON *alerts = cJSON_GetObjectItemCaseSensitive(p, "alerts");
+    cJSON *alerts = as_json_get(p, "alerts");
     switch (m) {
     case AS_MISSING_RECEIVER:
     case AS_MISSING_EXTERNAL_URL:
@@ -692,7 +692,7 @@ static int as_payload_finish(cJSON *p, int changed)
         {"truncatedAlerts", AS_MISSING_TRUNCATED},
     };
     if (changed) {
-        cJSON *alerts = cJSON_GetObjectItemCaseSensitive(p, "alerts");
+        cJSON *alerts = as_json_get(p, "alerts");
         as_json_set(p, "commonLabels", as_common(alerts, "labels"));
         as_json_set(p, "commonAnnotations", as_common(alerts, "annotations"));
     }
@@ -718,7 +718,7 @@ static cJSON *as_payload_grouped(cJSON *root, const as_payload_opts_t *o, int *v
     int64_t now = o != NULL && o->now_ms != 0 ? o->now_ms : as_now_ms();
     int changed = o != NULL && (as_opts_labels(o) || o->title != NULL);
     cJSON *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(root, "alerts"))
+    cJSON_ArrayForEach(a, as_json_get(root, "alerts"))
     {
         changed |= as_alert_defaults(a, now);
         as_alert_apply(a, o);

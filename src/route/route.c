@@ -359,7 +359,7 @@ size_t as_route_count(const as_route_t *root)
  * (Alertmanager's API drops a label with an empty value). */
 static const char *as_label_value(const cJSON *labels, const char *name)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(labels, name);
+    const cJSON *it = as_json_get(labels, name);
     return cJSON_IsString(it) && it->valuestring[0] != '\0' ? it->valuestring : NULL;
 }
 
