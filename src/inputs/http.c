@@ -94,8 +94,9 @@ typedef struct as_http_req_s {
     as_buf_t body;
     uint64_t seen; /* body bytes received, kept or not */
 
-    /* The submission; guarded by http->lock. */
-    int submitted, answered, suspended;
+    /* The submission: set by the callback before it resumes the
+     * connection, read once resumed. */
+    int submitted;
     as_submit_status_t result;
     char id[AS_SUBMIT_ID_MAX];
 } as_http_req_t;
@@ -106,10 +107,8 @@ struct as_http_s {
     as_listener_t *listener;
     struct MHD_Daemon *mhd;
 
-    pthread_mutex_t lock;
-    pthread_cond_t idle;
-    int inflight; /* submissions whose callback has not run */
-    int refuse;   /* stop(): no more submissions */
+    atomic_int inflight; /* submissions whose callback has not run */
+    atomic_int refuse;   /* stop(): no more submissions */
 
     atomic_int requests; /* begun and not completed */
     atomic_int fresh;    /* connections accepted that have begun no request yet */
@@ -273,25 +272,23 @@ static int as_http_authorized(as_http_req_t *rq)
     return as_http_token_ok(h, v, len);
 }
 
+/* From the committer (or at once, for a refusal): no lock.  The
+ * connection was suspended before the submission, so resuming it is
+ * always right; the outcome is written before, and read by the handler
+ * only once libmicrohttpd runs the connection again. */
 static void as_http_done(void *arg, as_submit_status_t status, const char *id)
 {
     as_http_req_t *rq = arg;
     as_http_t *h = rq->http;
-    pthread_mutex_lock(&h->lock);
     rq->result = status;
-    if (id != NULL)
-    {
+    if (id != NULL) {
         size_t n = strnlen(id, sizeof(rq->id) - 1);
         memcpy(rq->id, id, n);
         rq->id[n] = '\0';
     }
-    rq->answered = 1;
-    if (rq->suspended)
-        MHD_resume_connection(rq->conn);
-    /* After this, stop() may free h: touch nothing once unlocked. */
-    if (--h->inflight == 0)
-        pthread_cond_broadcast(&h->idle);
-    pthread_mutex_unlock(&h->lock);
+    MHD_resume_connection(rq->conn);
+    /* stop() waits for this to reach 0; nothing of h is touched after. */
+    atomic_fetch_sub(&h->inflight, 1);
 }
 
 /* The whole body is here: parse, submit, and answer or suspend. */
@@ -328,17 +325,20 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
         return r;
     }
 
-    pthread_mutex_lock(&h->lock);
-    if (h->refuse) {
-        pthread_mutex_unlock(&h->lock);
+    /* Counted before refuse is read: stop() sets refuse, then waits for
+     * the count, so it either sees this submission or this sees refuse. */
+    atomic_fetch_add(&h->inflight, 1);
+    if (atomic_load(&h->refuse)) {
+        atomic_fetch_sub(&h->inflight, 1);
         as_pool_destroy(pool);
         as_buf_free(&rq->body);
         rq->result = AS_SUBMIT_STOPPING;
         return as_http_answer_submission(rq);
     }
-    h->inflight++;
     rq->submitted = 1;
-    pthread_mutex_unlock(&h->lock);
+    /* Suspended first: the callback may run on the committer's thread
+     * before as_submit() returns, and it only ever resumes. */
+    MHD_suspend_connection(rq->conn);
 
     as_submission_t sub = {
         .input = "http",
@@ -351,18 +351,7 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
     };
     as_submit(&sub, as_http_done, rq);
     as_buf_free(&rq->body); /* the core copied what it needed */
-
-    pthread_mutex_lock(&h->lock);
-    if (!rq->answered) {
-        /* Under the lock, so that the callback resumes only a suspended
-         * connection. */
-        MHD_suspend_connection(rq->conn);
-        rq->suspended = 1;
-        pthread_mutex_unlock(&h->lock);
-        return MHD_YES;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return as_http_answer_submission(rq);
+    return MHD_YES;
 }
 
 /* --- the handler -------------------------------------------------------------------- */
@@ -565,8 +554,6 @@ static int as_http_init(void **instance, const void *conf, const as_module_ctx_t
     as_http_t *h = as_xcalloc(1, sizeof(*h));
     h->conf = c;
     h->token_len = c->bearer_token ? strlen(c->bearer_token) : 0;
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->idle, NULL);
     *instance = h;
     return 0;
 }
@@ -631,12 +618,11 @@ static void as_http_stop(void *instance)
         usleep(10000);
 
     /* No suspended connection may be left when libmicrohttpd stops, and
-     * no callback may come after we are gone. */
-    pthread_mutex_lock(&h->lock);
-    h->refuse = 1;
-    while (h->inflight > 0)
-        pthread_cond_wait(&h->idle, &h->lock);
-    pthread_mutex_unlock(&h->lock);
+     * no callback may come after we are gone (the committer drains its
+     * queue before it exits, so this ends). */
+    atomic_store(&h->refuse, 1);
+    while (atomic_load(&h->inflight) > 0)
+        usleep(1000);
 
     MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
@@ -649,8 +635,6 @@ static void as_http_stop(void *instance)
 static void as_http_fini(void *instance)
 {
     as_http_t *h = instance;
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->idle);
     free(h);
 }
 

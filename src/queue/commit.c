@@ -25,6 +25,7 @@
 #include "lib/tls.h"
 #include "queue/commit.h"
 #include "queue/core.h"
+#include "queue/batch.h"
 #include "queue/segment.h"
 #include "queue/worker.h"
 
@@ -153,6 +154,17 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
     pthread_mutex_unlock(&as_core->commit_lock);
 }
 
+/* The segment takes no more rounds: the unit its batch held for it goes
+ * (and the segment with it once its notes are finished). */
+static void as_commit_seal(void)
+{
+    as_segment_seal(&as_core->segs);
+    as_batch_t *b = as_core->seg_batch;
+    as_core->seg_batch = NULL;
+    if (b != NULL)
+        as_batch_release(b, 1);
+}
+
 /* Take the next round: everything queued, up to the limits.  An open
  * segment that saw no round for AS_SEG_IDLE_MS is sealed meanwhile, so
  * that a spool at rest has nothing in incoming/. */
@@ -167,7 +179,7 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
         int64_t idle = as_mono_ms() - as_core->segs.last_ms;
         if (idle >= AS_SEG_IDLE_MS) {
             pthread_mutex_unlock(&as_core->commit_lock);
-            as_segment_seal(&as_core->segs);
+            as_commit_seal();
             pthread_mutex_lock(&as_core->commit_lock);
             continue;
         }
@@ -210,11 +222,28 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     char name[AS_NID_LEN];
     memcpy(name, head->note->id, sizeof(name));
     as_err_t err;
-    as_batch_t *batch = NULL;
-    int rc = as_segment_commit(&as_core->segs, as_core->spool, buf.data, buf.len, name, count,
-                               &batch, &err);
+    int started;
+    int rc = as_segment_commit(&as_core->segs, as_core->spool, buf.data, buf.len, name, &started,
+                               &err);
+    size_t written = started ? buf.len : buf.len - AS_SEG_HEAD;
     if (buf.cap > (4u << 20))
         as_buf_free(&buf);
+    if (as_core->seg_batch != NULL && (started || as_core->segs.fd < 0)) {
+        /* The segment before this round's was sealed (full, or failed). */
+        as_batch_t *old = as_core->seg_batch;
+        as_core->seg_batch = NULL;
+        as_batch_release(old, 1);
+    }
+    if (rc == 0 && started) {
+        /* A new segment: its batch holds a unit while the segment is open. */
+        as_core->seg_batch = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
+        as_batch_segment(as_core->seg_batch, 0);
+    }
+    as_batch_t *batch = as_core->seg_batch;
+    if (rc == 0) {
+        as_batch_hold(batch, (int)count);
+        as_batch_count(batch, (long long)written);
+    }
     as_core_write_result(rc < 0 ? err.msg : NULL);
     if (rc < 0) {
         as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
@@ -243,9 +272,16 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
         answers = as_xrealloc(answers, cap * sizeof(*answers));
     }
     as_note_t *first = NULL, **tail = &first;
-    size_t i = 0;
+    size_t i = 0, run = 0;
+    const char *input = head->note->input;
     for (as_commit_item_t *it = head; it; it = it->next, i++) {
-        as_metrics_count(AS_M_QUEUED, it->note->input, NULL, NULL, 1);
+        /* Counted per run of one input, not per notification. */
+        if (strcmp(it->note->input, input) != 0) {
+            as_metrics_count(AS_M_QUEUED, input, NULL, NULL, (long)run);
+            input = it->note->input;
+            run = 0;
+        }
+        run++;
         answers[i].done = it->done;
         answers[i].arg = it->arg;
         memcpy(answers[i].id, it->note->id, AS_NID_LEN);
@@ -253,6 +289,7 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
         tail = &it->note->next;
     }
     *tail = NULL;
+    as_metrics_count(AS_M_QUEUED, input, NULL, NULL, (long)run);
     as_worker_records(first, batch);
     for (i = 0; i < count; i++)
         answers[i].done(answers[i].arg, AS_SUBMIT_OK, answers[i].id);
@@ -267,6 +304,6 @@ void *as_commit_main(void *arg)
             break; /* stopped and drained */
         as_commit_round(head, count, bytes);
     }
-    as_segment_seal(&as_core->segs);
+    as_commit_seal();
     return NULL;
 }

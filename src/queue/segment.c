@@ -94,9 +94,6 @@ void as_segment_seal(as_segments_t *s)
         return;
     close(s->fd);
     s->fd = -1;
-    as_batch_t *b = s->batch;
-    s->batch = NULL;
-    as_batch_release(b, 1);
 }
 
 static int as_pwrite_all(int fd, const char *p, size_t len, uint64_t off)
@@ -134,13 +131,14 @@ static int as_segment_file(as_spool_t *sp, const char *name, char *used, size_t 
 }
 
 int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, const char *name,
-                      size_t units, as_batch_t **batch, as_err_t *err)
+                      int *started, as_err_t *err)
 {
     size_t body = len - AS_SEGMENT_ROOM;
+    *started = 0;
     if (s->fd >= 0 && s->off > AS_SEG_HEAD && s->off + AS_FRAME_HEAD + body > AS_SEG_SIZE)
         as_segment_seal(s);
     int fresh = s->fd < 0;
-    char tmpname[AS_NID_LEN];
+    char tmpname[48];
     if (fresh) {
         s->fd = as_segment_file(sp, name, tmpname, sizeof(tmpname));
         if (s->fd < 0)
@@ -192,22 +190,18 @@ int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, c
     }
     if (fresh) {
         snprintf(s->name, sizeof(s->name), "%s", name);
-        s->batch = as_batch_open(sp, name, AS_Q_INCOMING, 1); /* the unit it holds while open */
-        as_batch_segment(s->batch, 0);
         atomic_fetch_add(&sp->count[AS_Q_INCOMING], 1);
+        *started = 1;
     }
     s->off = at + n;
     s->last_ms = as_mono_ms();
-    as_batch_hold(s->batch, (int)units);
-    as_batch_count(s->batch, (long long)n);
     atomic_fetch_add(&sp->bytes, (long long)n);
-    *batch = s->batch;
     return 0;
 }
 
 void as_segment_retire(as_spool_t *sp, const char *name, long long bytes)
 {
-    char log[AS_NID_LEN + 8];
+    char log[64];
     snprintf(log, sizeof(log), "%s.log", name);
     atomic_fetch_sub(&sp->bytes, bytes);
     atomic_fetch_sub(&sp->count[AS_Q_INCOMING], 1);

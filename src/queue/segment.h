@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "queue/batch.h"
 #include "queue/spool.h"
 
 #define AS_SEG_HEAD   24 /* "ASSEG1 " + 16 hex digits of epoch + "\n" */
@@ -22,17 +21,16 @@
 /* The committer's segment (no lock: the committer's alone). */
 typedef struct as_segments_s {
     int fd;                 /* the segment being written; -1: none */
-    char name[AS_NID_LEN];  /* its name in incoming/ */
+    char name[48];          /* its name in incoming/ */
     uint64_t epoch;         /* its frames' epoch */
     uint64_t next_epoch;    /* the next segment's */
     uint64_t off;           /* where its next frame goes */
-    as_batch_t *batch;      /* its batch: one unit held while it is written */
     int64_t last_ms;        /* monotonic time of its last round */
 } as_segments_t;
 
 void as_segments_init(as_segments_t *s);
-/* The segment takes no more rounds: the unit it held goes (and with it
- * the segment, once its notes are finished). */
+/* The segment takes no more rounds (the committer then lets its batch
+ * go, once its notes are finished). */
 void as_segment_seal(as_segments_t *s);
 
 /*
@@ -41,12 +39,13 @@ void as_segment_seal(as_segments_t *s);
  * end of the current segment (pwrite, fdatasync), or starts a new one,
  * named name: a finished segment reused (or a new file) in tmp/, written
  * from its start, fdatasync'ed, renamed into incoming/ and the directory
- * fsync'ed.  On success *batch is the segment's batch, holding units more
- * (one for each record of the round).  -1 with err: nothing of the round
- * is promised (its frame may or may not be read back after a crash).
+ * fsync'ed.  *started: 1 when the round began a segment (the one before,
+ * if any, was sealed).  -1 with err: nothing of the round is promised (its
+ * frame may or may not be read back after a crash), and the segment it
+ * went to is sealed.
  */
 int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, const char *name,
-                      size_t units, as_batch_t **batch, as_err_t *err);
+                      int *started, as_err_t *err);
 
 /* A segment whose notes are all finished (its batch's last unit): its
  * file goes to tmp/ to be reused (a few are kept) or is removed, its
