@@ -19,6 +19,7 @@
  * reload, STOPPING=1 when it stops, and keeps STATUS= up to date with the
  * queue depth.  sd_notify() does nothing when NOTIFY_SOCKET is unset.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "alertsink/clock.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "queue/core.h"
@@ -138,14 +140,19 @@ int as_daemon_run(const char *path)
         return AS_EXIT_FAIL;
     }
     as_cycle_unref(cycle); /* the core holds it now */
+    /* Loading the configuration and the spool freed much more than it
+     * kept: give those pages back. */
+    malloc_trim(0);
     as_log(AS_LOG_INFO, "started", AS_S("config", path), AS_S("version", AS_VERSION),
            AS_S("spool", as_core->spool->dir));
     as_notify("READY=1\n");
 
-    /* A timed wait, so that STATUS= follows the queue between signals. */
-    const struct timespec every = {AS_STATUS_EVERY, 0};
+    /* A wait of a second at most: the engine's tick (maildrop/ pickup)
+     * runs between signals, and STATUS= follows the queue. */
+    const struct timespec second = {1, 0};
+    int64_t status_at = as_mono_ms();
     for (;;) {
-        int sig = sigtimedwait(&set, NULL, &every);
+        int sig = sigtimedwait(&set, NULL, &second);
         if (sig == SIGTERM || sig == SIGINT)
             break;
         if (sig == SIGHUP) {
@@ -155,7 +162,11 @@ int as_daemon_run(const char *path)
         } else if (sig == SIGUSR1) {
             as_reopen();
         } else if (sig < 0) {
-            as_notify("");
+            as_engine_tick();
+            if (as_mono_ms() - status_at >= AS_STATUS_EVERY * 1000) {
+                as_notify("");
+                status_at = as_mono_ms();
+            }
         }
     }
 

@@ -53,6 +53,10 @@
 #define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
 #define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */
 #define AS_HTTP_POOL_MAX   4
+/* libmicrohttpd's memory per connection: headers, its read buffer, our
+ * answer (a body is copied out as it arrives).  Half its default, so an
+ * idle keep-alive connection (Alertmanager keeps one) costs 16 KiB. */
+#define AS_HTTP_CONN_MEMORY (16 * 1024)
 #define AS_HTTP_PREFIX_AM  "/api/v1/alertmanager"
 #define AS_HTTP_CT_JSON    "application/json"
 #define AS_HTTP_CT_TEXT    "text/plain; charset=utf-8"
@@ -588,7 +592,9 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER, as_http_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AS_HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED, as_http_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, as_http_connection, h, MHD_OPTION_END);
     if (h->mhd == NULL) {

@@ -12,6 +12,7 @@
  * flushes, not 2N: throughput grows with concurrency instead of
  * collapsing to one request per flush.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -165,6 +166,18 @@ static void as_commit_seal(void)
         as_batch_release(b, 1);
 }
 
+/* The committer's round buffer, reused round after round. */
+static as_buf_t as_commit_buf;
+
+/* Traffic stopped: the round buffer goes, and so do the pages malloc
+ * kept from the requests' pools, so that a daemon at rest is small. */
+static void as_commit_rest(void)
+{
+    as_commit_seal();
+    as_buf_free(&as_commit_buf);
+    malloc_trim(0);
+}
+
 /* Take the next round: everything queued, up to the limits.  An open
  * segment that saw no round for AS_SEG_IDLE_MS is sealed meanwhile, so
  * that a spool at rest has nothing in incoming/. */
@@ -179,7 +192,7 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
         int64_t idle = as_mono_ms() - as_core->segs.last_ms;
         if (idle >= AS_SEG_IDLE_MS) {
             pthread_mutex_unlock(&as_core->commit_lock);
-            as_commit_seal();
+            as_commit_rest();
             pthread_mutex_lock(&as_core->commit_lock);
             continue;
         }
@@ -212,7 +225,7 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
 static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
 {
     /* The round's entries, after room for the segment's headers. */
-    static as_buf_t buf; /* the committer's, reused round after round */
+    as_buf_t buf = as_commit_buf;
     as_buf_reset(&buf);
     as_buf_reserve(&buf, AS_SEGMENT_ROOM + bytes);
     buf.len = AS_SEGMENT_ROOM;
@@ -228,6 +241,7 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     size_t written = started ? buf.len : buf.len - AS_SEG_HEAD;
     if (buf.cap > (4u << 20))
         as_buf_free(&buf);
+    as_commit_buf = buf;
     if (as_core->seg_batch != NULL && (started || as_core->segs.fd < 0)) {
         /* The segment before this round's was sealed (full, or failed). */
         as_batch_t *old = as_core->seg_batch;
@@ -304,6 +318,6 @@ void *as_commit_main(void *arg)
             break; /* stopped and drained */
         as_commit_round(head, count, bytes);
     }
-    as_commit_seal();
+    as_commit_rest();
     return NULL;
 }

@@ -11,7 +11,7 @@
  *                          schedule --> worker: route --> pipeline --> sink
  *
  * engine.h starts and stops it; the files of this folder each do one job
- * on it (commit.c, worker.c, recover.c, pickup.c, groupwait.c).
+ * on it (commit.c, segment.c, worker.c, recover.c, pickup.c, groupwait.c).
  */
 #ifndef AS_QUEUE_CORE_H
 #define AS_QUEUE_CORE_H
@@ -44,12 +44,11 @@ typedef struct as_core_s {
     as_segments_t segs;     /* the committer's segment of incoming/ */
     as_batch_t *seg_batch;  /* its batch (the committer's); NULL: none open */
 
-    /* Delivery workers. */
+    /* Delivery workers: started as work needs them (as_engine_grow), up
+     * to maxworkers (the configuration's `workers`). */
+    pthread_mutex_t workers_lock; /* guards workers[] and nworkers */
     pthread_t *workers;
-    size_t nworkers;
-    pthread_t pickup; /* maildrop/ scanner */
-    pthread_mutex_t pickup_lock;
-    pthread_cond_t pickup_cond;
+    size_t nworkers, maxworkers;
 
     pthread_mutex_t health_lock; /* guards write_error */
     char write_error[256];       /* the last commit round failed: why; "" = it did not */

@@ -1,6 +1,6 @@
 /*
  * engine.c - the engine's life (see engine.h): open the spool and load it,
- * start the committer, the workers and the maildrop/ pickup, stop them in
+ * start the committer and the workers, stop them in
  * the order that keeps every promise; and the one-shot delivery of
  * `alertsink send`, which runs the workers' code in the caller's thread.
  */
@@ -32,9 +32,8 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_mutex_init(&core->cycle_lock, NULL);
     pthread_mutex_init(&core->commit_lock, NULL);
     pthread_cond_init(&core->commit_cond, NULL);
-    pthread_mutex_init(&core->pickup_lock, NULL);
-    pthread_cond_init(&core->pickup_cond, NULL);
     pthread_mutex_init(&core->health_lock, NULL);
+    pthread_mutex_init(&core->workers_lock, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_segments_init(&core->segs);
     as_core = core;
@@ -75,6 +74,29 @@ int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
     return 0;
 }
 
+int as_engine_grow(void)
+{
+    pthread_mutex_lock(&as_core->workers_lock);
+    int rc = 0;
+    if (as_core->workers != NULL && as_core->nworkers < as_core->maxworkers &&
+        !atomic_load(&as_core->stopping)) {
+        rc = pthread_create(&as_core->workers[as_core->nworkers], NULL, as_worker_main, NULL) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0)
+            as_core->nworkers++;
+    }
+    pthread_mutex_unlock(&as_core->workers_lock);
+    return rc;
+}
+
+void as_engine_tick(void)
+{
+    if (as_core != NULL && as_core->spool != NULL && !as_core->oneshot &&
+        !atomic_load(&as_core->stopping))
+        as_pickup_tick();
+}
+
 int as_engine_start(as_err_t *err)
 {
     as_cycle_t *c = as_core_cycle();
@@ -87,13 +109,12 @@ int as_engine_start(as_err_t *err)
         return as_err_set(err, "cannot start the committer thread");
     }
     as_core->workers = as_xcalloc(nworkers, sizeof(pthread_t));
-    for (size_t i = 0; i < nworkers; i++) {
-        if (pthread_create(&as_core->workers[i], NULL, as_worker_main, NULL) != 0)
+    as_core->maxworkers = nworkers;
+    /* One to begin with; more come when work waits and none is idle (a
+     * second renders while the first waits for a sink's fdatasync). */
+    for (size_t i = 0; i < nworkers && i < AS_WORKERS_START; i++)
+        if (as_engine_grow() < 0)
             return as_err_set(err, "cannot start delivery worker %zu", i);
-        as_core->nworkers++;
-    }
-    if (pthread_create(&as_core->pickup, NULL, as_pickup_main, NULL) != 0)
-        return as_err_set(err, "cannot start the maildrop pickup thread");
     atomic_store(&as_core->accepting, 1);
     return 0;
 }
@@ -115,15 +136,13 @@ void as_engine_stop(void)
         pthread_join(core->committer, NULL);
 
     atomic_store(&core->stopping, 1);
-    pthread_mutex_lock(&core->pickup_lock);
-    pthread_cond_broadcast(&core->pickup_cond);
-    pthread_mutex_unlock(&core->pickup_lock);
-    if (core->workers != NULL) {
-        pthread_join(core->pickup, NULL);
-    }
-    /* Workers finish the delivery they are in; what is queued stays on disk. */
+    /* Workers finish the delivery they are in; what is queued stays on disk.
+     * (stopping is set: no worker is started any more.) */
     as_sched_stop(&core->sched);
-    for (size_t i = 0; i < core->nworkers; i++)
+    pthread_mutex_lock(&core->workers_lock);
+    size_t nworkers = core->nworkers;
+    pthread_mutex_unlock(&core->workers_lock);
+    for (size_t i = 0; i < nworkers; i++)
         pthread_join(core->workers[i], NULL);
     free(core->workers);
     core->workers = NULL;
@@ -171,9 +190,8 @@ void as_engine_stop(void)
     pthread_mutex_destroy(&core->cycle_lock);
     pthread_mutex_destroy(&core->commit_lock);
     pthread_cond_destroy(&core->commit_cond);
-    pthread_mutex_destroy(&core->pickup_lock);
-    pthread_cond_destroy(&core->pickup_cond);
     pthread_mutex_destroy(&core->health_lock);
+    pthread_mutex_destroy(&core->workers_lock);
     as_core = NULL;
 }
 

@@ -21,13 +21,22 @@ enum {
     AS_ENGINE_ONESHOT = 1 << 0, /* `send`: no lock, no recovery, no threads, no group_wait */
 };
 
+/* Workers started with the engine; the others as work needs them. */
+#define AS_WORKERS_START 1
+
 /* Open the spool of cycle's configuration (the engine holds a reference
  * to cycle).  -1 with err when the spool cannot be opened; a one-shot
  * engine then still delivers, without a spool. */
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err);
-/* Start the committer, the workers (cycle's `workers`) and the pickup;
- * inputs may submit from then on. */
+/* Start the committer and the workers (cycle's `workers`, as work needs
+ * them); inputs may submit from then on. */
 int as_engine_start(as_err_t *err);
+/* The daemon's once-a-second work: what `send` left in maildrop/, old
+ * deduplication claims (from its main thread, while the engine runs). */
+void as_engine_tick(void);
+/* One more delivery worker, when fewer than `workers` run (from a worker
+ * that found work waiting and no worker idle).  -1 if it cannot start. */
+int as_engine_grow(void);
 /* Stop accepting, finish the commits in flight, stop the workers (a
  * delivery in progress completes), close the spool.  What is queued stays
  * on disk for the next start. */

@@ -1,7 +1,9 @@
 /*
  * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
- * the deduplication claims that have aged out: a thread that looks once a
- * second (or when woken at stop).
+ * the deduplication claims that have aged out: looked at once a second
+ * by the daemon's main thread, which has nothing else to do between
+ * signals (a thread of its own would cost its stack for a readdir a
+ * second).
  *
  * `send` holds an flock on its maildrop/ file while it works on it; a
  * file that is not locked is moved into incoming/ and loaded with its
@@ -9,7 +11,6 @@
  */
 #include <fcntl.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alertsink/clock.h"
@@ -59,25 +60,12 @@ static int64_t as_dedup_horizon(void)
     return max;
 }
 
-void *as_pickup_main(void *arg)
+void as_pickup_tick(void)
 {
-    int64_t swept = 0;
-    pthread_mutex_lock(&as_core->pickup_lock);
-    while (!atomic_load(&as_core->stopping)) {
-        pthread_mutex_unlock(&as_core->pickup_lock);
-        as_pickup_scan();
-        if (as_now_ms() - swept > 60000) {
-            as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
-            swept = as_now_ms();
-        }
-        pthread_mutex_lock(&as_core->pickup_lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        if (!atomic_load(&as_core->stopping))
-            pthread_cond_timedwait(&as_core->pickup_cond, &as_core->pickup_lock, &ts);
+    static int64_t swept;
+    as_pickup_scan();
+    if (as_now_ms() - swept > 60000) {
+        as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
+        swept = as_now_ms();
     }
-    pthread_mutex_unlock(&as_core->pickup_lock);
-    return NULL;
 }
-

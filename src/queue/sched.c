@@ -28,6 +28,7 @@ void as_sched_init(as_sched_t *s)
     s->heap = NULL;
     s->nheap = s->heapcap = 0;
     s->busy = 0;
+    s->waiting = 0;
     s->nfifo = 0;
     s->stopping = 0;
 }
@@ -166,6 +167,7 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
             pthread_mutex_unlock(&s->lock);
             return first;
         }
+        s->waiting++;
         if (s->nheap > 0) {
             int64_t due = s->heap[0]->due_ms;
             struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
@@ -173,7 +175,16 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
         } else {
             pthread_cond_wait(&s->cond, &s->lock);
         }
+        s->waiting--;
     }
+}
+
+int as_sched_short(as_sched_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int shortage = s->head != NULL && s->waiting == 0;
+    pthread_mutex_unlock(&s->lock);
+    return shortage;
 }
 
 void as_sched_done(as_sched_t *s, size_t count)

@@ -23,7 +23,8 @@ typedef struct as_sched_s {
     as_note_t *head, *tail; /* due now, in arrival order */
     as_note_t **heap;       /* due later, by due_ms */
     size_t nheap, heapcap;
-    size_t busy;  /* notes handed out and not yet back */
+    size_t busy;    /* notes handed out and not yet back */
+    size_t waiting; /* workers waiting in as_sched_pop() */
     size_t nfifo; /* notes in the FIFO */
     int stopping;
 } as_sched_t;
@@ -40,6 +41,9 @@ void as_sched_push_list(as_sched_t *s, as_note_t *list);
  * many.  NULL once stopping.  until_ms >= 0 (`send`, the only worker):
  * NULL as well when nothing is due before until_ms (wall clock). */
 as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count);
+/* Is work left that no worker is waiting for? (A worker then starts
+ * another, up to the configured number.) */
+int as_sched_short(as_sched_t *s);
 /* A worker is done with count notes it popped (pushed again or finished). */
 void as_sched_done(as_sched_t *s, size_t count);
 void as_sched_stop(as_sched_t *s);

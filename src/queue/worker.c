@@ -41,6 +41,7 @@
 #include "lib/metrics.h"
 #include "queue/batch.h"
 #include "queue/core.h"
+#include "queue/engine.h"
 #include "queue/groupwait.h"
 #include "queue/worker.h"
 #include "route/group.h"
@@ -288,8 +289,11 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch)
         as_notes_add(&keep, scratch, n);
     }
     *stail = NULL;
-    if (singles != NULL)
+    if (singles != NULL) {
         as_sched_push_list(&as_core->sched, singles);
+        if (!as_core->oneshot && as_sched_short(&as_core->sched))
+            as_engine_grow();
+    }
 
     if (keep.n > 0) {
         as_pipeline_env_t env = {as_worker_journal, as_worker_flush, &j, as_core->env.dedupfd};
@@ -319,6 +323,8 @@ void as_worker_records(as_note_t *list, as_batch_t *b)
         r->due_ms = 0;
     }
     as_sched_push_list(&as_core->sched, list);
+    if (as_sched_short(&as_core->sched))
+        as_engine_grow();
 }
 
 void as_worker_run(int64_t until_ms)
@@ -327,6 +333,9 @@ void as_worker_run(int64_t until_ms)
     as_note_t *list;
     as_pool_t *scratch = as_pool_create(); /* this worker's, reset after each batch */
     while ((list = as_sched_pop(&as_core->sched, until_ms, AS_WORKER_BATCH_MAX, &count)) != NULL) {
+        /* Work left behind and nobody waiting for it: one worker more. */
+        if (until_ms < 0 && as_sched_short(&as_core->sched))
+            as_engine_grow();
         as_worker_batch(list, scratch);
         as_sched_done(&as_core->sched, count);
     }
