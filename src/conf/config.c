@@ -148,8 +148,8 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     size_t nr = 0;
     rk[nr++] = (as_conf_key_t){
         "name", &as_conf_string, offsetof(as_receiver_t, name), AS_CONF_REQUIRED, NULL, NULL};
-    rk[nr++] = (as_conf_key_t){
-        "mode", &as_conf_string, offsetof(as_receiver_t, mode), 0, "fallback", NULL};
+    rk[nr++] = (as_conf_key_t){"mode", &as_conf_string, offsetof(as_receiver_t, mode),
+                               0,      "fallback",      NULL};
     rk[nr++] = (as_conf_key_t){
         "channels", &as_conf_strings, offsetof(as_receiver_t, channels), 0, NULL, NULL};
     rk[nr++] = (as_conf_key_t){"fallback_after",
@@ -358,7 +358,8 @@ static void as_receiver_chain(as_conf_t *cf, const as_config_t *cfg, as_receiver
             for (size_t k = 0; k < r->nchain; k++)
                 listed |= r->chain[k] == (int)m;
             if (r->channel[m].conf != NULL && !listed)
-                as_conf_error(cf, at, "receiver '%s': channel '%s' is configured but not in channels",
+                as_conf_error(cf, at,
+                              "receiver '%s': channel '%s' is configured but not in channels",
                               r->name, cfg->mods.v[m]->channel_key);
         }
         return;

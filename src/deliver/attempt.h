@@ -45,8 +45,8 @@ typedef struct as_attempt_s {
     int64_t now;
     as_plan_t plan[AS_CHANNELS_MAX];
     size_t nplan;
-    size_t cursor;       /* the channels stage: the next plan entry to look at */
-    const cJSON *ctx;    /* the template context, made when first needed */
+    size_t cursor;    /* the channels stage: the next plan entry to look at */
+    const cJSON *ctx; /* the template context, made when first needed */
     as_verdict_t verdict;
     char why[512]; /* dead: the reason; finished: a note for the log */
 } as_attempt_t;

@@ -23,8 +23,8 @@ static const as_stage_pt as_stages_after[] = {
     as_stage_verdict, /* finished, deferred or dead */
 };
 
-void as_pipeline_run(as_cycle_t *c, const as_pipeline_env_t *env, as_note_t *const *notes,
-                     size_t n, as_attempt_t *a, as_pool_t *scratch)
+void as_pipeline_run(as_cycle_t *c, const as_pipeline_env_t *env, as_note_t *const *notes, size_t n,
+                     as_attempt_t *a, as_pool_t *scratch)
 {
     int64_t now = as_now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -37,8 +37,7 @@ void as_pipeline_run(as_cycle_t *c, const as_pipeline_env_t *env, as_note_t *con
         if (t->note->receiver != NULL) {
             t->recv = as_config_receiver(c->cfg, t->note->receiver);
             if (t->recv != NULL)
-                t->recv_index =
-                    (size_t)(t->recv - (const as_receiver_t *)c->cfg->receivers.elts);
+                t->recv_index = (size_t)(t->recv - (const as_receiver_t *)c->cfg->receivers.elts);
         }
         for (size_t s = 0; s < sizeof(as_stages_before) / sizeof(as_stages_before[0]); s++) {
             as_stages_before[s](t);

@@ -25,7 +25,7 @@
  * in a[i].verdict, its next attempt in its due_ms.  Templates are
  * rendered into scratch (contexts and messages), which the caller resets
  * after the batch. */
-void as_pipeline_run(as_cycle_t *c, const as_pipeline_env_t *env, as_note_t *const *notes,
-                     size_t n, as_attempt_t *a, as_pool_t *scratch);
+void as_pipeline_run(as_cycle_t *c, const as_pipeline_env_t *env, as_note_t *const *notes, size_t n,
+                     as_attempt_t *a, as_pool_t *scratch);
 
 #endif

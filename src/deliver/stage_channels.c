@@ -95,8 +95,8 @@ static int as_channel_rate_ok(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch
     if (wait <= 0)
         return 1;
     ch->next_ms = a->now + wait;
-    as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", a->note->id),
-           AS_S("channel", p->name), AS_S("bucket", key), AS_I("wait_ms", wait));
+    as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", a->note->id), AS_S("channel", p->name),
+           AS_S("bucket", key), AS_I("wait_ms", wait));
     return 0;
 }
 
@@ -106,7 +106,7 @@ typedef struct as_try_s {
     const as_plan_t *p;
     as_chan_t *ch;
     int module;
-    int rendered; /* 0: the message could not be rendered, res says why */
+    int rendered;    /* 0: the message could not be rendered, res says why */
     int64_t latency; /* ms the sink took (its whole batch, for deliver_batch) */
     as_notification_t view;
     as_rendered_t r;
@@ -126,15 +126,15 @@ static void as_channel_done(as_try_t *t)
     as_metrics_count(AS_M_ATTEMPTS, n->receiver, p->name, result, 1);
     /* A failure the chain plans for (a next channel exists) is a warning. */
     int last = p->rank + 1 >= a->nplan || a->recv->chain_mode != AS_CHAIN_FALLBACK;
-    int level = t->res.outcome == AS_DELIVERED                         ? AS_LOG_INFO
+    int level = t->res.outcome == AS_DELIVERED                           ? AS_LOG_INFO
                 : t->res.outcome == AS_PERMANENT && last && a->nplan > 1 ? AS_LOG_ERROR
-                                                                        : AS_LOG_WARN;
+                                                                         : AS_LOG_WARN;
     as_log(level, "delivery attempt", AS_S("id", n->id), AS_S("receiver", n->receiver),
            AS_S("channel", p->name), AS_I("attempt", t->ch->attempts), AS_S("result", result),
            AS_I("status", t->res.status), AS_I("latency_ms", t->latency),
            AS_S("reason", t->res.reason[0] ? t->res.reason : NULL),
-           AS_S("role", p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK ? "fallback"
-                                                                                : "primary"),
+           AS_S("role",
+                p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK ? "fallback" : "primary"),
            AS_I("rank", p->rank + 1));
     as_channel_result(a, p, t->ch, &t->res);
 }
@@ -184,8 +184,8 @@ static void as_channel_prepare(as_try_t *t, as_pool_t *scratch)
     const as_channel_conf_t *cc = t->p->conf;
     as_err_t err;
     if (as_render_message(scratch, a->cycle->tpl,
-                          as_cycle_chan_tpl(a->cycle, a->recv_index, t->p->module),
-                          cc->max_length, a->ctx, &t->r, &err) < 0) {
+                          as_cycle_chan_tpl(a->cycle, a->recv_index, t->p->module), cc->max_length,
+                          a->ctx, &t->r, &err) < 0) {
         as_result_set(&t->res, AS_PERMANENT, 0, "the message cannot be rendered: %s", err.msg);
         return;
     }

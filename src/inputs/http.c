@@ -50,17 +50,17 @@
 #include "alertsink/module.h"
 #include "listener.h"
 
-#define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
-#define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */
-#define AS_HTTP_POOL_MAX   4
+#define AS_HTTP_GRACE_MS  5000 /* stop(): how long requests in progress may take */
+#define AS_HTTP_SETTLE_MS 50   /* stop(): accepts under way when it began land */
+#define AS_HTTP_POOL_MAX  4
 /* libmicrohttpd's memory per connection: headers, its read buffer, our
  * answer (a body is copied out as it arrives).  Half its default, so an
  * idle keep-alive connection (Alertmanager keeps one) costs 16 KiB. */
 #define AS_HTTP_CONN_MEMORY (16 * 1024)
-#define AS_HTTP_PREFIX_AM  "/api/v1/alertmanager"
-#define AS_HTTP_CT_JSON    "application/json"
-#define AS_HTTP_CT_TEXT    "text/plain; charset=utf-8"
-#define AS_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define AS_HTTP_PREFIX_AM   "/api/v1/alertmanager"
+#define AS_HTTP_CT_JSON     "application/json"
+#define AS_HTTP_CT_TEXT     "text/plain; charset=utf-8"
+#define AS_HTTP_CT_METRICS  "text/plain; version=0.0.4; charset=utf-8"
 
 typedef enum {
     AS_HTTP_NONE = 0,
@@ -311,8 +311,8 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
     as_err_t err;
     unsigned flags = 0;
     as_pool_t *pool = as_pool_create();
-    cJSON *payload = as_payload_parse(pool, rq->body.data ? rq->body.data : "", rq->body.len,
-                                      &flags, &err);
+    cJSON *payload =
+        as_payload_parse(pool, rq->body.data ? rq->body.data : "", rq->body.len, &flags, &err);
     int grouped = (flags & AS_SUB_GROUPED) != 0;
     const char *refused = NULL;
     if (payload == NULL)
@@ -587,16 +587,16 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
         h->listener = NULL;
         return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
     }
-    h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER, as_http_mhd_log, h,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AS_HTTP_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED, as_http_completed, h,
-        MHD_OPTION_NOTIFY_CONNECTION, as_http_connection, h, MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                              0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              as_http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)c->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                              (size_t)AS_HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
+                              as_http_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+                              as_http_connection, h, MHD_OPTION_END);
     if (h->mhd == NULL) {
         /* libmicrohttpd may or may not have closed fd by now: leave it. */
         as_listener_unref(h->listener);

@@ -51,8 +51,7 @@ as_pool_t *as_json_use_pool(as_pool_t *pool)
 static void *as_json_alloc(size_t n)
 {
     as_pool_t *pool = as_json_pool;
-    as_json_hdr_t *h =
-        pool ? as_pnalloc(pool, sizeof(*h) + n) : as_xmalloc(sizeof(*h) + n);
+    as_json_hdr_t *h = pool ? as_pnalloc(pool, sizeof(*h) + n) : as_xmalloc(sizeof(*h) + n);
     h->tag = pool ? AS_JSON_POOL : AS_JSON_HEAP;
     return h + 1;
 }

@@ -61,9 +61,9 @@ typedef struct as_pool_cleanup_s {
 } as_pool_cleanup_t;
 
 struct as_pool_s {
-    char *pos, *end;          /* the free room of the current chunk */
-    as_pool_chunk_t *chunks;  /* chunks allocated after the first, newest first */
-    size_t next_size;         /* the next chunk's room */
+    char *pos, *end;         /* the free room of the current chunk */
+    as_pool_chunk_t *chunks; /* chunks allocated after the first, newest first */
+    size_t next_size;        /* the next chunk's room */
     as_pool_cleanup_t *cleanups;
     _Alignas(AS_POOL_ALIGN) char first[]; /* the first chunk's room, AS_POOL_FIRST bytes */
 };

@@ -23,8 +23,8 @@ struct as_batch_s {
     pthread_mutex_t lock;
     int pending; /* notes (or unrouted records) not finished */
     int logfd;
-    int segment;      /* a segment of incoming/ (segment.c): retired, not removed */
-    long long bytes;  /* a segment: what it counts in the spool's size */
+    int segment;     /* a segment of incoming/ (segment.c): retired, not removed */
+    long long bytes; /* a segment: what it counts in the spool's size */
 };
 
 as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pending)
@@ -45,8 +45,7 @@ void as_batch_write(as_batch_t *b, const char *lines, size_t len)
     if (b->logfd < 0) {
         char log[AS_NID_LEN + 8];
         snprintf(log, sizeof(log), "%s.log", b->name);
-        b->logfd = openat(b->sp->dirfd[b->q], log,
-                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        b->logfd = openat(b->sp->dirfd[b->q], log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
     /* O_APPEND: a line is one write(2), whole even if workers race. */
     if (b->logfd < 0 || as_write_all(b->logfd, lines, len) < 0)
@@ -102,7 +101,6 @@ void as_batch_hold(as_batch_t *b, int units)
     b->pending += units;
     pthread_mutex_unlock(&b->lock);
 }
-
 
 struct as_journal_file_s {
     as_batch_t *b;

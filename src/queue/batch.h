@@ -23,9 +23,9 @@ void as_batch_write(as_batch_t *b, const char *lines, size_t len);
  * size; its last unit retires it instead of removing it. */
 void as_batch_segment(as_batch_t *b, long long bytes);
 void as_batch_count(as_batch_t *b, long long bytes); /* a segment: bytes more */
-void as_batch_hold(as_batch_t *b, int units);    /* more units to finish */
-void as_batch_release(as_batch_t *b, int units); /* the last unit removes the file */
-void as_batch_abandon(as_batch_t *b);            /* forget it, leave the file */
+void as_batch_hold(as_batch_t *b, int units);        /* more units to finish */
+void as_batch_release(as_batch_t *b, int units);     /* the last unit removes the file */
+void as_batch_abandon(as_batch_t *b);                /* forget it, leave the file */
 
 /*
  * A worker's journal for one batch of notes: the lines are gathered per

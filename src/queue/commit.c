@@ -236,8 +236,8 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     memcpy(name, head->note->id, sizeof(name));
     as_err_t err;
     int started;
-    int rc = as_segment_commit(&as_core->segs, as_core->spool, buf.data, buf.len, name, &started,
-                               &err);
+    int rc =
+        as_segment_commit(&as_core->segs, as_core->spool, buf.data, buf.len, name, &started, &err);
     size_t written = started ? buf.len : buf.len - AS_SEG_HEAD;
     if (buf.cap > (4u << 20))
         as_buf_free(&buf);
@@ -279,7 +279,7 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
         as_submit_done_pt done;
         void *arg;
         char id[AS_NID_LEN];
-    } *answers;
+    } * answers;
     static size_t cap;
     if (count > cap) {
         cap = count;

@@ -41,8 +41,8 @@ typedef struct as_core_s {
     pthread_cond_t commit_cond;
     as_commit_item_t *commit_head, *commit_tail;
     int commit_running;
-    as_segments_t segs;     /* the committer's segment of incoming/ */
-    as_batch_t *seg_batch;  /* its batch (the committer's); NULL: none open */
+    as_segments_t segs;    /* the committer's segment of incoming/ */
+    as_batch_t *seg_batch; /* its batch (the committer's); NULL: none open */
 
     /* Delivery workers: started as work needs them (as_engine_grow), up
      * to maxworkers (the configuration's `workers`). */

@@ -166,7 +166,8 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
-    as_batch_t *b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
+    as_batch_t *b =
+        as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
     if (segment)
         as_batch_segment(b, (long long)size); /* the recount counted the file */
     as_note_t **queue = NULL;
@@ -251,8 +252,7 @@ static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *diges
         return;
     }
     char *nl = strchr(data.data, '\n');
-    as_note_t *n =
-        as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+    as_note_t *n = as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
     as_buf_free(&data);
     if (n == NULL || !n->routed || strcmp(n->id, name) != 0) {
         as_log(AS_LOG_ERROR, "malformed file in deferred/: moved to dead/", AS_S("file", name),

@@ -25,7 +25,7 @@ typedef struct as_sched_s {
     size_t nheap, heapcap;
     size_t busy;    /* notes handed out and not yet back */
     size_t waiting; /* workers waiting in as_sched_pop() */
-    size_t nfifo; /* notes in the FIFO */
+    size_t nfifo;   /* notes in the FIFO */
     int stopping;
 } as_sched_t;
 

@@ -68,7 +68,7 @@ static int as_unhex(const char *s, int digits, uint64_t *v)
     *v = 0;
     for (int i = 0; i < digits; i++) {
         char c = s[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                                             : 16u;
         if (d == 16)
@@ -230,8 +230,7 @@ size_t as_segment_entries(char *data, size_t len, int *segment)
         uint64_t fe, flen, crc;
         if (memcmp(f, "#F ", 3) != 0 || as_unhex(f + 3, 16, &fe) < 0 || fe != epoch ||
             f[19] != ' ' || as_unhex(f + 20, 8, &flen) < 0 || f[28] != ' ' ||
-            as_unhex(f + 29, 8, &crc) < 0 || f[37] != '\n' ||
-            flen > len - off - AS_FRAME_HEAD ||
+            as_unhex(f + 29, 8, &crc) < 0 || f[37] != '\n' || flen > len - off - AS_FRAME_HEAD ||
             as_crc32c(0, f + AS_FRAME_HEAD, flen) != (uint32_t)crc)
             break;
         memmove(data + out, f + AS_FRAME_HEAD, flen);

@@ -20,12 +20,12 @@
 
 /* The committer's segment (no lock: the committer's alone). */
 typedef struct as_segments_s {
-    int fd;                 /* the segment being written; -1: none */
-    char name[48];          /* its name in incoming/ */
-    uint64_t epoch;         /* its frames' epoch */
-    uint64_t next_epoch;    /* the next segment's */
-    uint64_t off;           /* where its next frame goes */
-    int64_t last_ms;        /* monotonic time of its last round */
+    int fd;              /* the segment being written; -1: none */
+    char name[48];       /* its name in incoming/ */
+    uint64_t epoch;      /* its frames' epoch */
+    uint64_t next_epoch; /* the next segment's */
+    uint64_t off;        /* where its next frame goes */
+    int64_t last_ms;     /* monotonic time of its last round */
 } as_segments_t;
 
 void as_segments_init(as_segments_t *s);

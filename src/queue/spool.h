@@ -62,8 +62,8 @@ typedef struct as_spool_s {
     int64_t max_size;
     atomic_llong bytes;             /* of the files in incoming, active, deferred */
     atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
-    pthread_mutex_t seg_lock;        /* guards seg_free */
-    char seg_free[AS_SEG_FREE][48];  /* finished segments in tmp/ (segment.c) */
+    pthread_mutex_t seg_lock;       /* guards seg_free */
+    char seg_free[AS_SEG_FREE][48]; /* finished segments in tmp/ (segment.c) */
     int nseg_free;
 } as_spool_t;
 

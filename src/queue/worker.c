@@ -217,8 +217,8 @@ static void as_notes_add(as_notes_t *v, as_pool_t *scratch, as_note_t *n)
 }
 
 /* A record's notes join the batch; the record goes. */
-static void as_worker_route_into(as_cycle_t *c, as_note_t *rec, as_notes_t *out,
-                                 as_pool_t *scratch, as_journal_t *j)
+static void as_worker_route_into(as_cycle_t *c, as_note_t *rec, as_notes_t *out, as_pool_t *scratch,
+                                 as_journal_t *j)
 {
     as_note_t **notes;
     size_t count = as_worker_route(c, rec, &notes);

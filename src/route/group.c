@@ -87,8 +87,7 @@ cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
         const cJSON *common[AS_COMMON_SMALL];
         cJSON_ArrayForEach(it, first)
         {
-            if (it->string == NULL || !cJSON_IsString(it) ||
-                (labels && it->valuestring[0] == '\0'))
+            if (it->string == NULL || !cJSON_IsString(it) || (labels && it->valuestring[0] == '\0'))
                 continue;
             /* A repeated name: the first counts, as a lookup finds it. */
             if (as_json_get(first, it->string) != it)
@@ -187,8 +186,7 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     const cJSON *it;
     cJSON_ArrayForEach(it, in)
     {
-        if (it->string != NULL && !as_known_field(it->string) &&
-            as_json_get(p, it->string) == NULL)
+        if (it->string != NULL && !as_known_field(it->string) && as_json_get(p, it->string) == NULL)
             cJSON_AddItemToObject(p, it->string, as_json_ref(it));
     }
     return p;

@@ -275,7 +275,8 @@ static int as_check_unique(const cJSON *obj, const as_path_t *path, as_err_t *er
     } else {
         for (a = obj->child; a != NULL; a = a->next)
             for (b = a->next; b != NULL; b = b->next)
-                if (strcmp(a->string, b->string) == 0 && (dup == NULL || strcmp(a->string, dup) < 0))
+                if (strcmp(a->string, b->string) == 0 &&
+                    (dup == NULL || strcmp(a->string, dup) < 0))
                     dup = a->string;
     }
     if (dup == NULL)

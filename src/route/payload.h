@@ -79,7 +79,6 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
  * (CONTRACT §9: socket lines, `send --format auto`). */
 int as_payload_looks_json(const char *data, size_t len);
 
-
 /* Wrap alerts in the single-alert form (an array, consumed whatever the
  * outcome) into one payload; errors are prefixed with what. */
 cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_opts_t *opts,

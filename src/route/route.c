@@ -169,7 +169,8 @@ static int as_label_name_valid(const char *s)
  * that is a prefix of another sorts as if followed by '='. */
 static int as_label_key_cmp(const void *a, const void *b)
 {
-    const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+    const unsigned char *x = *(const unsigned char *const *)a,
+                        *y = *(const unsigned char *const *)b;
     while (*x && *x == *y) {
         x++;
         y++;
@@ -274,7 +275,7 @@ static int as_route_resolve(as_conf_t *cf, const as_route_env_t *env, as_route_t
 }
 
 int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env)
-{    /* Alertmanager's own checks on the root route. */
+{ /* Alertmanager's own checks on the root route. */
     if (root->matchers.n > 0)
         as_conf_error(cf, root->node, "route: the root route must not have matchers");
     if (root->cont)

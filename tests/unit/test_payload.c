@@ -320,8 +320,8 @@ static void test_parse_or_text(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         as_err_t err = {{0}};
         unsigned flags = 0;
-        cJSON *p = as_payload_parse_or_text(NULL, cases[i].line, strlen(cases[i].line), &flags,
-                                            &err);
+        cJSON *p =
+            as_payload_parse_or_text(NULL, cases[i].line, strlen(cases[i].line), &flags, &err);
         int grouped = (flags & AS_SUB_GROUPED) != 0;
         if (cases[i].err != NULL) {
             assert_null(p);

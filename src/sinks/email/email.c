@@ -114,11 +114,9 @@ static void as_print_address(FILE *out, const as_conf_key_t *k, const void *fiel
     as_conf_string.print(out, k, field, indent);
 }
 
-static const as_conf_type_t as_conf_address = {"email address", as_set_address,
-                                               as_print_address};
+static const as_conf_type_t as_conf_address = {"email address", as_set_address, as_print_address};
 
-static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                            void *field)
+static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     return as_conf_list_parse(cf, k, n, field, &as_conf_address);
 }

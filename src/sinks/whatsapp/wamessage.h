@@ -100,5 +100,4 @@ int as_wa_parse_send_time(const char *s, time_t *when);
 /* Set res->reason (printf-style, cut to fit), with secrets redacted. */
 void as_wa_reason(as_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-
 #endif

@@ -261,11 +261,11 @@ static void as_whatsapp_log(const as_notification_t *n, const char *reg_id, size
                             size_t nparts, size_t contacts, const as_result_t *res, int64_t latency)
 {
     /* The pipeline logs the attempt; the parts are a detail. */
-    as_log(AS_LOG_DEBUG, "whatsapp part",
-           AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("reg_id", reg_id),
-           AS_I("part", part), AS_I("parts", nparts), AS_I("contacts", contacts),
-           AS_S("result", as_outcome_name(res->outcome)), AS_I("status", res->status),
-           AS_I("latency_ms", latency), AS_S("reason", res->reason[0] ? res->reason : NULL));
+    as_log(AS_LOG_DEBUG, "whatsapp part", AS_S("id", n->id), AS_S("receiver", n->receiver),
+           AS_S("reg_id", reg_id), AS_I("part", part), AS_I("parts", nparts),
+           AS_I("contacts", contacts), AS_S("result", as_outcome_name(res->outcome)),
+           AS_I("status", res->status), AS_I("latency_ms", latency),
+           AS_S("reason", res->reason[0] ? res->reason : NULL));
 }
 
 static void as_whatsapp_deliver(void *instance, const void *channel, const as_notification_t *n,
