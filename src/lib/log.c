@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <pthread.h>
 
-#include "alertsink/clock.h"
+#include "lib/clock.h"
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -101,41 +101,73 @@ char *as_log_redact(char *buf, size_t size)
     return buf;
 }
 
-/* logfmt value: bare when it is a plain word, else quoted with escapes. */
-static size_t as_log_value(char *out, size_t room, const char *v)
+/* The line being built: written by hand, no printf (a line an attempt,
+ * at the default level, is on the delivery path). */
+typedef struct {
+    char *p;
+    size_t o, room;
+} as_line_t;
+
+static void as_put(as_line_t *l, const char *s, size_t n)
 {
-    size_t o = 0;
+    if (n > l->room - l->o)
+        n = l->room - l->o;
+    memcpy(l->p + l->o, s, n);
+    l->o += n;
+}
+
+static void as_puts(as_line_t *l, const char *s)
+{
+    as_put(l, s, strlen(s));
+}
+
+static void as_put_int(as_line_t *l, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[sizeof(tmp) - 1 - n++] = '-';
+    as_put(l, tmp + sizeof(tmp) - n, n);
+}
+
+/* logfmt value: bare when it is a plain word, else quoted with escapes. */
+static void as_log_value(as_line_t *l, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
     int bare = *v != '\0';
     for (const char *p = v; *p && bare; p++)
         if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
             bare = 0;
-    if (bare)
-        return (size_t)snprintf(out, room, "%s", v);
-    if (room > 1)
-        out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)v; *p && o + 5 < room; p++) {
+    if (bare) {
+        as_puts(l, v);
+        return;
+    }
+    as_put(l, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)v; *p && l->o + 5 < l->room; p++) {
         if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
+            char e[2] = {'\\', (char)*p};
+            as_put(l, e, 2);
         } else if (*p == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
+            as_put(l, "\\n", 2);
         } else if (*p < ' ' || *p == 0x7f) {
-            o += (size_t)snprintf(out + o, room - o, "\\x%02x", *p);
+            char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+            as_put(l, e, 4);
         } else {
-            out[o++] = (char)*p;
+            as_put(l, (const char *)p, 1);
         }
     }
-    if (o + 1 < room)
-        out[o++] = '"';
-    out[o < room ? o : room - 1] = '\0';
-    return o;
+    as_put(l, "\"", 1);
 }
 
 void as_log_kv(int level, const char *msg, const as_kv_t *kv)
 {
-    char line[AS_LOG_LINE_MAX];
-    size_t o = 0, room = sizeof(line) - 2;
+    char buf[AS_LOG_LINE_MAX];
+    as_line_t line = {buf, 0, sizeof(buf) - 2};
 
     if (as_log_journal < 0)
         as_log_journal = getenv("JOURNAL_STREAM") != NULL;
@@ -143,35 +175,34 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
         level = AS_LOG_ERROR;
 
     if (as_log_journal) {
-        static const int prio[] = {7, 6, 4, 3};
-        o += (size_t)snprintf(line + o, room - o, "<%d>", prio[level]);
+        static const char *const prio[] = {"<7>", "<6>", "<4>", "<3>"};
+        as_puts(&line, prio[level]);
     } else {
         char ts[40];
-        o += (size_t)snprintf(line + o, room - o, "ts=%s ",
-                              as_rfc3339_ms(as_now_ms(), ts, sizeof(ts)));
+        size_t n = as_time_format(as_now_ms(), AS_TIME_RFC3339_MS, ts, sizeof(ts));
+        as_put(&line, "ts=", 3);
+        as_put(&line, ts, n);
+        as_put(&line, " ", 1);
     }
-    o += (size_t)snprintf(line + o, room - o, "level=%s msg=", as_level_names[level]);
-    if (o < room)
-        o += as_log_value(line + o, room - o, msg);
-    for (; kv != NULL && kv->key != NULL && o < room; kv++) {
-        char num[32];
-        const char *v = kv->s;
-        if (kv->type == 'i') {
-            snprintf(num, sizeof(num), "%lld", kv->i);
-            v = num;
-        } else if (v == NULL) {
+    as_put(&line, "level=", 6);
+    as_puts(&line, as_level_names[level]);
+    as_put(&line, " msg=", 5);
+    as_log_value(&line, msg);
+    for (; kv != NULL && kv->key != NULL && line.o < line.room; kv++) {
+        if (kv->type != 'i' && kv->s == NULL)
             continue;
-        }
-        o += (size_t)snprintf(line + o, room - o, " %s=", kv->key);
-        if (o < room)
-            o += as_log_value(line + o, room - o, v);
+        as_put(&line, " ", 1);
+        as_puts(&line, kv->key);
+        as_put(&line, "=", 1);
+        if (kv->type == 'i')
+            as_put_int(&line, kv->i);
+        else
+            as_log_value(&line, kv->s);
     }
-    if (o > room)
-        o = room;
-    line[o] = '\0';
-    as_log_redact(line, room);
-    o = strlen(line);
-    line[o++] = '\n';
-
-    as_write_all(atomic_load(&as_log_fd), line, o); /* nowhere to report a failure */
+    buf[line.o] = '\0';
+    as_log_redact(buf, line.room);
+    size_t o = strlen(buf);
+    buf[o++] = '\n';
+    char *out = buf;
+    as_write_all(atomic_load(&as_log_fd), out, o); /* nowhere to report a failure */
 }

@@ -89,8 +89,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *read_entries(env_t *e, const char *state_dir, const char *name, size_t *len,
-                          int *seg)
+static char *read_entries(env_t *e, const char *state_dir, const char *name, size_t *len, int *seg)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s/%s", e->dir, state_dir, name);
