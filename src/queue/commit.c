@@ -3,14 +3,18 @@
  *
  * An input's thread does the expensive part of a submission itself: the
  * record's spool entry is made there (the body copied as it came), in
- * parallel with other inputs, in the request's pool.  The committer
- * thread then takes every entry queued since its last round, appends them
- * as one frame to the current segment of incoming/ (segment.c: one write,
- * one fdatasync), hands the round to the workers as one batch with one
+ * parallel with other inputs, in the request's pool.  A committer thread
+ * then takes every entry queued since its last round, appends them as
+ * one frame to its segment of incoming/ (segment.c: one write, one
+ * fdatasync), hands the round to the workers as one batch with one
  * wake-up, and answers them all.  Requests that arrive while a round is
  * on disk form the next round, so N concurrent requests cost about two
  * flushes, not 2N: throughput grows with concurrency instead of
  * collapsing to one request per flush.
+ *
+ * The committers (AS_COMMITTERS, commit.h) each have a segment of their
+ * own; with more than one, a round is written while another waits for
+ * its flush, at the cost of smaller rounds.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -155,44 +159,58 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
     pthread_mutex_unlock(&as_core->commit_lock);
 }
 
+/* A committer's own: its segment, its batch, its buffers. */
+struct as_committer_s {
+    pthread_t thread;
+    as_segments_t segs;
+    as_batch_t *seg_batch; /* the open segment's batch; NULL: none */
+    as_buf_t buf;          /* the round, reused round after round */
+    struct as_answer_s {
+        as_submit_done_pt done;
+        void *arg;
+        char id[AS_NID_LEN];
+    } * answers;
+    size_t cap;
+};
+
 /* The segment takes no more rounds: the unit its batch held for it goes
  * (and the segment with it once its notes are finished). */
-static void as_commit_seal(void)
+static void as_commit_seal(as_committer_t *k)
 {
-    as_segment_seal(&as_core->segs);
-    as_batch_t *b = as_core->seg_batch;
-    as_core->seg_batch = NULL;
+    as_segment_seal(&k->segs);
+    as_batch_t *b = k->seg_batch;
+    k->seg_batch = NULL;
     if (b != NULL)
         as_batch_release(b, 1);
 }
 
-/* The committer's round buffer, reused round after round. */
-static as_buf_t as_commit_buf;
-
 /* Traffic stopped: the round buffer goes, and so do the pages malloc
  * kept from the requests' pools, so that a daemon at rest is small. */
-static void as_commit_rest(void)
+static void as_commit_rest(as_committer_t *k)
 {
-    as_commit_seal();
-    as_buf_free(&as_commit_buf);
+    as_commit_seal(k);
+    as_buf_free(&k->buf);
+    free(k->answers);
+    k->answers = NULL;
+    k->cap = 0;
     malloc_trim(0);
 }
 
 /* Take the next round: everything queued, up to the limits.  An open
  * segment that saw no round for AS_SEG_IDLE_MS is sealed meanwhile, so
  * that a spool at rest has nothing in incoming/. */
-static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
+static as_commit_item_t *as_commit_take(as_committer_t *k, size_t *count, size_t *bytes)
 {
     pthread_mutex_lock(&as_core->commit_lock);
     while (as_core->commit_head == NULL && as_core->commit_running) {
-        if (as_core->segs.fd < 0) {
+        if (k->segs.fd < 0) {
             pthread_cond_wait(&as_core->commit_cond, &as_core->commit_lock);
             continue;
         }
-        int64_t idle = as_mono_ms() - as_core->segs.last_ms;
+        int64_t idle = as_mono_ms() - k->segs.last_ms;
         if (idle >= AS_SEG_IDLE_MS) {
             pthread_mutex_unlock(&as_core->commit_lock);
-            as_commit_rest();
+            as_commit_rest(k);
             pthread_mutex_lock(&as_core->commit_lock);
             continue;
         }
@@ -222,38 +240,36 @@ static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
     return last ? head : NULL;
 }
 
-static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
+static void as_commit_round(as_committer_t *k, as_commit_item_t *head, size_t count, size_t bytes)
 {
     /* The round's entries, after room for the segment's headers. */
-    as_buf_t buf = as_commit_buf;
-    as_buf_reset(&buf);
-    as_buf_reserve(&buf, AS_SEGMENT_ROOM + bytes);
-    buf.len = AS_SEGMENT_ROOM;
+    as_buf_reset(&k->buf);
+    as_buf_reserve(&k->buf, AS_SEGMENT_ROOM + bytes);
+    k->buf.len = AS_SEGMENT_ROOM;
     for (as_commit_item_t *it = head; it; it = it->next)
-        as_buf_append(&buf, it->note->line, it->note->line_len);
+        as_buf_append(&k->buf, it->note->line, it->note->line_len);
 
     char name[AS_NID_LEN];
     memcpy(name, head->note->id, sizeof(name));
     as_err_t err;
     int started;
     int rc =
-        as_segment_commit(&as_core->segs, as_core->spool, buf.data, buf.len, name, &started, &err);
-    size_t written = started ? buf.len : buf.len - AS_SEG_HEAD;
-    if (buf.cap > (4u << 20))
-        as_buf_free(&buf);
-    as_commit_buf = buf;
-    if (as_core->seg_batch != NULL && (started || as_core->segs.fd < 0)) {
+        as_segment_commit(&k->segs, as_core->spool, k->buf.data, k->buf.len, name, &started, &err);
+    size_t written = started ? k->buf.len : k->buf.len - AS_SEG_HEAD;
+    if (k->buf.cap > (4u << 20))
+        as_buf_free(&k->buf);
+    if (k->seg_batch != NULL && (started || k->segs.fd < 0)) {
         /* The segment before this round's was sealed (full, or failed). */
-        as_batch_t *old = as_core->seg_batch;
-        as_core->seg_batch = NULL;
+        as_batch_t *old = k->seg_batch;
+        k->seg_batch = NULL;
         as_batch_release(old, 1);
     }
     if (rc == 0 && started) {
         /* A new segment: its batch holds a unit while the segment is open. */
-        as_core->seg_batch = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
-        as_batch_segment(as_core->seg_batch, 0);
+        k->seg_batch = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
+        as_batch_segment(k->seg_batch, 0);
     }
-    as_batch_t *batch = as_core->seg_batch;
+    as_batch_t *batch = k->seg_batch;
     if (rc == 0) {
         as_batch_hold(batch, (int)count);
         as_batch_count(batch, (long long)written);
@@ -275,15 +291,9 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
      * The items live in the records' pools, which a worker may release as
      * soon as the batch is scheduled: what the answers need is copied
      * first. */
-    static struct {
-        as_submit_done_pt done;
-        void *arg;
-        char id[AS_NID_LEN];
-    } * answers;
-    static size_t cap;
-    if (count > cap) {
-        cap = count;
-        answers = as_xrealloc(answers, cap * sizeof(*answers));
+    if (count > k->cap) {
+        k->cap = count;
+        k->answers = as_xrealloc(k->answers, k->cap * sizeof(*k->answers));
     }
     as_note_t *first = NULL, **tail = &first;
     size_t i = 0, run = 0;
@@ -296,9 +306,9 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
             run = 0;
         }
         run++;
-        answers[i].done = it->done;
-        answers[i].arg = it->arg;
-        memcpy(answers[i].id, it->note->id, AS_NID_LEN);
+        k->answers[i].done = it->done;
+        k->answers[i].arg = it->arg;
+        memcpy(k->answers[i].id, it->note->id, AS_NID_LEN);
         *tail = it->note;
         tail = &it->note->next;
     }
@@ -306,18 +316,49 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     as_metrics_count(AS_M_QUEUED, input, NULL, NULL, (long)run);
     as_worker_records(first, batch);
     for (i = 0; i < count; i++)
-        answers[i].done(answers[i].arg, AS_SUBMIT_OK, answers[i].id);
+        k->answers[i].done(k->answers[i].arg, AS_SUBMIT_OK, k->answers[i].id);
 }
 
-void *as_commit_main(void *arg)
+static void *as_commit_main(void *arg)
 {
+    as_committer_t *k = arg;
     for (;;) {
         size_t count, bytes;
-        as_commit_item_t *head = as_commit_take(&count, &bytes);
+        as_commit_item_t *head = as_commit_take(k, &count, &bytes);
         if (head == NULL)
             break; /* stopped and drained */
-        as_commit_round(head, count, bytes);
+        as_commit_round(k, head, count, bytes);
     }
-    as_commit_rest();
+    as_commit_rest(k);
     return NULL;
+}
+
+int as_commit_start(size_t n, as_err_t *err)
+{
+    as_core->committers = as_xcalloc(n, sizeof(*as_core->committers));
+    as_core->commit_running = 1;
+    for (size_t i = 0; i < n; i++) {
+        as_committer_t *k = &as_core->committers[i];
+        as_segments_init(&k->segs);
+        if (pthread_create(&k->thread, NULL, as_commit_main, k) != 0) {
+            as_commit_stop();
+            return as_err_set(err, "cannot start committer %zu", i);
+        }
+        as_core->ncommitters++;
+    }
+    return 0;
+}
+
+void as_commit_stop(void)
+{
+    /* Commits in flight complete: what was answered OK is on disk. */
+    pthread_mutex_lock(&as_core->commit_lock);
+    as_core->commit_running = 0;
+    pthread_cond_broadcast(&as_core->commit_cond);
+    pthread_mutex_unlock(&as_core->commit_lock);
+    for (size_t i = 0; i < as_core->ncommitters; i++)
+        pthread_join(as_core->committers[i].thread, NULL);
+    free(as_core->committers);
+    as_core->committers = NULL;
+    as_core->ncommitters = 0;
 }

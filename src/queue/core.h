@@ -23,10 +23,10 @@
 #include "deliver/note.h"
 #include "deliver/pipeline.h"
 #include "queue/sched.h"
-#include "queue/segment.h"
 #include "queue/spool.h"
 
 typedef struct as_commit_item_s as_commit_item_t;
+typedef struct as_committer_s as_committer_t;
 
 typedef struct as_core_s {
     as_spool_t *spool;
@@ -35,14 +35,13 @@ typedef struct as_core_s {
     pthread_mutex_t cycle_lock; /* guards `cycle` (the pointer, not the cycle) */
     as_cycle_t *cycle;
 
-    /* Group commit. */
-    pthread_t committer;
+    /* Group commit: the queue of submissions, and the committers. */
     pthread_mutex_t commit_lock;
     pthread_cond_t commit_cond;
     as_commit_item_t *commit_head, *commit_tail;
     int commit_running;
-    as_segments_t segs;    /* the committer's segment of incoming/ */
-    as_batch_t *seg_batch; /* its batch (the committer's); NULL: none open */
+    as_committer_t *committers;
+    size_t ncommitters;
 
     /* Delivery workers: started as work needs them (as_engine_grow), up
      * to maxworkers (the configuration's `workers`). */

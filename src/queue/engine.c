@@ -35,7 +35,6 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_mutex_init(&core->health_lock, NULL);
     pthread_mutex_init(&core->workers_lock, NULL);
     core->cycle = as_cycle_ref(cycle);
-    as_segments_init(&core->segs);
     as_core = core;
     return core;
 }
@@ -74,22 +73,6 @@ int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
     return 0;
 }
 
-int as_engine_grow(void)
-{
-    pthread_mutex_lock(&as_core->workers_lock);
-    int rc = 0;
-    if (as_core->workers != NULL && as_core->nworkers < as_core->maxworkers &&
-        !atomic_load(&as_core->stopping)) {
-        rc = pthread_create(&as_core->workers[as_core->nworkers], NULL, as_worker_main, NULL) == 0
-                 ? 0
-                 : -1;
-        if (rc == 0)
-            as_core->nworkers++;
-    }
-    pthread_mutex_unlock(&as_core->workers_lock);
-    return rc;
-}
-
 void as_engine_tick(void)
 {
     if (as_core != NULL && as_core->spool != NULL && !as_core->oneshot &&
@@ -103,17 +86,14 @@ int as_engine_start(as_err_t *err)
     size_t nworkers = (size_t)c->cfg->workers;
     as_cycle_unref(c);
 
-    as_core->commit_running = 1;
-    if (pthread_create(&as_core->committer, NULL, as_commit_main, NULL) != 0) {
-        as_core->commit_running = 0;
-        return as_err_set(err, "cannot start the committer thread");
-    }
+    if (as_commit_start(AS_COMMITTERS, err) < 0)
+        return -1;
     as_core->workers = as_xcalloc(nworkers, sizeof(pthread_t));
     as_core->maxworkers = nworkers;
     /* One to begin with; more come when work waits and none is idle (a
      * second renders while the first waits for a sink's fdatasync). */
     for (size_t i = 0; i < nworkers && i < AS_WORKERS_START; i++)
-        if (as_engine_grow() < 0)
+        if (as_worker_grow() < 0)
             return as_err_set(err, "cannot start delivery worker %zu", i);
     atomic_store(&as_core->accepting, 1);
     return 0;
@@ -127,13 +107,8 @@ void as_engine_stop(void)
     atomic_store(&core->accepting, 0);
 
     /* Commits in flight complete: what was answered OK is on disk. */
-    pthread_mutex_lock(&core->commit_lock);
-    int committing = core->commit_running;
-    core->commit_running = 0;
-    pthread_cond_broadcast(&core->commit_cond);
-    pthread_mutex_unlock(&core->commit_lock);
-    if (committing)
-        pthread_join(core->committer, NULL);
+    if (core->committers != NULL)
+        as_commit_stop();
 
     atomic_store(&core->stopping, 1);
     /* Workers finish the delivery they are in; what is queued stays on disk.

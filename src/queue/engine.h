@@ -21,9 +21,6 @@ enum {
     AS_ENGINE_ONESHOT = 1 << 0, /* `send`: no lock, no recovery, no threads, no group_wait */
 };
 
-/* Workers started with the engine; the others as work needs them. */
-#define AS_WORKERS_START 1
-
 /* Open the spool of cycle's configuration (the engine holds a reference
  * to cycle).  -1 with err when the spool cannot be opened; a one-shot
  * engine then still delivers, without a spool. */
@@ -34,9 +31,6 @@ int as_engine_start(as_err_t *err);
 /* The daemon's once-a-second work: what `send` left in maildrop/, old
  * deduplication claims (from its main thread, while the engine runs). */
 void as_engine_tick(void);
-/* One more delivery worker, when fewer than `workers` run (from a worker
- * that found work waiting and no worker idle).  -1 if it cannot start. */
-int as_engine_grow(void);
 /* Stop accepting, finish the commits in flight, stop the workers (a
  * delivery in progress completes), close the spool.  What is queued stays
  * on disk for the next start. */

@@ -41,7 +41,6 @@
 #include "lib/metrics.h"
 #include "queue/batch.h"
 #include "queue/core.h"
-#include "queue/engine.h"
 #include "queue/groupwait.h"
 #include "queue/worker.h"
 #include "route/group.h"
@@ -292,7 +291,7 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch)
     if (singles != NULL) {
         as_sched_push_list(&as_core->sched, singles);
         if (!as_core->oneshot && as_sched_short(&as_core->sched))
-            as_engine_grow();
+            as_worker_grow();
     }
 
     if (keep.n > 0) {
@@ -324,7 +323,7 @@ void as_worker_records(as_note_t *list, as_batch_t *b)
     }
     as_sched_push_list(&as_core->sched, list);
     if (as_sched_short(&as_core->sched))
-        as_engine_grow();
+        as_worker_grow();
 }
 
 void as_worker_run(int64_t until_ms)
@@ -335,11 +334,27 @@ void as_worker_run(int64_t until_ms)
     while ((list = as_sched_pop(&as_core->sched, until_ms, AS_WORKER_BATCH_MAX, &count)) != NULL) {
         /* Work left behind and nobody waiting for it: one worker more. */
         if (until_ms < 0 && as_sched_short(&as_core->sched))
-            as_engine_grow();
+            as_worker_grow();
         as_worker_batch(list, scratch);
         as_sched_done(&as_core->sched, count);
     }
     as_pool_destroy(scratch);
+}
+
+int as_worker_grow(void)
+{
+    pthread_mutex_lock(&as_core->workers_lock);
+    int rc = 0;
+    if (as_core->workers != NULL && as_core->nworkers < as_core->maxworkers &&
+        !atomic_load(&as_core->stopping)) {
+        rc = pthread_create(&as_core->workers[as_core->nworkers], NULL, as_worker_main, NULL) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0)
+            as_core->nworkers++;
+    }
+    pthread_mutex_unlock(&as_core->workers_lock);
+    return rc;
 }
 
 void *as_worker_main(void *arg)

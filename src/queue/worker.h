@@ -22,6 +22,13 @@ void as_worker_records(as_note_t *list, as_batch_t *b);
 /* Take batches from the schedule and work on them until it stops, or (a
  * one-shot `send`, until_ms >= 0) until nothing is due before until_ms. */
 void as_worker_run(int64_t until_ms);
+/* Workers started with the engine; the others as work needs them. */
+#define AS_WORKERS_START 1
+
+/* One more delivery worker, when fewer than `workers` run (the engine's
+ * first ones, and a worker or the committer that found work waiting and
+ * no worker idle).  -1 if it cannot start. */
+int as_worker_grow(void);
 /* The thread of a delivery worker: as_worker_run() until the engine stops. */
 void *as_worker_main(void *arg);
 
