@@ -1,6 +1,6 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V) or
- * a subcommand (send, render, routes, wa, requeue, ready), CONTRACT §3.
+ * a subcommand (send, render, routes, wa, wa-cloud, requeue, ready).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@ static const char as_usage[] =
     "       alertsink render --template FILE [--partials DIR] [--data FILE]\n"
     "       alertsink routes --labels k=v[,k=v...] [-c FILE]\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
+    "       alertsink wa-cloud check [-c FILE]   ask the WhatsApp Cloud API about the accounts\n"
     "       alertsink requeue [-c FILE] ID... | --all\n"
     "       alertsink ready [-c FILE] [--timeout 2s]   is the daemon taking alerts?\n"
     "The configuration is FILE, else $ALERTSINK_CONFIG, else "
@@ -27,8 +28,9 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } as_commands[] = {
-    {"send", as_cli_send}, {"render", as_cli_render},   {"routes", as_cli_routes},
-    {"wa", as_cli_wa},     {"requeue", as_cli_requeue}, {"ready", as_cli_ready},
+    {"send", as_cli_send},   {"render", as_cli_render},     {"routes", as_cli_routes},
+    {"wa", as_cli_wa},       {"wa-cloud", as_cli_wa_cloud}, {"requeue", as_cli_requeue},
+    {"ready", as_cli_ready},
 };
 
 int main(int argc, char **argv)

@@ -37,8 +37,9 @@ int as_cli_send(int argc, char **argv);
 int as_cli_render(int argc, char **argv);
 int as_cli_routes(int argc, char **argv);
 int as_cli_wa(int argc, char **argv);
-int as_cli_requeue(int argc, char **argv); /* dead/ back to the queue */
-int as_cli_ready(int argc, char **argv);   /* is the daemon taking alerts? */
+int as_cli_wa_cloud(int argc, char **argv); /* the WhatsApp Cloud API accounts */
+int as_cli_requeue(int argc, char **argv);  /* dead/ back to the queue */
+int as_cli_ready(int argc, char **argv);    /* is the daemon taking alerts? */
 
 /* The daemon: run in the foreground until SIGTERM/SIGINT. */
 int as_daemon_run(const char *path);

@@ -44,7 +44,6 @@ static void as_httpc_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-
 static void as_httpc_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
 {
     as_httpc_t *c = arg;

@@ -56,7 +56,7 @@ typedef struct as_webhook_channel_s {
 
     /* Made by channel_init, freed by fini. */
     as_httpc_t *http;
-    char **lines;             /* the headers as "Name: value", but Content-Type */
+    char **lines; /* the headers as "Name: value", but Content-Type */
     size_t nlines;
     const char *content_type; /* the receiver's Content-Type, else JSON */
     struct as_webhook_channel_s *next;
@@ -67,8 +67,8 @@ typedef struct {
 } as_webhook_t;
 
 static const as_conf_key_t as_webhook_channel_keys[] = {
-    {"url", &as_conf_string, offsetof(as_webhook_channel_t, url),
-     AS_CONF_REQUIRED | AS_CONF_SECRET, NULL, NULL},
+    {"url", &as_conf_string, offsetof(as_webhook_channel_t, url), AS_CONF_REQUIRED | AS_CONF_SECRET,
+     NULL, NULL},
     {"method", &as_conf_enum, offsetof(as_webhook_channel_t, method), 0, "POST",
      as_webhook_methods},
     {"template", &as_conf_string, offsetof(as_webhook_channel_t, base.template), 0, NULL, NULL},
@@ -159,8 +159,9 @@ static int as_webhook_token(const char *s)
 static int as_webhook_headers(as_webhook_channel_t *ch, const char *receiver, as_err_t *err)
 {
     /* Set by alertsink or by libcurl: a second copy would confuse the peer. */
-    static const char *const reserved[] = {"Content-Length", "Host", "Transfer-Encoding",
-                                           "X-Alertsink-Id", "X-Alertsink-Signature", NULL};
+    static const char *const reserved[] = {"Content-Length",        "Host",
+                                           "Transfer-Encoding",     "X-Alertsink-Id",
+                                           "X-Alertsink-Signature", NULL};
     ch->lines = as_xcalloc(ch->headers.n + 1, sizeof(char *));
     for (size_t i = 0; i < ch->headers.n; i++) {
         const char *name = ch->headers.keys[i], *value = ch->headers.values[i];

@@ -131,8 +131,7 @@ static as_outcome_t as_graph_outcome(long code, long status)
     }
 }
 
-long as_graph_classify(long status, const as_buf_t *body, int64_t retry_after_ms,
-                       as_result_t *res)
+long as_graph_classify(long status, const as_buf_t *body, int64_t retry_after_ms, as_result_t *res)
 {
     res->status = (int)status;
     res->retry_after_ms = 0;
@@ -212,8 +211,8 @@ static int as_graph_call(as_httpc_t *http, const as_graph_account_t *a, const ch
     return res->outcome == AS_DELIVERED ? 0 : -1;
 }
 
-int as_graph_send(as_httpc_t *http, const as_graph_account_t *a, const char *json,
-                  as_result_t *res, long *code)
+int as_graph_send(as_httpc_t *http, const as_graph_account_t *a, const char *json, as_result_t *res,
+                  long *code)
 {
     as_httpc_resp_t resp;
     int rc = as_graph_call(http, a, "POST", "/messages", json, &resp, res, code);
@@ -290,11 +289,12 @@ int as_graph_account_check(const as_graph_account_t *a, const char *prefix, as_e
         return as_err_set(err, "%s.token (or token_file) is not set", prefix);
     if (a->base_url == NULL ||
         (strncmp(a->base_url, "https://", 8) != 0 && strncmp(a->base_url, "http://", 7) != 0))
-        return as_err_set(err, "%s.base_url: expected an http:// or https:// URL, not '%s'",
-                          prefix, a->base_url ? a->base_url : "");
+        return as_err_set(err, "%s.base_url: expected an http:// or https:// URL, not '%s'", prefix,
+                          a->base_url ? a->base_url : "");
     if (a->api_version == NULL || !as_graph_version(a->api_version))
-        return as_err_set(err, "%s.api_version: expected a Graph API version such as v24.0, not "
-                               "'%s'",
+        return as_err_set(err,
+                          "%s.api_version: expected a Graph API version such as v24.0, not "
+                          "'%s'",
                           prefix, a->api_version ? a->api_version : "");
     if (a->timeout <= 0)
         return as_err_set(err, "%s.timeout: must be more than 0", prefix);

@@ -71,13 +71,12 @@ char *as_graph_param(const char *rendered);
  * Read an answer into res (outcome, status, retry_after_ms, reason) by the
  * rules above.  Returns the Graph API error code, 0 when there is none.
  */
-long as_graph_classify(long status, const as_buf_t *body, int64_t retry_after_ms,
-                       as_result_t *res);
+long as_graph_classify(long status, const as_buf_t *body, int64_t retry_after_ms, as_result_t *res);
 
 /* POST .../messages with json.  Returns 0 when delivered, else -1; res
  * says why, *code is the Graph API error code (0: none). */
-int as_graph_send(as_httpc_t *http, const as_graph_account_t *a, const char *json,
-                  as_result_t *res, long *code);
+int as_graph_send(as_httpc_t *http, const as_graph_account_t *a, const char *json, as_result_t *res,
+                  long *code);
 
 /* GET the number's details (`alertsink wa-cloud check`).  0 or -1 as above. */
 int as_graph_phone(as_httpc_t *http, const as_graph_account_t *a, as_graph_phone_t *out,

@@ -89,15 +89,14 @@ static const as_conf_key_t as_wacloud_mt_keys[] = {
 
 static const as_conf_section_t as_wacloud_mt_section = {as_wacloud_mt_keys,
                                                         sizeof(as_wacloud_mt_t)};
-static const as_conf_key_t as_wacloud_mt_key = {
-    "message_template", &as_conf_section, 0, 0, NULL, &as_wacloud_mt_section};
+static const as_conf_key_t as_wacloud_mt_key = {"message_template",    &as_conf_section, 0, 0, NULL,
+                                                &as_wacloud_mt_section};
 
 /* message_template is an optional map: absent, the channel sends text.
  * (as_conf_section always fills its struct, defaults and all, so it
  * cannot tell "absent" from "empty": this type allocates the struct only
  * when the key is written.) */
-static int as_wacloud_set_mt(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                             void *field)
+static int as_wacloud_set_mt(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     as_wacloud_mt_t *mt = as_palloc(as_conf_pool(cf), sizeof(*mt));
     *(as_wacloud_mt_t **)field = mt;
@@ -117,12 +116,14 @@ static const as_conf_type_t as_wacloud_mt_type = {"map", as_wacloud_set_mt, as_w
 
 /* The account's keys, in the section (with defaults) and in a channel
  * (without: unset means the section's). */
-#define AS_WACLOUD_ACCOUNT_KEYS(T, A, URL, VERSION, TIMEOUT)                                    \
-    {"phone_number_id", &as_conf_string, offsetof(T, A.phone_number_id), 0, NULL, NULL},          \
-        {"token", &as_conf_string, offsetof(T, A.token), AS_CONF_SECRET, NULL, NULL},             \
-        {"base_url", &as_conf_string, offsetof(T, A.base_url), 0, URL, NULL},                     \
-        {"api_version", &as_conf_string, offsetof(T, A.api_version), 0, VERSION, NULL},           \
-        {"timeout", &as_conf_duration, offsetof(T, A.timeout), 0, TIMEOUT, NULL}
+#define AS_WACLOUD_ACCOUNT_KEYS(T, A, URL, VERSION, TIMEOUT)                                       \
+    {"phone_number_id", &as_conf_string, offsetof(T, A.phone_number_id), 0, NULL, NULL},           \
+        {"token", &as_conf_string, offsetof(T, A.token), AS_CONF_SECRET, NULL, NULL},              \
+        {"base_url", &as_conf_string, offsetof(T, A.base_url), 0, URL, NULL},                      \
+        {"api_version", &as_conf_string, offsetof(T, A.api_version), 0, VERSION, NULL},            \
+    {                                                                                              \
+        "timeout", &as_conf_duration, offsetof(T, A.timeout), 0, TIMEOUT, NULL                     \
+    }
 
 typedef struct {
     as_graph_account_t account;
@@ -136,8 +137,7 @@ static const as_conf_key_t as_wacloud_keys[] = {
 static const as_conf_key_t as_wacloud_channel_keys[] = {
     {"to", &as_conf_phones, offsetof(as_wacloud_channel_t, to), AS_CONF_REQUIRED, NULL, NULL},
     {"template", &as_conf_string, offsetof(as_wacloud_channel_t, base.template), 0, NULL, NULL},
-    {"max_length", &as_conf_int, offsetof(as_wacloud_channel_t, base.max_length), 0, "4096",
-     NULL},
+    {"max_length", &as_conf_int, offsetof(as_wacloud_channel_t, base.max_length), 0, "4096", NULL},
     {"message_template", &as_wacloud_mt_type, offsetof(as_wacloud_channel_t, message_template), 0,
      NULL, NULL},
     AS_WACLOUD_ACCOUNT_KEYS(as_wacloud_channel_t, account, NULL, NULL, NULL),
@@ -282,9 +282,9 @@ static void as_wacloud_one(as_wacloud_t *w, const as_wacloud_channel_t *ch,
     size_t nparts = ch->message_template != NULL ? 1 : msg->nparts > 0 ? msg->nparts : 1;
     for (size_t i = 0; i < nparts; i++) {
         const as_wacloud_mt_t *mt = ch->message_template;
-        char *json = mt != NULL ? as_graph_template_json(to, mt->name, mt->language, params,
-                                                         ch->nparams)
-                                : as_graph_text_json(to, parts[i]);
+        char *json = mt != NULL
+                         ? as_graph_template_json(to, mt->name, mt->language, params, ch->nparams)
+                         : as_graph_text_json(to, parts[i]);
         int64_t t0 = as_mono_ms();
         int rc = as_graph_send(w->http, &ch->account, json, r, code);
         cJSON_free(json);
@@ -292,7 +292,8 @@ static void as_wacloud_one(as_wacloud_t *w, const as_wacloud_channel_t *ch,
         as_log(AS_LOG_DEBUG, "whatsapp_cloud request", AS_S("id", n->id),
                AS_S("receiver", n->receiver), AS_S("to", to), AS_I("part", i + 1),
                AS_I("parts", nparts), AS_S("result", as_outcome_name(r->outcome)),
-               AS_I("status", r->status), AS_I("code", *code), AS_I("latency_ms", as_mono_ms() - t0),
+               AS_I("status", r->status), AS_I("code", *code),
+               AS_I("latency_ms", as_mono_ms() - t0),
                AS_S("reason", r->reason[0] ? r->reason : NULL));
         if (rc < 0) {
             if (i > 0)
