@@ -25,13 +25,15 @@ GET /_requests  every API request so far: method, path, query, headers
 GET /_state     the fake's state (FakeState.snapshot()).
 
 Command line: --port (0: any), --port-file F (written once listening),
---delay-ms MS, and the fake's own options.  The port is printed on stdout.
+--delay-ms MS, --tls-cert PEM --tls-key PEM (HTTPS), and the fake's own
+options.  The port is printed on stdout.
 """
 
 import argparse
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -254,6 +256,8 @@ def parser(description):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--delay-ms", type=float, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     return ap
 
 
@@ -261,6 +265,10 @@ def serve(args, state, handler):
     """Listen on 127.0.0.1:args.port, say where, and serve until killed."""
     srv = FakeServer(("127.0.0.1", args.port), handler)
     srv.state = state
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

@@ -9,10 +9,13 @@ fake_graph.py, fake_webhook.py, all on tests/fake_http.py) run from a test.
     fake.stop()
 
 The fake runs as a child process on a free loopback port (it writes the
-port to a file in tmp once it listens); its stderr goes to tmp too.
+port to a file in tmp once it listens); its stderr goes to tmp too.  Given
+--tls-cert, it speaks HTTPS, and the control calls do too (unverified: the
+test made the certificate).
 """
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -43,12 +46,14 @@ class FakeProcess:
             time.sleep(0.05)
         with open(port_file) as f:
             self.port = int(f.read())
-        self.url = "http://127.0.0.1:%d" % self.port
+        tls = "--tls-cert" in args
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self._ssl = ssl._create_unverified_context() if tls else None
 
     def _call(self, method, path, obj=None):
         data = json.dumps(obj).encode() if obj is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=self._ssl) as r:
             return json.loads(r.read())
 
     def control(self, **kw):
