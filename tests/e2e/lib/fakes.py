@@ -13,6 +13,7 @@ port to a file in tmp once it listens); its stderr goes to tmp too.  Given
 --tls-cert, it speaks HTTPS, and the control calls do too (unverified: the
 test made the certificate).
 """
+import itertools
 import json
 import os
 import ssl
@@ -25,6 +26,8 @@ from .alertsink import SOURCE, stop_process
 
 __all__ = ["FakeProcess", "DATA"]
 
+_serial = itertools.count(1)  # several fakes may share a directory
+
 DATA = os.environ.get("AS_TEST_DATA") or os.path.join(SOURCE, "tests")
 
 
@@ -32,7 +35,7 @@ class FakeProcess:
     """A fake server in a subprocess, and its control API."""
 
     def __init__(self, script, tmp, *args):
-        name = os.path.splitext(script)[0]
+        name = "%s.%d" % (os.path.splitext(script)[0], next(_serial))
         port_file = os.path.join(tmp, name + ".port")
         with open(os.path.join(tmp, name + ".err"), "w") as err:
             self.proc = subprocess.Popen(
