@@ -18,7 +18,7 @@ static const char as_usage[] =
     "       alertsink render --template FILE [--partials DIR] [--data FILE]\n"
     "       alertsink routes --labels k=v[,k=v...] [-c FILE]\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
-    "       alertsink wa-cloud check [-c FILE]   ask the WhatsApp Cloud API about the accounts\n"
+    "       alertsink wa-cloud check [-c FILE]   can the Cloud API accounts send?\n"
     "       alertsink requeue [-c FILE] ID... | --all\n"
     "       alertsink ready [-c FILE] [--timeout 2s]   is the daemon taking alerts?\n"
     "The configuration is FILE, else $ALERTSINK_CONFIG, else "
