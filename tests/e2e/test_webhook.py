@@ -25,7 +25,6 @@ No secret (token, HMAC secret, URL) may appear in the daemon's log.
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -113,12 +112,7 @@ class Webhook(unittest.TestCase):
         return r.json["id"]
 
     def attempts(self, nid, channel="webhook"):
-        out = []
-        for line in self.d.log().splitlines():
-            if 'msg="delivery attempt"' in line and " id=%s " % nid in line and \
-                    " channel=%s " % channel in line:
-                out.append(re.search(r" result=(\w+)", line).group(1))
-        return out
+        return [result for _, result in self.d.attempts(nid, channel)]
 
     def finish(self):
         log = self.d.log()

@@ -27,7 +27,6 @@ The token never appears in the daemon's log nor in the command's output.
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -115,12 +114,7 @@ class WhatsAppCloud(unittest.TestCase):
         return r.json["id"]
 
     def attempts(self, nid, channel="whatsapp_cloud"):
-        out = []
-        for line in self.d.log().splitlines():
-            if 'msg="delivery attempt"' in line and " id=%s " % nid in line and \
-                    " channel=%s " % channel in line:
-                out.append(re.search(r" result=(\w+)", line).group(1))
-        return out
+        return [result for _, result in self.d.attempts(nid, channel)]
 
     def finish(self):
         log = self.d.log()
