@@ -70,7 +70,7 @@ int as_core_ready(char *why, size_t len)
     if (sp == NULL || !atomic_load(&as_core->accepting)) {
         snprintf(why, len, "%s",
                  atomic_load(&as_core->stopping) || sp != NULL ? "not accepting: shutting down"
-                                                                : "not accepting: starting");
+                                                               : "not accepting: starting");
         return 0;
     }
     /* access(2), not a probe file: this runs on an input's thread, which

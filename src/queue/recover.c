@@ -161,7 +161,8 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
-    as_batch_t *b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
+    as_batch_t *b =
+        as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
     as_note_t **queue = NULL;
     size_t nq = 0, cap = 0;
 

@@ -219,12 +219,6 @@ int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const 
     return as_spool_put(sp, q, name, data, len, 0, lockfd, err);
 }
 
-int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
-                     as_err_t *err)
-{
-    return as_spool_put(sp, q, name, data, len, 1, NULL, err);
-}
-
 static void as_journal_name(char *buf, size_t len, const char *name)
 {
     snprintf(buf, len, "%s.log", name);

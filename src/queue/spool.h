@@ -80,9 +80,6 @@ int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *d
  * whose maildrop/ file a daemon must not pick up while it works on it). */
 int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
                           size_t len, int *lockfd, as_err_t *err);
-/* Replace NAME in state q atomically with new content (same protocol). */
-int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
-                     as_err_t *err);
 /* Move NAME from one state to another (and its journal).  sync: fsync the
  * target directory. */
 int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
