@@ -25,7 +25,8 @@
  *                                     statuses permanent
  *
  * A transient result carries the answer's Retry-After.  Reasons hold the
- * code, Meta's message and details, redacted (alertsink/sink.h).
+ * code, Meta's message and details, redacted (alertsink/sink.h).  The
+ * user's side of all this is docs/channels.md.
  */
 #ifndef AS_GRAPH_H
 #define AS_GRAPH_H

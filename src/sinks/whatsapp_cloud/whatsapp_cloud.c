@@ -65,7 +65,8 @@ typedef struct {
 
 /*
  * The body parameters when message_template names no params: those of
- * the template README.md tells how to create (alertsink_alert):
+ * the template alertsink_alert (docs/channels.md#template-messages; the
+ * README tells how to create it):
  *   {{1}} FIRING:2 or RESOLVED   {{2}} the group's title
  *   {{3}} every alert: its title, labels and summary
  */
@@ -201,7 +202,7 @@ static int as_wacloud_compile(as_wacloud_channel_t *ch, const char *receiver, as
     if (mt->language == NULL || mt->language[0] == '\0')
         return as_err_set(err, "receiver '%s': whatsapp_cloud.message_template.language is empty",
                           receiver);
-    if (mt->params.v == NULL) { /* not written: the template README.md describes */
+    if (mt->params.v == NULL) { /* not written: alertsink_alert's */
         mt->params.v = (char **)as_wacloud_default_params;
         mt->params.n = sizeof(as_wacloud_default_params) / sizeof(char *) - 1;
     }
