@@ -74,7 +74,10 @@ typedef struct as_strv_s { /* a list of strings */
     char **v;
 } as_strv_t;
 
-typedef struct as_strmap_s { /* a map of strings, in the order written */
+/* A map of strings whose keys are the user's, not a table's (HTTP header
+ * names, say): keys[i] maps to values[i], in the order written; a key
+ * written twice is an error, a value that is not a scalar too. */
+typedef struct as_strmap_s {
     size_t n;
     char **keys;
     char **values;
