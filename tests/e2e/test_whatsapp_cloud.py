@@ -402,7 +402,8 @@ class WhatsAppCloud(unittest.TestCase):
         # The receiver's effective account, its defaults, the default params.
         rcv = p.stdout[p.stdout.index("receivers:"):]
         self.assertRegex(rcv, r'phone_number_id: "?%s"?\n\s+token: "<redacted>"\n\s+base_url: '
-                              r'%s\n\s+api_version: v24.0\n\s+timeout: 2s' % (PNID, self.fake.url))
+                              r'%s\n\s+api_version: v24.0\n\s+timeout: %ds'
+                         % (PNID, self.fake.url, 2 * SLOW))
         self.assertIn("language: en_US", rcv)
         self.assertIn("{{title}}", rcv)
 
