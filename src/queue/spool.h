@@ -10,6 +10,8 @@
  *   active/    a notification file being attempted; back to incoming/ at start
  *   deferred/  a notification waiting for its next attempt
  *   dead/      given up: past spool.max_age, or failed permanently everywhere
+ *   corrupt/   files that did not read back at start, kept as they were for
+ *              a human (their entries that did read back are delivered)
  *
  * and dedup/ beside them holds the deduplication claims (see stage_dedup.c).
  *
@@ -46,6 +48,7 @@ typedef enum {
     AS_Q_ACTIVE,
     AS_Q_DEFERRED,
     AS_Q_DEAD,
+    AS_Q_CORRUPT,
     AS_Q_COUNT
 } as_queue_t;
 
@@ -83,6 +86,16 @@ int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const 
 /* Replace NAME in state q atomically with new content (same protocol). */
 int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
                      as_err_t *err);
+/* NAME in state q did not read back whole: keep it as it was in corrupt/
+ * (a hard link: byte for byte, whatever it holds), and leave in q only
+ * keep, the entries that did read back (NAME removed with its journal
+ * when there are none).  Idempotent: after a crash in between, the same
+ * file is linked once.  *where gets the name it has in corrupt/. */
+int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const char *keep,
+                        size_t keep_len, char *where, size_t where_len, as_err_t *err);
+/* Write and sync a small file in tmp/ and remove it: can the spool take a
+ * write now?  (The health probe, from the committer's thread.) */
+int as_spool_probe(as_spool_t *sp, as_err_t *err);
 /* Move NAME from one state to another (and its journal).  sync: fsync the
  * target directory. */
 int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
