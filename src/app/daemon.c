@@ -170,10 +170,10 @@ int as_daemon_run(const char *path)
         }
     }
 
+    as_engine_drain();
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     as_log(AS_LOG_INFO, "stopping");
     as_cycle_t *c = as_core_cycle();
-    as_engine_drain();
     as_cycle_stop_inputs(c);
     as_cycle_unref(c);
     as_engine_stop();

@@ -26,6 +26,12 @@
 #include "lib/log.h"
 #include "queue/spool.h"
 
+struct as_spool_leftover_s {
+    struct as_spool_leftover_s *next;
+    as_queue_t q;
+    char name[AS_ID_LEN + 48];
+};
+
 const char *const as_queue_names[AS_Q_COUNT] = {"tmp",      "maildrop", "incoming", "active",
                                                 "deferred", "dead",     "corrupt"};
 
@@ -87,6 +93,7 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
     sp->max_size = max_size;
     sp->lockfd = -1;
     sp->dedupfd = -1;
+    pthread_mutex_init(&sp->leftover_lock, NULL);
     for (int i = 0; i < AS_Q_COUNT; i++)
         sp->dirfd[i] = -1;
 
@@ -114,22 +121,31 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
         goto fail;
     }
     if (exclusive) {
-        sp->lockfd = openat(root, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (sp->lockfd < 0) {
+        /* The lock is held through a read-only descriptor (flock(2) needs
+         * no more), and the pid written through another, closed at once:
+         * between its writes the daemon holds nothing open for writing on
+         * the spool's file system, which can then be remounted read-only
+         * under it, as the kernel does after an I/O error. */
+        int wfd = openat(root, "lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (wfd < 0 || (sp->lockfd = openat(root, "lock", O_RDONLY | O_CLOEXEC)) < 0) {
             as_err_set(err, "cannot open %s/lock: %s", dir, strerror(errno));
+            if (wfd >= 0)
+                close(wfd);
             close(root);
             goto fail;
         }
         if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
             as_err_set(err, "spool %s is in use by another alertsink daemon (%s)", dir,
                        strerror(errno));
+            close(wfd);
             close(root);
             goto fail;
         }
         char pid[32];
         int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-        if (ftruncate(sp->lockfd, 0) == 0 && pwrite(sp->lockfd, pid, (size_t)n, 0) < 0)
+        if (ftruncate(wfd, 0) < 0 || pwrite(wfd, pid, (size_t)n, 0) < 0)
             as_log(AS_LOG_WARN, "cannot write the spool lock file", AS_S("error", strerror(errno)));
+        close(wfd);
     }
     close(root);
     return sp;
@@ -149,6 +165,13 @@ void as_spool_close(as_spool_t *sp)
         close(sp->lockfd);
     if (sp->dedupfd >= 0)
         close(sp->dedupfd);
+    /* What could not be removed stays for the next start, which finds it
+     * finished in its journal, or delivers it again. */
+    for (struct as_spool_leftover_s *l = sp->leftovers, *next; l != NULL; l = next) {
+        next = l->next;
+        free(l);
+    }
+    pthread_mutex_destroy(&sp->leftover_lock);
     free(sp->dir);
     free(sp);
 }
@@ -344,12 +367,41 @@ int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
     char log[AS_ID_LEN + 48];
     as_journal_name(log, sizeof(log), name);
     int rc = unlinkat(sp->dirfd[q], name, 0);
+    int e = errno;
     if (rc == 0 && size >= 0)
         as_spool_account(sp, q, -(long long)size, -1);
     /* The file first: a leftover journal without its file is ignored and
      * removed at start, a file without its journal is delivered again. */
     unlinkat(sp->dirfd[q], log, 0);
+    if (rc < 0 && e != ENOENT) {
+        struct as_spool_leftover_s *l = as_xcalloc(1, sizeof(*l));
+        l->q = q;
+        snprintf(l->name, sizeof(l->name), "%s", name);
+        pthread_mutex_lock(&sp->leftover_lock);
+        int first = sp->leftovers == NULL;
+        l->next = sp->leftovers;
+        sp->leftovers = l;
+        pthread_mutex_unlock(&sp->leftover_lock);
+        if (first)
+            as_log(AS_LOG_WARN, "cannot remove finished spool files: trying again every second",
+                   AS_S("file", name), AS_S("state", as_queue_names[q]),
+                   AS_S("error", strerror(e)));
+    }
+    errno = e;
     return rc;
+}
+
+void as_spool_sweep(as_spool_t *sp)
+{
+    pthread_mutex_lock(&sp->leftover_lock);
+    struct as_spool_leftover_s *l = sp->leftovers;
+    sp->leftovers = NULL;
+    pthread_mutex_unlock(&sp->leftover_lock);
+    for (struct as_spool_leftover_s *next; l != NULL; l = next) {
+        next = l->next;
+        as_spool_remove(sp, l->q, l->name); /* remembered again if it fails again */
+        free(l);
+    }
 }
 
 static int as_read_fd(int fd, as_buf_t *out)

@@ -32,6 +32,7 @@
 #define AS_SPOOL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,6 +61,12 @@ typedef struct as_spool_s {
     int64_t max_size;
     atomic_llong bytes;             /* of the files in incoming, active, deferred */
     atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
+
+    /* Finished files that could not be removed (a read-only spool), to
+     * remove once it can be written again: left, a restart would deliver
+     * them a second time. */
+    pthread_mutex_t leftover_lock;
+    struct as_spool_leftover_s *leftovers;
 } as_spool_t;
 
 extern const char *const as_queue_names[AS_Q_COUNT];
@@ -100,8 +107,12 @@ int as_spool_probe(as_spool_t *sp, as_err_t *err);
  * target directory. */
 int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
                   as_err_t *err);
-/* Remove NAME (and its journal) from state q. */
+/* Remove NAME (and its journal) from state q.  One that cannot be removed
+ * now (EROFS, EIO, ...) is remembered and tried again by
+ * as_spool_sweep(). */
 int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name);
+/* Try the removals that failed again. */
+void as_spool_sweep(as_spool_t *sp);
 /* Read a whole file. */
 int as_spool_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out, as_err_t *err);
 /* Append one line to NAME.log in state q (opened, written, closed). */

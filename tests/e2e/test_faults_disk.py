@@ -1,0 +1,152 @@
+"""test_faults_disk.py - the spool's file system fills up, or turns read-only.
+
+The spool sits on a small tmpfs of its own (mounting one needs root: the
+test is skipped, exit 77, without).  While the disk is full, or mounted
+read-only, the inputs answer 503 / ERR and never 200 / OK, and /healthz
+answers 503 with the reason; when space comes back (or the file system is
+remounted read-write), the daemon takes alerts again by itself, and every
+id it answered 200 or OK for is delivered once, including notifications
+that were waiting for a retry while the disk was full.
+"""
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import SLOW, Daemon, alert, wait_for  # noqa: E402
+from lib.faults import Tmpfs  # noqa: E402
+
+ALERTS = "/api/v1/alerts"
+AVAILABLE, WHY = Tmpfs.available()
+
+# Receiver "later" writes to a folder that appears only when the test says:
+# its notifications wait in the spool for a retry meanwhile.
+LATER = ("  - name: later\n"
+         "    file: {path: %s}\n")
+ROUTE = "{receiver: out, routes: [{matchers: ['to=\"later\"'], receiver: later}]}"
+
+
+def health(d):
+    r = d.get("/healthz")
+    return r.status, r.body.decode()
+
+
+@unittest.skipUnless(AVAILABLE, WHY)
+class DiskFaults(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon()
+        self.later = os.path.join(self.d.dir, "later")
+        self.d.write_config(spool={"dir": os.path.join(self.d.dir, "disk", "spool")},
+                            receivers=LATER % json.dumps(os.path.join(self.later, "out.jsonl")),
+                            route=ROUTE)
+        self.d.spool = os.path.join(self.d.dir, "disk", "spool")
+        self.disk = Tmpfs(os.path.join(self.d.dir, "disk"), "1m")
+        self.addCleanup(self.d.close)
+        self.addCleanup(self.disk.close)
+
+    def accepted(self, name, **labels):
+        r = self.d.post(ALERTS, alert(name, **labels))
+        self.assertEqual(r.status, 200, r)
+        return r.json["id"]
+
+    def accepted_unix(self, name):
+        answer, = self.d.unix(json.dumps(alert(name)) + "\n")
+        self.assertRegex(answer, r"^OK \S+$")
+        return answer.split()[1]
+
+    def refused(self, name, error="spool write failed"):
+        r = self.d.post(ALERTS, alert(name))
+        self.assertEqual((r.status, r.json), (503, {"status": "error", "error": error}))
+        self.assertEqual(self.d.unix(json.dumps(alert(name + "Unix")) + "\n"), ["ERR " + error])
+
+    def delivered_once(self, ids, later_ids):
+        counts = self.d.wait_outbox(ids, timeout=30)
+        self.assertEqual(sorted(counts.values()), [1] * len(ids), counts)
+        os.makedirs(self.later, exist_ok=True)
+
+        def later_counts():
+            try:
+                with open(os.path.join(self.later, "out.jsonl")) as f:
+                    lines = [json.loads(l)["id"] for l in f if l.strip()]
+            except FileNotFoundError:
+                return None
+            return lines if set(later_ids) <= set(lines) else None
+        got = wait_for(later_counts, 30, interval=0.2, what="the retried notifications")
+        self.assertEqual(sorted(got), sorted(later_ids))
+
+    def wait_healthy(self):
+        t0 = time.monotonic()
+        wait_for(lambda: health(self.d)[0] == 200, 5, interval=0.05, what="/healthz 200")
+        return time.monotonic() - t0
+
+    def test_disk_full_then_space_again(self):
+        d = self.d
+        d.start()
+        ids = [self.accepted("DiskBefore"), self.accepted_unix("DiskBeforeUnix")]
+        waiting = [self.accepted("DiskWaiting", to="later")]
+        # Delivered and gone (their files would free space), but for the
+        # one waiting for its retry.
+        d.wait_outbox(ids)
+        wait_for(lambda: d.spool_files() == 1 and d.spool_files("deferred") == 1, 10,
+                 what="only the waiting notification in the spool")
+
+        self.disk.fill()
+        self.refused("DiskFull")
+        status, body = health(d)
+        self.assertEqual(status, 503)
+        self.assertIn("the last spool write failed: ", body)
+        self.assertIn("No space left on device", body)
+        self.assertEqual(os.listdir(os.path.join(d.spool, "tmp")), [])  # nothing half-written
+        time.sleep(1.5)  # retries of "later" meet the full disk too
+        self.assertEqual(health(d)[0], 503)
+        self.refused("DiskStillFull")
+
+        self.disk.unfill()
+        self.assertLess(self.wait_healthy(), 2.5 * SLOW, "the probe saw the space late")
+        ids += [self.accepted("DiskAfter"), self.accepted_unix("DiskAfterUnix")]
+        self.delivered_once(ids, waiting)
+        self.assertFalse([l for l in d.outbox_lines() if "DiskFull" in l["text"]
+                          or "DiskStillFull" in l["text"]])
+        self.assertIn("No space left on device", d.log())
+        d.wait_drained()
+        d.finish()
+
+    def test_read_only_then_writable_again(self):
+        d = self.d
+        d.start()
+        ids = [self.accepted("RoBefore")]
+        waiting = [self.accepted("RoWaiting", to="later")]
+        wait_for(lambda: d.spool_files("deferred"), 10, what="a deferred notification")
+
+        self.disk.remount(read_only=True)
+        status, body = health(d)
+        self.assertEqual(status, 503)
+        self.assertRegex(body, r"^spool not writable: .*/tmp: Read-only file system")
+        self.refused("RoDuring")
+        # Delivered while the spool is read-only: its file cannot go yet.
+        os.makedirs(self.later)
+        wait_for(lambda: os.path.exists(os.path.join(self.later, "out.jsonl")), 10,
+                 what="the waiting notification delivered")
+        self.assertEqual(d.spool_files(), 1)
+
+        self.disk.remount(read_only=False)
+        self.assertLess(self.wait_healthy(), 2.5 * SLOW, "the probe saw the spool mended late")
+        ids += [self.accepted("RoAfter"), self.accepted_unix("RoAfterUnix")]
+        self.delivered_once(ids, waiting)
+        self.assertFalse([l for l in d.outbox_lines() if "RoDuring" in l["text"]])
+        d.wait_drained(timeout=5)  # the finished file is removed once it can be
+        self.assertIn("cannot remove finished spool files: trying again", d.log())
+        # Nothing comes back after a restart.
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        time.sleep(1)
+        self.delivered_once(ids, waiting)
+        d.finish()
+
+if __name__ == "__main__":
+    if not AVAILABLE:
+        print("skipped: " + WHY)
+        sys.exit(77)
+    unittest.main(verbosity=2)
