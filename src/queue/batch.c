@@ -41,8 +41,7 @@ void as_batch_write(as_batch_t *b, const char *line)
     if (b->logfd < 0) {
         char log[AS_NID_LEN + 8];
         snprintf(log, sizeof(log), "%s.log", b->name);
-        b->logfd = openat(b->sp->dirfd[b->q], log,
-                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        b->logfd = openat(b->sp->dirfd[b->q], log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
     /* O_APPEND: a line is one write(2), whole even if workers race. */
     if (b->logfd < 0 || write(b->logfd, line, strlen(line)) < 0)
@@ -82,7 +81,6 @@ void as_batch_hold(as_batch_t *b, int units)
     b->pending += units;
     pthread_mutex_unlock(&b->lock);
 }
-
 
 void as_note_journal(as_spool_t *sp, as_note_t *n, char op, const char *channel)
 {

@@ -82,4 +82,3 @@ void *as_pickup_main(void *arg)
     pthread_mutex_unlock(&as_core->pickup_lock);
     return NULL;
 }
-
