@@ -101,6 +101,27 @@ class SpoolFaults(unittest.TestCase):
     def test_eio_on_fsync(self):
         self.io_fault("fsync EIO", "Input/output error")
 
+    @unittest.skipIf(os.geteuid() == 0, "root writes whatever the permissions say: "
+                     "test_faults_disk.py remounts the spool read-only instead")
+    def test_spool_without_write_permission(self):
+        with Daemon() as d:
+            ids = [self.accepted(d, "PermBefore")]
+            d.wait_outbox(ids)
+            for sub in ("tmp", "incoming"):
+                os.chmod(os.path.join(d.spool, sub), 0o500)
+            try:
+                status, body = health(d)
+                self.assertEqual(status, 503)
+                self.assertRegex(body, r"^spool not writable: .*/tmp: Permission denied")
+                self.refused(d, "PermDuring", "spool write failed")
+            finally:
+                for sub in ("tmp", "incoming"):
+                    os.chmod(os.path.join(d.spool, sub), 0o700)
+            self.assertLess(wait_healthy(d), 2.5 * SLOW)
+            ids += [self.accepted(d, "PermAfter"), self.accepted_unix(d, "PermAfterUnix")]
+            counts = d.wait_outbox(ids)
+            self.assertEqual(sorted(counts.values()), [1] * len(ids), counts)
+
     def test_a_stalled_disk_shows_before_the_posts_time_out(self):
         d = Daemon(unix=False)
         fs = FaultFS(d.dir, d.spool)
