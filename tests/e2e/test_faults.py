@@ -23,14 +23,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import SLOW, Daemon, alert, am_payload, metric_samples, wait_for  # noqa: E402
-from lib.faults import FaultFS  # noqa: E402
+from lib.faults import Answers, FaultFS, health, wait_healthy  # noqa: E402
 
 ALERTS = "/api/v1/alerts"
-
-
-def health(d):
-    r = d.get("/healthz")
-    return r.status, r.body.decode()
 
 
 def answer(f, *args):
@@ -41,29 +36,7 @@ def answer(f, *args):
         return None
 
 
-def wait_healthy(d, timeout=5):
-    """Seconds until /healthz answers 200, with no alert sent meanwhile."""
-    t0 = time.monotonic()
-    wait_for(lambda: health(d)[0] == 200, timeout, interval=0.05, what="/healthz 200")
-    return time.monotonic() - t0
-
-
-class SpoolFaults(unittest.TestCase):
-    def accepted(self, d, name):
-        r = d.post(ALERTS, alert(name))
-        self.assertEqual(r.status, 200, r)
-        return r.json["id"]
-
-    def accepted_unix(self, d, name):
-        answer, = d.unix(json.dumps(alert(name)) + "\n")
-        self.assertRegex(answer, r"^OK \S+$")
-        return answer.split()[1]
-
-    def refused(self, d, name, error):
-        r = d.post(ALERTS, alert(name))
-        self.assertEqual((r.status, r.json), (503, {"status": "error", "error": error}))
-        self.assertEqual(d.unix(json.dumps(alert(name + "Unix")) + "\n"), ["ERR " + error])
-
+class SpoolFaults(unittest.TestCase, Answers):
     def io_fault(self, rule, reason):
         d = Daemon()
         fs = FaultFS(d.dir, d.spool)

@@ -15,10 +15,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import SLOW, Daemon, alert, wait_for  # noqa: E402
-from lib.faults import Tmpfs  # noqa: E402
+from lib import SLOW, Daemon, wait_for  # noqa: E402
+from lib.faults import Answers, Tmpfs, health, wait_healthy  # noqa: E402
 
-ALERTS = "/api/v1/alerts"
 AVAILABLE, WHY = Tmpfs.available()
 
 # Receiver "later" writes to a folder that appears only when the test says:
@@ -28,13 +27,8 @@ LATER = ("  - name: later\n"
 ROUTE = "{receiver: out, routes: [{matchers: ['to=\"later\"'], receiver: later}]}"
 
 
-def health(d):
-    r = d.get("/healthz")
-    return r.status, r.body.decode()
-
-
 @unittest.skipUnless(AVAILABLE, WHY)
-class DiskFaults(unittest.TestCase):
+class DiskFaults(unittest.TestCase, Answers):
     def setUp(self):
         self.d = Daemon()
         self.later = os.path.join(self.d.dir, "later")
@@ -45,21 +39,6 @@ class DiskFaults(unittest.TestCase):
         self.disk = Tmpfs(os.path.join(self.d.dir, "disk"), "1m")
         self.addCleanup(self.d.close)
         self.addCleanup(self.disk.close)
-
-    def accepted(self, name, **labels):
-        r = self.d.post(ALERTS, alert(name, **labels))
-        self.assertEqual(r.status, 200, r)
-        return r.json["id"]
-
-    def accepted_unix(self, name):
-        answer, = self.d.unix(json.dumps(alert(name)) + "\n")
-        self.assertRegex(answer, r"^OK \S+$")
-        return answer.split()[1]
-
-    def refused(self, name, error="spool write failed"):
-        r = self.d.post(ALERTS, alert(name))
-        self.assertEqual((r.status, r.json), (503, {"status": "error", "error": error}))
-        self.assertEqual(self.d.unix(json.dumps(alert(name + "Unix")) + "\n"), ["ERR " + error])
 
     def delivered_once(self, ids, later_ids):
         counts = self.d.wait_outbox(ids, timeout=30)
@@ -76,16 +55,11 @@ class DiskFaults(unittest.TestCase):
         got = wait_for(later_counts, 30, interval=0.2, what="the retried notifications")
         self.assertEqual(sorted(got), sorted(later_ids))
 
-    def wait_healthy(self):
-        t0 = time.monotonic()
-        wait_for(lambda: health(self.d)[0] == 200, 5, interval=0.05, what="/healthz 200")
-        return time.monotonic() - t0
-
     def test_disk_full_then_space_again(self):
         d = self.d
         d.start()
-        ids = [self.accepted("DiskBefore"), self.accepted_unix("DiskBeforeUnix")]
-        waiting = [self.accepted("DiskWaiting", to="later")]
+        ids = [self.accepted(d, "DiskBefore"), self.accepted_unix(d, "DiskBeforeUnix")]
+        waiting = [self.accepted(d, "DiskWaiting", to="later")]
         # Delivered and gone (their files would free space), but for the
         # one waiting for its retry.
         d.wait_outbox(ids)
@@ -93,7 +67,7 @@ class DiskFaults(unittest.TestCase):
                  what="only the waiting notification in the spool")
 
         self.disk.fill()
-        self.refused("DiskFull")
+        self.refused(d, "DiskFull", "spool write failed")
         status, body = health(d)
         self.assertEqual(status, 503)
         self.assertIn("the last spool write failed: ", body)
@@ -101,11 +75,11 @@ class DiskFaults(unittest.TestCase):
         self.assertEqual(os.listdir(os.path.join(d.spool, "tmp")), [])  # nothing half-written
         time.sleep(1.5)  # retries of "later" meet the full disk too
         self.assertEqual(health(d)[0], 503)
-        self.refused("DiskStillFull")
+        self.refused(d, "DiskStillFull", "spool write failed")
 
         self.disk.unfill()
-        self.assertLess(self.wait_healthy(), 2.5 * SLOW, "the probe saw the space late")
-        ids += [self.accepted("DiskAfter"), self.accepted_unix("DiskAfterUnix")]
+        self.assertLess(wait_healthy(d), 2.5 * SLOW, "the probe saw the space late")
+        ids += [self.accepted(d, "DiskAfter"), self.accepted_unix(d, "DiskAfterUnix")]
         self.delivered_once(ids, waiting)
         self.assertFalse([l for l in d.outbox_lines() if "DiskFull" in l["text"]
                           or "DiskStillFull" in l["text"]])
@@ -116,15 +90,15 @@ class DiskFaults(unittest.TestCase):
     def test_read_only_then_writable_again(self):
         d = self.d
         d.start()
-        ids = [self.accepted("RoBefore")]
-        waiting = [self.accepted("RoWaiting", to="later")]
+        ids = [self.accepted(d, "RoBefore")]
+        waiting = [self.accepted(d, "RoWaiting", to="later")]
         wait_for(lambda: d.spool_files("deferred"), 10, what="a deferred notification")
 
         self.disk.remount(read_only=True)
         status, body = health(d)
         self.assertEqual(status, 503)
         self.assertRegex(body, r"^spool not writable: .*/tmp: Read-only file system")
-        self.refused("RoDuring")
+        self.refused(d, "RoDuring", "spool write failed")
         # Delivered while the spool is read-only: its file cannot go yet.
         os.makedirs(self.later)
         wait_for(lambda: os.path.exists(os.path.join(self.later, "out.jsonl")), 10,
@@ -132,8 +106,8 @@ class DiskFaults(unittest.TestCase):
         self.assertEqual(d.spool_files(), 1)
 
         self.disk.remount(read_only=False)
-        self.assertLess(self.wait_healthy(), 2.5 * SLOW, "the probe saw the spool mended late")
-        ids += [self.accepted("RoAfter"), self.accepted_unix("RoAfterUnix")]
+        self.assertLess(wait_healthy(d), 2.5 * SLOW, "the probe saw the spool mended late")
+        ids += [self.accepted(d, "RoAfter"), self.accepted_unix(d, "RoAfterUnix")]
         self.delivered_once(ids, waiting)
         self.assertFalse([l for l in d.outbox_lines() if "RoDuring" in l["text"]])
         d.wait_drained(timeout=5)  # the finished file is removed once it can be

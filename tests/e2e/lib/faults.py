@@ -14,19 +14,59 @@
     t.remount(read_only=True)
     t.close()
 
+    class T(unittest.TestCase, Answers):  # what the inputs answer
+        ...  self.accepted(d, "X"), self.refused(d, "Y", "spool write failed")
+
 FaultFS works for any user and in both builds: in the sanitizer build,
 ASan's runtime is preloaded before the shim, so that ASan's interceptors
 come first and call the shim's wrappers, which call libc's.  Tmpfs needs
 root (mount(8)); Tmpfs.available() says whether this machine lets us.
 """
+import json
 import os
 import subprocess
 import tempfile
 import time
 
-from .alertsink import BINARY
+from .alertsink import BINARY, alert, wait_for
 
-__all__ = ["FaultFS", "Tmpfs", "SHIM"]
+__all__ = ["FaultFS", "Tmpfs", "SHIM", "Answers", "health", "wait_healthy"]
+
+ALERTS = "/api/v1/alerts"
+
+
+def health(d):
+    """(status, body) of GET /healthz."""
+    r = d.get("/healthz")
+    return r.status, r.body.decode()
+
+
+def wait_healthy(d, timeout=5):
+    """Seconds until /healthz answers 200, with no alert sent meanwhile."""
+    t0 = time.monotonic()
+    wait_for(lambda: health(d)[0] == 200, timeout, interval=0.05, what="/healthz 200")
+    return time.monotonic() - t0
+
+
+class Answers:
+    """unittest.TestCase helpers: an alert taken (its id) or refused, over
+    HTTP and the socket."""
+
+    def accepted(self, d, name, **labels):
+        r = d.post(ALERTS, alert(name, **labels))
+        self.assertEqual(r.status, 200, r)
+        return r.json["id"]
+
+    def accepted_unix(self, d, name):
+        answer, = d.unix(json.dumps(alert(name)) + "\n")
+        self.assertRegex(answer, r"^OK \S+$")
+        return answer.split()[1]
+
+    def refused(self, d, name, error):
+        """503 {"error": error} over HTTP, ERR error on the socket."""
+        r = d.post(ALERTS, alert(name))
+        self.assertEqual((r.status, r.json), (503, {"status": "error", "error": error}))
+        self.assertEqual(d.unix(json.dumps(alert(name + "Unix")) + "\n"), ["ERR " + error])
 
 SHIM = os.environ.get("AS_FAULTFS") or os.path.join(
     os.path.dirname(BINARY), "tools", "faultfs.so")
