@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """fake_wamessage.py - a strict fake of the Wamessage WhatsApp API for tests.
 
-It speaks the API of CONTRACT §2 and is as strict as the contract: a send
+It speaks the API of docs/channels.md and is as strict as that page: a send
 that is not multipart/form-data, a contact that is not all digits, a missing,
 unknown or expired bearer token, an unknown reg_id, an unknown form field or
 a malformed send_time are all refused, with the JSON error shape

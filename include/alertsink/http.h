@@ -50,10 +50,11 @@ typedef struct as_httpc_part_s {
 typedef struct as_httpc_req_s {
     const char *method; /* "GET", "POST", "PUT", ...; NULL = GET */
     const char *url;
-    const char *bearer;           /* Authorization: Bearer <bearer>, or NULL */
-    const char *const *headers;   /* more "Name: value" lines, NULL-terminated, or NULL */
-    const char *json;             /* JSON body (Content-Type: application/json), or NULL */
-    const char *body;             /* a body of content_type, body_len bytes, or NULL */
+    const char *bearer;         /* Authorization: Bearer <bearer>, or NULL */
+    const char *basic;          /* "user:password": Authorization: Basic, or NULL */
+    const char *const *headers; /* more "Name: value" lines, NULL-terminated, or NULL */
+    const char *json;           /* JSON body (Content-Type: application/json), or NULL */
+    const char *body;           /* a body of content_type, body_len bytes, or NULL */
     size_t body_len;
     const char *content_type;     /* of body; NULL = application/octet-stream */
     const as_httpc_part_t *parts; /* multipart/form-data body, or NULL */

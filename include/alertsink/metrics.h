@@ -24,8 +24,8 @@ typedef struct as_counter_s as_counter_t;
  * with other labels, or the table is full.
  */
 AS_API as_counter_t *as_metrics_counter(const char *module, const char *name, const char *help,
-                                        const char *label1, const char *label2,
-                                        const char *label3, as_err_t *err);
+                                        const char *label1, const char *label2, const char *label3,
+                                        as_err_t *err);
 /* Add v to the series of these label values (NULL for unused labels). */
 AS_API void as_counter_add(as_counter_t *c, const char *v1, const char *v2, const char *v3, long v);
 

@@ -70,7 +70,7 @@ typedef struct as_module_ctx_s {
      * a login token.  It may not exist yet: as_state_write() creates it
      * (mode 0700). */
     const char *state_dir;
-    unsigned flags;     /* AS_CTX_* */
+    unsigned flags;      /* AS_CTX_* */
     const void *loading; /* the core's: the configuration being loaded */
 } as_module_ctx_t;
 

@@ -66,8 +66,8 @@ typedef struct as_result_s {
 
 /* Set outcome, status and a reason (printf-style, cut to fit, registered
  * secrets redacted). */
-AS_API void as_result_set(as_result_t *res, as_outcome_t outcome, int status, const char *fmt,
-                          ...) __attribute__((format(printf, 4, 5)));
+AS_API void as_result_set(as_result_t *res, as_outcome_t outcome, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* "delivered", "transient", "permanent", "unavailable": for logs. */
 AS_API const char *as_outcome_name(as_outcome_t o);
 
@@ -104,7 +104,7 @@ AS_API void as_template_free(as_template_t *t);
 /* Render t with n's context (partials from templates.dir and the modules'
  * templates).  escape_html: {{x}} is HTML-escaped.  A malloc'd string, or
  * NULL with err when the template cannot finish (a runaway recursion). */
-AS_API char *as_template_render(const as_template_t *t, const as_notification_t *n,
-                                int escape_html, as_err_t *err);
+AS_API char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape_html,
+                                as_err_t *err);
 
 #endif /* ALERTSINK_SINK_H */

@@ -1,5 +1,5 @@
 /*
- * send.c - `alertsink send` (CONTRACT §5.3): read one notification from
+ * send.c - `alertsink send` (docs/inputs.md): read one notification from
  * stdin, deliver it, exit with what happened.
  *
  *   0  delivered on the primary channel(s)     3  only the fallback (or only
@@ -210,8 +210,8 @@ static void as_send_report(void *arg, const as_note_t *n, const as_attempt_t *a)
     if (a->verdict == AS_VERDICT_DEFER)
         return;
     /* Nothing planned and finished: a duplicate already sent, or muted. */
-    s->code = a->nplan == 0 && a->verdict == AS_VERDICT_FINISHED ? AS_EXIT_OK
-                                                                  : as_chain_exit_code(a);
+    s->code =
+        a->nplan == 0 && a->verdict == AS_VERDICT_FINISHED ? AS_EXIT_OK : as_chain_exit_code(a);
     if (a->verdict == AS_VERDICT_DEAD)
         fprintf(stderr, "alertsink send: %s not delivered: %s\n", n->id, a->why);
     else if (a->why[0])
@@ -241,8 +241,9 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     as_err_t err;
     int spooled = as_engine_open(cycle, AS_ENGINE_ONESHOT, &err) == 0;
     if (!spooled)
-        fprintf(stderr, "alertsink send: no spool (%s): delivering without one; what is not "
-                        "delivered before the timeout is lost\n",
+        fprintf(stderr,
+                "alertsink send: no spool (%s): delivering without one; what is not "
+                "delivered before the timeout is lost\n",
                 err.msg);
     as_cycle_unref(cycle); /* the engine holds it */
     as_send_report_t report = {NULL, 0};
@@ -256,8 +257,7 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     rec->receiver = o->receiver ? as_xstrdup(o->receiver) : NULL;
     rec->grouped = grouped != 0;
     rec->payload = payload;
-    size_t left =
-        as_engine_oneshot(rec, as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000));
+    size_t left = as_engine_oneshot(rec, as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000));
 
     int all_ok = 1, none = 1;
     for (size_t i = 0; i < report.n; i++) {

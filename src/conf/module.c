@@ -39,7 +39,8 @@ int as_modset_find(const as_modset_t *set, const char *name)
 
 static const char *as_module_check(const as_module_t *m)
 {
-    if (m->name == NULL || m->name[0] == '\0' || strspn(m->name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->name))
+    if (m->name == NULL || m->name[0] == '\0' ||
+        strspn(m->name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->name))
         return "its name is empty or not [a-z0-9_]";
     if (m->kind != AS_MODULE_INPUT && m->kind != AS_MODULE_SINK)
         return "its kind is neither input nor sink";

@@ -86,8 +86,8 @@ static int as_channel_rate_ok(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch
     if (wait <= 0)
         return 1;
     ch->next_ms = a->now + wait;
-    as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", a->note->id),
-           AS_S("channel", p->name), AS_S("bucket", key), AS_I("wait_ms", wait));
+    as_log(AS_LOG_DEBUG, "rate limited: waiting", AS_S("id", a->note->id), AS_S("channel", p->name),
+           AS_S("bucket", key), AS_I("wait_ms", wait));
     return 0;
 }
 
@@ -141,15 +141,15 @@ static void as_channel_attempt(as_attempt_t *a, const as_plan_t *p, as_chan_t *c
     as_metrics_count(AS_M_ATTEMPTS, n->receiver, p->name, result, 1);
     /* A failure the chain plans for (a next channel exists) is a warning. */
     int last = p->rank + 1 >= a->nplan || a->recv->chain_mode != AS_CHAIN_FALLBACK;
-    int level = res.outcome == AS_DELIVERED                         ? AS_LOG_INFO
+    int level = res.outcome == AS_DELIVERED                           ? AS_LOG_INFO
                 : res.outcome == AS_PERMANENT && last && a->nplan > 1 ? AS_LOG_ERROR
                                                                       : AS_LOG_WARN;
     as_log(level, "delivery attempt", AS_S("id", n->id), AS_S("receiver", n->receiver),
            AS_S("channel", p->name), AS_I("attempt", ch->attempts), AS_S("result", result),
            AS_I("status", res.status), AS_I("latency_ms", latency),
            AS_S("reason", res.reason[0] ? res.reason : NULL),
-           AS_S("role", p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK ? "fallback"
-                                                                                : "primary"),
+           AS_S("role",
+                p->rank > 0 && a->recv->chain_mode == AS_CHAIN_FALLBACK ? "fallback" : "primary"),
            AS_I("rank", p->rank + 1));
     as_channel_result(a, p, ch, &res);
 }

@@ -1,6 +1,6 @@
 /*
  * http.c - the HTTP input: Alertmanager webhooks and single alerts over
- * libmicrohttpd (CONTRACT §5.1, §9).
+ * libmicrohttpd (docs/inputs.md).
  *
  *   POST /api/v1/alertmanager            an Alertmanager webhook payload
  *   POST /api/v1/alertmanager/RECEIVER   the same, straight to RECEIVER
@@ -567,8 +567,15 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
     as_listener_tcp_name(&c->listen, name, sizeof(name));
     if (old != NULL && old->listener != NULL && strcmp(old->listener->name, name) == 0)
         h->listener = as_listener_ref(old->listener);
-    else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL)
-        return -1;
+    else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL) {
+        /* Name the key to change: a port in use is the common case. */
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        return as_err_set(err, "http.listen: %s%s", why,
+                          strstr(why, "in use") ? " (another process has this port: stop it, or "
+                                                  "set another http.listen)"
+                                                : "");
+    }
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = ncpu < 2 ? 2 : ncpu > AS_HTTP_POOL_MAX ? AS_HTTP_POOL_MAX : (unsigned)ncpu;

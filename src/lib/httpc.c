@@ -43,7 +43,6 @@ static void as_httpc_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-
 static void as_httpc_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
 {
     as_httpc_t *c = arg;
@@ -296,6 +295,10 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp->body);
     if (c->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    if (req->basic != NULL) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, req->basic);
+    }
     if (req->direct)
         curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 
@@ -357,6 +360,7 @@ done:
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_MIMEPOST, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h, CURLOPT_USERPWD, NULL); /* no password stays in a pooled handle */
     curl_mime_free(mime);
     curl_slist_free_all(hdrs);
     if (auth != NULL) {

@@ -1,5 +1,6 @@
 /*
- * log.c - logfmt lines to stderr with secret redaction (see log.h).
+ * log.c - logfmt (or JSON) lines to stderr with secret redaction (see
+ * log.h).
  *
  * A line is built in a stack buffer and written with one write(2), so lines
  * from worker threads never interleave.  Redaction runs on the finished
@@ -19,6 +20,7 @@
 #include "alertsink/clock.h"
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #define AS_LOG_LINE_MAX    8192
@@ -26,6 +28,7 @@
 #define AS_LOG_SECRET_MIN  3 /* shorter values would redact ordinary text */
 
 static atomic_int as_log_level = AS_LOG_INFO;
+static atomic_int as_log_format = AS_LOG_LOGFMT;
 static atomic_int as_log_fd = 2;
 static int as_log_journal = -1;
 
@@ -38,6 +41,11 @@ static const char *as_level_names[] = {"debug", "info", "warn", "error"};
 void as_log_set_level(int level)
 {
     atomic_store(&as_log_level, level);
+}
+
+void as_log_set_format(int format)
+{
+    atomic_store(&as_log_format, format == AS_LOG_JSON ? AS_LOG_JSON : AS_LOG_LOGFMT);
 }
 
 int as_log_enabled(int level)
@@ -132,10 +140,59 @@ static size_t as_log_value(char *out, size_t room, const char *v)
     return o;
 }
 
+/* A JSON string: escapes, and U+FFFD for bytes that are not UTF-8 (a peer's
+ * answer may hold any byte; the object must stay valid JSON). */
+static size_t as_log_json_str(char *out, size_t room, const char *v)
+{
+    size_t o = 0, len = strlen(v);
+    if (room < 3)
+        return 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < len && o + 8 < room;) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+            i++;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            out[o++] = '\\';
+            out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+            i++;
+        } else if (c < ' ' || c == 0x7f) {
+            o += (size_t)snprintf(out + o, room - o, "\\u%04x", c);
+            i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c;
+            i++;
+        } else {
+            long cp;
+            size_t w = as_utf8_decode(v + i, len - i, &cp);
+            if (cp < 0) {
+                o += (size_t)snprintf(out + o, room - o, "\\ufffd");
+            } else if (o + w + 2 < room) {
+                memcpy(out + o, v + i, w);
+                o += w;
+            }
+            i += w;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* A value with the registered secrets hidden, into buf. */
+static const char *as_log_clean(char *buf, size_t size, const char *v)
+{
+    snprintf(buf, size, "%s", v);
+    return as_log_redact(buf, size);
+}
+
 void as_log_kv(int level, const char *msg, const as_kv_t *kv)
 {
-    char line[AS_LOG_LINE_MAX];
+    char line[AS_LOG_LINE_MAX], val[AS_LOG_LINE_MAX / 2];
     size_t o = 0, room = sizeof(line) - 2;
+    int json = atomic_load(&as_log_format) == AS_LOG_JSON;
 
     if (as_log_journal < 0)
         as_log_journal = getenv("JOURNAL_STREAM") != NULL;
@@ -145,14 +202,20 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
     if (as_log_journal) {
         static const int prio[] = {7, 6, 4, 3};
         o += (size_t)snprintf(line + o, room - o, "<%d>", prio[level]);
-    } else {
-        char ts[40];
-        o += (size_t)snprintf(line + o, room - o, "ts=%s ",
-                              as_rfc3339_ms(as_now_ms(), ts, sizeof(ts)));
     }
-    o += (size_t)snprintf(line + o, room - o, "level=%s msg=", as_level_names[level]);
+    if (json)
+        line[o++] = '{';
+    if (!as_log_journal) {
+        char ts[40];
+        as_rfc3339_ms(as_now_ms(), ts, sizeof(ts));
+        o += (size_t)snprintf(line + o, room - o, json ? "\"time\":\"%s\"," : "time=%s ", ts);
+    }
+    o += (size_t)snprintf(line + o, room - o, json ? "\"level\":\"%s\",\"msg\":" : "level=%s msg=",
+                          as_level_names[level]);
+    as_log_clean(val, sizeof(val), msg);
     if (o < room)
-        o += as_log_value(line + o, room - o, msg);
+        o +=
+            json ? as_log_json_str(line + o, room - o, val) : as_log_value(line + o, room - o, val);
     for (; kv != NULL && kv->key != NULL && o < room; kv++) {
         char num[32];
         const char *v = kv->s;
@@ -162,14 +225,36 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
         } else if (v == NULL) {
             continue;
         }
-        o += (size_t)snprintf(line + o, room - o, " %s=", kv->key);
-        if (o < room)
-            o += as_log_value(line + o, room - o, v);
+        if (json) {
+            o += (size_t)snprintf(line + o, room - o, ",");
+            if (o < room)
+                o += as_log_json_str(line + o, room - o, kv->key);
+            if (o < room)
+                line[o++] = ':';
+        } else {
+            o += (size_t)snprintf(line + o, room - o, " %s=", kv->key);
+        }
+        if (o >= room)
+            break;
+        if (kv->type == 'i') {
+            o += (size_t)snprintf(line + o, room - o, "%s", v);
+        } else {
+            as_log_clean(val, sizeof(val), v);
+            o += json ? as_log_json_str(line + o, room - o, val)
+                      : as_log_value(line + o, room - o, val);
+        }
     }
     if (o > room)
         o = room;
+    if (json) {
+        /* A line cut at the end of the buffer still closes its object. */
+        if (o + 1 >= room)
+            o = room - 1;
+        line[o++] = '}';
+    }
     line[o] = '\0';
-    as_log_redact(line, room);
+    if (!json) /* JSON values were redacted before they were escaped */
+        as_log_redact(line, room);
     o = strlen(line);
     line[o++] = '\n';
 

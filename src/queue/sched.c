@@ -126,9 +126,9 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
         int64_t now = as_now_ms();
         /* Bounded: nothing more will come before until_ms (the caller is
          * the only worker, so an empty schedule stays empty). */
-        int over = until_ms >= 0 && (now >= until_ms || (s->head == NULL && s->busy == 0 &&
-                                                          (s->nheap == 0 ||
-                                                           s->heap[0]->due_ms > until_ms)));
+        int over = until_ms >= 0 &&
+                   (now >= until_ms || (s->head == NULL && s->busy == 0 &&
+                                        (s->nheap == 0 || s->heap[0]->due_ms > until_ms)));
         if (s->stopping || over) {
             pthread_mutex_unlock(&s->lock);
             return NULL;

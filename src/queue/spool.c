@@ -259,12 +259,6 @@ int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const 
     return as_spool_put(sp, q, name, data, len, 0, lockfd, err);
 }
 
-int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
-                     as_err_t *err)
-{
-    return as_spool_put(sp, q, name, data, len, 1, NULL, err);
-}
-
 int as_spool_probe(as_spool_t *sp, as_err_t *err)
 {
     /* One page, so that a file system with less than that free says so;
@@ -325,8 +319,8 @@ int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const ch
     /* corrupt/ holds it before q loses it. */
     if (fsync(sp->dirfd[AS_Q_CORRUPT]) < 0)
         return as_err_set(err, "spool: cannot sync corrupt/: %s", strerror(errno));
-    if (keep_len > 0)
-        return as_spool_rewrite(sp, q, name, keep, keep_len, err);
+    if (keep_len > 0) /* replaced whole, by the write protocol */
+        return as_spool_put(sp, q, name, keep, keep_len, 1, NULL, err);
     if (as_spool_remove(sp, q, name) < 0 && errno != ENOENT)
         return as_err_set(err, "spool: cannot remove %s/%s: %s", as_queue_names[q], name,
                           strerror(errno));

@@ -90,9 +90,6 @@ int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *d
  * whose maildrop/ file a daemon must not pick up while it works on it). */
 int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
                           size_t len, int *lockfd, as_err_t *err);
-/* Replace NAME in state q atomically with new content (same protocol). */
-int as_spool_rewrite(as_spool_t *sp, as_queue_t q, const char *name, const char *data, size_t len,
-                     as_err_t *err);
 /* NAME in state q did not read back whole: keep it as it was in corrupt/
  * (a hard link: byte for byte, whatever it holds), and leave in q only
  * keep, the entries that did read back (NAME removed with its journal

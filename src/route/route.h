@@ -45,7 +45,7 @@ typedef struct as_route_s {
 
     /* Resolved by as_route_finalize(). */
     struct as_route_s *parent;
-    const char *recv; /* the effective receiver's name */
+    const char *recv;              /* the effective receiver's name */
     int group_all;                 /* group_by: ['...'] */
     const as_strv_t *group_labels; /* effective group_by */
     int64_t wait;                  /* effective group_wait, ms */
@@ -97,7 +97,6 @@ typedef struct as_route_env_s {
  * looked up by name (errors to cf), route keys built.  -1 on an error. */
 int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env);
 
-extern const as_conf_type_t as_conf_route;  /* field: as_route_t (root) */
-extern const as_conf_type_t as_conf_routes; /* field: as_array_t of as_route_t */
+extern const as_conf_type_t as_conf_route; /* field: as_route_t (the root) */
 
 #endif

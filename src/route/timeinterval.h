@@ -17,7 +17,6 @@
 #include "alertsink/module.h"
 #include "lib/tz.h"
 
-
 /* One range; times are minutes of the day, end excluded; the rest are
  * inclusive.  Weekdays count from Sunday = 0, months from January = 1. */
 typedef struct as_ti_range_s {
@@ -51,10 +50,7 @@ typedef struct as_time_interval_s {
  * deprecated top-level "mute_time_intervals:"). */
 extern const as_conf_type_t as_conf_time_intervals;
 
-/* Does one entry contain instant t?  Thread-safe. */
-int as_ti_entry_contains(const as_ti_entry_t *e, time_t t);
 /* Is t inside any of the interval's entries?  Thread-safe. */
 int as_time_interval_contains(const as_time_interval_t *ti, time_t t);
-
 
 #endif

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """test_wa_cli.py - `alertsink wa ...` end to end against the strict fake
 Wamessage server (tests/fake_wamessage.py): every subcommand, the token
-cache, the 401 rule, argument checking and fault injection (CONTRACT §2,
-§3, §9 "WhatsApp").
+cache, the 401 rule, argument checking and fault injection
+(docs/channels.md).
 
 Each test gets its own fake server on a free loopback port and its own
 temporary directory (configuration and spool), and both are cleaned up

@@ -9,7 +9,7 @@ test:
   - a group of 3 alerts from Alertmanager -> exactly one
     sendmessage/multi, with both contacts and the three alert names;
   - each fault class -> delivered after recovery, with the attempts the
-    retry rules imply (CONTRACT §9 "WhatsApp"): 500 twice (backoff about
+    retry rules imply (docs/delivery.md): 500 twice (backoff about
     1 s then 2 s), 429 with Retry-After (waits at least that long), a hang
     past whatsapp.timeout, a connection reset, a 401 (one new login, the
     call repeated, one attempt), an expired token (the same), and a 401

@@ -1,5 +1,5 @@
 /*
- * test_payload.c - the notification model (core/payload.c).
+ * test_payload.c - the notification model (route/payload.c).
  *
  * Data-driven: every case of tests/fixtures/payload/ (NAME.json, the body,
  * and NAME.out.json or NAME.err, see payload_cases.h) goes through
@@ -299,7 +299,7 @@ static void test_utf8_repair(void **state)
     }
 }
 
-/* Socket lines: JSON when they start with { or [, else text (CONTRACT §9). */
+/* Socket lines: JSON when they start with { or [, else text (docs/inputs.md). */
 static void test_parse_or_text(void **state)
 {
     static const struct {
@@ -318,8 +318,7 @@ static void test_parse_or_text(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         as_err_t err = {{0}};
         int grouped = -1;
-        cJSON *p =
-            as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
+        cJSON *p = as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
         if (cases[i].err != NULL) {
             assert_null(p);
             if (strncmp(err.msg, cases[i].err, strlen(cases[i].err)) != 0)

@@ -1,5 +1,5 @@
 /*
- * test_template.c - the template library, the context of CONTRACT §6 and
+ * test_template.c - the template library, the context of docs/templates.md and
  * the default templates, checked against every Alertmanager fixture, and
  * the splitting of long messages into numbered parts.
  *
@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "lib/conf.h"
-#include "lib/json.h"
 #include "alertsink/mem.h"
 #include "conf/module.h"
+#include "lib/conf.h"
+#include "lib/json.h"
 #include "render/template.h"
 
 static const char *const fixtures[] = {"firing-group-2.json", "firing-group-30.json",

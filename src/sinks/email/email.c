@@ -1,6 +1,6 @@
 /*
  * email.c - the email sink: one SMTP transaction per notification, over
- * libesmtp (CONTRACT §9 "Email").
+ * libesmtp (docs/channels.md).
  *
  * deliver() builds the message (mime.c), then runs one libesmtp session of
  * its own: sessions share nothing but the module's SSL_CTX, so deliveries
@@ -114,11 +114,9 @@ static void as_print_address(FILE *out, const as_conf_key_t *k, const void *fiel
     as_conf_string.print(out, k, field, indent);
 }
 
-static const as_conf_type_t as_conf_address = {"email address", as_set_address,
-                                               as_print_address};
+static const as_conf_type_t as_conf_address = {"email address", as_set_address, as_print_address};
 
-static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n,
-                            void *field)
+static int as_set_addresses(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
 {
     return as_conf_list_parse(cf, k, n, field, &as_conf_address);
 }
@@ -656,7 +654,7 @@ static void as_email_refused(const as_email_channel_t *ch, const as_email_outcom
     as_buf_free(&b);
 }
 
-/* The verdict of CONTRACT §9, from what the session left behind. */
+/* The result (docs/channels.md), from what the session left behind. */
 static void as_email_classify(const as_email_try_t *t, const as_email_channel_t *ch,
                               const as_email_outcome_t *o, int64_t elapsed, as_result_t *res,
                               int *accepted)

@@ -1,5 +1,5 @@
 /*
- * wamessage.h - the client of the Wamessage WhatsApp API (docs/whatsapp.md),
+ * wamessage.h - the client of the Wamessage WhatsApp API (docs/channels.md),
  * shared by the WhatsApp sink and `alertsink wa`.
  *
  * A client holds the account (base URL, phone, password), an HTTP client
@@ -99,6 +99,5 @@ int as_wa_parse_send_time(const char *s, time_t *when);
 
 /* Set res->reason (printf-style, cut to fit), with secrets redacted. */
 void as_wa_reason(as_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * whatsapp.c - the WhatsApp sink over the Wamessage API (CONTRACT §2, §7).
+ * whatsapp.c - the WhatsApp sink over the Wamessage API (docs/channels.md).
  *
  * One notification is one message: each part of it (a long text is split
  * by the core at max_length) goes out, in order, as one
@@ -12,7 +12,8 @@
  * the devices list says whether it is connected; the list is kept for
  * AS_WA_DEVICES_TTL so every message does not cost a second request, and
  * forgotten after any failed send.  A device that is not listed or not
- * connected is a permanent failure: the email fallback takes over at once.
+ * connected is unavailable: the next channel of the receiver's chain takes
+ * over at once, and WhatsApp is retried (docs/delivery.md).
  *
  * Split messages: when part k of n fails, parts 1..k-1 are out already.
  * The instance remembers, per notification id, how many parts went out,
@@ -261,11 +262,11 @@ static void as_whatsapp_log(const as_notification_t *n, const char *reg_id, size
                             size_t nparts, size_t contacts, const as_result_t *res, int64_t latency)
 {
     /* The pipeline logs the attempt; the parts are a detail. */
-    as_log(AS_LOG_DEBUG, "whatsapp part",
-           AS_S("id", n->id), AS_S("receiver", n->receiver), AS_S("reg_id", reg_id),
-           AS_I("part", part), AS_I("parts", nparts), AS_I("contacts", contacts),
-           AS_S("result", as_outcome_name(res->outcome)), AS_I("status", res->status),
-           AS_I("latency_ms", latency), AS_S("reason", res->reason[0] ? res->reason : NULL));
+    as_log(AS_LOG_DEBUG, "whatsapp part", AS_S("id", n->id), AS_S("receiver", n->receiver),
+           AS_S("reg_id", reg_id), AS_I("part", part), AS_I("parts", nparts),
+           AS_I("contacts", contacts), AS_S("result", as_outcome_name(res->outcome)),
+           AS_I("status", res->status), AS_I("latency_ms", latency),
+           AS_S("reason", res->reason[0] ? res->reason : NULL));
 }
 
 static void as_whatsapp_deliver(void *instance, const void *channel, const as_notification_t *n,

@@ -81,7 +81,7 @@ def fixture(*parts):
 
 
 def alert(name, **labels):
-    """A single alert object (CONTRACT §5.1) with alertname=name."""
+    """A single alert object (docs/inputs.md) with alertname=name."""
     return {"labels": dict(alertname=name, **labels), "annotations": {"summary": name}}
 
 
