@@ -200,8 +200,8 @@ static size_t as_entries_read(const as_buf_t *data, as_entries_t *out, as_buf_t 
 /* A file that did not read back whole goes to corrupt/ as it was, and
  * what did read back stays to be delivered: a damaged line costs that
  * line, not the notifications written beside it. */
-static void as_quarantine(as_queue_t q, const char *name, size_t bad, size_t kept,
-                          const as_buf_t *good, const char *why)
+static int as_quarantine(as_queue_t q, const char *name, size_t bad, size_t kept,
+                         const as_buf_t *good, const char *why)
 {
     char where[AS_ID_LEN + 48] = "";
     as_err_t err;
@@ -209,15 +209,24 @@ static void as_quarantine(as_queue_t q, const char *name, size_t bad, size_t kep
     snprintf(file, sizeof(file), "%s/%s", as_queue_names[q], name);
     if (as_spool_quarantine(as_core->spool, q, name, good->data, good->len, where, sizeof(where),
                             &err) < 0) {
-        as_log(AS_LOG_ERROR, "corrupt spool file: cannot move it to corrupt/", AS_S("file", file),
-               AS_S("problem", why), AS_S("error", err.msg));
-        return;
+        as_log(AS_LOG_ERROR,
+               "corrupt spool file: cannot move it to corrupt/, left for the next start",
+               AS_S("file", file), AS_S("problem", why), AS_S("error", err.msg));
+        return -1;
     }
     char to[AS_ID_LEN + 64];
     snprintf(to, sizeof(to), "corrupt/%s", where);
     as_log(AS_LOG_ERROR, "corrupt spool file moved to corrupt/", AS_S("file", file), AS_S("to", to),
            AS_S("problem", why), AS_I("bad_entries", (long long)bad),
            AS_I("kept_entries", (long long)kept));
+    return 0;
+}
+
+static void as_entries_free(as_entries_t *entries)
+{
+    for (size_t i = 0; i < entries->n; i++)
+        as_note_free(entries->v[i]);
+    free(entries->v);
 }
 
 /* One file of incoming/: its entries, less what its journal finished. */
@@ -235,12 +244,13 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     char why[300];
     size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why));
     as_buf_free(&data);
-    if (bad > 0)
-        as_quarantine(AS_Q_INCOMING, name, bad, entries.n, &good, why);
+    /* Left as it is when it cannot be moved: loaded, its good entries
+     * would be delivered and the file removed, the evidence with it. */
+    int loadable = bad == 0 || as_quarantine(AS_Q_INCOMING, name, bad, entries.n, &good, why) == 0;
     as_buf_free(&good);
-    if (entries.n == 0) {
-        free(entries.v);
-        return; /* nothing of it is left in incoming/ */
+    if (!loadable || entries.n == 0) {
+        as_entries_free(&entries);
+        return; /* nothing of it is left in incoming/, or all of it is, untouched */
     }
 
     as_spool_journal_read(as_core->spool, AS_Q_INCOMING, name, &jbuf);
@@ -330,9 +340,7 @@ static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *diges
     if (bad > 0 || entries.n != 1 || !n->routed || strcmp(n->id, name) != 0) {
         static const as_buf_t none = AS_BUF_INIT;
         as_quarantine(AS_Q_DEFERRED, name, bad > 0 ? bad : 1, 0, &none, why);
-        for (size_t i = 0; i < entries.n; i++)
-            as_note_free(entries.v[i]);
-        free(entries.v);
+        as_entries_free(&entries);
         return;
     }
     free(entries.v);
@@ -363,9 +371,7 @@ static void as_load_digest_members(as_idset_t *digested)
             size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why));
             if (bad == 0 && entries.n == 1 && entries.v[0]->digest)
                 as_idset_add_members(digested, entries.v[0]);
-            for (size_t k = 0; k < entries.n; k++)
-                as_note_free(entries.v[k]);
-            free(entries.v);
+            as_entries_free(&entries);
         }
         as_buf_free(&good);
         as_buf_free(&data);

@@ -193,6 +193,13 @@ class CorruptAtStart(unittest.TestCase):
                     f.write(text)
             with open(os.path.join(d.spool, "incoming", ids[0] + ".log"), "w") as f:
                 f.write("R %s 1\nX %s\n" % (a, a))
+            corrupt = os.path.join(d.spool, "corrupt")
+            # A start that crashed after linking ids[2] into corrupt/: linked
+            # once, not twice.  An older, other file named ids[1] there: kept,
+            # the new one beside it.
+            os.link(os.path.join(d.spool, "incoming", ids[2]), os.path.join(corrupt, ids[2]))
+            with open(os.path.join(corrupt, ids[1]), "w") as f:
+                f.write("older evidence\n")
 
             d.start()
             log = d.log()
@@ -201,30 +208,32 @@ class CorruptAtStart(unittest.TestCase):
             self.assertEqual(len(moved), 4, log)
             self.assertRegex(log, r'file=incoming/%s to=corrupt/%s problem="line 2: .*" '
                                   r'bad_entries=2 kept_entries=2' % (ids[0], ids[0]))
-            self.assertRegex(log, r'file=incoming/%s .*problem="empty file" bad_entries=1 '
-                                  r'kept_entries=0' % ids[1])
+            self.assertRegex(log, r'file=incoming/%s to=corrupt/%s~2 problem="empty file" '
+                                  r'bad_entries=1 kept_entries=0' % (ids[1], ids[1]))
             self.assertRegex(log, r'file=incoming/%s .*problem="line 1: a NUL byte"' % ids[2])
             self.assertRegex(log, r'file=deferred/%s .*problem="line 1: truncated' % ids[3])
             for (state, name), text in files.items():
                 if name == ids[4]:
                     continue
-                with open(os.path.join(d.spool, "corrupt", name)) as f:
+                moved = name + "~2" if name == ids[1] else name
+                with open(os.path.join(corrupt, moved)) as f:
                     self.assertEqual(f.read(), text)  # byte for byte
-            self.assertNotIn(ids[4], os.listdir(os.path.join(d.spool, "corrupt")))
+            with open(os.path.join(corrupt, ids[1])) as f:
+                self.assertEqual(f.read(), "older evidence\n")
+            self.assertEqual(sorted(os.listdir(corrupt)), sorted(ids[:4] + [ids[1] + "~2"]))
 
             counts = d.wait_outbox([b, e])
             self.assertEqual(counts, {b: 1, e: 1})  # not a (finished), not c (cut short)
             d.wait_drained()
             m = metric_samples(d.get("/metrics").body.decode())
-            self.assertEqual(m['alertsink_queue_depth{state="corrupt"}'], 4)
+            self.assertEqual(m['alertsink_queue_depth{state="corrupt"}'], 5)
             self.assertEqual(health(d)[0], 200)
 
             # Nothing is left to move: a restart finds corrupt/ as it was.
             self.assertEqual(d.stop(), 0)
             d.start()
             self.assertEqual(d.log().count("moved to corrupt/"), 4)
-            self.assertEqual(sorted(os.listdir(os.path.join(d.spool, "corrupt"))),
-                             sorted(ids[:4]))
+            self.assertEqual(sorted(os.listdir(corrupt)), sorted(ids[:4] + [ids[1] + "~2"]))
             time.sleep(0.5)
             self.assertEqual(d.outbox_counts(), {b: 1, e: 1})
 
