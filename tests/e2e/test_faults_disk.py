@@ -78,7 +78,7 @@ class DiskFaults(unittest.TestCase, Answers):
         self.refused(d, "DiskStillFull", "spool write failed")
 
         self.disk.unfill()
-        self.assertLess(wait_healthy(d), 2.5 * SLOW, "the probe saw the space late")
+        self.assertLess(wait_healthy(d), 4 * SLOW, "the probe saw the space late")
         ids += [self.accepted(d, "DiskAfter"), self.accepted_unix(d, "DiskAfterUnix")]
         self.delivered_once(ids, waiting)
         self.assertFalse([l for l in d.outbox_lines() if "DiskFull" in l["text"]
@@ -107,7 +107,7 @@ class DiskFaults(unittest.TestCase, Answers):
         self.assertEqual(d.spool_files(), 1)
 
         self.disk.remount(read_only=False)
-        self.assertLess(wait_healthy(d), 2.5 * SLOW, "the probe saw the spool mended late")
+        self.assertLess(wait_healthy(d), 4 * SLOW, "the probe saw the spool mended late")
         ids += [self.accepted(d, "RoAfter"), self.accepted_unix(d, "RoAfterUnix")]
         self.delivered_once(ids, waiting)
         self.assertFalse([l for l in d.outbox_lines() if "RoDuring" in l["text"]])
