@@ -23,6 +23,7 @@ import atexit
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +44,8 @@ FIXTURES = os.path.join(os.environ.get("AS_TEST_DATA") or os.path.join(SOURCE, "
 BINARY = os.environ.get("ALERTSINK") or os.path.join(
     os.environ.get("AS_BUILD_DIR") or os.path.join(SOURCE, "build"), "alertsink")
 SLOW = 3 if os.environ.get("AS_BUILD_TYPE", "").lower() == "sanitize" else 1
+# The daemon's "started" line, in log.format logfmt or json.
+STARTED = re.compile(rb'msg=started |"msg": ?"started"')
 
 _live = []
 
@@ -258,7 +261,7 @@ class Daemon:
                                      (self.proc.returncode, self.log()))
             with open(self.logfile, "rb") as f:
                 f.seek(self._log_from)
-                return b"msg=started " in f.read()
+                return STARTED.search(f.read())
         wait_for(ready, timeout, what="alertsink to start")
 
     def run_to_exit(self, timeout=15):
