@@ -1,6 +1,7 @@
 /*
- * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
- * the deduplication claims that have aged out: a thread that looks once a
+ * pickup.c - what `alertsink send` left in maildrop/ for the daemon, the
+ * finished files that could not be removed yet (as_spool_sweep()), and the
+ * deduplication claims that have aged out: a thread that looks once a
  * second (or when woken at stop).
  *
  * `send` holds an flock on its maildrop/ file while it works on it; a
@@ -66,6 +67,7 @@ void *as_pickup_main(void *arg)
     while (!atomic_load(&as_core->stopping)) {
         pthread_mutex_unlock(&as_core->pickup_lock);
         as_pickup_scan();
+        as_spool_sweep(as_core->spool);
         if (as_now_ms() - swept > 60000) {
             as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
             swept = as_now_ms();
