@@ -56,9 +56,20 @@ san:
 	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Sanitize >/dev/null
 	@cmake --build $(SANBUILD) -j $(JOBS)
 
-run: deps build
+# Only the binary is built (not the tests), quietly: the build's output is
+# shown only when it fails, so the daemon's own lines are what one sees.
+# The daemon exits 0 on Ctrl-C; its status is make's.
+RUN_CONFIG ?= rules/quickstart.yaml
+run: deps
+	@echo "building alertsink (Release, into $(BUILD)/) ..."
+	@log=$$(mktemp); \
+	if ! { cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release && \
+	       cmake --build $(BUILD) -j $(JOBS) --target alertsink; } >"$$log" 2>&1; then \
+	    cat "$$log"; rm -f "$$log"; echo "the build failed (output above)"; exit 1; \
+	fi; rm -f "$$log"
 	@mkdir -p var
-	./$(BUILD)/alertsink -c rules/quickstart.yaml
+	@echo "starting alertsink -c $(RUN_CONFIG): http://127.0.0.1:9095, outbox var/outbox.jsonl; Ctrl-C stops it"
+	@trap : INT; "$(abspath $(BUILD))/alertsink" -c $(RUN_CONFIG)
 
 test: test-deps
 	$(MAKE) test-release

@@ -1,5 +1,5 @@
 /*
- * daemon.c - the daemon's life (CONTRACT §3): load the configuration,
+ * daemon.c - the daemon's life (alertsink(8), docs/architecture.md): load the configuration,
  * recover the spool, start the workers and the inputs, then serve signals
  * until told to stop.
  *
@@ -69,6 +69,7 @@ static void as_reload(const char *path)
         as_log(AS_LOG_ERROR, "reload refused: spool.dir changed; a restart is needed to move it",
                AS_S("old", cur->cfg->spool.dir), AS_S("new", next->cfg->spool.dir));
         as_log_set_level(cur->cfg->log.level);
+        as_log_set_format(cur->cfg->log.format);
         as_cycle_unref(next);
         as_cycle_unref(cur);
         return;
@@ -78,6 +79,7 @@ static void as_reload(const char *path)
         as_log(AS_LOG_ERROR, "reload refused: the new inputs cannot start, keeping the old ones",
                AS_S("error", err.msg));
         as_log_set_level(cur->cfg->log.level);
+        as_log_set_format(cur->cfg->log.format);
         as_cycle_unref(next);
         as_cycle_unref(cur);
         return;
@@ -127,14 +129,25 @@ int as_daemon_run(const char *path)
     if (cycle == NULL)
         return AS_EXIT_USAGE;
 
+    /* The inputs first: while the spool is recovered (long, for a big
+     * one), they answer 503 "starting" and /healthz says so, rather than
+     * refusing connections. */
     as_err_t err;
-    if (as_engine_open(cycle, 0, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg));
+    if (as_cycle_start_inputs(cycle, NULL, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg), AS_S("config", path));
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
     }
-    if (as_engine_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg));
+    if (as_engine_open(cycle, 0, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg), AS_S("config", path));
+        as_cycle_stop_inputs(cycle);
+        as_cycle_unref(cycle);
+        return AS_EXIT_FAIL;
+    }
+    if (as_engine_start(&err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg), AS_S("config", path));
+        as_engine_drain();
+        as_cycle_stop_inputs(cycle);
         as_engine_stop();
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
@@ -170,10 +183,10 @@ int as_daemon_run(const char *path)
         }
     }
 
+    as_engine_drain();
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     as_log(AS_LOG_INFO, "stopping");
     as_cycle_t *c = as_core_cycle();
-    atomic_store(&as_core->accepting, 0);
     as_cycle_stop_inputs(c);
     as_cycle_unref(c);
     as_engine_stop();

@@ -1,6 +1,11 @@
 /*
- * main.c - alertsink's entry point: the daemon's options (-c -t -T -V) or
- * a subcommand (send, render, routes, wa, requeue, ready), CONTRACT §3.
+ * main.c - alertsink's entry point: the daemon's options (-c -t -T -V
+ * --no-env) or a subcommand (send, render, routes, wa, wa-cloud, requeue,
+ * ready, help), alertsink(8).
+ *
+ * Each subcommand keeps its usage text in its own file and prints it for
+ * --help; `alertsink help CMD [SUBCMD]` runs "CMD [SUBCMD] --help", so the
+ * text lives in one place.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -12,25 +17,54 @@
 
 static const char as_usage[] =
     "usage: alertsink [-c FILE]            run in the foreground\n"
-    "       alertsink -t [-c FILE]         test the configuration\n"
-    "       alertsink -T [-c FILE]         test, then print the effective configuration\n"
+    "       alertsink -t [--no-env] [-c FILE]\n"
+    "                                      test the configuration and what the daemon meets at "
+    "start\n"
+    "       alertsink -T [--no-env] [-c FILE]\n"
+    "                                      test, then print the effective configuration\n"
     "       alertsink -V                   version, modules and libraries\n"
     "       alertsink send [OPTIONS]       deliver what arrives on stdin, then exit\n"
     "       alertsink render --template FILE [--partials DIR] [--data FILE]\n"
     "       alertsink routes --labels k=v[,k=v...] [-c FILE]\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
+    "       alertsink wa-cloud check [-c FILE]   can the Cloud API accounts send?\n"
     "       alertsink requeue [-c FILE] ID... | --all\n"
     "       alertsink ready [-c FILE] [--timeout 2s]   is the daemon taking alerts?\n"
+    "       alertsink help [COMMAND [SUBCOMMAND]]\n"
+    "  --no-env   check away from the machine the configuration is for: an unset ${NAME},\n"
+    "             an unreadable *_file secret, the spool and file checks are warnings\n"
     "The configuration is FILE, else $ALERTSINK_CONFIG, else "
-    "/etc/alertsink/alertsink.yaml.\n";
+    "/etc/alertsink/alertsink.yaml.\n"
+    "`alertsink help COMMAND` or `alertsink COMMAND --help` prints a command's options.\n";
 
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } as_commands[] = {
-    {"send", as_cli_send}, {"render", as_cli_render},   {"routes", as_cli_routes},
-    {"wa", as_cli_wa},     {"requeue", as_cli_requeue}, {"ready", as_cli_ready},
+    {"send", as_cli_send},   {"render", as_cli_render},     {"routes", as_cli_routes},
+    {"wa", as_cli_wa},       {"wa-cloud", as_cli_wa_cloud}, {"requeue", as_cli_requeue},
+    {"ready", as_cli_ready},
 };
+
+#define AS_NCOMMANDS (sizeof(as_commands) / sizeof(as_commands[0]))
+
+/* `alertsink help [CMD [SUBCMD]]`: CMD's own --help. */
+static int as_help(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0) {
+        fputs(as_usage, stdout);
+        return AS_EXIT_OK;
+    }
+    if (argc > 3)
+        return as_cli_usage_error("alertsink help", as_usage, "unexpected argument '%s'", argv[3]);
+    for (size_t i = 0; i < AS_NCOMMANDS; i++)
+        if (strcmp(argv[1], as_commands[i].name) == 0) {
+            char help[] = "--help", *cmd = argv[1], *sub = argc > 2 ? argv[2] : NULL;
+            char *av[] = {cmd, sub ? sub : help, sub ? help : NULL, NULL};
+            return as_commands[i].run(sub ? 3 : 2, av);
+        }
+    return as_cli_usage_error("alertsink help", as_usage, "unknown command '%s'", argv[1]);
+}
 
 int main(int argc, char **argv)
 {
@@ -39,17 +73,23 @@ int main(int argc, char **argv)
      * malloc, and an arena per thread would keep its own idle pages (a
      * tenth of the daemon's private memory at rest). */
     mallopt(M_ARENA_MAX, 1);
+    as_config_advice(as_cli_advice);
     if (argc > 1 && argv[1][0] != '-') {
-        for (size_t i = 0; i < sizeof(as_commands) / sizeof(as_commands[0]); i++)
+        if (strcmp(argv[1], "help") == 0)
+            return as_help(argc - 1, argv + 1);
+        for (size_t i = 0; i < AS_NCOMMANDS; i++)
             if (strcmp(argv[1], as_commands[i].name) == 0)
                 return as_commands[i].run(argc - 1, argv + 1);
         return as_cli_usage_error("alertsink", as_usage, "unknown command '%s'", argv[1]);
     }
 
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+    enum { AS_OPT_NO_ENV = 256 };
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"no-env", no_argument, NULL, AS_OPT_NO_ENV},
+                                             {NULL, 0, NULL, 0}};
     const char *path = NULL;
-    int test = 0, print = 0, version = 0, c;
+    int test = 0, print = 0, version = 0, no_env = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:tTVh", longopts, NULL)) != -1) {
         switch (c) {
@@ -65,6 +105,9 @@ int main(int argc, char **argv)
         case 'V':
             version = 1;
             break;
+        case AS_OPT_NO_ENV:
+            no_env = 1;
+            break;
         case 'h':
             fputs(as_usage, stdout);
             return AS_EXIT_OK;
@@ -78,11 +121,14 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return as_cli_usage_error("alertsink", as_usage, "unexpected argument '%s'", argv[optind]);
+    if (no_env && !test)
+        return as_cli_usage_error("alertsink", as_usage,
+                                  "--no-env goes with -t or -T (the daemon needs its secrets)");
     if (version)
         return as_cli_version(path ? path : as_config_default_path(), path != NULL);
     if (path == NULL)
         path = as_config_default_path();
     if (test)
-        return as_cli_check(path, print);
+        return as_cli_check(path, print, no_env);
     return as_daemon_run(path);
 }

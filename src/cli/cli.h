@@ -1,5 +1,5 @@
 /*
- * cli.h - the subcommands of CONTRACT §3.  Each takes its own argv (argv[0]
+ * cli.h - the subcommands of alertsink(8).  Each takes its own argv (argv[0]
  * is the subcommand's name) and returns the process exit code.  Usage
  * errors print the usage on stderr and return AS_EXIT_USAGE.
  *
@@ -30,15 +30,27 @@ as_config_t *as_cli_config(const char *who, const char *path);
 /* The same as a cycle: modules instantiated and templates loaded, what
  * delivering needs. */
 as_cycle_t *as_cli_cycle(const char *who, const char *path);
+/* Both with AS_LOAD_* flags (lib/conf.h): AS_LOAD_NO_SEND for commands
+ * that never send, where a missing secret is a warning.  Warnings go to
+ * stderr in every case. */
+as_config_t *as_cli_config_flags(const char *who, const char *path, unsigned flags);
+as_cycle_t *as_cli_cycle_flags(const char *who, const char *path, unsigned flags);
 
-int as_cli_check(const char *path, int print);
+/* -t / -T: print the configuration (-T), check what the daemon meets at
+ * start; no_env: unset ${NAME} and unreadable secret files are warnings. */
+int as_cli_check(const char *path, int print, int no_env);
 int as_cli_version(const char *path, int explicit_path);
 int as_cli_send(int argc, char **argv);
 int as_cli_render(int argc, char **argv);
 int as_cli_routes(int argc, char **argv);
 int as_cli_wa(int argc, char **argv);
-int as_cli_requeue(int argc, char **argv); /* dead/ back to the queue */
-int as_cli_ready(int argc, char **argv);   /* is the daemon taking alerts? */
+int as_cli_wa_cloud(int argc, char **argv); /* the WhatsApp Cloud API accounts */
+int as_cli_requeue(int argc, char **argv);  /* dead/ back to the queue */
+int as_cli_ready(int argc, char **argv);    /* is the daemon taking alerts? */
+
+/* The loader's advice for Alertmanager's keys (advice.c): 1 and a
+ * sentence in buf, or 0. */
+int as_cli_advice(const as_node_t *key, const as_node_t *value, char *buf, size_t size);
 
 /* The daemon: run in the foreground until SIGTERM/SIGINT. */
 int as_daemon_run(const char *path);

@@ -1,8 +1,8 @@
 /*
  * formats.c - the stdin formats of `alertsink send` (see formats.h).
  *
- * json and text are one call into core/payload.c each.  nagios and
- * collectd build one alert in the CONTRACT §5.1 form (labels, annotations,
+ * json and text are one call into route/payload.c each.  nagios and
+ * collectd build one single alert (docs/inputs.md: labels, annotations,
  * status, startsAt, endsAt, message) and hand it to as_payload_from_alerts(),
  * so they are validated, defaulted and fingerprinted exactly like an alert
  * POSTed to /api/v1/alerts.

@@ -1,6 +1,6 @@
 /*
- * formats.h - what `alertsink send` reads on stdin (CONTRACT §5.3), turned
- * into the one notification model of core/payload.h.
+ * formats.h - what `alertsink send` reads on stdin (docs/inputs.md), turned
+ * into the one notification model of route/payload.h.
  *
  *   json      an Alertmanager payload, an alert object or an array of them
  *   text      the whole input is the message of one alert without labels

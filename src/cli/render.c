@@ -1,6 +1,6 @@
 /*
  * render.c - `alertsink render --template FILE [--partials DIR] [--data
- * FILE]` (CONTRACT §3 and §9): render one Mustache template with JSON data
+ * FILE]` (docs/templates.md): render one Mustache template with JSON data
  * to stdout, to write and try templates without sending anything.
  *
  * Unlike a delivery, the data is the context exactly as given (any JSON

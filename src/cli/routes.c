@@ -1,7 +1,7 @@
 /*
  * routes.c - `alertsink routes`: print the receivers an alert with the
  * given labels reaches, one a line, in tree order, one line per matching
- * route (CONTRACT §9), as `amtool config routes test` does (amtool joins
+ * route (docs/routing.md), as `amtool config routes test` does (amtool joins
  * them with commas on one line).
  *
  *   alertsink routes --labels k=v[,k=v...] [-c FILE] [k=v ...]
@@ -31,7 +31,10 @@ static const char as_routes_usage[] =
     "  --labels LIST   labels as Alertmanager matchers: a=1,b=\"x,y\" (repeatable)\n"
     "  -c FILE         configuration (default $ALERTSINK_CONFIG, else "
     "/etc/alertsink/alertsink.yaml)\n"
-    "Prints the receivers reached, one a line, in routing tree order.\n";
+    "  k=v             one label, as amtool takes it (the rest after '=' is its value)\n"
+    "Prints the receivers reached, one a line, in routing tree order, as\n"
+    "`amtool config routes test` does.  Nothing is sent, so no secrets are needed: an\n"
+    "unset ${NAME} or an unreadable *_file secret is a warning.\n";
 
 /* Parse one --labels list (several = 1) or one amtool-style word into
  * labels; -1 with err. */
@@ -103,7 +106,7 @@ int as_cli_routes(int argc, char **argv)
             goto done;
         }
 
-    as_config_t *cfg = as_cli_config("alertsink", path);
+    as_config_t *cfg = as_cli_config_flags("alertsink routes", path, AS_LOAD_NO_SEND);
     if (cfg == NULL)
         goto done;
 

@@ -34,8 +34,12 @@ static const as_conf_enum_t as_log_levels[] = {{"debug", AS_LOG_DEBUG},
                                                {"error", AS_LOG_ERROR},
                                                {NULL, 0}};
 
+static const as_conf_enum_t as_log_formats[] = {
+    {"logfmt", AS_LOG_LOGFMT}, {"json", AS_LOG_JSON}, {NULL, 0}};
+
 static const as_conf_key_t as_log_keys[] = {
     {"level", &as_conf_enum, offsetof(as_log_conf_t, level), 0, "info", as_log_levels},
+    {"format", &as_conf_enum, offsetof(as_log_conf_t, format), 0, "logfmt", as_log_formats},
     AS_CONF_END};
 
 static const as_conf_key_t as_spool_keys[] = {
@@ -57,6 +61,38 @@ static const as_conf_section_t as_log_section = {as_log_keys, 0};
 static const as_conf_section_t as_spool_section = {as_spool_keys, 0};
 static const as_conf_section_t as_templates_section = {as_templates_keys, 0};
 static const as_conf_section_t as_defaults_section = {as_defaults_keys, 0};
+
+/* templates: is a section; Alertmanager's (and what prometheus-operator
+ * and the Helm chart generate) is a list of Go template files. */
+static int as_set_templates(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    if (n != NULL && n->kind == AS_NODE_SEQ) {
+        as_conf_error(cf, n,
+                      "templates: a list of files is Alertmanager's form (Go templates, *.tmpl), "
+                      "which alertsink does not read: its templates are Mustache files, "
+                      "NAME.mustache, in one directory: templates: {dir: /etc/alertsink/templates} "
+                      "(see alertsink.yaml(5), Templates)");
+        return -1;
+    }
+    return as_conf_section.parse(cf, k, n, field);
+}
+
+static void as_print_templates(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    as_conf_section.print(out, k, field, indent);
+}
+
+static const as_conf_type_t as_conf_templates_section = {"map", as_set_templates,
+                                                         as_print_templates, AS_CONF_TYPE_ALWAYS};
+
+/* What an Alertmanager user should write instead of an unknown key: the
+ * application's (src/cli/advice.c), handed over at start. */
+static as_conf_hint_fn as_advice;
+
+void as_config_advice(as_conf_hint_fn fn)
+{
+    as_advice = fn;
+}
 
 /* --- module sections and receiver channels -------------------------------- */
 
@@ -186,8 +222,9 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
     k[n++] = (as_conf_key_t){"workers", &as_conf_int, offsetof(as_config_t, workers), 0, "8", NULL};
     k[n++] = (as_conf_key_t){"spool", &as_conf_section, offsetof(as_config_t, spool), 0,
                              NULL,    &as_spool_section};
-    k[n++] = (as_conf_key_t){"templates", &as_conf_section,     offsetof(as_config_t, templates), 0,
-                             NULL,        &as_templates_section};
+    k[n++] = (as_conf_key_t){
+        "templates", &as_conf_templates_section, offsetof(as_config_t, templates), 0,
+        NULL,        &as_templates_section};
     k[n++] = (as_conf_key_t){"defaults", &as_conf_section,    offsetof(as_config_t, defaults), 0,
                              NULL,       &as_defaults_section};
     for (size_t i = 0; i < mods->n; i++)
@@ -519,8 +556,15 @@ static void as_config_modset_close(void *data)
 
 as_config_t *as_config_load(as_conf_t *cf, const char *path)
 {
+    return as_config_load_flags(cf, path, 0);
+}
+
+as_config_t *as_config_load_flags(as_conf_t *cf, const char *path, unsigned flags)
+{
     as_pool_t *pool = as_pool_create();
     as_conf_init(cf, pool);
+    cf->flags = flags;
+    cf->unknown_key = as_advice;
     as_config_t *cfg = as_palloc(pool, sizeof(*cfg));
     cfg->pool = pool;
     cfg->file = as_pstrdup(pool, path);

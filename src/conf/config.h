@@ -49,6 +49,7 @@ typedef struct as_receiver_s {
 
 typedef struct as_log_conf_s {
     int level;
+    int format; /* AS_LOG_LOGFMT, AS_LOG_JSON */
 } as_log_conf_t;
 
 typedef struct as_spool_conf_s {
@@ -90,7 +91,13 @@ typedef struct as_config_s {
 } as_config_t;
 
 /* Load and check path. NULL on error (errors in cf). */
+/* Advice for an unknown key (Alertmanager's keys), given once at start. */
+void as_config_advice(as_conf_hint_fn fn);
+
 as_config_t *as_config_load(as_conf_t *cf, const char *path);
+/* The same with AS_LOAD_* flags (lib/conf.h): AS_LOAD_NO_SEND for the
+ * commands that never send. */
+as_config_t *as_config_load_flags(as_conf_t *cf, const char *path, unsigned flags);
 void as_config_free(as_config_t *cfg);
 /* The effective configuration as YAML, secrets as "<redacted>". */
 void as_config_print(FILE *out, const as_config_t *cfg);

@@ -133,7 +133,7 @@ static void as_cycle_try_templates(as_conf_t *cf, as_cycle_t *c)
 
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags)
 {
-    as_config_t *cfg = as_config_load(cf, path);
+    as_config_t *cfg = as_config_load_flags(cf, path, flags);
     if (cfg == NULL)
         return NULL;
     as_cycle_t *c = as_xcalloc(1, sizeof(*c));
@@ -149,7 +149,7 @@ as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags)
         ctx->name = m->name;
         ctx->config_file = cfg->file;
         ctx->state_dir = as_config_state_dir(cfg, m->name);
-        ctx->flags = (flags & AS_CYCLE_CHECK) ? AS_CTX_CHECK : 0;
+        ctx->flags = (flags & (AS_LOAD_CHECK | AS_LOAD_NO_SEND)) ? AS_CTX_CHECK : 0;
         ctx->loading = cfg;
         if (m->init != NULL && m->init(&c->inst[i], cfg->mconf[i].conf, ctx, &err) < 0) {
             const as_node_t *at = cfg->mconf[i].node ? cfg->mconf[i].node : &file;
@@ -177,6 +177,7 @@ as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags)
         return NULL;
     }
     as_log_set_level(cfg->log.level);
+    as_log_set_format(cfg->log.format);
     return c;
 }
 

@@ -23,14 +23,11 @@ typedef struct as_cycle_s {
     atomic_int refs;
 } as_cycle_t;
 
-enum {
-    AS_CYCLE_CHECK = 1 << 0, /* -t, or a command that never delivers: modules do no I/O */
-};
-
 /* Load path, initialise every module and check every receiver's channels,
  * rendering each channel's templates once with as_tpl_sample() (so that a
- * template past its render budget is a configuration error).  NULL on
- * error, every error in cf as FILE:LINE:COL: message. */
+ * template past its render budget is a configuration error).  flags:
+ * AS_LOAD_* (lib/conf.h).  NULL on error, every error in cf as
+ * FILE:LINE:COL: message. */
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags);
 as_cycle_t *as_cycle_ref(as_cycle_t *c);
 void as_cycle_unref(as_cycle_t *c);

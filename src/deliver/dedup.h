@@ -10,9 +10,6 @@
 
 #include "deliver/note.h"
 
-/* The note's deduplication key: receiver, group key and the alerts'
- * (fingerprint, status), 128 bits of two FNV-1a runs as hex. */
-void as_dedup_key(const as_note_t *n, char key[33]);
 /* A note that died gives its claim back, so a later copy can try again. */
 void as_dedup_release(int dir, const as_note_t *n);
 /* Remove claims older than max_age_ms. */

@@ -41,7 +41,7 @@ static int as_str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void as_dedup_key(const as_note_t *n, char key[33])
+static void as_dedup_key(const as_note_t *n, char key[33])
 {
     const cJSON *alerts = as_json_arr(n->payload, "alerts"), *al;
     size_t count = (size_t)cJSON_GetArraySize(alerts), k = 0;

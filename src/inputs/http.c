@@ -1,6 +1,6 @@
 /*
  * http.c - the HTTP input: Alertmanager webhooks and single alerts over
- * libmicrohttpd (CONTRACT §5.1, §9).
+ * libmicrohttpd (docs/inputs.md).
  *
  *   POST /api/v1/alertmanager            an Alertmanager webhook payload
  *   POST /api/v1/alertmanager/RECEIVER   the same, straight to RECEIVER
@@ -208,6 +208,9 @@ static enum MHD_Result as_http_answer_submission(as_http_req_t *rq)
                              as_submit_status_text(rq->result), NULL);
     case AS_SUBMIT_STOPPING:
         return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+                             as_submit_status_text(rq->result), NULL);
+    case AS_SUBMIT_STARTING:
+        return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "starting",
                              as_submit_status_text(rq->result), NULL);
     case AS_SUBMIT_IO_ERROR:
         break;
@@ -573,8 +576,15 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
     as_listener_tcp_name(&c->listen, name, sizeof(name));
     if (old != NULL && old->listener != NULL && strcmp(old->listener->name, name) == 0)
         h->listener = as_listener_ref(old->listener);
-    else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL)
-        return -1;
+    else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL) {
+        /* Name the key to change: a port in use is the common case. */
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        return as_err_set(err, "http.listen: %s%s", why,
+                          strstr(why, "in use") ? " (another process has this port: stop it, or "
+                                                  "set another http.listen)"
+                                                : "");
+    }
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = ncpu < 2 ? 2 : ncpu > AS_HTTP_POOL_MAX ? AS_HTTP_POOL_MAX : (unsigned)ncpu;
@@ -587,7 +597,7 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
         h->listener = NULL;
         return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
     }
-    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
                               0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
                               as_http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,

@@ -1,5 +1,5 @@
 /*
- * unix.c - the Unix socket input: one alert a line (CONTRACT §5.2, §9).
+ * unix.c - the Unix socket input: one alert a line (docs/inputs.md).
  *
  *   client: disk full on db1\n                       plain text: one alert
  *   server: OK 0193a6b2c4d1-00002a-7f3a\n             once it is on disk

@@ -10,6 +10,45 @@
 #include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+size_t as_conf_distance(const char *a, const char *b, size_t max)
+{
+    /* Optimal string alignment over three rows; keys are short. */
+    enum { AS_DIST_MAX = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > AS_DIST_MAX || lb > AS_DIST_MAX)
+        return max + 1;
+    if ((la > lb ? la - lb : lb - la) > max)
+        return max + 1;
+    size_t rows[3][AS_DIST_MAX + 1];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        size_t best = cur[0];
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < d)
+                d = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < d)
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+            if (d < best)
+                best = d;
+        }
+        if (best > max)
+            return max + 1;
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb] > max ? max + 1 : prev[lb];
+}
 
 const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *what)
 {
@@ -23,9 +62,18 @@ const char *as_conf_scalar(as_conf_t *cf, const as_node_t *node, const char *wha
     return node->value;
 }
 
-char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path)
+/* The stand-in of a secret that AS_LOAD_NO_SEND let be missing; told
+ * apart by its address. */
+static char as_conf_unset_secret[] = AS_CONF_UNSET_SECRET;
+
+static char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const char *path)
 {
     FILE *fp = fopen(path, "rb");
+    if (fp == NULL && (cf->flags & AS_LOAD_NO_SEND)) {
+        as_conf_warn(cf, node, "cannot read '%s': %s (ignored: this command sends nothing)", path,
+                     strerror(errno));
+        return as_conf_unset_secret;
+    }
     if (fp == NULL) {
         as_conf_error(cf, node, "cannot read '%s': %s", path, strerror(errno));
         return NULL;
@@ -71,6 +119,59 @@ static const as_conf_key_t *as_conf_find(const as_conf_key_t *keys, const char *
     return NULL;
 }
 
+/* The unknown key knode of a map read with keys: the caller's advice, or
+ * the nearest known key within two edits. */
+static void as_conf_unknown(as_conf_t *cf, const as_conf_key_t *keys, const as_node_t *knode,
+                            const as_node_t *vnode)
+{
+    char hint[900], best[128] = "";
+    const char *name = knode->value;
+    if (cf->unknown_key != NULL && cf->unknown_key(knode, vnode, hint, sizeof(hint))) {
+        as_conf_error(cf, knode, "unknown key '%s': %s", name, hint);
+        return;
+    }
+    size_t bestd = 3, len = strlen(name);
+    for (const as_conf_key_t *k = keys; k->name; k++) {
+        int forms = (k->flags & AS_CONF_SECRET) ? 2 : 1; /* NAME, and NAME_file */
+        for (int file = 0; file < forms; file++) {
+            char cand[128];
+            snprintf(cand, sizeof(cand), "%s%s", k->name, file ? "_file" : "");
+            size_t d = as_conf_distance(name, cand, 2);
+            /* Not closer than the name is long: "x" is no typo of "to". */
+            if (d < bestd && d < len) {
+                bestd = d;
+                snprintf(best, sizeof(best), "%s", cand);
+            }
+        }
+    }
+    if (best[0] != '\0')
+        as_conf_error(cf, knode, "unknown key '%s': did you mean '%s'?", name, best);
+    else
+        as_conf_error(cf, knode, "unknown key '%s'", name);
+}
+
+/* A secret was read into field (an inline value or NAME_file's content). */
+static void as_conf_secret(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *vnode,
+                           char *value, void *field)
+{
+    if (value == as_conf_unset_secret || vnode->env_unset) {
+        /* AS_LOAD_NO_SEND, and the secret cannot be had here: the warning
+         * was given; a stand-in keeps the modules' "is it set" checks
+         * quiet, and is no secret to hide. */
+        *(char **)field = as_conf_unset_secret;
+        return;
+    }
+    if (strcmp(value, "<redacted>") == 0) {
+        as_conf_error(cf, vnode,
+                      "%s: \"<redacted>\" looks like a value copied from alertsink -T output, "
+                      "which hides secrets: write the real secret (or use %s_file)",
+                      k->name, k->name);
+        return;
+    }
+    as_log_secret(value);
+    *(char **)field = value;
+}
+
 static int as_conf_is_section(const as_conf_key_t *k)
 {
     return (k->type->flags & AS_CONF_TYPE_ALWAYS) != 0;
@@ -96,7 +197,7 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
             int file_form;
             const as_conf_key_t *k = as_conf_find(keys, knode->value, &file_form);
             if (k == NULL) {
-                as_conf_error(cf, knode, "unknown key '%s'", knode->value);
+                as_conf_unknown(cf, keys, knode, vnode);
                 continue;
             }
             size_t idx = (size_t)(k - keys);
@@ -112,10 +213,8 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
                 if (path == NULL)
                     continue;
                 char *secret = as_conf_read_secret(cf, vnode, path);
-                if (secret == NULL)
-                    continue;
-                as_log_secret(secret);
-                *(char **)field = secret;
+                if (secret != NULL)
+                    as_conf_secret(cf, k, vnode, secret, field);
                 continue;
             }
             if (as_yaml_is_null(vnode) && !as_conf_is_section(k) && k->type != &as_conf_sections) {
@@ -124,7 +223,7 @@ int as_conf_section_parse(as_conf_t *cf, const as_conf_key_t *keys, const as_nod
                 continue;
             }
             if (k->type->parse(cf, k, vnode, field) == 0 && (k->flags & AS_CONF_SECRET))
-                as_log_secret(*(char **)field);
+                as_conf_secret(cf, k, vnode, *(char **)field, field);
         }
     }
     for (size_t i = 0; i < nkeys; i++) {

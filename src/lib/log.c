@@ -1,5 +1,6 @@
 /*
- * log.c - logfmt lines to stderr with secret redaction (see log.h).
+ * log.c - logfmt (or JSON) lines to stderr with secret redaction (see
+ * log.h).
  *
  * A line is built in a stack buffer and written with one write(2), so lines
  * from worker threads never interleave.  Redaction runs on the finished
@@ -19,6 +20,7 @@
 #include "lib/clock.h"
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #define AS_LOG_LINE_MAX    8192
@@ -26,6 +28,7 @@
 #define AS_LOG_SECRET_MIN  3 /* shorter values would redact ordinary text */
 
 static atomic_int as_log_level = AS_LOG_INFO;
+static atomic_int as_log_format = AS_LOG_LOGFMT;
 static atomic_int as_log_fd = 2;
 static int as_log_journal = -1;
 
@@ -38,6 +41,11 @@ static const char *as_level_names[] = {"debug", "info", "warn", "error"};
 void as_log_set_level(int level)
 {
     atomic_store(&as_log_level, level);
+}
+
+void as_log_set_format(int format)
+{
+    atomic_store(&as_log_format, format == AS_LOG_JSON ? AS_LOG_JSON : AS_LOG_LOGFMT);
 }
 
 int as_log_enabled(int level)
@@ -135,10 +143,11 @@ static void as_put_int(as_line_t *l, long long v)
     as_put(l, tmp + sizeof(tmp) - n, n);
 }
 
+static const char as_hex[] = "0123456789abcdef";
+
 /* logfmt value: bare when it is a plain word, else quoted with escapes. */
 static void as_log_value(as_line_t *l, const char *v)
 {
-    static const char hex[] = "0123456789abcdef";
     int bare = *v != '\0';
     for (const char *p = v; *p && bare; p++)
         if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
@@ -155,7 +164,7 @@ static void as_log_value(as_line_t *l, const char *v)
         } else if (*p == '\n') {
             as_put(l, "\\n", 2);
         } else if (*p < ' ' || *p == 0x7f) {
-            char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+            char e[4] = {'\\', 'x', as_hex[*p >> 4], as_hex[*p & 15]};
             as_put(l, e, 4);
         } else {
             as_put(l, (const char *)p, 1);
@@ -164,10 +173,56 @@ static void as_log_value(as_line_t *l, const char *v)
     as_put(l, "\"", 1);
 }
 
+/* A JSON string: escapes, and U+FFFD for bytes that are not UTF-8 (a peer's
+ * answer may hold any byte; the object must stay valid JSON). */
+static void as_log_json_str(as_line_t *l, const char *v)
+{
+    size_t len = strlen(v);
+    as_put(l, "\"", 1);
+    for (size_t i = 0; i < len && l->o + 8 < l->room;) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            as_put(l, e, 2);
+            i++;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            char e[2] = {'\\', c == '\n' ? 'n' : c == '\t' ? 't' : 'r'};
+            as_put(l, e, 2);
+            i++;
+        } else if (c < ' ' || c == 0x7f) {
+            char e[6] = {'\\', 'u', '0', '0', as_hex[c >> 4], as_hex[c & 15]};
+            as_put(l, e, 6);
+            i++;
+        } else if (c < 0x80) {
+            as_put(l, (const char *)&v[i], 1);
+            i++;
+        } else {
+            long cp;
+            size_t w = as_utf8_decode(v + i, len - i, &cp);
+            if (cp < 0)
+                as_put(l, "\\ufffd", 6);
+            else if (l->o + w + 2 < l->room)
+                as_put(l, v + i, w);
+            i += w;
+        }
+    }
+    as_put(l, "\"", 1);
+}
+
+/* A value with the registered secrets hidden, into buf. */
+static const char *as_log_clean(char *buf, size_t size, const char *v)
+{
+    size_t n = strnlen(v, size - 1);
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return as_log_redact(buf, size);
+}
+
 void as_log_kv(int level, const char *msg, const as_kv_t *kv)
 {
-    char buf[AS_LOG_LINE_MAX];
+    char buf[AS_LOG_LINE_MAX], val[AS_LOG_LINE_MAX / 2];
     as_line_t line = {buf, 0, sizeof(buf) - 2};
+    int json = atomic_load(&as_log_format) == AS_LOG_JSON;
 
     if (as_log_journal < 0)
         as_log_journal = getenv("JOURNAL_STREAM") != NULL;
@@ -177,32 +232,57 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
     if (as_log_journal) {
         static const char *const prio[] = {"<7>", "<6>", "<4>", "<3>"};
         as_puts(&line, prio[level]);
-    } else {
+    }
+    if (json)
+        as_put(&line, "{", 1);
+    if (!as_log_journal) {
         char ts[40];
         size_t n = as_time_format(as_now_ms(), AS_TIME_RFC3339_MS, ts, sizeof(ts));
-        as_put(&line, "ts=", 3);
+        as_puts(&line, json ? "\"time\":\"" : "time=");
         as_put(&line, ts, n);
-        as_put(&line, " ", 1);
+        as_puts(&line, json ? "\"," : " ");
     }
-    as_put(&line, "level=", 6);
+    as_puts(&line, json ? "\"level\":\"" : "level=");
     as_puts(&line, as_level_names[level]);
-    as_put(&line, " msg=", 5);
-    as_log_value(&line, msg);
+    as_puts(&line, json ? "\",\"msg\":" : " msg=");
+    as_log_clean(val, sizeof(val), msg);
+    if (json)
+        as_log_json_str(&line, val);
+    else
+        as_log_value(&line, val);
     for (; kv != NULL && kv->key != NULL && line.o < line.room; kv++) {
         if (kv->type != 'i' && kv->s == NULL)
             continue;
-        as_put(&line, " ", 1);
-        as_puts(&line, kv->key);
-        as_put(&line, "=", 1);
-        if (kv->type == 'i')
+        if (json) {
+            as_put(&line, ",", 1);
+            as_log_json_str(&line, kv->key);
+            as_put(&line, ":", 1);
+        } else {
+            as_put(&line, " ", 1);
+            as_puts(&line, kv->key);
+            as_put(&line, "=", 1);
+        }
+        if (kv->type == 'i') {
             as_put_int(&line, kv->i);
-        else
-            as_log_value(&line, kv->s);
+        } else {
+            as_log_clean(val, sizeof(val), kv->s);
+            if (json)
+                as_log_json_str(&line, val);
+            else
+                as_log_value(&line, val);
+        }
     }
-    buf[line.o] = '\0';
-    as_log_redact(buf, line.room);
-    size_t o = strlen(buf);
+    size_t o = line.o;
+    if (json) {
+        /* A line cut at the end of the buffer still closes its object. */
+        if (o + 1 >= line.room)
+            o = line.room - 1;
+        buf[o++] = '}';
+    }
+    buf[o] = '\0';
+    if (!json) /* JSON values were redacted before they were escaped */
+        as_log_redact(buf, line.room);
+    o = strlen(buf);
     buf[o++] = '\n';
-    char *out = buf;
-    as_write_all(atomic_load(&as_log_fd), out, o); /* nowhere to report a failure */
+    as_write_all(atomic_load(&as_log_fd), buf, o); /* nowhere to report a failure */
 }

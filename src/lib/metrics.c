@@ -147,7 +147,7 @@ void as_metrics_count(as_metric_t m, const char *l1, const char *l2, const char 
     as_family_add((int)m, l1, l2, l3, v);
 }
 
-static int as_metric_name_ok(const char *s)
+int as_label_name_valid(const char *s)
 {
     if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
         return 0;
@@ -164,13 +164,13 @@ as_counter_t *as_metrics_counter(const char *module, const char *name, const cha
 {
     const char *labels[3] = {label1, label2, label3};
     char full[256];
-    if (!as_metric_name_ok(module) || !as_metric_name_ok(name)) {
+    if (!as_label_name_valid(module) || !as_label_name_valid(name)) {
         as_err_set(err, "metric '%s' of module '%s': names are [a-zA-Z_][a-zA-Z0-9_]*",
                    name ? name : "", module ? module : "");
         return NULL;
     }
     for (int k = 0; k < 3; k++)
-        if (labels[k] != NULL && !as_metric_name_ok(labels[k])) {
+        if (labels[k] != NULL && !as_label_name_valid(labels[k])) {
             as_err_set(err, "metric %s_%s: invalid label name '%s'", module, name, labels[k]);
             return NULL;
         }

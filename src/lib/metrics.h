@@ -37,6 +37,10 @@ void as_metrics_latency(const char *channel, double seconds);
 typedef void (*as_metrics_collector_pt)(as_buf_t *out);
 void as_metrics_collector(as_metrics_collector_pt fn);
 
+/* Is s a Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]* (Go's
+ * model.LabelName.IsValid(), what Alertmanager 0.25 accepts in labels and
+ * group_by)?  Metric and module names follow the same rule here. */
+int as_label_name_valid(const char *s);
 /* Append one label pair, escaped as the text format requires. */
 void as_metrics_label(as_buf_t *out, const char *name, const char *value);
 

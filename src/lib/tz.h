@@ -47,8 +47,6 @@ const char *as_tz_name(const as_tz_t *tz);
  */
 int as_tz_localtime(const as_tz_t *tz, int64_t t, struct tm *tm);
 
-/* Calendar helpers shared with the time intervals and clock.c. */
-int as_tz_is_leap(int64_t year);
 int as_tz_days_in_month(int64_t year, int month); /* month 1-12 */
 /* Days from 1970-01-01 to year-month-day, proleptic Gregorian. */
 int64_t as_tz_days_from_civil(int64_t year, int month, int day);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "alertsink/log.h"
@@ -34,6 +36,9 @@ typedef struct {
     as_node_t *pending_key; /* maps: key waiting for its value */
     size_t weight;          /* nodes inside so far, aliases expanded */
     long anchor;            /* its entry in the anchors, or -1 */
+    as_node_t *merge_key;   /* maps: the "<<" key, if any */
+    as_node_t *merge;       /* its value, applied when the map ends */
+    size_t merge_at;        /* where the merged keys go */
 } as_yaml_frame_t;
 
 typedef struct {
@@ -96,7 +101,14 @@ static char *as_yaml_substitute(as_yaml_ctx_t *y, as_node_t *at, const char *s, 
                 }
             }
             add = getenv(name);
-            if (add == NULL) {
+            if (add == NULL && (y->cf->flags & AS_LOAD_NO_SEND)) {
+                as_conf_warn(y->cf, at,
+                             "environment variable '%s' is not set (taken as empty: this "
+                             "command sends nothing)",
+                             name);
+                at->env_unset = 1;
+                add = "";
+            } else if (add == NULL) {
                 as_conf_error(y->cf, at, "environment variable '%s' is not set", name);
                 free(out);
                 return NULL;
@@ -141,6 +153,12 @@ static const as_yaml_anchor_t *as_yaml_alias(as_yaml_ctx_t *y, const yaml_char_t
     return NULL;
 }
 
+/* A plain "<<" key: YAML's merge key (a quoted '<<' is an ordinary key). */
+static int as_yaml_is_merge_key(const as_node_t *key)
+{
+    return key->kind == AS_NODE_SCALAR && !key->quoted && strcmp(key->value, "<<") == 0;
+}
+
 static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *child)
 {
     as_pool_t *pool = as_conf_pool(y->cf);
@@ -158,6 +176,16 @@ static void as_yaml_push_child(as_yaml_ctx_t *y, as_yaml_frame_t *f, as_node_t *
                       key->kind == AS_NODE_MAP   ? "a map"
                       : key->kind == AS_NODE_SEQ ? "a list"
                                                  : "null");
+        f->pending_key = NULL;
+        return;
+    }
+    if (p->kind == AS_NODE_MAP && as_yaml_is_merge_key(f->pending_key)) {
+        if (f->merge_key != NULL)
+            as_conf_error(y->cf, f->pending_key, "duplicate key '<<' (first at line %d)",
+                          f->merge_key->line);
+        f->merge_key = f->pending_key;
+        f->merge = child;
+        f->merge_at = p->n;
         f->pending_key = NULL;
         return;
     }
@@ -194,6 +222,67 @@ static int as_yaml_open(const as_yaml_frame_t *stack, int depth, const as_node_t
         if (stack[i].node == node)
             return 1;
     return 0;
+}
+
+/* Is key set in map's first n keys? */
+static int as_yaml_has_key(as_node_t *const *keys, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i]->kind == AS_NODE_SCALAR && strcmp(keys[i]->value, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Apply the map's "<<" (YAML 1.1 merge, as Go's yaml.v2 reads Alertmanager's
+ * files): the keys of the merged maps that the map does not set itself go
+ * where "<<" was written; in a list, an earlier map wins over a later one.
+ * Only the top level is merged: a nested map is taken whole. */
+static void as_yaml_apply_merge(as_yaml_ctx_t *y, as_yaml_frame_t *f)
+{
+    as_node_t *p = f->node, *m = f->merge;
+    size_t nsrc = m->kind == AS_NODE_SEQ ? m->n : 1, add = 0;
+    for (size_t s = 0; s < nsrc; s++) {
+        as_node_t *src = m->kind == AS_NODE_SEQ ? m->items[s] : m;
+        if (src->kind != AS_NODE_MAP) {
+            as_conf_error(y->cf, src,
+                          "the merge key '<<' takes a map or a list of maps (as <<: *base)");
+            return;
+        }
+        if (src == p) {
+            as_conf_error(y->cf, src, "the merge key '<<' merges a map into itself");
+            return;
+        }
+        add += src->n;
+    }
+    as_pool_t *pool = as_conf_pool(y->cf);
+    size_t cap = p->n + add;
+    as_node_t **keys = as_palloc(pool, (cap ? cap : 1) * sizeof(*keys));
+    as_node_t **items = as_palloc(pool, (cap ? cap : 1) * sizeof(*items));
+    size_t n = 0;
+    for (size_t i = 0; i < f->merge_at; i++, n++) {
+        keys[n] = p->keys[i];
+        items[n] = p->items[i];
+    }
+    size_t merged_from = n;
+    for (size_t s = 0; s < nsrc; s++) {
+        as_node_t *src = m->kind == AS_NODE_SEQ ? m->items[s] : m;
+        for (size_t i = 0; i < src->n; i++) {
+            const char *k = src->keys[i]->value;
+            if (as_yaml_has_key(p->keys, p->n, k) ||
+                as_yaml_has_key(keys + merged_from, n - merged_from, k))
+                continue;
+            keys[n] = src->keys[i];
+            items[n++] = src->items[i];
+        }
+    }
+    for (size_t i = f->merge_at; i < p->n; i++, n++) {
+        keys[n] = p->keys[i];
+        items[n] = p->items[i];
+    }
+    p->keys = keys;
+    p->items = items;
+    p->n = n;
+    f->cap = cap;
 }
 
 static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
@@ -286,11 +375,13 @@ static as_node_t *as_yaml_parse(as_yaml_ctx_t *y, yaml_parser_t *parser)
                 yaml_event_delete(&ev);
                 return NULL;
             }
-            stack[depth++] = (as_yaml_frame_t){c, 0, NULL, 0, ai};
+            stack[depth++] = (as_yaml_frame_t){c, 0, NULL, 0, ai, NULL, NULL, 0};
             break;
         }
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT: {
+            if (stack[depth - 1].merge != NULL)
+                as_yaml_apply_merge(y, &stack[depth - 1]);
             const as_yaml_frame_t *f = &stack[--depth];
             if (f->anchor >= 0)
                 y->anchors[f->anchor].weight = f->weight + 1;
@@ -347,9 +438,24 @@ static as_node_t *as_yaml_run(as_conf_t *cf, const char *name, FILE *fp, const c
 
 as_node_t *as_yaml_load(as_conf_t *cf, const char *path)
 {
+    as_node_t at = {.file = path, .line = 0, .col = 0};
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* fopen() takes a directory and libyaml then says "input error". */
+        char guess[4096];
+        snprintf(guess, sizeof(guess), "%s%s%s", path,
+                 path[0] && path[strlen(path) - 1] == '/' ? "" : "/", "alertsink.yaml");
+        if (access(guess, F_OK) == 0)
+            as_conf_error(cf, &at, "is a directory, not a configuration file: did you mean %s?",
+                          guess);
+        else
+            as_conf_error(cf, &at,
+                          "is a directory, not a configuration file: name the file, as "
+                          "-c DIR/alertsink.yaml");
+        return NULL;
+    }
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
-        as_node_t at = {.file = path, .line = 0, .col = 0};
         as_conf_error(cf, &at, "cannot open: %s", strerror(errno));
         return NULL;
     }
@@ -445,13 +551,19 @@ void as_conf_init(as_conf_t *cf, as_pool_t *pool)
     cf->pool = pool;
 }
 
+static void as_conf_strv_free(char ***v, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*v)[i]);
+    free(*v);
+    *v = NULL;
+    *n = *cap = 0;
+}
+
 void as_conf_free_errors(as_conf_t *cf)
 {
-    for (size_t i = 0; i < cf->nerrors; i++)
-        free(cf->errors[i]);
-    free(cf->errors);
-    cf->errors = NULL;
-    cf->nerrors = cf->cap = 0;
+    as_conf_strv_free(&cf->errors, &cf->nerrors, &cf->cap);
+    as_conf_strv_free(&cf->warnings, &cf->nwarnings, &cf->wcap);
 }
 
 size_t as_conf_errors(const as_conf_t *cf)
@@ -470,24 +582,47 @@ void as_conf_print_errors(const as_conf_t *cf, FILE *out)
         fprintf(out, "%s\n", cf->errors[i]);
 }
 
-void as_conf_error(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+void as_conf_print_warnings(const as_conf_t *cf, FILE *out)
+{
+    for (size_t i = 0; i < cf->nwarnings; i++)
+        fprintf(out, "%s\n", cf->warnings[i]);
+}
+
+/* "FILE:LINE:COL: " (or less, as the node knows) + kind + the message,
+ * appended to a list; secrets the message quotes are redacted. */
+static void as_conf_add(char ***v, size_t *n, size_t *cap, const as_node_t *node, const char *kind,
+                        const char *fmt, va_list ap)
 {
     char msg[1024], line[1400];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (node == NULL)
-        snprintf(line, sizeof(line), "%s", msg);
+        snprintf(line, sizeof(line), "%s%s", kind, msg);
     else if (node->line > 0)
-        snprintf(line, sizeof(line), "%s:%d:%d: %s", node->file, node->line, node->col, msg);
+        snprintf(line, sizeof(line), "%s:%d:%d: %s%s", node->file, node->line, node->col, kind,
+                 msg);
     else
-        snprintf(line, sizeof(line), "%s: %s", node->file, msg);
+        snprintf(line, sizeof(line), "%s: %s%s", node->file, kind, msg);
     /* Errors may quote configuration values: a secret must not leak here. */
     as_log_redact(line, sizeof(line));
-    if (cf->nerrors == cf->cap) {
-        cf->cap = cf->cap ? cf->cap * 2 : 8;
-        cf->errors = as_xrealloc(cf->errors, cf->cap * sizeof(char *));
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *v = as_xrealloc(*v, *cap * sizeof(char *));
     }
-    cf->errors[cf->nerrors++] = as_xstrdup(line);
+    (*v)[(*n)++] = as_xstrdup(line);
+}
+
+void as_conf_error(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    as_conf_add(&cf->errors, &cf->nerrors, &cf->cap, node, "", fmt, ap);
+    va_end(ap);
+}
+
+void as_conf_warn(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    as_conf_add(&cf->warnings, &cf->nwarnings, &cf->wcap, node, "warning: ", fmt, ap);
+    va_end(ap);
 }

@@ -14,8 +14,14 @@
  * small file cannot expand into millions of routes.  Errors are reported
  * and the tree is still built, so that the loader reports every other
  * error of the file too; a file with errors is never used.
- * Documents are merged (for include:) with as_yaml_merge(): maps merge key
- * by key, lists concatenate, two scalars for one key are an error.
+ * With AS_LOAD_NO_SEND an unset one is a warning and the scalar is marked
+ * env_unset.  Documents are merged (for include:) with as_yaml_merge():
+ * maps merge key by key, lists concatenate, two scalars for one key are an
+ * error.
+ *
+ * YAML merge keys, as Alertmanager's configurations use them, are applied
+ * while loading: "<<: *base" (or "<<: [*a, *b]") adds the keys of those
+ * maps that the map does not set itself, the earlier map of a list winning.
  */
 #ifndef AS_YAMLDOC_H
 #define AS_YAMLDOC_H
@@ -32,24 +38,49 @@ struct as_node_s {
     int line, col;     /* 1-based */
     char *value;       /* scalars: the text after substitution */
     int quoted;        /* scalars: written in quotes ('x' or "x") */
+    int env_unset;     /* scalars: a ${NAME} in it was unset (AS_LOAD_NO_SEND) */
     size_t n;          /* seq: items; map: pairs */
     as_node_t **items; /* seq: the items; map: the values */
     as_node_t **keys;  /* map: the keys (always AS_NODE_SCALAR, value set) */
 };
 
-/* The loader's context: the pool of what is parsed, and every error
- * found ("FILE:LINE:COL: message"), collected rather than stopping. */
+/* Load flags. */
+enum {
+    AS_LOAD_NO_SEND = 1u << 0, /* the command never sends: missing secrets are warnings */
+    AS_LOAD_CHECK = 1u << 1,   /* -t: modules check, and do no I/O */
+};
+
+/* What a secret holds when AS_LOAD_NO_SEND let it be missing. */
+#define AS_CONF_UNSET_SECRET "(unset)"
+
+/* Advice for an unknown key: write a sentence to buf and return 1, or 0. */
+typedef int (*as_conf_hint_fn)(const as_node_t *key, const as_node_t *value, char *buf,
+                               size_t size);
+
+/* The loader's context: the pool of what is parsed, and every error and
+ * warning found ("FILE:LINE:COL: message"), collected rather than
+ * stopping. */
 struct as_conf_s {
     as_pool_t *pool;
     char **errors;
     size_t nerrors, cap;
+    char **warnings;
+    size_t nwarnings, wcap;
+    unsigned flags;              /* AS_LOAD_* */
+    as_conf_hint_fn unknown_key; /* NULL: "did you mean" only */
 };
 
 void as_conf_init(as_conf_t *cf, as_pool_t *pool);
+/* Free the errors and the warnings. */
 void as_conf_free_errors(as_conf_t *cf);
 size_t as_conf_errors(const as_conf_t *cf);
 /* Print every collected error, one a line. */
 void as_conf_print_errors(const as_conf_t *cf, FILE *out);
+/* A warning "FILE:LINE:COL: warning: message"; the load goes on. */
+void as_conf_warn(as_conf_t *cf, const as_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Print every collected warning, one a line. */
+void as_conf_print_warnings(const as_conf_t *cf, FILE *out);
 
 /* Load FILE; on error report through as_conf_error and return NULL. */
 as_node_t *as_yaml_load(as_conf_t *cf, const char *path);

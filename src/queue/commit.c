@@ -60,6 +60,8 @@ const char *as_submit_status_text(as_submit_status_t status)
         return "no such receiver";
     case AS_SUBMIT_IO_ERROR:
         return "spool write failed";
+    case AS_SUBMIT_STARTING:
+        return "starting";
     }
     return "error";
 }
@@ -89,8 +91,10 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
 {
     const char *input = sub->input ? sub->input : "unknown";
     as_metrics_count(AS_M_RECEIVED, input, NULL, NULL, 1);
-    if (as_core == NULL || !atomic_load(&as_core->accepting)) {
-        as_submit_refuse(sub, AS_SUBMIT_STOPPING, done, arg);
+    as_phase_t phase = as_core_phase();
+    if (phase != AS_PHASE_ACCEPTING) {
+        as_submit_refuse(sub, phase == AS_PHASE_STARTING ? AS_SUBMIT_STARTING : AS_SUBMIT_STOPPING,
+                         done, arg);
         return;
     }
     if (sub->receiver != NULL) {
@@ -196,32 +200,53 @@ static void as_commit_rest(as_committer_t *k)
     malloc_trim(0);
 }
 
-/* Take the next round: everything queued, up to the limits.  An open
- * segment that saw no round for AS_SEG_IDLE_MS is sealed meanwhile, so
- * that a spool at rest has nothing in incoming/. */
-static as_commit_item_t *as_commit_take(as_committer_t *k, size_t *count, size_t *bytes)
+/* Sleep until there is work or a probe is due (see core.c); meanwhile an
+ * open segment that saw no round for AS_SEG_IDLE_MS is sealed, so that a
+ * spool at rest has nothing in incoming/.  Called with commit_lock held. */
+static int as_commit_wait(as_committer_t *k)
 {
-    pthread_mutex_lock(&as_core->commit_lock);
-    while (as_core->commit_head == NULL && as_core->commit_running) {
-        if (k->segs.fd < 0) {
+    for (;;) {
+        if (as_core->commit_head != NULL || !as_core->commit_running)
+            return 0;
+        if (as_core_probe_due())
+            return 1;
+        int64_t wait = as_core_probe_wait_ms();
+        if (wait == 0)
+            return 1;
+        if (k->segs.fd >= 0) {
+            int64_t idle = as_mono_ms() - k->segs.last_ms;
+            if (idle >= AS_SEG_IDLE_MS) {
+                pthread_mutex_unlock(&as_core->commit_lock);
+                as_commit_rest(k);
+                pthread_mutex_lock(&as_core->commit_lock);
+                continue;
+            }
+            if (wait < 0 || AS_SEG_IDLE_MS - idle < wait)
+                wait = AS_SEG_IDLE_MS - idle;
+        }
+        if (wait < 0) {
             pthread_cond_wait(&as_core->commit_cond, &as_core->commit_lock);
             continue;
         }
-        int64_t idle = as_mono_ms() - k->segs.last_ms;
-        if (idle >= AS_SEG_IDLE_MS) {
-            pthread_mutex_unlock(&as_core->commit_lock);
-            as_commit_rest(k);
-            pthread_mutex_lock(&as_core->commit_lock);
-            continue;
+        struct timespec until; /* commit_cond waits on CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait / 1000;
+        until.tv_nsec += (wait % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + (AS_SEG_IDLE_MS - idle) * 1000000LL;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
-        pthread_cond_timedwait(&as_core->commit_cond, &as_core->commit_lock, &ts);
+        pthread_cond_timedwait(&as_core->commit_cond, &as_core->commit_lock, &until);
     }
-    as_commit_item_t *head = as_core->commit_head, *last = NULL, *it = head;
+}
+
+/* Take the next round: everything queued, up to the limits; or nothing,
+ * with *probe set when the spool is to be probed instead. */
+static as_commit_item_t *as_commit_take(as_committer_t *k, size_t *count, size_t *bytes, int *probe)
+{
+    pthread_mutex_lock(&as_core->commit_lock);
+    *probe = as_commit_wait(k);
+    as_commit_item_t *head = *probe ? NULL : as_core->commit_head, *last = NULL, *it = head;
     *count = *bytes = 0;
     while (it != NULL && *count < AS_COMMIT_MAX_ITEMS &&
            (*bytes == 0 || *bytes + it->note->line_len <= AS_COMMIT_MAX_BYTES)) {
@@ -253,6 +278,7 @@ static void as_commit_round(as_committer_t *k, as_commit_item_t *head, size_t co
     memcpy(name, head->note->id, sizeof(name));
     as_err_t err;
     int started;
+    as_core_write_begin();
     int rc =
         as_segment_commit(&k->segs, as_core->spool, k->buf.data, k->buf.len, name, &started, &err);
     size_t written = started ? k->buf.len : k->buf.len - AS_SEG_HEAD;
@@ -276,7 +302,7 @@ static void as_commit_round(as_committer_t *k, as_commit_item_t *head, size_t co
     }
     as_core_write_result(rc < 0 ? err.msg : NULL);
     if (rc < 0) {
-        as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
+        as_log(AS_LOG_WARN, "spool write failed: notifications refused", AS_S("error", err.msg),
                AS_I("count", count));
         for (as_commit_item_t *it = head, *next; it; it = next) {
             next = it->next;
@@ -319,15 +345,27 @@ static void as_commit_round(as_committer_t *k, as_commit_item_t *head, size_t co
         k->answers[i].done(k->answers[i].arg, AS_SUBMIT_OK, k->answers[i].id);
 }
 
+static void as_commit_probe(void)
+{
+    as_err_t err;
+    as_core_write_begin();
+    int rc = as_spool_probe(as_core->spool, &err);
+    as_core_write_result(rc < 0 ? err.msg : NULL);
+}
+
 static void *as_commit_main(void *arg)
 {
     as_committer_t *k = arg;
     for (;;) {
         size_t count, bytes;
-        as_commit_item_t *head = as_commit_take(k, &count, &bytes);
-        if (head == NULL)
+        int probe;
+        as_commit_item_t *head = as_commit_take(k, &count, &bytes, &probe);
+        if (probe)
+            as_commit_probe();
+        else if (head == NULL)
             break; /* stopped and drained */
-        as_commit_round(k, head, count, bytes);
+        else
+            as_commit_round(k, head, count, bytes);
     }
     as_commit_rest(k);
     return NULL;

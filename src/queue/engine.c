@@ -34,6 +34,7 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_cond_init(&core->commit_cond, NULL);
     pthread_mutex_init(&core->health_lock, NULL);
     pthread_mutex_init(&core->workers_lock, NULL);
+    pthread_cond_init(&core->probe_done, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_core = core;
     return core;
@@ -55,6 +56,7 @@ static void as_engine_collect(as_buf_t *out)
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
 {
     as_metrics_collector(as_engine_collect);
+    as_core_set_phase(AS_PHASE_STARTING);
     as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;
@@ -95,8 +97,14 @@ int as_engine_start(as_err_t *err)
     for (size_t i = 0; i < nworkers && i < AS_WORKERS_START; i++)
         if (as_worker_grow() < 0)
             return as_err_set(err, "cannot start delivery worker %zu", i);
-    atomic_store(&as_core->accepting, 1);
+    as_core_set_phase(AS_PHASE_ACCEPTING);
     return 0;
+}
+
+void as_engine_drain(void)
+{
+    if (as_core_phase() == AS_PHASE_ACCEPTING)
+        as_core_set_phase(AS_PHASE_DRAINING);
 }
 
 void as_engine_stop(void)
@@ -104,7 +112,7 @@ void as_engine_stop(void)
     as_core_t *core = as_core;
     if (core == NULL)
         return;
-    atomic_store(&core->accepting, 0);
+    as_engine_drain();
 
     /* Commits in flight complete: what was answered OK is on disk. */
     if (core->committers != NULL)
@@ -167,6 +175,7 @@ void as_engine_stop(void)
     pthread_cond_destroy(&core->commit_cond);
     pthread_mutex_destroy(&core->health_lock);
     pthread_mutex_destroy(&core->workers_lock);
+    pthread_cond_destroy(&core->probe_done);
     as_core = NULL;
 }
 

@@ -3,8 +3,9 @@
  * for `alertsink send`: one engine, two ways to drive it.
  *
  *   daemon  as_engine_open() takes the spool's lock, recovers the spool
- *           and loads it; as_engine_start() starts the committer, the
- *           workers and the maildrop/ pickup; inputs then submit.
+ *           and loads it (inputs already running are told "starting");
+ *           as_engine_start() starts the committer, the workers and the
+ *           maildrop/ pickup; inputs then submit.
  *   send    as_engine_open(AS_ENGINE_ONESHOT) opens the spool without the
  *           lock (a daemon may be running on it) and starts no thread;
  *           as_engine_oneshot() delivers one record with the workers' own
@@ -31,6 +32,8 @@ int as_engine_start(as_err_t *err);
 /* The daemon's once-a-second work: what `send` left in maildrop/, old
  * deduplication claims (from its main thread, while the engine runs). */
 void as_engine_tick(void);
+/* Stop accepting (inputs are told "shutting down"); the engine runs on. */
+void as_engine_drain(void);
 /* Stop accepting, finish the commits in flight, stop the workers (a
  * delivery in progress completes), close the spool.  What is queued stays
  * on disk for the next start. */

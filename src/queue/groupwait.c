@@ -1,7 +1,7 @@
 /*
  * groupwait.c - group_wait: alerts from the socket, stdin and
  * /api/v1/alerts that share a receiver and a group key within the route's
- * group_wait are delivered as one notification, a digest (CONTRACT §9: an
+ * group_wait are delivered as one notification, a digest (docs/routing.md: an
  * Alertmanager payload is already a group and is never held back).
  *
  * A held note stays where it is on disk (its batch file in incoming/,

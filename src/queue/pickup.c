@@ -1,9 +1,9 @@
 /*
- * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
- * the deduplication claims that have aged out: looked at once a second
- * by the daemon's main thread, which has nothing else to do between
- * signals (a thread of its own would cost its stack for a readdir a
- * second).
+ * pickup.c - what `alertsink send` left in maildrop/ for the daemon, the
+ * finished files that could not be removed yet (as_spool_sweep()), and the
+ * deduplication claims that have aged out: looked at once a second by the
+ * daemon's main thread, which has nothing else to do between signals (a
+ * thread of its own would cost its stack for a readdir a second).
  *
  * `send` holds an flock on its maildrop/ file while it works on it; a
  * file that is not locked is moved into incoming/ and loaded with its
@@ -64,6 +64,7 @@ void as_pickup_tick(void)
 {
     static int64_t swept;
     as_pickup_scan();
+    as_spool_sweep(as_core->spool);
     if (as_now_ms() - swept > 60000) {
         as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
         swept = as_now_ms();

@@ -147,21 +147,130 @@ static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
     }
 }
 
+/* The entries of a spool file, one a line.  A file written by the spool
+ * is whole (written, synced, then renamed into place), so anything else
+ * is damage from outside: an empty file, a line that is not an entry (a
+ * NUL byte, garbage), a last line without its newline (truncated).  good
+ * gets the lines that read back, in order; the return value counts the
+ * others, *why says what the first one was. */
+typedef struct {
+    as_note_t **v;
+    size_t n, cap;
+} as_entries_t;
+
+static size_t as_entries_read(const as_buf_t *data, as_entries_t *out, as_buf_t *good, char *why,
+                              size_t why_len, int pooled)
+{
+    size_t bad = 0, lineno = 0;
+    as_err_t err;
+    why[0] = '\0';
+    if (data->len == 0) {
+        snprintf(why, why_len, "empty file");
+        return 1;
+    }
+    for (const char *p = data->data, *end = data->data + data->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *line = p;
+        p = nl ? nl + 1 : end;
+        lineno++;
+        as_note_t *e = NULL;
+        if (nl == NULL)
+            as_err_set(&err, "truncated: the last line has no newline");
+        else if (len == 0)
+            as_err_set(&err, "an empty line");
+        else if (memchr(line, '\0', len) != NULL)
+            as_err_set(&err, "a NUL byte");
+        else if (pooled) {
+            /* Each entry in a pool of its own, as a request's was. */
+            as_mem_t *mem = as_mem_new(NULL, NULL);
+            e = as_note_parse(mem, line, len, &err);
+            as_mem_unref(mem);
+        } else {
+            e = as_note_parse(NULL, line, len, &err);
+        }
+        if (e == NULL) {
+            if (bad++ == 0)
+                snprintf(why, why_len, "line %zu: %.200s", lineno, err.msg);
+            continue;
+        }
+        as_buf_append(good, line, len + 1);
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 16;
+            out->v = as_xrealloc(out->v, out->cap * sizeof(*out->v));
+        }
+        out->v[out->n++] = e;
+    }
+    return bad;
+}
+
+/* A file that did not read back whole goes to corrupt/ as it was, and
+ * what did read back stays to be delivered: a damaged line costs that
+ * line, not the notifications written beside it. */
+static int as_quarantine(as_queue_t q, const char *name, size_t bad, size_t kept,
+                         const as_buf_t *good, const char *why)
+{
+    char where[AS_ID_LEN + 48] = "";
+    as_err_t err;
+    char file[AS_ID_LEN + 64];
+    snprintf(file, sizeof(file), "%s/%s", as_queue_names[q], name);
+    if (as_spool_quarantine(as_core->spool, q, name, good->data, good->len, where, sizeof(where),
+                            &err) < 0) {
+        as_log(AS_LOG_ERROR,
+               "corrupt spool file: cannot move it to corrupt/, left for the next start",
+               AS_S("file", file), AS_S("problem", why), AS_S("error", err.msg));
+        return -1;
+    }
+    char to[AS_ID_LEN + 64];
+    snprintf(to, sizeof(to), "corrupt/%s", where);
+    as_log(AS_LOG_ERROR, "corrupt spool file moved to corrupt/", AS_S("file", file), AS_S("to", to),
+           AS_S("problem", why), AS_I("bad_entries", (long long)bad),
+           AS_I("kept_entries", (long long)kept));
+    return 0;
+}
+
+static void as_entries_free(as_entries_t *entries)
+{
+    for (size_t i = 0; i < entries->n; i++)
+        as_note_free(entries->v[i]);
+    free(entries->v);
+}
+
 /* One file of incoming/: its entries, less what its journal finished. */
 static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
                              const as_idset_t *digested)
 {
-    as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
+    as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT, good = AS_BUF_INIT;
     as_err_t err;
     if (as_spool_read(as_core->spool, AS_Q_INCOMING, name, &data, &err) < 0) {
         as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
         as_buf_free(&data);
         return;
     }
-    /* A segment's entries are its valid frames; it is retired when done. */
-    int segment;
+    /* A segment's entries are its valid frames (a frame a crash tore at
+     * its end is not an entry: it was never answered); damage in the
+     * middle counts as a bad entry.  A segment is retired when done. */
+    int segment, damaged = 0;
     size_t size = data.len;
-    data.len = as_segment_entries(data.data, data.len, &segment);
+    data.len = as_segment_entries(data.data, data.len, &segment, &damaged);
+    as_entries_t entries = {NULL, 0, 0};
+    char why[300];
+    size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why), 1);
+    as_buf_free(&data);
+    if (damaged && bad++ == 0)
+        snprintf(why, sizeof(why), "a damaged frame in a segment");
+    /* Left as it is when it cannot be moved: loaded, its good entries
+     * would be delivered and the file removed, the evidence with it.
+     * Moved, what replaces it is a plain file of the good entries. */
+    int loadable = bad == 0 || as_quarantine(AS_Q_INCOMING, name, bad, entries.n, &good, why) == 0;
+    if (bad > 0)
+        segment = 0;
+    as_buf_free(&good);
+    if (!loadable || (entries.n == 0 && !segment)) {
+        as_entries_free(&entries);
+        return; /* nothing of it is left in incoming/, or all of it is, untouched */
+    }
+
     as_spool_journal_read(as_core->spool, AS_Q_INCOMING, name, &jbuf);
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
@@ -173,23 +282,8 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     as_note_t **queue = NULL;
     size_t nq = 0, cap = 0;
 
-    for (char *p = data.data; p && *p;) {
-        char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        as_note_t *e = NULL;
-        if (len > 0) {
-            /* Each entry in a pool of its own, as a request's was. */
-            as_mem_t *mem = as_mem_new(NULL, NULL);
-            e = as_note_parse(mem, p, len, &err);
-            as_mem_unref(mem);
-        }
-        p = nl ? nl + 1 : p + len;
-        if (e == NULL) {
-            if (len)
-                as_log(AS_LOG_ERROR, "skipping a malformed spool entry", AS_S("file", name),
-                       AS_S("error", err.msg));
-            continue;
-        }
+    for (size_t k = 0; k < entries.n; k++) {
+        as_note_t *e = entries.v[k];
         as_note_t **notes = NULL;
         size_t count = 0;
         if (e->routed) {
@@ -232,6 +326,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
         }
         free(notes);
     }
+    free(entries.v);
     as_batch_hold(b, (int)nq);
     for (size_t i = 0; i < nq; i++)
         as_sched_push(&as_core->sched, queue[i]);
@@ -239,28 +334,36 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     free(queue);
     free(j);
     as_buf_free(&jbuf);
-    as_buf_free(&data);
     as_batch_release(b, 1); /* removes the file if nothing was left in it */
 }
 
+/* One file of deferred/: a notification of its own, whole or not at all. */
 static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
 {
-    as_buf_t data = AS_BUF_INIT;
+    as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
     as_err_t err;
     if (as_spool_read(as_core->spool, AS_Q_DEFERRED, name, &data, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
         as_buf_free(&data);
         return;
     }
-    char *nl = strchr(data.data, '\n');
-    as_note_t *n = as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+    as_entries_t entries = {NULL, 0, 0};
+    char why[300];
+    size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why), 0);
     as_buf_free(&data);
-    if (n == NULL || !n->routed || strcmp(n->id, name) != 0) {
-        as_log(AS_LOG_ERROR, "malformed file in deferred/: moved to dead/", AS_S("file", name),
-               AS_S("error", n ? "not a notification" : err.msg));
-        as_note_free(n);
-        as_spool_move(as_core->spool, name, AS_Q_DEFERRED, AS_Q_DEAD, 1, &err);
+    as_buf_free(&good);
+    as_note_t *n = entries.n > 0 ? entries.v[0] : NULL;
+    if (bad == 0 && entries.n != 1)
+        snprintf(why, sizeof(why), "%zu entries where one notification belongs", entries.n);
+    else if (bad == 0 && (!n->routed || strcmp(n->id, name) != 0))
+        snprintf(why, sizeof(why), "not the notification %s", name);
+    if (bad > 0 || entries.n != 1 || !n->routed || strcmp(n->id, name) != 0) {
+        static const as_buf_t none = AS_BUF_INIT;
+        as_quarantine(AS_Q_DEFERRED, name, bad > 0 ? bad : 1, 0, &none, why);
+        as_entries_free(&entries);
         return;
     }
+    free(entries.v);
     n->q = AS_Q_DEFERRED;
     if (n->digest)
         as_idset_add_members(digested, n);
@@ -277,16 +380,20 @@ static void as_load_digest_members(as_idset_t *digested)
         size_t len = strlen(names[i]);
         if (len < 2 || strcmp(names[i] + len - 2, "-g") != 0)
             continue;
-        as_buf_t data = AS_BUF_INIT;
+        as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
         as_err_t err;
         if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
-            char *nl = strchr(data.data, '\n');
-            as_note_t *d =
-                as_note_parse(NULL, data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
-            if (d != NULL && d->digest)
-                as_idset_add_members(digested, d);
-            as_note_free(d);
+            /* Only a whole digest stands for its members: a damaged one
+             * goes to corrupt/ (as_load_incoming()), and they are loaded
+             * from their own batches. */
+            as_entries_t entries = {NULL, 0, 0};
+            char why[300];
+            size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why), 0);
+            if (bad == 0 && entries.n == 1 && entries.v[0]->digest)
+                as_idset_add_members(digested, entries.v[0]);
+            as_entries_free(&entries);
         }
+        as_buf_free(&good);
         as_buf_free(&data);
     }
     as_spool_list_free(names, n);

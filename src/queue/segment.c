@@ -36,7 +36,9 @@
  *
  * Retiring a segment (its batch's last unit, on the worker that finished
  * its last note): the file is renamed back to tmp/ (at most AS_SEG_FREE
- * are kept; tmp/ is emptied at start) and its journal removed.  Until the
+ * are kept, and only while the file system has AS_SEG_ROOM free: near
+ * full, the space goes back and a disk-full fault shows at once; tmp/ is
+ * emptied at start) and its journal removed.  Until the
  * rename is on disk, the journal says every note is finished, and after
  * a crash the segment is found with nothing left to do.
  */
@@ -46,6 +48,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "alertsink/clock.h"
@@ -55,6 +58,9 @@
 
 #define AS_SEG_MAGIC "ASSEG1 "
 #define AS_SEG_SIZE  (8u << 20)
+/* Finished segments are kept for reuse while the file system has this
+ * much free: 64 MiB, eight times what they may hold. */
+#define AS_SEG_ROOM (8ull * AS_SEG_FREE * AS_SEG_SIZE / 2)
 
 static void as_hex(char *o, uint64_t v, int digits)
 {
@@ -111,15 +117,33 @@ static int as_pwrite_all(int fd, const char *p, size_t len, uint64_t off)
     return 0;
 }
 
+/* Whether the spool's file system has room to spare for finished
+ * segments: kept for reuse, they hold space that others (and a
+ * disk-full alarm) should see as used, so a file system short of space
+ * gets it back and the spool writes new files, as it would without reuse. */
+static int as_segment_roomy(as_spool_t *sp)
+{
+    struct statvfs v;
+    return fstatvfs(sp->dirfd[AS_Q_TMP], &v) == 0 &&
+           (unsigned long long)v.f_bavail * v.f_frsize >= AS_SEG_ROOM;
+}
+
 /* A file in tmp/ to start a segment in: a finished one, else a new one
  * named name.  Its name in *used. */
 static int as_segment_file(as_spool_t *sp, const char *name, char *used, size_t usedlen)
 {
+    int roomy = as_segment_roomy(sp);
     pthread_mutex_lock(&sp->seg_lock);
     int have = sp->nseg_free > 0;
     if (have)
         snprintf(used, usedlen, "%s", sp->seg_free[--sp->nseg_free]);
+    while (!roomy && sp->nseg_free > 0)
+        unlinkat(sp->dirfd[AS_Q_TMP], sp->seg_free[--sp->nseg_free], 0);
     pthread_mutex_unlock(&sp->seg_lock);
+    if (have && !roomy) {
+        unlinkat(sp->dirfd[AS_Q_TMP], used, 0);
+        have = 0;
+    }
     if (have) {
         int fd = openat(sp->dirfd[AS_Q_TMP], used, O_RDWR | O_CLOEXEC);
         if (fd >= 0)
@@ -205,8 +229,9 @@ void as_segment_retire(as_spool_t *sp, const char *name, long long bytes)
     snprintf(log, sizeof(log), "%s.log", name);
     atomic_fetch_sub(&sp->bytes, bytes);
     atomic_fetch_sub(&sp->count[AS_Q_INCOMING], 1);
+    int roomy = as_segment_roomy(sp);
     pthread_mutex_lock(&sp->seg_lock);
-    int keep = sp->nseg_free < AS_SEG_FREE &&
+    int keep = roomy && sp->nseg_free < AS_SEG_FREE &&
                renameat(sp->dirfd[AS_Q_INCOMING], name, sp->dirfd[AS_Q_TMP], name) == 0;
     if (keep)
         snprintf(sp->seg_free[sp->nseg_free++], sizeof(sp->seg_free[0]), "%s", name);
@@ -217,23 +242,51 @@ void as_segment_retire(as_spool_t *sp, const char *name, long long bytes)
     unlinkat(sp->dirfd[AS_Q_INCOMING], log, 0);
 }
 
-size_t as_segment_entries(char *data, size_t len, int *segment)
+/* The frame at off, when it is whole and of this epoch: its body's length
+ * in *flen. */
+static int as_frame_valid(const char *data, size_t len, size_t off, uint64_t epoch, uint64_t *flen)
+{
+    const char *f = data + off;
+    uint64_t fe, crc;
+    return off + AS_FRAME_HEAD <= len && memcmp(f, "#F ", 3) == 0 &&
+           as_unhex(f + 3, 16, &fe) == 0 && fe == epoch && f[19] == ' ' &&
+           as_unhex(f + 20, 8, flen) == 0 && f[28] == ' ' && as_unhex(f + 29, 8, &crc) == 0 &&
+           f[37] == '\n' && *flen <= len - off - AS_FRAME_HEAD &&
+           as_crc32c(0, f + AS_FRAME_HEAD, *flen) == (uint32_t)crc;
+}
+
+size_t as_segment_entries(char *data, size_t len, int *segment, int *damaged)
 {
     uint64_t epoch;
+    *damaged = 0;
     *segment = len >= AS_SEG_HEAD && memcmp(data, AS_SEG_MAGIC, 7) == 0 &&
                as_unhex(data + 7, 16, &epoch) == 0 && data[AS_SEG_HEAD - 1] == '\n';
     if (!*segment)
         return len;
+    /* A frame's header with this epoch, to look for past a bad frame. */
+    char mark[20];
+    memcpy(mark, "#F ", 3);
+    as_hex(mark + 3, epoch, 16);
+    mark[19] = ' ';
     size_t off = AS_SEG_HEAD, out = 0;
-    while (off + AS_FRAME_HEAD <= len) {
-        const char *f = data + off;
-        uint64_t fe, flen, crc;
-        if (memcmp(f, "#F ", 3) != 0 || as_unhex(f + 3, 16, &fe) < 0 || fe != epoch ||
-            f[19] != ' ' || as_unhex(f + 20, 8, &flen) < 0 || f[28] != ' ' ||
-            as_unhex(f + 29, 8, &crc) < 0 || f[37] != '\n' || flen > len - off - AS_FRAME_HEAD ||
-            as_crc32c(0, f + AS_FRAME_HEAD, flen) != (uint32_t)crc)
-            break;
-        memmove(data + out, f + AS_FRAME_HEAD, flen);
+    while (off < len) {
+        uint64_t flen;
+        if (!as_frame_valid(data, len, off, epoch, &flen)) {
+            /* A torn last frame ends the segment; a valid frame after a
+             * bad one means damage in the middle, and what follows it is
+             * still read. */
+            const char *next =
+                off + 1 < len ? memmem(data + off + 1, len - off - 1, mark, 20) : NULL;
+            while (next && !as_frame_valid(data, len, (size_t)(next - data), epoch, &flen)) {
+                size_t at = (size_t)(next - data) + 1;
+                next = memmem(data + at, len - at, mark, 20);
+            }
+            if (!next)
+                break;
+            *damaged = 1;
+            off = (size_t)(next - data);
+        }
+        memmove(data + out, data + off + AS_FRAME_HEAD, flen);
         out += flen;
         off += AS_FRAME_HEAD + flen;
     }

@@ -54,7 +54,9 @@ void as_segment_retire(as_spool_t *sp, const char *name, long long bytes);
 
 /* The entries of a spool file read into data[0..len), in place: for a
  * segment, its valid frames moved together (*segment = 1); another file
- * is entries as it is.  Returns their length. */
-size_t as_segment_entries(char *data, size_t len, int *segment);
+ * is entries as it is.  A frame torn at the end is no entry (it was never
+ * answered); a bad frame with valid ones after it sets *damaged, and the
+ * valid ones after it are kept.  Returns their length. */
+size_t as_segment_entries(char *data, size_t len, int *segment, int *damaged);
 
 #endif

@@ -5,8 +5,7 @@
  * the same splitting of "{a=1, b=2}" on commas outside quotes, the same
  * regular expression for one matcher (here compiled with PCRE2 once), and
  * the same unescaping, so a matcher that amtool accepts means the same
- * here.  User regexes are anchored as ^(?:re)$ with PCRE2_DOLLAR_ENDONLY:
- * Go's $ does not match before a final newline and neither must ours.
+ * here.  User regexes are Go's (re2.c), anchored as ^(?:re)$.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "lib/conf.h"
 #include "lib/json.h"
 #include "route/matcher.h"
+#include "route/re2.h"
 
 /* Go's \s is [\t\n\f\r ] (no \v, unlike PCRE2's), so it is spelled out. */
 #define AS_GO_SPACE "[\\t\\n\\f\\r ]"
@@ -47,8 +47,8 @@ static void as_re_free(void *p)
     pcre2_code_free(p);
 }
 
-int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
-                    const char *value, as_err_t *err)
+static int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
+                           const char *value, as_err_t *err)
 {
     m->name = as_pstrdup(pool, name);
     m->value = as_pstrdup(pool, value);
@@ -56,30 +56,11 @@ int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match
     m->re = NULL;
     if (op != AS_MATCH_RE && op != AS_MATCH_NRE)
         return 0;
-    /* (*LF): "." and "$" treat only \n as a newline, as Go does, whatever
-     * PCRE2's build-time default. */
-    static const char pre[] = "(*LF)^(?:", post[] = ")$";
-    size_t vlen = strlen(value);
-    char *pat = as_xmalloc(vlen + sizeof(pre) + sizeof(post));
-    memcpy(pat, pre, sizeof(pre) - 1);
-    memcpy(pat + sizeof(pre) - 1, value, vlen);
-    memcpy(pat + sizeof(pre) - 1 + vlen, post, sizeof(post));
-    int code;
-    PCRE2_SIZE off;
-    m->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                          PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF |
-                              PCRE2_NEVER_BACKSLASH_C,
-                          &code, &off, NULL);
-    free(pat);
-    if (m->re == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        size_t at = off >= sizeof(pre) - 1 ? off - (sizeof(pre) - 1) : 0;
-        if (at > vlen)
-            at = vlen;
-        return as_err_set(err, "invalid regular expression '%s' for label '%s': %s at offset %zu",
-                          value, name, (const char *)msg, at);
-    }
+    as_err_t why;
+    m->re = as_re2_compile(value, &why);
+    if (m->re == NULL)
+        return as_err_set(err, "invalid regular expression '%s' for label '%s': %s", value, name,
+                          why.msg);
     as_pool_cleanup(pool, as_re_free, m->re);
     return 0;
 }
@@ -271,12 +252,8 @@ int as_matcher_matches(const as_matcher_t *m, const char *value)
     case AS_MATCH_NE:
         return strcmp(value, m->value) != 0;
     case AS_MATCH_RE:
-    case AS_MATCH_NRE: {
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(m->re, NULL);
-        int rc = pcre2_match(m->re, (PCRE2_SPTR)value, strlen(value), 0, 0, md, NULL);
-        pcre2_match_data_free(md);
-        return (rc >= 0) == (m->op == AS_MATCH_RE);
-    }
+    case AS_MATCH_NRE:
+        return as_re2_match(m->re, value) == (m->op == AS_MATCH_RE);
     }
     return 0;
 }
@@ -369,8 +346,17 @@ static int as_set_match_map(as_conf_t *cf, const as_conf_key_t *k, const as_node
     for (size_t i = 0; i < n->n; i++) {
         as_err_t err;
         const char *name = n->keys[i]->value;
-        const char *v = as_conf_scalar(cf, n->items[i], "a label value");
-        if (v == NULL) {
+        const char *v;
+        if (n->items[i]->kind == AS_NODE_NULL && op == AS_MATCH_EQ) {
+            v = ""; /* "env:" with no value: Alertmanager reads "" */
+        } else if (n->items[i]->kind == AS_NODE_NULL) {
+            as_conf_error(cf, n->items[i],
+                          "%s: '%s' has no value: write \"\" for the empty regular expression "
+                          "(Alertmanager refuses an empty value here too)",
+                          k->name, name);
+            rc = -1;
+            continue;
+        } else if ((v = as_conf_scalar(cf, n->items[i], "a label value")) == NULL) {
             rc = -1;
             continue;
         }

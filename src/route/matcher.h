@@ -2,18 +2,14 @@
  * matcher.h - Alertmanager label matchers: name="v", name!="v", name=~"re",
  * name!~"re", with its exact parsing rules (unquoted values, spaces around
  * the operator, \" and \\ and \n escapes inside quotes, several matchers
- * in one string as "{a="1", b=~"x|y"}").  Regexes are PCRE2, anchored as
- * ^(?:re)$, compiled once when the configuration loads.
+ * in one string as "{a="1", b=~"x|y"}").  Regexes are Go's, as in
+ * Alertmanager (route/re2.h: what Go refuses is refused, what Go matches is
+ * matched), anchored as ^(?:re)$, compiled once when the configuration
+ * loads.
  *
  * A label that is absent matches as the empty string, as in Alertmanager.
- *
- * Alertmanager's regexes are Go's (RE2).  On what both accept, PCRE2 is
- * made to agree: "$" only at the very end (PCRE2_DOLLAR_ENDONLY), "\n" the
- * only newline, \d \w \s \b ASCII as in Go (no PCRE2_UCP), \C refused.
- * PCRE2 accepts more than RE2 (backreferences, lookaround, possessive
- * quantifiers): a configuration using them loads here and not in
- * Alertmanager.  A legacy match_re value is stored as Alertmanager stores
- * it, "^(?:value)$", and anchored again when compiled: route keys print it
+ * A legacy match_re value is stored as Alertmanager stores it,
+ * "^(?:value)$", and anchored again when compiled: route keys print it
  * that way, and a value such as "a)|(b" means there what it means here.
  */
 #ifndef AS_MATCHER_H
@@ -51,8 +47,6 @@ int as_matchers_parse(as_pool_t *pool, const char *s, as_matchers_t *list, as_er
 /* Parse exactly one matcher, commas included in its value (ParseMatcher,
  * what amtool uses for the labels on its command line). */
 int as_matcher_parse(as_pool_t *pool, const char *s, as_matcher_t *m, as_err_t *err);
-int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
-                    const char *value, as_err_t *err);
 
 /* Does a label value (NULL = absent) satisfy m? */
 int as_matcher_matches(const as_matcher_t *m, const char *value);

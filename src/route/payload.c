@@ -10,7 +10,7 @@
  * some); a single alert is alertsink's own format and refuses them, so a
  * typo ("lables") is an error rather than an alert without labels.
  *
- * Wrapping a single alert (the CONTRACT §5.1 form) follows these rules:
+ * Wrapping a single alert (docs/inputs.md) follows these rules:
  *   - status defaults to "firing" ("resolved" when endsAt is already past);
  *   - startsAt defaults to now, endsAt to 0001-01-01T00:00:00Z as in
  *     Alertmanager, or to now for a resolved alert;
@@ -21,7 +21,7 @@
  *     AS_PAYLOAD_DEFAULT_ALERTNAME;
  *   - the fingerprint is Alertmanager's over the final labels; for an alert
  *     that came without labels of its own (plain text), the message is
- *     hashed in after them (CONTRACT §9), so two texts are two alerts.
+ *     hashed in after them (docs/inputs.md), so two texts are two alerts.
  * The payload around wrapped alerts has receiver "" (the router names it),
  * groupLabels = commonLabels (what the alerts share) and groupKey
  * "{}:" followed by groupLabels as Alertmanager prints a label set.
@@ -39,6 +39,7 @@
 #include "alertsink/clock.h"
 #include "alertsink/mem.h"
 #include "lib/json.h"
+#include "lib/metrics.h"
 #include "route/group.h"
 #include "route/payload.h"
 #include "route/route.h"
@@ -69,17 +70,6 @@ char *as_utf8_repair(const char *s, size_t len)
         }
     }
     return as_buf_steal(&b);
-}
-
-int as_label_name_valid(const char *s)
-{
-    if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-        return 0;
-    for (s++; *s != '\0'; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
-            return 0;
-    return 1;
 }
 
 /* Reorder obj's members by name, as Go's encoder writes a map. */
@@ -186,7 +176,7 @@ static const as_field_t as_am_alert_fields[] = {
     {"endsAt", AS_F_TIME},        {"generatorURL", AS_F_STRING},
     {"fingerprint", AS_F_STRING}, {NULL, 0}};
 
-/* CONTRACT §5.1, plus what an Alertmanager alert carries, so one copied
+/* A single alert (docs/inputs.md), plus what an Alertmanager alert carries, so one copied
  * out of a payload is accepted (its fingerprint is recomputed). */
 static const as_field_t as_alert_fields[] = {
     {"labels", AS_F_LABELS},      {"annotations", AS_F_MAP},
@@ -564,7 +554,7 @@ static void as_obj_order(cJSON *obj, const char *const *order, size_t n)
     cJSON_Delete(rest);
 }
 
-/* A CONTRACT §5.1 alert, already validated, in Alertmanager's shape. */
+/* A single alert (docs/inputs.md), already validated, in Alertmanager's shape. */
 static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t now)
 {
     static const char *const order[] = {"status",      "labels", "annotations",

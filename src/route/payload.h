@@ -11,11 +11,11 @@
  *
  * An Alertmanager payload is validated and kept as it came (templates see
  * it unchanged); only what is missing is filled in.  A single alert, or an
- * array of them (CONTRACT §5.1: labels, annotations, status, title,
+ * array of them (docs/inputs.md: labels, annotations, status, title,
  * message, startsAt, endsAt, generatorURL), is validated the same way and
  * wrapped into one payload.  Plain text is an alert with a message and no
  * labels.  The stdin formats (nagios, collectd) build alerts of the second
- * kind and go through the same wrapping (see inputs/formats.h).
+ * kind and go through the same wrapping (see cli/formats.h).
  *
  * Entry points, one per input shape:
  *   as_payload_parse()          a JSON body (HTTP, `send` stdin)
@@ -47,8 +47,8 @@
 #define AS_PAYLOAD_ZERO_TIME "0001-01-01T00:00:00Z"
 
 /*
- * The options of `alertsink send` that apply to every alert (CONTRACT
- * §5.3).  They win over what the input says: --label k=v sets label k,
+ * The options of `alertsink send` that apply to every alert
+ * (docs/inputs.md).  They win over what the input says: --label k=v sets label k,
  * --severity S sets label severity, --title T sets the title (and the
  * summary annotation).
  */
@@ -76,7 +76,7 @@ cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_
 
 /* Does this input mean to be JSON: is its first non-blank byte '{' or
  * '['?  Such an input that does not parse is an error, never text
- * (CONTRACT §9: socket lines, `send --format auto`). */
+ * (docs/inputs.md: socket lines, `send --format auto`). */
 int as_payload_looks_json(const char *data, size_t len);
 
 /* Wrap alerts in the single-alert form (an array, consumed whatever the
@@ -92,8 +92,5 @@ uint64_t as_labels_fingerprint(const cJSON *labels);
 /* s[0..len) with every byte that is not part of valid UTF-8 replaced by
  * U+FFFD; malloc'd and NUL-terminated. */
 char *as_utf8_repair(const char *s, size_t len);
-
-/* Is s a label name Alertmanager 0.25 accepts ([a-zA-Z_][a-zA-Z0-9_]*)? */
-int as_label_name_valid(const char *s);
 
 #endif

@@ -23,10 +23,12 @@
 #include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/json.h"
+#include "lib/metrics.h"
 #include "route/route.h"
 #include "route/timeinterval.h"
 
 static const as_conf_key_t as_route_keys[];
+static const as_conf_type_t as_conf_routes;
 static const as_conf_section_t as_route_section = {as_route_keys, sizeof(as_route_t)};
 
 static const as_conf_key_t as_route_keys[] = {
@@ -101,7 +103,7 @@ static void as_print_routes(FILE *out, const as_conf_key_t *k, const void *field
 }
 
 const as_conf_type_t as_conf_route = {"route", as_set_route, as_print_route};
-const as_conf_type_t as_conf_routes = {"list of routes", as_set_routes, as_print_routes};
+static const as_conf_type_t as_conf_routes = {"list of routes", as_set_routes, as_print_routes};
 
 /* --- resolution ------------------------------------------------------------------ */
 
@@ -147,18 +149,6 @@ static void as_route_key(as_pool_t *pool, as_route_t *r)
     as_buf_putc(&b, '}');
     r->key = as_pstrdup(pool, b.data);
     as_buf_free(&b);
-}
-
-/* model.LabelName.IsValid(): what group_by accepts. */
-static int as_label_name_valid(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-              (*p >= '0' && *p <= '9' && p > s)))
-            return 0;
-    return 1;
 }
 
 /* config.Route's checks on group_by, then NewRoute's inheritance: a list

@@ -102,7 +102,6 @@ typedef struct as_route_env_s {
  * looked up by name (errors to cf), route keys built.  -1 on an error. */
 int as_route_finalize(as_conf_t *cf, as_route_t *root, const as_route_env_t *env);
 
-extern const as_conf_type_t as_conf_route;  /* field: as_route_t (root) */
-extern const as_conf_type_t as_conf_routes; /* field: as_array_t of as_route_t */
+extern const as_conf_type_t as_conf_route; /* field: as_route_t (the root) */
 
 #endif

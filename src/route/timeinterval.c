@@ -552,7 +552,7 @@ static int as_ti_mday_has(const as_ti_field_t *f, int64_t year, int month, int m
     return 0;
 }
 
-int as_ti_entry_contains(const as_ti_entry_t *e, time_t t)
+static int as_ti_entry_contains(const as_ti_entry_t *e, time_t t)
 {
     struct tm tm;
     if (as_tz_localtime(e->location, (int64_t)t, &tm) < 0)

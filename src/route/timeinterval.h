@@ -50,8 +50,6 @@ typedef struct as_time_interval_s {
  * deprecated top-level "mute_time_intervals:"). */
 extern const as_conf_type_t as_conf_time_intervals;
 
-/* Does one entry contain instant t?  Thread-safe. */
-int as_ti_entry_contains(const as_ti_entry_t *e, time_t t);
 /* Is t inside any of the interval's entries?  Thread-safe. */
 int as_time_interval_contains(const as_time_interval_t *ti, time_t t);
 

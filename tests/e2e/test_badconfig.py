@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """test_badconfig.py - configurations that once crashed or hung alertsink,
-replayed through the real binary (CONTRACT §3, §13).
+replayed through the real binary (-t and a reload, alertsink(8)).
 
 Every file of tests/fuzz/regressions/config/ is such an input (a map or a
 list written as a key, a null key, an alias inside the node it names, an

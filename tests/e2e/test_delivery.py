@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""test_delivery.py - the delivery rules end to end (CONTRACT §7, §9
-"Email" and "Delivery"), through the real daemon and `alertsink send`,
+"""test_delivery.py - the delivery rules end to end (docs/delivery.md,
+docs/channels.md), through the real daemon and `alertsink send`,
 with the real aiosmtpd server (tests/smtp_server.py: plain, and STARTTLS
 with a certificate made here with openssl, plus AUTH) and the strict fake
 Wamessage (tests/fake_wamessage.py):
@@ -197,6 +197,32 @@ class Delivery(unittest.TestCase):
                            fallback={"email": 1})
         self.finish()
 
+    def test_whatsapp_only_device_down_is_retried_then_delivered(self):
+        # A receiver with WhatsApp alone: a disconnected device is
+        # unavailable, retried like a transient failure, never dead at once;
+        # once the phone is back the next retry delivers (the devices list
+        # is not cached while the device is missing).
+        self.daemon(mode="fallback", whatsapp=True, email=False, smtp_port=9).start()
+        self.fake.control(disconnect="7001")
+        nid = self.post("DeliveryDeviceDown")
+        wait_for(lambda: len(re.findall(r'id=%s .*channel=whatsapp attempt=\d+ '
+                                        r'result=unavailable' % re.escape(nid),
+                                        self.d.log())) >= 2,
+                 10, what="two unavailable attempts")
+        dead = os.path.join(self.d.spool, "dead")
+        self.assertEqual(os.listdir(dead) if os.path.isdir(dead) else [], [])
+        self.assertEqual(self.sends(), [])
+        self.fake.control(connect="7001")
+        t0 = time.time()
+        self.wait_sends(1, timeout=15)
+        # Within one backoff step of the reconnection (the steps so far were
+        # about 1 s and 2 s; the next is about 4 s, ±20 %).
+        self.assertLess(time.time() - t0, 6 * SLOW)
+        self.assertRegex(self.d.log(), r'id=%s .*channel=whatsapp attempt=\d+ result=delivered'
+                         % re.escape(nid))
+        self.assertEqual(os.listdir(dead) if os.path.isdir(dead) else [], [])
+        self.finish()
+
     def test_fallback_after_fallback_after_then_whatsapp_stops(self):
         self.smtp_server()
         self.daemon(fallback_after="2s").start()
@@ -256,6 +282,26 @@ class Delivery(unittest.TestCase):
         self.assertGreaterEqual(m['alertsink_failed_total{receiver="oncall",channel="email"}'], 1)
         self.assertEqual(m['alertsink_delivered_total{receiver="oncall",channel="email"}'], 1)
         self.assertNotIn('alertsink_fallback_total{receiver="oncall",channel="email"}', m)
+        self.finish()
+
+    def test_smtp_drop_in_the_middle_of_data_is_retried(self):
+        # The server hangs up after the message's first line: no reply to
+        # the data, so the message is not taken, a transient failure.
+        self.smtp_server("--drop-in-data", "1")
+        self.daemon(mode="email", whatsapp=False).start()
+        nid = self.post("DeliveryDropInData")
+        (raw, msg, meta), = self.wait_mails(1)
+        self.assertIn("DeliveryDropInData", msg["Subject"])
+        log = self.d.log()
+        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                              r'attempt=1 result=transient .*reason="[^"]*session failed during '
+                              r'the end of the message: connection lost' % nid)
+        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                              r'attempt=2 result=delivered' % nid)
+        time.sleep(1.5 * SLOW)
+        self.assertEqual(len(self.mails()), 1)
+        self.assertEqual(self.d.spool_files(), 0)
+        self.assert_counts(delivered={"email": 1}, failed={"email": 1}, fallback={})
         self.finish()
 
     def test_rejected_recipient_the_others_get_it(self):

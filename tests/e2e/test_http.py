@@ -1,4 +1,4 @@
-"""test_http.py - the HTTP input against the real binary (CONTRACT §5.1, §9).
+"""test_http.py - the HTTP input against the real binary (docs/inputs.md).
 
 Every status code the input answers, every class of malformed body, the
 bearer token, the body limit with and without Content-Length, /healthz and

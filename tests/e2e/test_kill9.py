@@ -1,4 +1,4 @@
-"""test_kill9.py - accepted means durable (CONTRACT §7), under SIGKILL.
+"""test_kill9.py - accepted means durable (docs/delivery.md), under SIGKILL.
 
 A few hundred alerts are posted from several threads while the sink fails
 (the file sink's directory does not exist: a transient failure, so every

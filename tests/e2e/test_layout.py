@@ -82,7 +82,9 @@ def object_files():
                 continue
             path = os.path.join(root, f)
             m = re.search(r"\.dir/src/(.+)\.c\.o$", path.replace(os.sep, "/"))
-            if m:
+            # An object whose source is gone (a build dir older than a
+            # move) says nothing about the tree.
+            if m and os.path.exists(os.path.join(SRC, m.group(1) + ".c")):
                 objs[m.group(1)] = path
     return objs
 

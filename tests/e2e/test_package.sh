@@ -4,6 +4,7 @@
 #   make deb (DEB_BUILD_OPTIONS=nocheck) -> alertsink_VERSION_ARCH.deb
 #   lintian: no error
 #   dpkg -i: binary, conffile, templates, header, unit, logrotate, man pages,
+#            bash completion,
 #            the system user
 #   alertsink -t on the installed configuration
 #   systemd-analyze verify (clean) and security --offline=yes (<= 1.5)
@@ -108,9 +109,12 @@ dpkg-query -W -f='${Status}\n' alertsink | grep -q 'install ok installed' || fai
 for f in /usr/sbin/alertsink /etc/alertsink/alertsink.yaml /usr/include/alertsink/module.h \
     /lib/systemd/system/alertsink.service /etc/logrotate.d/alertsink \
     /usr/share/alertsink/templates/whatsapp.mustache /usr/share/alertsink/templates/email.mustache \
-    /usr/share/alertsink/templates/email.html.mustache /usr/share/alertsink/templates/file.mustache; do
+    /usr/share/alertsink/templates/email.html.mustache /usr/share/alertsink/templates/file.mustache \
+    /usr/share/bash-completion/completions/alertsink; do
     [ -f "$f" ] || fail "$f is not installed"
 done
+bash -c 'source /usr/share/bash-completion/completions/alertsink && complete -p alertsink' |
+    grep -q '_alertsink alertsink' || fail "the bash completion does not load"
 for t in "$SRC"/templates/*.mustache; do
     cmp -s "$t" "/usr/share/alertsink/templates/$(basename "$t")" ||
         fail "template $(basename "$t") differs from the source"
@@ -220,7 +224,8 @@ echo "== dpkg --purge"
 dpkg --purge alertsink >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; fail "purge failed"; }
 installed=0
 for f in /usr/sbin/alertsink /etc/alertsink /var/lib/alertsink /run/alertsink \
-    /lib/systemd/system/alertsink.service /etc/logrotate.d/alertsink /usr/share/alertsink; do
+    /lib/systemd/system/alertsink.service /etc/logrotate.d/alertsink /usr/share/alertsink \
+    /usr/share/bash-completion/completions/alertsink; do
     [ ! -e "$f" ] || fail "$f is left after the purge"
 done
 echo "purged"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_reload.py - SIGHUP and SIGUSR1 on a live daemon (CONTRACT §3).
+"""test_reload.py - SIGHUP and SIGUSR1 on a live daemon (docs/architecture.md).
 
   - Reload under load: HTTP and Unix socket clients keep submitting while
     the configuration is reloaded several times (log level, templates,

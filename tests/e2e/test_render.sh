@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_render.sh - `alertsink render` end to end (CONTRACT §3, §9): the
+# test_render.sh - `alertsink render` end to end (docs/templates.md): the
 # real binary, escaping, the partials directory, data as it is, and the
 # exit codes (0 rendered, 1 template syntax error or bad data, 2 usage).
 set -u

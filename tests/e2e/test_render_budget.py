@@ -2,7 +2,7 @@
 """test_render_budget.py - templates that never finish, through the real
 binary: Mustache partials may include themselves, so a template can recurse
 without end, and the engine stops any render past its budget (64 partial
-levels, 10^7 steps, 16 MiB of output: src/core/mustache.h) with an error.
+levels, 10^7 steps, 16 MiB of output: docs/templates.md) with an error.
 
   - `alertsink render` on every template of tests/fuzz/regressions/mustache/
     (with that folder's data.json): exit 1 within seconds, "rendering

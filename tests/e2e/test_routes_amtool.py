@@ -321,6 +321,42 @@ TREES = [
         "labels": {"a": ["1", "2", "3", ""], "b": ["1", "2", "3", ""], "c": ["1", "2", "3"]},
         "cases": [{}, {"a": "1", "b": "1", "c": "1"}, {"a": "2", "b": "2"}, {"a": "3"}],
     },
+    {
+        # YAML merge keys (yaml.v2 applies them: the map's own keys win, the
+        # first map of a list wins over the later ones), and the empty
+        # values Alertmanager reads as "" (match: {env: }) or as unset.
+        "name": "merge-keys-and-empty-values",
+        "receivers": ["r0", "r1", "r2", "r3", "r4", "r5"],
+        "route": """
+  receiver: r0
+  group_by:
+  routes:
+    - &critical
+      matchers: ['severity="critical"']
+      receiver: r1
+      continue: true
+    - <<: *critical
+      receiver: r2
+      matchers: ['severity="critical"', 'team="db"']
+    - &web
+      match: {team: web}
+      receiver: r3
+      continue: true
+    - <<: [*web, *critical]
+      receiver: r4
+    - receiver: ''
+      match: {env: }
+      continue:
+      group_wait:
+      routes:
+        - match: {env: ~}
+          receiver: r5
+""",
+        "labels": {"severity": ["critical", "warning", ""], "team": ["db", "web", ""],
+                   "env": ["prod", ""]},
+        "cases": [{}, {"severity": "critical"}, {"severity": "critical", "team": "db"},
+                  {"team": "web"}, {"team": "web", "severity": "critical"}, {"env": "prod"}],
+    },
 ]
 
 # Configurations Alertmanager refuses: alertsink must refuse them too.
@@ -344,6 +380,11 @@ INVALID = [
     ("group-by-colon", "  receiver: r0\n  routes:\n    - group_by: ['a:b']\n"),
     ("group-interval-zero", "  receiver: r0\n  routes:\n    - group_interval: 0s\n"),
     ("repeat-interval-zero", "  receiver: r0\n  repeat_interval: 0s\n"),
+    ("match-re-empty", "  receiver: r0\n  routes:\n    - match_re: {a: }\n"),
+    ("merge-a-scalar", "  receiver: r0\n  routes:\n    - <<: r0\n"),
+    ("regex-lookahead", "  receiver: r0\n  routes:\n    - matchers: ['a=~\"(?=x)x\"']\n"),
+    ("regex-backreference", "  receiver: r0\n  routes:\n    - match_re: {a: '(x)\\1'}\n"),
+    ("regex-possessive", "  receiver: r0\n  routes:\n    - matchers: ['a=~\"x*+\"']\n"),
 ]
 
 

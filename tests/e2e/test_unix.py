@@ -1,4 +1,4 @@
-"""test_unix.py - the Unix socket input against the real binary (CONTRACT §5.2, §9).
+"""test_unix.py - the Unix socket input against the real binary (docs/inputs.md).
 
 Line handling (text, JSON, malformed JSON, empty and over-long lines, a
 last line without a newline), answers in line order, many concurrent

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """test_wa_send.py - `alertsink send` delivering through the WhatsApp sink
 to the strict fake Wamessage server, with email (tests/smtp_server.py) as
-the fallback: the sink's outcomes as the delivery rules use them (CONTRACT
-§7, §9 "WhatsApp" and "Delivery").
+the fallback: the sink's outcomes as the delivery rules use them
+(docs/delivery.md, docs/channels.md).
 
   - delivered: one sendmessage/multi with every contact, exit 0, no email;
   - a long message: its numbered parts, in order, each to every contact;

@@ -9,7 +9,7 @@ test:
   - a group of 3 alerts from Alertmanager -> exactly one
     sendmessage/multi, with both contacts and the three alert names;
   - each fault class -> delivered after recovery, with the attempts the
-    retry rules imply (CONTRACT §9 "WhatsApp"): 500 twice (backoff about
+    retry rules imply (docs/delivery.md): 500 twice (backoff about
     1 s then 2 s), 429 with Retry-After (waits at least that long), a hang
     past whatsapp.timeout, a connection reset, a 401 (one new login, the
     call repeated, one attempt), an expired token (the same), and a 401
@@ -22,7 +22,6 @@ The password and every token the fake issued must stay out of the log.
 """
 import json
 import os
-import re
 import sys
 import time
 import unittest
@@ -92,12 +91,7 @@ class WhatsAppE2E(unittest.TestCase):
 
     def attempts_logged(self, nid):
         """The core's "delivery attempt" lines for notification nid: [(attempt, result)]."""
-        out = []
-        for line in self.d.log().splitlines():
-            if 'msg="delivery attempt"' in line and " id=%s " % nid in line:
-                m = re.search(r" attempt=(\d+) result=(\w+)", line)
-                out.append((int(m.group(1)), m.group(2)))
-        return out
+        return self.d.attempts(nid)
 
     def post(self, name):
         r = self.d.post(ALERTS, alert(name, severity="critical"))

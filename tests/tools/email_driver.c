@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/mem.h"
 #include "conf/cycle.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "alertsink/mem.h"
 
 typedef struct {
     const as_module_t *m;

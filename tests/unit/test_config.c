@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alertsink/mem.h"
 #include "conf/config.h"
 #include "conf/cycle.h"
 #include "lib/log.h"
-#include "alertsink/mem.h"
 
 static char tmpdir[256];
 
@@ -253,8 +253,7 @@ static void test_regex_error(void **state)
                  "invalid regular expression 'db(' for label 'team': missing closing "
                  "parenthesis at offset 3");
     expect_error(cat(base, "  routes:\n    - match_re: {team: \"[\"}\n      receiver: r1\n"), 8, 24,
-                 "invalid regular expression '[' for label 'team': missing terminating ] for "
-                 "character class at offset 1");
+                 "invalid regular expression '[' for label 'team': missing closing ] at offset 0");
     expect_error(cat(base, "  routes:\n    - matchers: ['=x']\n      receiver: r1\n"), 8, 18,
                  "bad matcher format: =x");
 }

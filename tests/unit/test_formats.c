@@ -1,5 +1,5 @@
 /*
- * test_formats.c - the stdin formats of `alertsink send` (inputs/formats.c).
+ * test_formats.c - the stdin formats of `alertsink send` (cli/formats.c).
  *
  * Data-driven: every case of tests/fixtures/nagios/, collectd/ and
  * formats/ goes through as_format_read().  A case is NAME.txt (stdin,

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "lib/json.h"
 #include "alertsink/mem.h"
+#include "lib/json.h"
 #include "render/mustache.h"
 
 /* ---------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * test_payload.c - the notification model (core/payload.c).
+ * test_payload.c - the notification model (route/payload.c).
  *
  * Data-driven: every case of tests/fixtures/payload/ (NAME.json, the body,
  * and NAME.out.json or NAME.err, see payload_cases.h) goes through
@@ -301,7 +301,7 @@ static void test_utf8_repair(void **state)
     }
 }
 
-/* Socket lines: JSON when they start with { or [, else text (CONTRACT §9). */
+/* Socket lines: JSON when they start with { or [, else text (docs/inputs.md). */
 static void test_parse_or_text(void **state)
 {
     static const struct {

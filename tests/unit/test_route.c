@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "conf/config.h"
 #include "alertsink/buf.h"
-#include "lib/json.h"
 #include "alertsink/mem.h"
+#include "conf/config.h"
+#include "lib/json.h"
 #include "route/group.h"
 #include "route/matcher.h"
 #include "route/route.h"

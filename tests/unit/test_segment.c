@@ -56,9 +56,10 @@ static void test_crc32c(void **state)
 static void test_plain_file_is_entries(void **state)
 {
     char data[] = "{\"kind\":\"record\"}\n{\"kind\":\"record\"}\n";
-    int seg = -1;
-    assert_int_equal(as_segment_entries(data, strlen(data), &seg), strlen(data));
+    int seg = -1, damaged = -1;
+    assert_int_equal(as_segment_entries(data, strlen(data), &seg, &damaged), strlen(data));
     assert_int_equal(seg, 0);
+    assert_int_equal(damaged, 0);
 }
 
 typedef struct {
@@ -91,11 +92,13 @@ static int teardown(void **state)
 
 static char *read_entries(env_t *e, const char *state_dir, const char *name, size_t *len, int *seg)
 {
+    int damaged;
     char path[256];
     snprintf(path, sizeof(path), "%s/%s/%s", e->dir, state_dir, name);
     size_t n;
     char *data = slurp(path, &n);
-    *len = as_segment_entries(data, n, seg);
+    *len = as_segment_entries(data, n, seg, &damaged);
+    assert_int_equal(damaged, 0); /* old frames after the new ones are no damage */
     return data;
 }
 
@@ -142,7 +145,7 @@ static void test_rounds_then_reuse(void **state)
     as_segment_seal(&s);
 }
 
-static void test_torn_frame_stops_reading(void **state)
+static void test_torn_and_damaged_frames(void **state)
 {
     env_t *e = *state;
     as_segments_t s;
@@ -155,30 +158,46 @@ static void test_torn_frame_stops_reading(void **state)
     snprintf(path, sizeof(path), "%s/incoming/seg-t", e->dir);
     size_t n;
     char *data = slurp(path, &n);
-    /* A byte of the second frame's entries changed, as a torn write
-     * would leave it: its CRC fails, and nothing after it is read. */
-    char *second = strstr(data, "{\"a\":2}");
-    assert_non_null(second);
-    second[5] = '9';
-    int seg;
-    size_t len = as_segment_entries(data, n, &seg);
+    /* A byte of the last frame's entries changed, as a torn write would
+     * leave it: its CRC fails; the end of the segment, no damage. */
+    char *third = strstr(data, "{\"a\":3}");
+    assert_non_null(third);
+    third[5] = '9';
+    int seg, damaged;
+    size_t len = as_segment_entries(data, n, &seg, &damaged);
     assert_int_equal(seg, 1);
-    assert_int_equal(len, strlen("{\"a\":1}\n"));
+    assert_int_equal(damaged, 0);
+    assert_int_equal(len, strlen("{\"a\":1}\n{\"a\":2}\n"));
     free(data);
 
     /* A frame cut short (the file ends inside it): the frames before it. */
     data = slurp(path, &n);
-    len = as_segment_entries(data, n - 3, &seg);
+    len = as_segment_entries(data, n - 3, &seg, &damaged);
+    assert_int_equal(damaged, 0);
     assert_int_equal(len, strlen("{\"a\":1}\n{\"a\":2}\n"));
     free(data);
 
-    /* A frame of another epoch (another use of the file): not read. */
+    /* A bad frame in the middle: damage, and the valid frame after it is
+     * still read. */
+    data = slurp(path, &n);
+    char *second = strstr(data, "{\"a\":2}");
+    assert_non_null(second);
+    second[5] = '9';
+    len = as_segment_entries(data, n, &seg, &damaged);
+    assert_int_equal(damaged, 1);
+    assert_int_equal(len, strlen("{\"a\":1}\n{\"a\":3}\n"));
+    assert_memory_equal(data, "{\"a\":1}\n{\"a\":3}\n", len);
+    free(data);
+
+    /* A frame of another epoch (another use of the file) is no frame of
+     * this segment: the first one's changed, the others still read. */
     data = slurp(path, &n);
     char *frame = strstr(data + AS_SEG_HEAD, "#F ");
     assert_non_null(frame);
     frame[3] = frame[3] == '0' ? '1' : '0';
-    len = as_segment_entries(data, n, &seg);
-    assert_int_equal(len, 0);
+    len = as_segment_entries(data, n, &seg, &damaged);
+    assert_int_equal(damaged, 1);
+    assert_int_equal(len, strlen("{\"a\":2}\n{\"a\":3}\n"));
     free(data);
 }
 
@@ -188,7 +207,7 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_plain_file_is_entries),
         cmocka_unit_test_setup_teardown(test_rounds_then_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_torn_frame_stops_reading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_and_damaged_frames, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,9 +27,9 @@
 
 #include <cmocka.h>
 
+#include "alertsink/mem.h"
 #include "conf/config.h"
 #include "lib/conf.h"
-#include "alertsink/mem.h"
 #include "lib/tz.h"
 #include "lib/yamldoc.h"
 #include "route/route.h"
@@ -332,7 +332,7 @@ static const error_case_t entry_errors[] = {
     {"location: ../../etc/passwd", "../", "location: invalid location name ../../etc/passwd"},
     {"location: /etc/localtime", "/etc", "location: invalid location name /etc/localtime"},
     {"location: [UTC]", "[UTC]", "expected a time zone name, got a list"},
-    {"weekday: [monday]", "weekday", "unknown key 'weekday'"},
+    {"weekday: [monday]", "weekday", "unknown key 'weekday': did you mean 'weekdays'?"},
 };
 
 static void test_parse_errors(void **state)

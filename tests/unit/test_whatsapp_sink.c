@@ -30,9 +30,9 @@
 
 #include <cmocka.h>
 
-#include "conf/cycle.h"
 #include "alertsink/buf.h"
 #include "alertsink/http.h"
+#include "conf/cycle.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/engine.h"

@@ -1,5 +1,5 @@
 /*
- * file.c - the file sink: one JSON object a line (CONTRACT §9):
+ * file.c - the file sink: one JSON object a line (docs/channels.md):
  *
  *   {"id":..,"receiver":..,"channel":"file","status":"firing",
  *    "text":"<rendered message>","time":"2026-11-25T12:00:00.123Z"}

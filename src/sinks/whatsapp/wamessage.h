@@ -1,5 +1,5 @@
 /*
- * wamessage.h - the client of the Wamessage WhatsApp API (docs/whatsapp.md),
+ * wamessage.h - the client of the Wamessage WhatsApp API (docs/channels.md),
  * shared by the WhatsApp sink and `alertsink wa`.
  *
  * A client holds the account (base URL, phone, password), an HTTP client

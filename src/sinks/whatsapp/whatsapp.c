@@ -1,5 +1,5 @@
 /*
- * whatsapp.c - the WhatsApp sink over the Wamessage API (CONTRACT §2, §7).
+ * whatsapp.c - the WhatsApp sink over the Wamessage API (docs/channels.md).
  *
  * One notification is one message: each part of it (a long text is split
  * by the core at max_length) goes out, in order, as one
@@ -12,7 +12,8 @@
  * the devices list says whether it is connected; the list is kept for
  * AS_WA_DEVICES_TTL so every message does not cost a second request, and
  * forgotten after any failed send.  A device that is not listed or not
- * connected is a permanent failure: the email fallback takes over at once.
+ * connected is unavailable: the next channel of the receiver's chain takes
+ * over at once, and WhatsApp is retried (docs/delivery.md).
  *
  * Split messages: when part k of n fails, parts 1..k-1 are out already.
  * The instance remembers, per notification id, how many parts went out,
