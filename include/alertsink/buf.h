@@ -32,7 +32,12 @@ AS_API void as_buf_html(as_buf_t *b, const char *s, size_t len);
 /* Append s[0..len) as a JSON string literal, quotes included, escaped as
  * cJSON prints strings: the one way alertsink writes JSON text by hand. */
 AS_API void as_buf_json(as_buf_t *b, const char *s, size_t len);
-/* Append v in decimal (no printf). */
+/* v in decimal at out (room for AS_INT_TEXT bytes; at most its digits,
+ * sign and NUL are written), without printf: the one way
+ * alertsink writes a number on its hot paths.  Returns the length. */
+#define AS_INT_TEXT 24
+AS_API size_t as_int_text(char *out, long long v);
+/* Append v in decimal (as_int_text). */
 AS_API void as_buf_int(as_buf_t *b, long long v);
 /* Append all of fp.  -1 on a read error, or with errno EFBIG once more
  * than max bytes came (max 0: no limit); what was read stays in b. */

@@ -155,9 +155,9 @@ void as_buf_json(as_buf_t *b, const char *s, size_t len)
     as_buf_putc(b, '"');
 }
 
-void as_buf_int(as_buf_t *b, long long v)
+size_t as_int_text(char *out, long long v)
 {
-    char tmp[24];
+    char tmp[AS_INT_TEXT];
     size_t n = 0;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
@@ -166,7 +166,15 @@ void as_buf_int(as_buf_t *b, long long v)
     } while (u != 0);
     if (v < 0)
         tmp[sizeof(tmp) - 1 - n++] = '-';
-    as_buf_append(b, tmp + sizeof(tmp) - n, n);
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+void as_buf_int(as_buf_t *b, long long v)
+{
+    char tmp[AS_INT_TEXT];
+    as_buf_append(b, tmp, as_int_text(tmp, v));
 }
 
 int as_buf_read(as_buf_t *b, FILE *fp, size_t max)

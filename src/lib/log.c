@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 #include "lib/clock.h"
+#include "alertsink/buf.h"
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
@@ -131,16 +132,8 @@ static void as_puts(as_line_t *l, const char *s)
 
 static void as_put_int(as_line_t *l, long long v)
 {
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[sizeof(tmp) - 1 - n++] = '-';
-    as_put(l, tmp + sizeof(tmp) - n, n);
+    char tmp[AS_INT_TEXT];
+    as_put(l, tmp, as_int_text(tmp, v));
 }
 
 static const char as_hex[] = "0123456789abcdef";

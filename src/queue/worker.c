@@ -119,16 +119,8 @@ static as_note_t *as_note_of(as_note_t *rec, size_t i)
     memcpy(note->id, rec->id, sizeof(note->id));
     if (i > 0) {
         size_t len = strnlen(note->id, 28);
-        char suffix[12];
-        size_t k = sizeof(suffix);
-        unsigned v = (unsigned)(i + 1) % 100000u;
-        do {
-            suffix[--k] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        suffix[--k] = '.';
-        memcpy(note->id + len, suffix + k, sizeof(suffix) - k);
-        note->id[len + sizeof(suffix) - k] = '\0';
+        note->id[len] = '.';
+        as_int_text(note->id + len + 1, (long long)((i + 1) % 100000u));
     }
     memcpy(note->record, rec->id, sizeof(note->record));
     note->index = (int)i;

@@ -262,14 +262,7 @@ static void as_tpl_add_time(cJSON *alert, const char *key, int64_t sec)
 
 static char *as_tpl_unit(char *o, long long v, char unit)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    while (n > 0)
-        *o++ = tmp[--n];
+    o += as_int_text(o, v);
     *o++ = unit;
     return o;
 }

@@ -255,43 +255,49 @@ static void test_retry_after_failure_and_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* A record in incoming/ as a crash would have left it (the spool's own
- * entry format), for the start-up recovery to find. */
-static void write_record(env_t *e, const char *id, int64_t accepted_ms, const char *alertname)
+/* A record as the spool's entry format has it. */
+static void put_record(FILE *f, const char *id, int64_t accepted_ms, const char *alertname)
+{
+    fprintf(f,
+            "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
+            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
+            "\"firing\",\"labels\":{\"alertname\":\"%s\"}}]}}\n",
+            id, (long long)accepted_ms, alertname);
+}
+
+/* A file of incoming/ (the folders made), to write records in. */
+static FILE *open_incoming(env_t *e, const char *name)
 {
     char path[400];
     snprintf(path, sizeof(path), "%s/spool", e->dir);
     mkdir(path, 0700);
     snprintf(path, sizeof(path), "%s/spool/incoming", e->dir);
     mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, id);
+    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f,
-            "{\"kind\":\"record\",\"id\":\"%s\",\"t\":%lld,\"input\":\"http\",\"receiver\":null,"
-            "\"grouped\":true,\"payload\":{\"status\":\"firing\",\"alerts\":[{\"status\":"
-            "\"firing\",\"labels\":{\"alertname\":\"%s\"}}]}}\n",
-            id, (long long)accepted_ms, alertname);
+    return f;
+}
+
+/* A record in incoming/ as a crash would have left it, for the start-up
+ * recovery to find. */
+static void write_record(env_t *e, const char *id, int64_t accepted_ms, const char *alertname)
+{
+    FILE *f = open_incoming(e, id);
+    put_record(f, id, accepted_ms, alertname);
     fclose(f);
 }
 
 /* Records in one batch file, as a crash would leave a commit round. */
 static void write_records(env_t *e, const char *file, int n)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/spool", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming", e->dir);
-    mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/spool/incoming/%s", e->dir, file);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (int i = 0; i < n; i++)
-        fprintf(f,
-                "{\"kind\":\"record\",\"id\":\"%s-%03d\",\"t\":%lld,\"input\":\"http\","
-                "\"receiver\":null,\"grouped\":true,\"payload\":{\"status\":\"firing\","
-                "\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"B%d\"}}]}}\n",
-                file, i, (long long)as_now_ms(), i);
+    FILE *f = open_incoming(e, file);
+    for (int i = 0; i < n; i++) {
+        char id[64], name[16];
+        snprintf(id, sizeof(id), "%s-%03d", file, i);
+        snprintf(name, sizeof(name), "B%d", i);
+        put_record(f, id, as_now_ms(), name);
+    }
     fclose(f);
 }
 
