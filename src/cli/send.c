@@ -206,7 +206,7 @@ static void as_send_report(void *arg, const as_note_t *n, const as_attempt_t *a)
     if (i == r->n) {
         r->v = as_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
         memset(&r->v[i], 0, sizeof(r->v[i]));
-        snprintf(r->v[i].id, sizeof(r->v[i].id), "%s", n->id);
+        as_str_copy(r->v[i].id, sizeof(r->v[i].id), n->id);
         r->n++;
     }
     as_send_note_t *s = &r->v[i];

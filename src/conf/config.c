@@ -325,7 +325,7 @@ static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, 
     }
     char *copy = as_xstrdup(file);
     char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", dirname(copy));
+    as_str_copy(base, sizeof(base), dirname(copy));
     free(copy);
 
     size_t count = inc->kind == AS_NODE_SEQ ? inc->n : 1;

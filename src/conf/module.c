@@ -84,7 +84,7 @@ int as_modset_load(as_modset_t *set, const char *path, as_err_t *err)
     }
     if (as_modset_find(set, m->name) >= 0) {
         char name[128];
-        snprintf(name, sizeof(name), "%s", m->name);
+        as_str_copy(name, sizeof(name), m->name);
         dlclose(dl);
         return as_err_set(err, "module %s: a module named '%s' is already loaded", path, name);
     }
@@ -93,7 +93,7 @@ int as_modset_load(as_modset_t *set, const char *path, as_err_t *err)
         if ((m->conf_key && o->conf_key && strcmp(m->conf_key, o->conf_key) == 0) ||
             (m->channel_key && o->channel_key && strcmp(m->channel_key, o->channel_key) == 0)) {
             char name[128];
-            snprintf(name, sizeof(name), "%s", o->name);
+            as_str_copy(name, sizeof(name), o->name);
             dlclose(dl);
             return as_err_set(err, "module %s: its configuration key is already owned by '%s'",
                               path, name);

@@ -105,7 +105,7 @@ as_chan_t *as_note_chan(as_note_t *n, const char *name)
         return &n->ch[AS_CHANNELS_MAX - 1]; /* more channels than any receiver has */
     as_chan_t *c = &n->ch[n->nch++];
     memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    as_str_copy(c->name, sizeof(c->name), name);
     return c;
 }
 
@@ -283,9 +283,9 @@ static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err)
     }
     as_note_t *n = as_note_new(mem);
     n->routed = strcmp(kind, "note") == 0;
-    snprintf(n->id, sizeof(n->id), "%s", id);
-    snprintf(n->record, sizeof(n->record), "%s",
-             n->routed && as_json_str(o, "record") ? as_json_str(o, "record") : id);
+    as_str_copy(n->id, sizeof(n->id), id);
+    as_str_copy(n->record, sizeof(n->record),
+                n->routed && as_json_str(o, "record") ? as_json_str(o, "record") : id);
     n->index = (int)as_json_num(o, "index", 0);
     n->accepted_ms = (int64_t)as_json_num(o, "t", 0);
     n->due_ms = (int64_t)as_json_num(o, "due", 0);

@@ -579,7 +579,7 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
     else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL) {
         /* Name the key to change: a port in use is the common case. */
         char why[sizeof(err->msg)];
-        snprintf(why, sizeof(why), "%s", err->msg);
+        as_str_copy(why, sizeof(why), err->msg);
         return as_err_set(err, "http.listen: %s%s", why,
                           strstr(why, "in use") ? " (another process has this port: stop it, or "
                                                   "set another http.listen)"

@@ -155,6 +155,21 @@ void as_buf_json(as_buf_t *b, const char *s, size_t len)
     as_buf_putc(b, '"');
 }
 
+size_t as_str_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+void as_hex_text(char *out, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
 size_t as_int_text(char *out, long long v)
 {
     char tmp[AS_INT_TEXT];

@@ -31,7 +31,7 @@ as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pe
 {
     as_batch_t *b = as_xcalloc(1, sizeof(*b));
     b->sp = sp;
-    snprintf(b->name, sizeof(b->name), "%s", name);
+    as_str_copy(b->name, sizeof(b->name), name);
     b->q = q;
     pthread_mutex_init(&b->lock, NULL);
     b->pending = pending;

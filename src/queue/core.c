@@ -86,7 +86,7 @@ void as_core_write_result(const char *why)
     int failed = why != NULL && why[0] != '\0';
     pthread_mutex_lock(&as_core->health_lock);
     int was = atomic_load(&as_core->write_failed);
-    snprintf(as_core->write_error, sizeof(as_core->write_error), "%s", failed ? why : "");
+    as_str_copy(as_core->write_error, sizeof(as_core->write_error), failed ? why : "");
     atomic_store(&as_core->write_failed, failed);
     atomic_store(&as_core->write_ended_ms, as_mono_ms());
     atomic_store(&as_core->write_began_ms, 0);

@@ -64,7 +64,7 @@ void as_groupwait_hold(as_note_t *n, int64_t wait_ms)
         g = as_xcalloc(1, sizeof(*g));
         d = as_note_new(NULL); /* on the heap: it outlives its members' pools */
         snprintf(d->id, sizeof(d->id), "%.30s-g", n->id);
-        snprintf(d->record, sizeof(d->record), "%s", d->id);
+        as_str_copy(d->record, sizeof(d->record), d->id);
         d->routed = 1;
         d->digest = 1;
         d->accepted_ms = n->accepted_ms;

@@ -70,7 +70,7 @@ static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
 static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int all_in_doubt)
 {
     as_jline_t key = {0};
-    snprintf(key.id, sizeof(key.id), "%s", note->id);
+    as_str_copy(key.id, sizeof(key.id), note->id);
     const as_jline_t *hit = nj ? bsearch(&key, j, nj, sizeof(*j), as_jline_cmp) : NULL;
     if (hit != NULL)
         while (hit > j && strcmp(hit[-1].id, note->id) == 0)

@@ -62,13 +62,6 @@
  * much free: 64 MiB, eight times what they may hold. */
 #define AS_SEG_ROOM (8ull * AS_SEG_FREE * AS_SEG_SIZE / 2)
 
-static void as_hex(char *o, uint64_t v, int digits)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int i = digits - 1; i >= 0; i--, v >>= 4)
-        o[i] = hex[v & 15];
-}
-
 static int as_unhex(const char *s, int digits, uint64_t *v)
 {
     *v = 0;
@@ -136,7 +129,7 @@ static int as_segment_file(as_spool_t *sp, const char *name, char *used, size_t 
     pthread_mutex_lock(&sp->seg_lock);
     int have = sp->nseg_free > 0;
     if (have)
-        snprintf(used, usedlen, "%s", sp->seg_free[--sp->nseg_free]);
+        as_str_copy(used, usedlen, sp->seg_free[--sp->nseg_free]);
     while (!roomy && sp->nseg_free > 0)
         unlinkat(sp->dirfd[AS_Q_TMP], sp->seg_free[--sp->nseg_free], 0);
     pthread_mutex_unlock(&sp->seg_lock);
@@ -150,7 +143,7 @@ static int as_segment_file(as_spool_t *sp, const char *name, char *used, size_t 
             return fd;
         unlinkat(sp->dirfd[AS_Q_TMP], used, 0);
     }
-    snprintf(used, usedlen, "%s", name);
+    as_str_copy(used, usedlen, name);
     return openat(sp->dirfd[AS_Q_TMP], used, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 }
 
@@ -169,16 +162,16 @@ int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, c
             return as_err_set(err, "spool: cannot create tmp/%s: %s", name, strerror(errno));
         s->epoch = s->next_epoch++;
         memcpy(buf, AS_SEG_MAGIC, 7);
-        as_hex(buf + 7, s->epoch, 16);
+        as_hex_text(buf + 7, s->epoch, 16);
         buf[AS_SEG_HEAD - 1] = '\n';
     }
     char *frame = buf + AS_SEG_HEAD;
     memcpy(frame, "#F ", 3);
-    as_hex(frame + 3, s->epoch, 16);
+    as_hex_text(frame + 3, s->epoch, 16);
     frame[19] = ' ';
-    as_hex(frame + 20, body, 8);
+    as_hex_text(frame + 20, body, 8);
     frame[28] = ' ';
-    as_hex(frame + 29, as_crc32c(0, buf + AS_SEGMENT_ROOM, body), 8);
+    as_hex_text(frame + 29, as_crc32c(0, buf + AS_SEGMENT_ROOM, body), 8);
     frame[37] = '\n';
 
     const char *out = fresh ? buf : frame;
@@ -213,7 +206,7 @@ int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, c
                           strerror(e));
     }
     if (fresh) {
-        snprintf(s->name, sizeof(s->name), "%s", name);
+        as_str_copy(s->name, sizeof(s->name), name);
         atomic_fetch_add(&sp->count[AS_Q_INCOMING], 1);
         *started = 1;
     }
@@ -234,7 +227,7 @@ void as_segment_retire(as_spool_t *sp, const char *name, long long bytes)
     int keep = roomy && sp->nseg_free < AS_SEG_FREE &&
                renameat(sp->dirfd[AS_Q_INCOMING], name, sp->dirfd[AS_Q_TMP], name) == 0;
     if (keep)
-        snprintf(sp->seg_free[sp->nseg_free++], sizeof(sp->seg_free[0]), "%s", name);
+        as_str_copy(sp->seg_free[sp->nseg_free++], sizeof(sp->seg_free[0]), name);
     pthread_mutex_unlock(&sp->seg_lock);
     if (!keep)
         unlinkat(sp->dirfd[AS_Q_INCOMING], name, 0);
@@ -266,7 +259,7 @@ size_t as_segment_entries(char *data, size_t len, int *segment, int *damaged)
     /* A frame's header with this epoch, to look for past a bad frame. */
     char mark[20];
     memcpy(mark, "#F ", 3);
-    as_hex(mark + 3, epoch, 16);
+    as_hex_text(mark + 3, epoch, 16);
     mark[19] = ' ';
     size_t off = AS_SEG_HEAD, out = 0;
     while (off < len) {

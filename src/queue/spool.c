@@ -59,8 +59,12 @@ void as_spool_id(char id[AS_ID_LEN])
     static atomic_uint counter;
     pthread_once(&as_spool_salt_once, as_spool_salt_init);
     unsigned n = atomic_fetch_add(&counter, 1) & 0xffffff;
-    snprintf(id, AS_ID_LEN, "%012" PRIx64 "-%06x-%04x", (uint64_t)(as_now_ms() & 0xffffffffffffLL),
-             n, as_spool_salt & 0xffff);
+    as_hex_text(id, (uint64_t)as_now_ms(), 12);
+    id[12] = '-';
+    as_hex_text(id + 13, n, 6);
+    id[19] = '-';
+    as_hex_text(id + 20, as_spool_salt, 4);
+    id[24] = '\0';
 }
 
 static int as_mkdir(int at, const char *path, as_err_t *err)
@@ -73,7 +77,7 @@ static int as_mkdir(int at, const char *path, as_err_t *err)
 static int as_mkdir_p(const char *dir, as_err_t *err)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
+    as_str_copy(path, sizeof(path), dir);
     for (char *p = path + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
@@ -302,7 +306,7 @@ int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const ch
     int linked = 0;
     for (int i = 1; i <= 100 && !linked; i++) {
         if (i == 1)
-            snprintf(cand, sizeof(cand), "%s", name);
+            as_str_copy(cand, sizeof(cand), name);
         else
             snprintf(cand, sizeof(cand), "%s~%d", name, i);
         if (linkat(sp->dirfd[q], name, sp->dirfd[AS_Q_CORRUPT], cand, 0) == 0) {
@@ -317,7 +321,7 @@ int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const ch
     }
     if (!linked)
         return as_err_set(err, "spool: too many files named %s in corrupt/", name);
-    snprintf(where, where_len, "%s", cand);
+    as_str_copy(where, where_len, cand);
     /* corrupt/ holds it before q loses it. */
     if (fsync(sp->dirfd[AS_Q_CORRUPT]) < 0)
         return as_err_set(err, "spool: cannot sync corrupt/: %s", strerror(errno));
@@ -372,7 +376,7 @@ int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
     if (rc < 0 && e != ENOENT) {
         struct as_spool_leftover_s *l = as_xcalloc(1, sizeof(*l));
         l->q = q;
-        snprintf(l->name, sizeof(l->name), "%s", name);
+        as_str_copy(l->name, sizeof(l->name), name);
         pthread_mutex_lock(&sp->leftover_lock);
         int first = sp->leftovers == NULL;
         l->next = sp->leftovers;

@@ -382,21 +382,28 @@ static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
     as_buf_free(&b);
 }
 
-static void as_tpl_set(cJSON *ctx, const char *key, cJSON *value)
+/* The keys of the payload the context computes (they replace the
+ * payload's own, if it has them); "alerts" only when it is a list. */
+static const char *const as_tpl_computed[] = {"alerts", "firing", "resolved", "firingCount",
+                                              "resolvedCount"};
+
+static int as_tpl_is_computed(const char *key, int alerts)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(ctx, key);
-    cJSON_AddItemToObjectCS(ctx, key, value);
+    for (size_t i = alerts ? 0 : 1; i < sizeof(as_tpl_computed) / sizeof(*as_tpl_computed); i++)
+        if (strcmp(key, as_tpl_computed[i]) == 0)
+            return 1;
+    return 0;
 }
 
-/* A new object with references to the members of obj but skip, under
- * obj's own keys (not copied either). */
-static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
+/* A new object with references to the members of obj (with top set, but
+ * the computed keys), under obj's own keys (not copied either). */
+static cJSON *as_tpl_shallow(const cJSON *obj, int top, int alerts)
 {
     cJSON *copy = cJSON_CreateObject();
     const cJSON *m;
     cJSON_ArrayForEach(m, obj)
     {
-        if (m->string && !(skip && strcmp(m->string, skip) == 0))
+        if (m->string && !(top && as_tpl_is_computed(m->string, alerts)))
             cJSON_AddItemToObjectCS(copy, m->string, as_json_ref(m));
     }
     return copy;
@@ -405,8 +412,7 @@ static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
 cJSON *as_tpl_context(const cJSON *payload)
 {
     const cJSON *palerts = as_json_arr(payload, "alerts"), *a;
-    cJSON *ctx =
-        as_tpl_shallow(cJSON_IsObject(payload) ? payload : NULL, palerts ? "alerts" : NULL);
+    cJSON *ctx = as_tpl_shallow(cJSON_IsObject(payload) ? payload : NULL, 1, palerts != NULL);
     cJSON *alerts = cJSON_CreateArray(), *firing = cJSON_CreateArray();
     cJSON *resolved = cJSON_CreateArray();
     int nfiring = 0, nresolved = 0;
@@ -416,7 +422,7 @@ cJSON *as_tpl_context(const cJSON *payload)
             cJSON_AddItemToArray(alerts, as_json_ref(a));
             continue;
         }
-        cJSON *w = as_tpl_shallow(a, NULL);
+        cJSON *w = as_tpl_shallow(a, 0, 0);
         const char *status = as_json_str(w, "status");
         int is_resolved = status && strcmp(status, "resolved") == 0;
         as_tpl_alert_extras(w, is_resolved);
@@ -433,10 +439,10 @@ cJSON *as_tpl_context(const cJSON *payload)
         cJSON_AddItemToObjectCS(ctx, "alerts", alerts);
     else
         cJSON_Delete(alerts);
-    as_tpl_set(ctx, "firing", firing);
-    as_tpl_set(ctx, "resolved", resolved);
-    as_tpl_set(ctx, "firingCount", cJSON_CreateNumber(nfiring));
-    as_tpl_set(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
+    cJSON_AddItemToObjectCS(ctx, "firing", firing);
+    cJSON_AddItemToObjectCS(ctx, "resolved", resolved);
+    cJSON_AddItemToObjectCS(ctx, "firingCount", cJSON_CreateNumber(nfiring));
+    cJSON_AddItemToObjectCS(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
     as_tpl_add_title(ctx, palerts ? alerts : NULL);
     return ctx;
 }

@@ -26,7 +26,7 @@ typedef struct as_collect_s {
     const char *receiver;
     const as_route_t *route;
     char *key;
-    cJSON *group_labels;
+    cJSON *group_labels; /* handed over to the payload made of it */
     const cJSON **alerts;
     size_t n, cap;
 } as_collect_t;
@@ -151,7 +151,7 @@ static const char *const as_payload_fields[] = {
 static int as_known_field(const char *name)
 {
     for (size_t i = 0; i < sizeof(as_payload_fields) / sizeof(*as_payload_fields); i++)
-        if (strcmp(name, as_payload_fields[i]) == 0)
+        if (name[0] == as_payload_fields[i][0] && strcmp(name, as_payload_fields[i]) == 0)
             return 1;
     return 0;
 }
@@ -176,7 +176,7 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     cJSON_AddStringToObject(p, "receiver", c->receiver);
     cJSON_AddStringToObject(p, "status", firing ? "firing" : "resolved");
     cJSON_AddItemToObject(p, "alerts", alerts);
-    cJSON_AddItemToObject(p, "groupLabels", cJSON_Duplicate(c->group_labels, 1));
+    cJSON_AddItemToObjectCS(p, "groupLabels", c->group_labels); /* handed over */
     cJSON_AddItemToObject(p, "commonLabels", as_group_common(c->alerts, c->n, "labels"));
     cJSON_AddItemToObject(p, "commonAnnotations", as_group_common(c->alerts, c->n, "annotations"));
     as_copy_field(p, in, "externalURL");
@@ -297,7 +297,6 @@ int as_group_split(const as_route_t *root, const cJSON *payload, const char *rec
         g->route = groups[i].route;
         g->key = groups[i].key; /* handed over */
         g->payload = as_group_payload(payload, &groups[i]);
-        cJSON_Delete(groups[i].group_labels);
         free(groups[i].alerts);
     }
     free(groups);
@@ -323,10 +322,9 @@ cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
     const char *receiver = as_json_str(payloads[0], "receiver");
     const char *key = as_json_str(payloads[0], "groupKey");
     const cJSON *labels = as_json_obj(payloads[0], "groupLabels");
-    cJSON *empty = labels ? NULL : cJSON_CreateObject();
     c.receiver = receiver ? receiver : "";
     c.key = (char *)(key ? key : "");
-    c.group_labels = (cJSON *)(labels ? labels : empty);
+    c.group_labels = labels ? as_json_ref(labels) : cJSON_CreateObject();
     for (size_t i = 0; i < n; i++) {
         const cJSON *a;
         cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts"))
@@ -339,6 +337,5 @@ cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
     cJSON *copy = cJSON_Duplicate(p, 1);
     cJSON_Delete(p);
     free(c.alerts);
-    cJSON_Delete(empty);
     return copy;
 }

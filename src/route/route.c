@@ -530,9 +530,13 @@ void as_route_id(const as_route_t *r, char *buf, size_t len)
         const as_route_t *kids = p->parent->routes.elts;
         idx[n++] = (size_t)(p - kids);
     }
-    size_t o = (size_t)snprintf(buf, len, "0");
-    while (n > 0 && o < len)
-        o += (size_t)snprintf(buf + o, len - o, ".%zu", idx[--n]);
+    char tmp[AS_INT_TEXT + 1];
+    size_t o = as_str_copy(buf, len, "0");
+    while (n > 0 && o + 1 < len) {
+        tmp[0] = '.';
+        as_int_text(tmp + 1, (long long)idx[--n]);
+        o += as_str_copy(buf + o, len - o, tmp);
+    }
 }
 
 const as_route_t *as_route_by_id(const as_route_t *root, const char *id)

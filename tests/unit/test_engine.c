@@ -100,7 +100,7 @@ static void on_done(void *arg, as_submit_status_t st, const char *id)
 {
     pthread_mutex_lock(&W.lock);
     if (st == AS_SUBMIT_OK)
-        snprintf(W.ids[W.ok++], AS_NID_LEN, "%s", id);
+        as_str_copy(W.ids[W.ok++], AS_NID_LEN, id);
     W.last = st;
     W.answered++;
     pthread_cond_broadcast(&W.cond);

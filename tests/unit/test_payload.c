@@ -32,7 +32,7 @@ static void test_fixture_cases(void **state)
     size_t n = as_case_list(c.dir, &names), failed = 0;
     assert_true(n >= 40); /* the directory is there and was read */
     for (size_t i = 0; i < n; i++) {
-        snprintf(c.name, sizeof(c.name), "%s", names[i]);
+        as_str_copy(c.name, sizeof(c.name), names[i]);
         as_case_load_args(&c);
         size_t len = 0;
         char *body = as_case_file(&c, ".json", &len);

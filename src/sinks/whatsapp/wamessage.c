@@ -193,7 +193,7 @@ static void as_wa_quote(const cJSON *ans, const as_buf_t *body, char *out, size_
 {
     char *msg = ans ? as_wa_message(ans) : NULL;
     if (msg != NULL) {
-        snprintf(out, len, "%s", msg);
+        as_str_copy(out, len, msg);
         free(msg);
     } else if (ans == NULL) {
         as_httpc_excerpt(body, out, len < 201 ? len : 201);

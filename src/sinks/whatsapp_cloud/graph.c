@@ -239,10 +239,10 @@ int as_graph_phone(as_httpc_t *http, const as_graph_account_t *a, as_graph_phone
                           a->phone_number_id);
             rc = -1;
         } else {
-            snprintf(out->display_phone_number, sizeof(out->display_phone_number), "%s", number);
-            snprintf(out->verified_name, sizeof(out->verified_name), "%s", name ? name : "");
-            snprintf(out->quality_rating, sizeof(out->quality_rating), "%s",
-                     quality ? quality : "UNKNOWN");
+            as_str_copy(out->display_phone_number, sizeof(out->display_phone_number), number);
+            as_str_copy(out->verified_name, sizeof(out->verified_name), name ? name : "");
+            as_str_copy(out->quality_rating, sizeof(out->quality_rating),
+                        quality ? quality : "UNKNOWN");
         }
         cJSON_Delete(ans);
     }
