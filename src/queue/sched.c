@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "alertsink/clock.h"
@@ -30,6 +31,8 @@ void as_sched_init(as_sched_t *s)
     s->busy = 0;
     s->waiting = 0;
     s->nfifo = 0;
+    s->lane = 0;
+    s->lane_ms = 0;
     s->stopping = 0;
 }
 
@@ -111,23 +114,41 @@ void as_sched_push(as_sched_t *s, as_note_t *n)
     as_sched_push_list(s, n);
 }
 
+/* Could a worker other than the lane's take the head now? */
+static int as_sched_takeable(const as_sched_t *s, int64_t now)
+{
+    return s->head != NULL && (s->head->single || !s->lane || now - s->lane_ms >= AS_SCHED_LANE_MS);
+}
+
 void as_sched_push_list(as_sched_t *s, as_note_t *list)
 {
     /* One lock and one wake-up for a whole commit round: the workers pass
-     * the wake-up on while work is left (see as_sched_pop). */
+     * the wake-up on while work is left (see as_sched_pop); none when the
+     * lane's worker will take it. */
     int64_t now = as_now_ms();
     pthread_mutex_lock(&s->lock);
     for (as_note_t *n = list, *next; n != NULL; n = next) {
         next = n->next;
         as_sched_put(s, n, now);
     }
-    pthread_cond_signal(&s->cond);
+    if (s->waiting > 0 && as_sched_takeable(s, now))
+        pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
 
-as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count)
+void as_sched_lane_free(as_sched_t *s, int wake)
+{
+    pthread_mutex_lock(&s->lock);
+    s->lane = 0;
+    if (wake && s->waiting > 0 && s->head != NULL)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count, int *lane)
 {
     *count = 0;
+    *lane = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int64_t now = as_now_ms();
@@ -146,15 +167,22 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
             as_heap_down(s, 0);
             as_fifo_push(s, n);
         }
-        if (s->head != NULL) {
-            /* A single note alone; else the notes up to the next single. */
+        if (as_sched_takeable(s, now)) {
+            /* A single note alone; else the notes up to the next single,
+             * with the lane (or beside it, when it is held too long). */
             as_note_t *first = s->head, *last = first;
             size_t n = 1;
-            if (!first->single)
+            if (!first->single) {
                 while (n < max && last->next != NULL && !last->next->single) {
                     last = last->next;
                     n++;
                 }
+                if (!s->lane) {
+                    s->lane = 1;
+                    s->lane_ms = now;
+                    *lane = 1;
+                }
+            }
             s->head = last->next;
             if (s->head == NULL)
                 s->tail = NULL;
@@ -162,14 +190,18 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
             s->nfifo -= n;
             s->busy += n;
             *count = n;
-            if (s->head != NULL)
+            if (s->waiting > 0 && as_sched_takeable(s, now))
                 pthread_cond_signal(&s->cond); /* more work: wake another worker */
             pthread_mutex_unlock(&s->lock);
             return first;
         }
         s->waiting++;
-        if (s->nheap > 0) {
-            int64_t due = s->heap[0]->due_ms;
+        /* Batches behind a held lane: the lane's worker takes them, or
+         * this one once the lane is held too long. */
+        int64_t due = s->head != NULL ? s->lane_ms + AS_SCHED_LANE_MS : INT64_MAX;
+        if (s->nheap > 0 && s->heap[0]->due_ms < due)
+            due = s->heap[0]->due_ms;
+        if (due != INT64_MAX) {
             struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
             pthread_cond_timedwait(&s->cond, &s->lock, &ts);
         } else {
@@ -182,7 +214,7 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
 int as_sched_short(as_sched_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    int shortage = s->head != NULL && s->waiting == 0;
+    int shortage = s->waiting == 0 && as_sched_takeable(s, as_now_ms());
     pthread_mutex_unlock(&s->lock);
     return shortage;
 }

@@ -9,7 +9,10 @@
  *   sort       a note its route holds for group_wait waits in
  *              groupwait.c; a note for a sink that delivers one at a time
  *              (WhatsApp, email: a peer's round trip each) goes back to the
- *              schedule alone, so that those spread over the workers
+ *              schedule alone, so that those spread over the workers (the
+ *              worker keeps one when the batch has nothing else, and then
+ *              gives the schedule's batch lane back: a round trip does
+ *              not hold up the next rounds, see sched.h)
  *   deliver    the rest through the delivery pipeline as one batch: each
  *              sink gets all of its notifications in one call
  *   settle     the verdict decides where each note goes on disk (see
@@ -242,7 +245,7 @@ static int as_worker_sort(as_cycle_t *c, as_note_t *n)
     return 1;
 }
 
-void as_worker_batch(as_note_t *list, as_pool_t *scratch)
+void as_worker_batch(as_note_t *list, as_pool_t *scratch, int *lane)
 {
     as_cycle_t *c = as_core_cycle();
     as_journal_t j;
@@ -259,27 +262,37 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch)
             as_notes_add(&all, scratch, n);
     }
 
-    /* What stays in this batch; a note for a one-at-a-time sink goes back
-     * to the schedule alone, but for the first, which this worker takes. */
+    /* What stays in this batch: the notes for sinks that take a batch.  A
+     * note for a one-at-a-time sink goes back to the schedule alone, but
+     * for one that this worker takes when there is nothing else. */
     as_notes_t keep = {NULL, 0, 0};
     as_note_t *singles = NULL, **stail = &singles;
-    int kept_single = 0;
+    int batched = 0;
     for (size_t i = 0; i < all.n; i++) {
         as_note_t *n = all.v[i];
         if (!as_worker_sort(c, n))
             continue;
-        if (all.n > 1 && as_worker_single(c, n)) {
+        int one = as_worker_single(c, n);
+        if (all.n > 1 && one) {
             n->single = 1;
-            if (kept_single) {
-                *stail = n;
-                stail = &n->next;
-                continue;
-            }
-            kept_single = 1;
+            *stail = n;
+            stail = &n->next;
+            continue;
         }
+        batched |= !one;
         as_notes_add(&keep, scratch, n);
     }
     *stail = NULL;
+    if (keep.n == 0 && singles != NULL) {
+        as_notes_add(&keep, scratch, singles);
+        singles = singles->next;
+        keep.v[0]->next = NULL;
+    }
+    /* A peer's round trip does not hold the batch lane (sched.h). */
+    if (*lane && !batched) {
+        as_sched_lane_free(&as_core->sched, 1);
+        *lane = 0;
+    }
     if (singles != NULL) {
         as_sched_push_list(&as_core->sched, singles);
         if (!as_core->oneshot && as_sched_short(&as_core->sched))
@@ -321,13 +334,17 @@ void as_worker_records(as_note_t *list, as_batch_t *b)
 void as_worker_run(int64_t until_ms)
 {
     size_t count;
+    int lane;
     as_note_t *list;
     as_pool_t *scratch = as_pool_create(); /* this worker's, reset after each batch */
-    while ((list = as_sched_pop(&as_core->sched, until_ms, AS_WORKER_BATCH_MAX, &count)) != NULL) {
+    while ((list = as_sched_pop(&as_core->sched, until_ms, AS_WORKER_BATCH_MAX, &count, &lane)) !=
+           NULL) {
         /* Work left behind and nobody waiting for it: one worker more. */
         if (until_ms < 0 && as_sched_short(&as_core->sched))
             as_worker_grow();
-        as_worker_batch(list, scratch);
+        as_worker_batch(list, scratch, &lane);
+        if (lane) /* this worker pops next: nobody to wake */
+            as_sched_lane_free(&as_core->sched, 0);
         as_sched_done(&as_core->sched, count);
     }
     as_pool_destroy(scratch);

@@ -8,8 +8,10 @@
 #include "deliver/note.h"
 
 /* One worker's turn with a batch of notes and records chained by ->next
- * (ownership taken); scratch is reset at the end. */
-void as_worker_batch(as_note_t *list, as_pool_t *scratch);
+ * (ownership taken); scratch is reset at the end.  *lane: the worker
+ * holds the schedule's batch lane; set to 0 when the batch gave it back
+ * early (its work was a peer's round trip, not a batch). */
+void as_worker_batch(as_note_t *list, as_pool_t *scratch, int *lane);
 /* Route a record (its memory in rec->mem) into its notes, in order; the
  * first keeps the record's id.  A record that cannot be routed (its
  * receiver went away in a reload) becomes one note for that receiver,
