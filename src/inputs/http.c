@@ -8,8 +8,12 @@
  *   GET  /healthz                        "ok" while the spool is writable
  *   GET  /metrics                        Prometheus text format
  *
- * libmicrohttpd runs a small pool of threads, each with its own epoll set,
- * all accepting from one listening socket.  A request's body is collected
+ * libmicrohttpd runs a pool of threads sized to the machine (one per CPU,
+ * 2 to AS_HTTP_POOL_MAX), each polling its own connections, all accepting
+ * from one listening socket.  poll(2) rather than epoll: with a few dozen
+ * connections per thread it costs the same CPU per request (measured
+ * under bench/ingest.sh's load, within the noise), and a connection
+ * suspended and resumed needs no epoll_ctl calls.  A request's body is collected
  * in our own buffer, bounded by http.max_body (libmicrohttpd hands it over
  * in pieces); a Content-Length over the limit is answered 413 before any
  * of the body is read.  The parsed payload goes to as_submit() and the
