@@ -48,7 +48,7 @@ def memory(pid):
     return rss, uss
 
 
-d = Daemon(token=TOKEN, unix=False, log_level="warn", workers=8,
+d = Daemon(token=TOKEN, unix=False, log_level=os.environ.get("LOG_LEVEL", "info"), workers=8,
            directory=tempfile.mkdtemp(prefix="as-bench-idle-", dir=os.environ["BENCH_TMP"]))
 am = None
 try:
@@ -60,7 +60,7 @@ try:
     time.sleep(float(os.environ["IDLE"]))
     a, m = memory(d.proc.pid), memory(am.proc.pid)
     if os.environ.get("IDLE_DEBUG"):
-        os.system("grep Threads /proc/%d/status; cat /proc/%d/smaps_rollup | grep Private" % (d.proc.pid, d.proc.pid))
+        os.system("grep Threads /proc/%d/status; cat /proc/%d/smaps_rollup | grep Private; awk '/^[0-9a-f]+-/{m=$6" "$1} /^Private_(Clean|Dirty)/{p[m]+=$2} END{for(k in p) if(p[k]>=8) print p[k], k}' /proc/%d/smaps | sort -rn | head -30" % (d.proc.pid, d.proc.pid, d.proc.pid))
     print("idle.sh: %d CPUs; load average %s; measured %s s after one alert group went "
           "through both" % (os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3]),
                             os.environ["IDLE"]))

@@ -63,7 +63,7 @@ def payload(g):
 
 
 bodies = [payload(g) for g in range(N)]
-d = Daemon(unix=False, log_level="warn", workers=8,
+d = Daemon(unix=False, log_level="info", workers=8,
            directory=tempfile.mkdtemp(prefix="as-bench-storm-", dir=os.environ["BENCH_TMP"]))
 ok, bad, answered = [], [], []
 lock = threading.Lock()

@@ -17,15 +17,24 @@
  * Under systemd (Type=notify) the daemon says READY=1 once the spool is
  * recovered and the inputs listen, RELOADING=1 ... READY=1 around a
  * reload, STOPPING=1 when it stops, and keeps STATUS= up to date with the
- * queue depth.  sd_notify() does nothing when NOTIFY_SOCKET is unset.
+ * queue depth.  The protocol is one datagram to the socket named by
+ * NOTIFY_SOCKET (nothing when it is unset), spoken here rather than
+ * through libsystemd: linking it mapped 0.25 MB more into every daemon
+ * (its code and libraries only it needs), a fifth of an idle one's
+ * private memory.
  */
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alertsink/clock.h"
 #include "cli/cli.h"
@@ -35,14 +44,43 @@
 
 #define AS_STATUS_EVERY 10 /* seconds between two STATUS= updates */
 
+/* sd_notify(3)'s protocol: the message as one datagram to NOTIFY_SOCKET,
+ * a path or (a leading '@') an abstract socket name.  Best effort, as
+ * libsystemd's: nothing to do when systemd does not listen. */
+static void as_sd_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void as_sd_notify(const char *fmt, ...)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t plen = path ? strlen(path) : 0;
+    if (plen < 2 || plen >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@'))
+        return;
+    memcpy(sa.sun_path, path, plen);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0';
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof(msg))
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    (void)sendto(fd, msg, (size_t)len, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+    close(fd);
+}
+
 /* Tell systemd state ("READY=1\n", or "" for the status alone) and the
  * queue depth. */
 static void as_notify(const char *state)
 {
     const as_spool_t *sp = as_core->spool;
-    sd_notifyf(0, "%sSTATUS=serving; queue %zu, deferred %lld, dead %lld", state,
-               as_sched_depth(&as_core->sched), (long long)atomic_load(&sp->count[AS_Q_DEFERRED]),
-               (long long)atomic_load(&sp->count[AS_Q_DEAD]));
+    as_sd_notify("%sSTATUS=serving; queue %zu, deferred %lld, dead %lld", state,
+                 as_sched_depth(&as_core->sched), (long long)atomic_load(&sp->count[AS_Q_DEFERRED]),
+                 (long long)atomic_load(&sp->count[AS_Q_DEAD]));
 }
 
 static void as_log_conf_errors(as_conf_t *cf)
@@ -98,9 +136,9 @@ static void as_notify_reloading(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
-               (unsigned long long)now.tv_sec * 1000000ULL +
-                   (unsigned long long)now.tv_nsec / 1000);
+    as_sd_notify("RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+                 (unsigned long long)now.tv_sec * 1000000ULL +
+                     (unsigned long long)now.tv_nsec / 1000);
 }
 
 static void as_reopen(void)
@@ -184,7 +222,7 @@ int as_daemon_run(const char *path)
     }
 
     as_engine_drain();
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    as_sd_notify("STOPPING=1\nSTATUS=stopping");
     as_log(AS_LOG_INFO, "stopping");
     as_cycle_t *c = as_core_cycle();
     as_cycle_stop_inputs(c);

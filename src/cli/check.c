@@ -14,7 +14,6 @@
  * they are warnings.
  */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libesmtp.h>
@@ -30,6 +29,7 @@
 #include <yaml.h>
 
 #include "alertsink/buf.h"
+#include "alertsink/http.h"
 #include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "conf/cycle.h"
@@ -265,7 +265,8 @@ int as_cli_version(const char *path, int explicit_path)
     }
     as_conf_free_errors(&cf);
     printf("libraries:\n");
-    printf("  libcurl       %s\n", curl_version_info(CURLVERSION_NOW)->version);
+    const char *curl = as_httpc_curl_version();
+    printf("  libcurl       %s\n", curl ? curl : "cannot be loaded");
     printf("  cJSON         %s\n", cJSON_Version());
     printf("  libyaml       %s\n", yaml_get_version_string());
     printf("  libmicrohttpd %s\n", MHD_get_version());

@@ -474,21 +474,21 @@ static int as_is_journal(const char *name)
 size_t as_spool_list(as_spool_t *sp, as_queue_t q, char ***names)
 {
     *names = NULL;
-    DIR *d = as_opendir_fd(sp->dirfd[q]);
-    if (d == NULL)
+    as_dir_t d;
+    if (as_dir_open(&d, sp->dirfd[q]) < 0)
         return 0;
     size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || as_is_journal(e->d_name) || strcmp(e->d_name, "lock") == 0)
+    const char *name;
+    while ((name = as_dir_next(&d)) != NULL) {
+        if (name[0] == '.' || as_is_journal(name) || strcmp(name, "lock") == 0)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             *names = as_xrealloc(*names, cap * sizeof(char *));
         }
-        (*names)[n++] = as_xstrdup(e->d_name);
+        (*names)[n++] = as_xstrdup(name);
     }
-    closedir(d);
+    as_dir_close(&d);
     if (n > 1)
         qsort(*names, n, sizeof(char *), as_name_cmp);
     return n;
@@ -543,19 +543,19 @@ int as_spool_recover(as_spool_t *sp, as_err_t *err)
 
     /* Journals whose file is gone: the file was finished and removed. */
     for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++) {
-        DIR *d = as_opendir_fd(sp->dirfd[q]);
-        if (d == NULL)
+        as_dir_t d;
+        if (as_dir_open(&d, sp->dirfd[q]) < 0)
             continue;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!as_is_journal(e->d_name))
+        const char *name;
+        while ((name = as_dir_next(&d)) != NULL) {
+            if (!as_is_journal(name))
                 continue;
             char file[256];
-            snprintf(file, sizeof(file), "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
+            snprintf(file, sizeof(file), "%.*s", (int)(strlen(name) - 4), name);
             if (!as_spool_exists(sp, (as_queue_t)q, file))
-                unlinkat(sp->dirfd[q], e->d_name, 0);
+                unlinkat(sp->dirfd[q], name, 0);
         }
-        closedir(d);
+        as_dir_close(&d);
     }
 
     /* Recount. */
