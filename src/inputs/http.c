@@ -10,10 +10,11 @@
  *
  * libmicrohttpd runs a pool of threads sized to the machine (one per CPU,
  * 2 to AS_HTTP_POOL_MAX), each polling its own connections, all accepting
- * from one listening socket.  poll(2) rather than epoll: with a few dozen
- * connections per thread it costs the same CPU per request (measured
- * under bench/ingest.sh's load, within the noise), and a connection
- * suspended and resumed needs no epoll_ctl calls.  A request's body is collected
+ * from one listening socket.  poll(2) rather than epoll: libmicrohttpd's
+ * epoll loop can leave a burst of closed connections unhandled until the
+ * next timeout (docs/inputs.md), and with a few dozen connections per
+ * thread poll costs the same CPU per request (bench/ingest.sh's load,
+ * alternating runs, within the noise).  A request's body is collected
  * in our own buffer, bounded by http.max_body (libmicrohttpd hands it over
  * in pieces); a Content-Length over the limit is answered 413 before any
  * of the body is read.  The parsed payload goes to as_submit() and the

@@ -199,7 +199,12 @@ int as_segment_commit(as_segments_t *s, as_spool_t *sp, char *buf, size_t len, c
             s->fd = -1;
             unlinkat(sp->dirfd[AS_Q_TMP], tmpname, 0);
         } else {
-            /* Not written again: what is after the error is not trusted. */
+            /* The refused round's frame goes (a restart would read it back
+             * and deliver what was answered 503), best effort: a cut that
+             * fails leaves it, delivered once after a crash.  Not written
+             * again: what is after the error is not trusted. */
+            if (ftruncate(s->fd, (off_t)s->off) == 0)
+                (void)fdatasync(s->fd);
             as_segment_seal(s);
         }
         return as_err_set(err, "spool: cannot write incoming/%s: %s", fresh ? name : s->name,
