@@ -28,6 +28,7 @@
 
 #include "cli/cli.h"
 #include "lib/log.h"
+#include "lib/procmetrics.h"
 #include "queue/core.h"
 #include "queue/engine.h"
 
@@ -127,6 +128,9 @@ int as_daemon_run(const char *path)
     if (cycle == NULL)
         return AS_EXIT_USAGE;
 
+    /* What Prometheus client libraries export, beside the engine's. */
+    as_metrics_collector(as_metrics_build_info);
+    as_metrics_collector(as_metrics_process);
     as_err_t err;
     if (as_engine_open(cycle, 0, &err) < 0) {
         as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg), AS_S("config", path));

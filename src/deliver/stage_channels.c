@@ -119,9 +119,7 @@ static void as_channel_attempt(as_attempt_t *a, const as_plan_t *p, as_chan_t *c
     as_rendered_t r;
     as_err_t err;
     int64_t t0 = as_mono_ms();
-    const as_channel_conf_t *cc = p->conf;
-    if (as_render_message(a->cycle->tpl, as_cycle_chan_tpl(a->cycle, a->recv_index, p->module),
-                          cc->max_length, *ctx, &r, &err) < 0) {
+    if (as_cycle_render(a->cycle, a->recv_index, (size_t)p->module, *ctx, &r, &err) < 0) {
         /* A template that ran out of its render budget with this payload
          * does so again at every retry: the channel fails for good (the
          * next one takes over) without the sink being called. */

@@ -3,12 +3,19 @@
  * holds, less what each batch's journal says was finished; what deferred/
  * holds; and group_wait digests, whose members are not loaded again.
  *
- * The journal of a batch is replayed per note: "X" finished it, "D" marks
+ * The journal of a batch is replayed per note (as_replay_file(), which
+ * `alertsink queue` reads the spool with too): "X" finished it, "D" marks
  * a channel delivered, "A" an attempt that was started and may or may not
- * have reached the peer before the crash (in doubt: the file sink checks
- * its own output; other sinks deliver again, at least once).  A record
- * that was routed before the crash ("R id n") is routed again, as routing
- * is a function of the payload and the configuration.
+ * have reached the peer before the crash (counted, and in doubt: the file
+ * sink checks its own output; other sinks deliver again, at least once).
+ * A record that was routed before the crash ("R id n") is routed again,
+ * as routing is a function of the payload and the configuration.
+ *
+ * A batch picked up from maildrop/ while the daemon runs may hold a note
+ * that the schedule also holds: `alertsink queue retry` takes a note out
+ * of deferred/ and queues a copy that is due now.  The copy is the newer
+ * state and replaces the scheduled one (the worker forgets a deferred note
+ * whose file is gone, worker.c, for the case where it comes due first).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,8 +86,12 @@ static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int
             return 1;
         if (hit->op == 'D')
             as_note_chan(note, hit->ch)->state = AS_CH_DELIVERED;
-        if (hit->op == 'A')
-            as_note_chan(note, hit->ch)->in_doubt = 1;
+        if (hit->op == 'A') {
+            /* Started: it counts, whether or not it reached the peer. */
+            as_chan_t *ch = as_note_chan(note, hit->ch);
+            ch->in_doubt = 1;
+            ch->attempts++;
+        }
     }
     for (size_t i = 0; i < note->nch; i++) {
         if (note->ch[i].state == AS_CH_DELIVERED)
@@ -88,7 +99,6 @@ static int as_journal_apply(as_note_t *note, const as_jline_t *j, size_t nj, int
         else if (all_in_doubt)
             note->ch[i].in_doubt = 1;
     }
-    note->due_ms = 0;
     return 0;
 }
 
@@ -112,10 +122,10 @@ static int as_journal_has_wildcard(const as_jline_t *j, size_t nj)
  * (deferred/, dead/) and the crash came before its batch's journal said
  * "X".  The file of its own is the newer state; the batch's copy must not
  * be delivered a second time. */
-static int as_note_stored_apart(const as_note_t *n)
+static int as_note_stored_apart(const as_spool_t *sp, const as_note_t *n)
 {
-    return faccessat(as_core->spool->dirfd[AS_Q_DEFERRED], n->id, F_OK, 0) == 0 ||
-           faccessat(as_core->spool->dirfd[AS_Q_DEAD], n->id, F_OK, 0) == 0;
+    return faccessat(sp->dirfd[AS_Q_DEFERRED], n->id, F_OK, 0) == 0 ||
+           faccessat(sp->dirfd[AS_Q_DEAD], n->id, F_OK, 0) == 0;
 }
 
 /* Ids of notes a group_wait digest already stands for (start-up only). */
@@ -146,88 +156,121 @@ static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
     }
 }
 
-/* One file of incoming/: its entries, less what its journal finished. */
-static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
-                             const as_idset_t *digested)
+long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
+                    as_replay_pt each, void *arg, as_err_t *err)
 {
     as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
-    as_err_t err;
-    if (as_spool_read(as_core->spool, AS_Q_INCOMING, name, &data, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
+    as_err_t perr;
+    if (as_spool_read(sp, q, name, &data, err) < 0) {
         as_buf_free(&data);
-        return;
+        return -1;
     }
-    as_spool_journal_read(as_core->spool, AS_Q_INCOMING, name, &jbuf);
+    as_spool_journal_read(sp, q, name, &jbuf);
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
     int all_doubt = as_journal_has_wildcard(j, nj);
-    as_batch_t *b =
-        as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1); /* held until loading is done */
-    as_note_t **queue = NULL;
-    size_t nq = 0, cap = 0;
+    /* Only a batch can hold a note that was since stored apart. */
+    int batch = q == AS_Q_INCOMING || q == AS_Q_MAILDROP;
+    long passed = 0;
 
     for (char *p = data.data; p && *p;) {
         char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        as_note_t *e = len ? as_note_parse(p, len, &err) : NULL;
+        as_note_t *e = len ? as_note_parse(p, len, &perr) : NULL;
         p = nl ? nl + 1 : p + len;
         if (e == NULL) {
             if (len)
                 as_log(AS_LOG_ERROR, "skipping a malformed spool entry", AS_S("file", name),
-                       AS_S("error", err.msg));
+                       AS_S("error", perr.msg));
             continue;
         }
         as_note_t **notes = NULL;
         size_t count = 0;
-        if (e->routed) {
+        long routed = e->routed ? -1 : as_journal_routed(j, nj, e->id);
+        if (routed < 0) { /* a note, or a record never routed: as it is */
             notes = as_xcalloc(1, sizeof(*notes));
             notes[count++] = e;
-            e->batch = b;
         } else {
-            long routed = as_journal_routed(j, nj, e->id);
-            if (routed < 0) { /* never routed: as it came */
-                notes = as_xcalloc(1, sizeof(*notes));
-                notes[count++] = e;
-                e->batch = b;
-            } else {
-                e->batch = b;
-                count = as_worker_route(c, e, &notes);
-                if ((long)count != routed)
-                    as_log(AS_LOG_WARN, "a record routes differently since the crash",
-                           AS_S("id", e->id), AS_I("before", routed), AS_I("now", count));
-                as_note_free(e);
-            }
+            count = as_worker_route(c, e, &notes);
+            if ((long)count != routed)
+                as_log(AS_LOG_WARN, "a record routes differently since the crash",
+                       AS_S("id", e->id), AS_I("before", routed), AS_I("now", count));
+            as_note_free(e);
         }
         for (size_t i = 0; i < count; i++) {
-            if (as_journal_apply(notes[i], j, nj, all_doubt) || as_note_stored_apart(notes[i])) {
+            if (as_journal_apply(notes[i], j, nj, all_doubt) ||
+                (batch && as_note_stored_apart(sp, notes[i]))) {
                 as_note_free(notes[i]);
                 continue;
             }
-            if (as_idset_has(digested, notes[i]->id)) {
-                /* A digest written before the crash stands for it. */
-                char line[AS_NID_LEN + 8];
-                snprintf(line, sizeof(line), "X %s\n", notes[i]->id);
-                as_batch_write(b, line);
-                as_note_free(notes[i]);
-                continue;
-            }
-            if (nq == cap) {
-                cap = cap ? cap * 2 : 16;
-                queue = as_xrealloc(queue, cap * sizeof(*queue));
-            }
-            queue[nq++] = notes[i];
+            if (batch)
+                notes[i]->due_ms = 0; /* a file of its own keeps its time */
+            each(arg, notes[i]);
+            passed++;
         }
         free(notes);
     }
-    as_batch_hold(b, (int)nq);
-    for (size_t i = 0; i < nq; i++)
-        as_sched_push(&as_core->sched, queue[i]);
-    *loaded += nq;
-    free(queue);
     free(j);
     as_buf_free(&jbuf);
     as_buf_free(&data);
-    as_batch_release(b, 1); /* removes the file if nothing was left in it */
+    return passed;
+}
+
+/* Loading one batch: its pending notes, queued once the whole file is read. */
+typedef struct {
+    as_batch_t *b;
+    const as_idset_t *digested;
+    int replace; /* picked up while running: replaces a scheduled copy */
+    as_note_t **queue;
+    size_t nq, cap;
+} as_load_t;
+
+static void as_load_note(void *arg, as_note_t *n)
+{
+    as_load_t *l = arg;
+    n->batch = l->b;
+    if (as_idset_has(l->digested, n->id)) {
+        /* A digest written before the crash stands for it. */
+        char line[AS_NID_LEN + 8];
+        snprintf(line, sizeof(line), "X %s\n", n->id);
+        as_batch_write(l->b, line);
+        as_note_free(n);
+        return;
+    }
+    if (l->replace && n->routed) {
+        as_note_t *old = as_sched_take(&as_core->sched, n->id);
+        if (old != NULL) {
+            as_log(AS_LOG_INFO, "a queued copy replaces the scheduled one", AS_S("id", n->id));
+            as_note_free(old);
+        }
+    }
+    if (l->nq == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->queue = as_xrealloc(l->queue, l->cap * sizeof(*l->queue));
+    }
+    l->queue[l->nq++] = n;
+}
+
+/* One file of incoming/: its entries, less what its journal finished. */
+static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
+                             const as_idset_t *digested, int replace)
+{
+    as_err_t err;
+    as_load_t l = {.digested = digested, .replace = replace};
+    /* Held until loading is done, so that a note finished meanwhile cannot
+     * remove the file under the replay. */
+    l.b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
+    if (as_replay_file(as_core->spool, c, AS_Q_INCOMING, name, as_load_note, &l, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
+        as_batch_abandon(l.b);
+        return;
+    }
+    as_batch_hold(l.b, (int)l.nq);
+    for (size_t i = 0; i < l.nq; i++)
+        as_sched_push(&as_core->sched, l.queue[i]);
+    *loaded += l.nq;
+    free(l.queue);
+    as_batch_release(l.b, 1); /* removes the file if nothing was left in it */
 }
 
 static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
@@ -296,7 +339,7 @@ int as_recover_load(as_err_t *err)
 
     n = as_spool_list(as_core->spool, AS_Q_INCOMING, &names);
     for (size_t i = 0; i < n; i++)
-        as_load_incoming(c, names[i], &loaded, &digested);
+        as_load_incoming(c, names[i], &loaded, &digested, 0);
     as_spool_list_free(names, n);
     as_spool_list_free(digested.v, digested.n);
 
@@ -311,7 +354,7 @@ size_t as_recover_batch(const char *name)
 {
     size_t loaded = 0;
     as_cycle_t *c = as_core_cycle();
-    as_load_incoming(c, name, &loaded, NULL);
+    as_load_incoming(c, name, &loaded, NULL, 1);
     as_cycle_unref(c);
     return loaded;
 }

@@ -29,6 +29,8 @@
 const char *const as_queue_names[AS_Q_COUNT] = {"tmp",    "maildrop", "incoming",
                                                 "active", "deferred", "dead"};
 
+#define AS_SPOOL_LOCK_TRIES 20 /* of 100 ms */
+
 static int as_spool_counted(as_queue_t q)
 {
     return q == AS_Q_INCOMING || q == AS_Q_ACTIVE || q == AS_Q_DEFERRED || q == AS_Q_MAILDROP;
@@ -115,7 +117,15 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
     }
     if (exclusive) {
         sp->lockfd = openat(root, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (sp->lockfd < 0 || flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        /* A command may hold the lock for a moment (as_spool_daemon()):
+         * wait that out, not another daemon. */
+        int locked = -1;
+        for (int i = 0; sp->lockfd >= 0 && i < AS_SPOOL_LOCK_TRIES; i++) {
+            if ((locked = flock(sp->lockfd, LOCK_EX | LOCK_NB)) == 0 || errno != EWOULDBLOCK)
+                break;
+            as_sleep_ms(100);
+        }
+        if (locked < 0) {
             as_err_set(err, "spool %s is in use by another alertsink daemon (%s)", dir,
                        strerror(errno));
             close(root);
@@ -131,6 +141,24 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
 fail:
     as_spool_close(sp);
     return NULL;
+}
+
+as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err)
+{
+    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        as_err_set(err, "cannot open spool %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    as_spool_t *sp = as_xcalloc(1, sizeof(*sp));
+    sp->dir = as_xstrdup(dir);
+    sp->lockfd = -1;
+    /* A state that was never made is empty: -1 lists nothing. */
+    for (int i = 0; i < AS_Q_COUNT; i++)
+        sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sp->dedupfd = openat(root, "dedup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(root);
+    return sp;
 }
 
 void as_spool_close(as_spool_t *sp)
@@ -235,9 +263,13 @@ int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t 
      * repeat one (at-least-once), never lose one. */
     if (renameat(sp->dirfd[from], log, sp->dirfd[to], log) < 0 && errno != ENOENT)
         return as_err_set(err, "spool: cannot move %s: %s", log, strerror(errno));
-    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0)
-        return as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name,
-                          as_queue_names[from], as_queue_names[to], strerror(errno));
+    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0) {
+        int e = errno;
+        as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name, as_queue_names[from],
+                   as_queue_names[to], strerror(e));
+        errno = e; /* ENOENT: somebody else moved it first */
+        return -1;
+    }
     if (sync && fsync(sp->dirfd[to]) < 0)
         return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[to], strerror(errno));
     if (size >= 0) {
@@ -252,13 +284,46 @@ int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
     off_t size = as_spool_size(sp, q, name);
     char log[AS_ID_LEN + 48];
     as_journal_name(log, sizeof(log), name);
-    int rc = unlinkat(sp->dirfd[q], name, 0);
+    int rc = unlinkat(sp->dirfd[q], name, 0), e = errno;
     if (rc == 0 && size >= 0)
         as_spool_account(sp, q, -(long long)size, -1);
     /* The file first: a leftover journal without its file is ignored and
      * removed at start, a file without its journal is delivered again. */
     unlinkat(sp->dirfd[q], log, 0);
+    errno = e; /* the file's: ENOENT, somebody else took it first */
     return rc;
+}
+
+int as_spool_daemon(const char *dir, int *hold, long *pid)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    /* To hold it, take it as the daemon does; only to look, a shared lock
+     * for a moment (a daemon starting meanwhile waits, as_spool_open()). */
+    int fd =
+        hold ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : open(path, O_RDONLY | O_CLOEXEC);
+    if (hold)
+        *hold = -1;
+    if (pid)
+        *pid = 0;
+    if (fd < 0)
+        return !hold && errno == ENOENT ? 0 : -1; /* no daemon ever started here */
+    if (flock(fd, (hold ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) {
+        if (hold)
+            *hold = fd;
+        else
+            close(fd);
+        return 0;
+    }
+    int e = errno;
+    if (e == EWOULDBLOCK && pid) {
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        *pid = strtol(buf, NULL, 10);
+    }
+    close(fd);
+    return e == EWOULDBLOCK ? 1 : -1;
 }
 
 static int as_read_fd(int fd, as_buf_t *out)
@@ -415,16 +480,27 @@ int as_spool_recover(as_spool_t *sp, as_err_t *err)
         closedir(d);
     }
 
-    /* Recount. */
-    atomic_store(&sp->bytes, 0);
+    as_spool_recount(sp);
+    return 0;
+}
+
+void as_spool_recount(as_spool_t *sp)
+{
+    /* Counted apart and stored at once: a worker's move meanwhile is off
+     * by one until the next recount, never lost for good. */
+    long long bytes = 0, count[AS_Q_COUNT] = {0};
     for (int q = 0; q < AS_Q_COUNT; q++) {
-        atomic_store(&sp->count[q], 0);
-        n = as_spool_list(sp, (as_queue_t)q, &names);
+        char **names;
+        size_t n = as_spool_list(sp, (as_queue_t)q, &names);
         for (size_t i = 0; i < n; i++) {
             off_t size = as_spool_size(sp, (as_queue_t)q, names[i]);
-            as_spool_account(sp, (as_queue_t)q, size > 0 ? size : 0, 1);
+            if (as_spool_counted((as_queue_t)q))
+                bytes += size > 0 ? size : 0;
         }
+        count[q] = (long long)n;
         as_spool_list_free(names, n);
     }
-    return 0;
+    atomic_store(&sp->bytes, bytes);
+    for (int q = 0; q < AS_Q_COUNT; q++)
+        atomic_store(&sp->count[q], count[q]);
 }

@@ -275,21 +275,26 @@ static void as_tpl_add_time(cJSON *alert, const char *key, double at)
         as_tpl_add_string(alert, key, buf);
 }
 
+void as_tpl_duration(long long s, char *buf, size_t len)
+{
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(buf, len, "%llds", s);
+    else if (s < 3600)
+        snprintf(buf, len, s % 60 ? "%lldm %llds" : "%lldm", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, len, s % 3600 / 60 ? "%lldh %lldm" : "%lldh", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, len, s % 86400 / 3600 ? "%lldd %lldh" : "%lldd", s / 86400, s % 86400 / 3600);
+}
+
 static void as_tpl_add_duration(cJSON *alert, long long s)
 {
     char buf[64];
     if (s < 0)
         return;
-    if (s < 60)
-        snprintf(buf, sizeof(buf), "%llds", s);
-    else if (s < 3600)
-        snprintf(buf, sizeof(buf), s % 60 ? "%lldm %llds" : "%lldm", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, sizeof(buf), s % 3600 / 60 ? "%lldh %lldm" : "%lldh", s / 3600,
-                 s % 3600 / 60);
-    else
-        snprintf(buf, sizeof(buf), s % 86400 / 3600 ? "%lldd %lldh" : "%lldd", s / 86400,
-                 s % 86400 / 3600);
+    as_tpl_duration(s, buf, sizeof(buf));
     as_tpl_add_string(alert, "duration", buf);
 }
 
