@@ -153,9 +153,18 @@ as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err)
     as_spool_t *sp = as_xcalloc(1, sizeof(*sp));
     sp->dir = as_xstrdup(dir);
     sp->lockfd = -1;
-    /* A state that was never made is empty: -1 lists nothing. */
-    for (int i = 0; i < AS_Q_COUNT; i++)
+    /* A state that was never made is empty: -1 lists nothing.  One that
+     * cannot be read is an error, not an empty state. */
+    for (int i = 0; i < AS_Q_COUNT; i++) {
         sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sp->dirfd[i] < 0 && errno != ENOENT) {
+            as_err_set(err, "cannot open spool %s/%s: %s", dir, as_queue_names[i],
+                       strerror(errno));
+            close(root);
+            as_spool_close(sp);
+            return NULL;
+        }
+    }
     sp->dedupfd = openat(root, "dedup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     close(root);
     return sp;
