@@ -306,7 +306,9 @@ class QueueStopped(unittest.TestCase):
         send = subprocess.Popen([BINARY, "send", "-c", self.d.config, "--timeout", "60s", "busy"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            got = wait_for(lambda: rows(self.d), 20, interval=0.1, what="send's maildrop/ file")
+            wait_for(lambda: self.d.spool_files("maildrop"), 20, interval=0.1,
+                     what="send's maildrop/ file")
+            got = rows(self.d)
             p = self.d.cli("queue", "drop", got[0]["id"])
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn("being delivered right now by `alertsink send`", p.stderr)

@@ -300,13 +300,13 @@ class Daemon:
             if marker in log:
                 raise AssertionError("sanitizer report in the daemon's log:\n" + log[-20000:])
 
-    def cli(self, *args, stdin=None, timeout=60, wrapper=()):
+    def cli(self, *args, stdin=None, timeout=60, wrapper=(), env=None):
         """Run `alertsink ARGS -c CONFIG` (a command on this daemon's
         configuration); returns the CompletedProcess (text).  A sanitizer
         report on its stderr fails the test."""
         p = subprocess.run(list(wrapper) + [BINARY] + list(args) + ["-c", self.config],
                            input=stdin, capture_output=True, text=True, timeout=timeout * SLOW,
-                           cwd=self.dir)
+                           cwd=self.dir, env=env)
         for marker in SANITIZER_MARKERS:
             if marker in p.stderr:
                 raise AssertionError("sanitizer report from alertsink %s:\n%s"
