@@ -29,7 +29,7 @@ for h in help --help -h; do
 done
 contains "general usage: --no-env" "$tmp/out" "--no-env"
 
-for cmd in send render routes wa requeue; do
+for cmd in send preview render routes status queue wa requeue ready; do
     "$ALERTSINK" help $cmd >"$tmp/help" 2>"$tmp/err"
     check "help $cmd" 0 $?
     contains "help $cmd: its usage" "$tmp/help" "usage: alertsink $cmd"
@@ -54,6 +54,26 @@ for sub in login pair devices logout send; do
     check "wa -c F $sub --help" 0 $?
 done
 contains "wa send --help: options" "$tmp/help" "--at T"
+
+for sub in show retry drop; do
+    "$ALERTSINK" queue $sub --help >"$tmp/own" 2>"$tmp/err"
+    check "queue $sub --help" 0 $?
+    contains "queue $sub --help: its usage first" "$tmp/own" "usage: alertsink queue $sub"
+    for other in show retry drop; do
+        [ $other = $sub ] && continue
+        absent "queue $sub --help: not queue $other" "$tmp/own" "alertsink queue $other"
+    done
+    "$ALERTSINK" help queue $sub >"$tmp/help" 2>"$tmp/err"
+    check "help queue $sub" 0 $?
+    same "help queue $sub = queue $sub --help" "$tmp/help" "$tmp/own"
+done
+"$ALERTSINK" queue --help >"$tmp/own"
+for sub in show retry drop; do
+    contains "queue --help lists $sub" "$tmp/own" "alertsink queue $sub"
+done
+"$ALERTSINK" send --help >"$tmp/own"
+contains "send --help: --dry-run" "$tmp/own" "--dry-run"
+contains "send --help: MESSAGE" "$tmp/own" "[MESSAGE...]"
 "$ALERTSINK" wa pair --help >"$tmp/own"
 contains "wa pair --help: --timeout" "$tmp/own" "--timeout D"
 "$ALERTSINK" wa --help >"$tmp/own"
