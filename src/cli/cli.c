@@ -46,8 +46,9 @@ as_config_t *as_cli_config_flags(const char *who, const char *path, unsigned fla
     as_conf_t cf;
     if (path == NULL)
         path = as_config_default_path();
-    as_config_t *cfg = as_config_load_flags(&cf, path, flags);
-    as_conf_print_warnings(&cf, stderr);
+    as_config_t *cfg = as_config_load_flags(&cf, path, flags & ~(unsigned)AS_CLI_QUIET);
+    if (!(flags & AS_CLI_QUIET))
+        as_conf_print_warnings(&cf, stderr);
     if (cfg == NULL)
         as_cli_invalid(who, path, &cf);
     as_conf_free_errors(&cf);
@@ -64,8 +65,9 @@ as_cycle_t *as_cli_cycle_flags(const char *who, const char *path, unsigned flags
     as_conf_t cf;
     if (path == NULL)
         path = as_config_default_path();
-    as_cycle_t *c = as_cycle_create(&cf, path, flags);
-    as_conf_print_warnings(&cf, stderr);
+    as_cycle_t *c = as_cycle_create(&cf, path, flags & ~(unsigned)AS_CLI_QUIET);
+    if (!(flags & AS_CLI_QUIET))
+        as_conf_print_warnings(&cf, stderr);
     if (c == NULL)
         as_cli_invalid(who, path, &cf);
     as_conf_free_errors(&cf);

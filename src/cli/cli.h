@@ -37,6 +37,10 @@ as_cycle_t *as_cli_cycle(const char *who, const char *path);
  * stderr in every case. */
 as_config_t *as_cli_config_flags(const char *who, const char *path, unsigned flags);
 as_cycle_t *as_cli_cycle_flags(const char *who, const char *path, unsigned flags);
+/* A flag of the two above, not the loader's: no warnings, for commands
+ * that only look at the spool (queue, status), to which an unset secret
+ * or a missing templates.dir means nothing. */
+enum { AS_CLI_QUIET = 1u << 16 };
 
 /* -t / -T: print the configuration (-T), check what the daemon meets at
  * start; no_env: unset ${NAME} and unreadable secret files are warnings. */

@@ -59,6 +59,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/recover.h"
+#include "render/template.h"
 
 static const char as_queue_list_usage[] =
     "usage: alertsink queue [--state STATE] [--json] [-c FILE]\n"
@@ -425,7 +426,7 @@ static void as_queue_alert_line(const cJSON *al, as_buf_t *out)
         if (cJSON_IsString(l) && strcmp(l->string, "alertname") != 0)
             as_buf_printf(out, " %s=%s", l->string, l->valuestring);
     }
-    const char *since = as_json_str(al, "startsAt");
+    const char *since = as_json_str(al, "since"); /* the template context's */
     if (since)
         as_buf_printf(out, "  since %s", since);
     as_buf_putc(out, '\n');
@@ -513,7 +514,9 @@ static int as_queue_show(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *sp
             printf("  %s\n", e->valuestring);
     }
     as_buf_t lines = AS_BUF_INIT;
-    cJSON_ArrayForEach(e, alerts) as_queue_alert_line(e, &lines);
+    cJSON *ctx = as_tpl_context(n->payload);
+    cJSON_ArrayForEach(e, as_json_arr(ctx, "alerts")) as_queue_alert_line(e, &lines);
+    cJSON_Delete(ctx);
     printf("alerts:\n%s", lines.data ? lines.data : "");
     as_buf_free(&lines);
     printf("messages (what each channel would send now):\n");
@@ -772,7 +775,8 @@ static int as_queue_run(int argc, char **argv, int alias)
     int rc = as_queue_parse(argc, argv, &o, alias);
     if (rc >= 0)
         return rc;
-    as_cycle_t *c = as_cli_cycle_flags(o.who, o.config, AS_LOAD_NO_SEND);
+    as_log_set_level(AS_LOG_ERROR); /* loading: nothing of it matters here */
+    as_cycle_t *c = as_cli_cycle_flags(o.who, o.config, AS_LOAD_NO_SEND | AS_CLI_QUIET);
     if (c == NULL)
         return AS_EXIT_USAGE;
     as_log_set_level(AS_LOG_WARN);

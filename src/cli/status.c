@@ -124,7 +124,8 @@ int as_cli_status(int argc, char **argv)
     if (optind < argc)
         return as_cli_usage_error(who, as_status_usage, "unexpected argument '%s'", argv[optind]);
 
-    as_cycle_t *cy = as_cli_cycle_flags(who, path, AS_LOAD_NO_SEND);
+    as_log_set_level(AS_LOG_ERROR); /* loading: nothing of it matters here */
+    as_cycle_t *cy = as_cli_cycle_flags(who, path, AS_LOAD_NO_SEND | AS_CLI_QUIET);
     if (cy == NULL)
         return AS_EXIT_USAGE;
     as_log_set_level(AS_LOG_ERROR);
