@@ -210,7 +210,8 @@ static int as_check_runtime(const as_config_t *cfg, int no_env)
 
 int as_cli_check(const char *path, int print, int no_env)
 {
-    as_cycle_t *c = as_cli_cycle_flags("alertsink", path, AS_LOAD_CHECK | (no_env ? AS_LOAD_NO_SEND : 0));
+    as_cycle_t *c =
+        as_cli_cycle_flags("alertsink", path, AS_LOAD_CHECK | (no_env ? AS_LOAD_NO_SEND : 0));
     if (c == NULL)
         return AS_EXIT_FAIL;
     if (print)

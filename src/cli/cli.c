@@ -4,6 +4,7 @@
  * reported one way.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,12 @@ int as_cli_usage_error(const char *who, const char *usage, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n%s", usage);
     return AS_EXIT_USAGE;
+}
+
+int as_cli_bad_option(const char *who, const char *usage, int c, char **argv)
+{
+    return as_cli_usage_error(
+        who, usage, c == ':' ? "option %s needs a value" : "unknown option %s", argv[optind - 1]);
 }
 
 static void as_cli_invalid(const char *who, const char *path, const as_conf_t *cf)

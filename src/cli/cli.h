@@ -26,6 +26,9 @@ enum {
 /* "WHO: " and the message on stderr, then the usage; returns AS_EXIT_USAGE. */
 int as_cli_usage_error(const char *who, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The usage error for what getopt_long() gave back that no case of the
+ * caller took: ':' (an option without its value) or an unknown option. */
+int as_cli_bad_option(const char *who, const char *usage, int c, char **argv);
 /* The configuration at path (NULL: $ALERTSINK_CONFIG, else the default),
  * loaded; NULL, with its errors on stderr, when it is invalid. */
 as_config_t *as_cli_config(const char *who, const char *path);

@@ -192,11 +192,8 @@ int as_cli_preview(int argc, char **argv)
         case 'h':
             fputs(as_preview_usage, stdout);
             return AS_EXIT_OK;
-        case ':':
-            return as_cli_usage_error(who, as_preview_usage, "option %s needs a value",
-                                      argv[optind - 1]);
         default:
-            return as_cli_usage_error(who, as_preview_usage, "unknown option %s", argv[optind - 1]);
+            return as_cli_bad_option(who, as_preview_usage, c, argv);
         }
     }
     if (optind < argc)

@@ -163,12 +163,8 @@ int as_cli_ready(int argc, char **argv)
         case 'h':
             fputs(as_ready_usage, stdout);
             return AS_EXIT_OK;
-        case ':':
-            return as_cli_usage_error("alertsink ready", as_ready_usage, "option %s needs a value",
-                                      argv[optind - 1]);
         default:
-            return as_cli_usage_error("alertsink ready", as_ready_usage, "unknown option %s",
-                                      argv[optind - 1]);
+            return as_cli_bad_option("alertsink ready", as_ready_usage, c, argv);
         }
     }
     if (optind < argc)

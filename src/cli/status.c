@@ -114,11 +114,8 @@ int as_cli_status(int argc, char **argv)
         case 'h':
             fputs(as_status_usage, stdout);
             return AS_EXIT_OK;
-        case ':':
-            return as_cli_usage_error(who, as_status_usage, "option %s needs a value",
-                                      argv[optind - 1]);
         default:
-            return as_cli_usage_error(who, as_status_usage, "unknown option %s", argv[optind - 1]);
+            return as_cli_bad_option(who, as_status_usage, c, argv);
         }
     }
     if (optind < argc)
