@@ -470,10 +470,10 @@ static int as_queue_show(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *sp
     printf("state:     %s (%s/%s/%s)\n", as_queue_names[r->state], sp->dir,
            as_queue_names[r->state], r->file);
     if (a.recv != NULL) {
-        printf("receiver:  %s (mode %s:", n->receiver, a.recv->mode ? a.recv->mode : "fallback");
+        printf("receiver:  %s (channels:", n->receiver);
         for (size_t i = 0; i < a.nplan; i++)
             printf("%s %s", i ? "," : "", a.plan[i].name);
-        printf(")\n");
+        printf("; mode %s)\n", a.recv->mode ? a.recv->mode : "fallback");
     } else {
         printf("receiver:  %s (not in %s any more: it goes to dead/)\n",
                n->receiver ? n->receiver : "", c->cfg->file);
@@ -772,6 +772,9 @@ static int as_queue_change(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *
 static int as_queue_run(int argc, char **argv, int alias)
 {
     as_queue_opts_t o = {.who = alias ? "alertsink requeue" : "alertsink queue"};
+    /* A line at a time: what is done (stdout) and what is logged or went
+     * wrong (stderr) stay in order when both go to one file. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     int rc = as_queue_parse(argc, argv, &o, alias);
     if (rc >= 0)
         return rc;
