@@ -262,15 +262,14 @@ static void as_queue_plan(as_cycle_t *c, const as_note_t *n, as_attempt_t *a)
     }
 }
 
-static const char *const as_ch_states[] = {"pending", "delivered", "failed", "superseded"};
-
 static void as_queue_time(cJSON *o, const char *key, int64_t ms)
 {
-    char buf[40];
-    if (ms > 0)
-        cJSON_AddStringToObject(o, key, as_rfc3339_ms(ms, buf, sizeof(buf)));
-    else
+    if (ms <= 0) {
         cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char buf[40];
+    cJSON_AddStringToObject(o, key, as_rfc3339_ms(ms, buf, sizeof(buf)));
 }
 
 /* A channel's next try: the chain decides (its backoff, and in mode
@@ -319,7 +318,7 @@ static cJSON *as_queue_row_json(as_cycle_t *c, const as_view_row_t *r, int64_t n
     for (size_t i = 0; i < a.nplan; i++) {
         const as_chan_t *ch = as_note_chan_find(n, a.plan[i].name);
         cJSON *cj = cJSON_AddObjectToObject(chs, a.plan[i].name);
-        cJSON_AddStringToObject(cj, "state", ch ? as_ch_states[ch->state] : "pending");
+        cJSON_AddStringToObject(cj, "state", ch ? as_chan_state_name(ch->state) : "pending");
         cJSON_AddNumberToObject(cj, "attempts", ch ? ch->attempts : 0);
         int64_t cn = as_queue_chan_next(r, &a, i);
         if (cn < 0)
@@ -336,7 +335,7 @@ static cJSON *as_queue_row_json(as_cycle_t *c, const as_view_row_t *r, int64_t n
     for (size_t i = 0; i < n->nch; i++)
         if (!cJSON_HasObjectItem(chs, n->ch[i].name)) {
             cJSON *cj = cJSON_AddObjectToObject(chs, n->ch[i].name);
-            cJSON_AddStringToObject(cj, "state", as_ch_states[n->ch[i].state]);
+            cJSON_AddStringToObject(cj, "state", as_chan_state_name(n->ch[i].state));
             cJSON_AddNumberToObject(cj, "attempts", n->ch[i].attempts);
             cJSON_AddNullToObject(cj, "next");
             if (n->ch[i].error)
@@ -496,7 +495,7 @@ static int as_queue_show(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *sp
         const as_chan_t *ch = as_note_chan_find(n, a.plan[i].name);
         int64_t cn = as_queue_chan_next(r, &a, i);
         char st[32];
-        snprintf(st, sizeof(st), "%s%s", ch ? as_ch_states[ch->state] : "pending",
+        snprintf(st, sizeof(st), "%s%s", ch ? as_chan_state_name(ch->state) : "pending",
                  ch && ch->unavailable ? " (unavailable)" : "");
         printf("  %-10s %-22s %3d attempt%s", a.plan[i].name, st, ch ? ch->attempts : 0,
                ch && ch->attempts == 1 ? " " : "s");
@@ -515,7 +514,10 @@ static int as_queue_show(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *sp
     }
     as_buf_t lines = AS_BUF_INIT;
     cJSON *ctx = as_tpl_context(n->payload);
-    cJSON_ArrayForEach(e, as_json_arr(ctx, "alerts")) as_queue_alert_line(e, &lines);
+    cJSON_ArrayForEach(e, as_json_arr(ctx, "alerts"))
+    {
+        as_queue_alert_line(e, &lines);
+    }
     cJSON_Delete(ctx);
     printf("alerts:\n%s", lines.data ? lines.data : "");
     as_buf_free(&lines);

@@ -73,11 +73,11 @@ static int as_ready_http(const as_listen_t *l, int64_t timeout_ms, char *msg, si
     as_httpc_req_t req = {.method = "GET", .url = url, .timeout_ms = timeout_ms, .direct = 1};
     as_httpc_resp_t resp;
     as_err_t err;
-    char body[AS_READY_BODY_MAX + 1];
     int ready = 0;
     if (as_httpc_request(c, &req, &resp, &err) < 0) {
         snprintf(msg, len, "%s", err.msg);
     } else {
+        char body[AS_READY_BODY_MAX + 1];
         as_ready_body(&resp.body, body, sizeof(body));
         if (resp.status == 200) {
             snprintf(msg, len, "%s: %s", url, body[0] ? body : "200");

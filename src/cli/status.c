@@ -61,7 +61,7 @@ static as_status_chan_t *as_status_chan(as_status_chan_t *v, size_t *n, const ch
 
 /* Every error of n ("TIME CHANNEL: reason") that is newer than what its
  * channel has. */
-static void as_status_errors(as_status_chan_t *v, size_t *nv, const as_note_t *n)
+static void as_status_errors(as_status_chan_t *v, size_t nv, const as_note_t *n)
 {
     const cJSON *e;
     cJSON_ArrayForEach(e, n->errors)
@@ -78,7 +78,7 @@ static void as_status_errors(as_status_chan_t *v, size_t *nv, const as_note_t *n
         snprintf(ch, sizeof(ch), "%.*s", (int)(colon - sp - 1), sp + 1);
         if (as_rfc3339_parse(when, &at) < 0)
             continue;
-        for (size_t i = 0; i < *nv; i++)
+        for (size_t i = 0; i < nv; i++)
             if (strcmp(v[i].name, ch) == 0 && at >= v[i].error_at) {
                 v[i].error_at = at;
                 snprintf(v[i].error, sizeof(v[i].error), "%s", colon + 2);
@@ -151,7 +151,7 @@ int as_cli_status(int argc, char **argv)
     for (size_t i = 0; i < v.n; i++) {
         const as_view_row_t *r = &v.v[i];
         count[r->state]++;
-        as_status_errors(chans, &nchans, r->note);
+        as_status_errors(chans, nchans, r->note);
         if (r->state == AS_Q_DEAD)
             continue;
         if (oldest == NULL)
@@ -177,8 +177,8 @@ int as_cli_status(int argc, char **argv)
         }
     }
 
-    char buf[128], d[64];
     if (json) {
+        char buf[128];
         cJSON *o = cJSON_CreateObject(), *dj = cJSON_AddObjectToObject(o, "daemon");
         cJSON_AddBoolToObject(dj, "running", running == 1);
         if (running == 1 && pid > 0)
@@ -228,6 +228,7 @@ int as_cli_status(int argc, char **argv)
         cJSON_free(s);
         cJSON_Delete(o);
     } else {
+        char d[64];
         if (running == 1)
             printf("daemon:    running (pid %ld); %s: %s\n", pid,
                    ready > 0 ? "taking alerts" : "NOT taking alerts", health);

@@ -22,6 +22,13 @@
 
 static const char *const as_ch_state_names[] = {"pending", "delivered", "failed", "superseded"};
 
+const char *as_chan_state_name(as_ch_state_t s)
+{
+    return (unsigned)s < sizeof(as_ch_state_names) / sizeof(as_ch_state_names[0])
+               ? as_ch_state_names[s]
+               : "pending";
+}
+
 as_note_t *as_note_new(void)
 {
     as_note_t *n = as_xcalloc(1, sizeof(*n));

@@ -158,8 +158,7 @@ as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err)
     for (int i = 0; i < AS_Q_COUNT; i++) {
         sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sp->dirfd[i] < 0 && errno != ENOENT) {
-            as_err_set(err, "cannot open spool %s/%s: %s", dir, as_queue_names[i],
-                       strerror(errno));
+            as_err_set(err, "cannot open spool %s/%s: %s", dir, as_queue_names[i], strerror(errno));
             close(root);
             as_spool_close(sp);
             return NULL;
