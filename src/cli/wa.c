@@ -316,7 +316,19 @@ static char *as_wa_read_stdin(void)
 
 enum { AS_OPT_PHONE = 256, AS_OPT_TIMEOUT, AS_OPT_REG_ID, AS_OPT_TO, AS_OPT_FILE, AS_OPT_AT };
 
-int as_cli_wa(int argc, char **argv)
+/* What the command line said. */
+typedef struct {
+    const char *path, *phone_arg, *timeout_arg, *reg_id, *to_arg, *cmd;
+    int timeout_set, help;
+    as_wa_sendargs_t send;
+    char phone[32];
+    int64_t timeout_ms;
+    int rest; /* argv index of the first MESSAGE word */
+} as_wa_args_t;
+
+/* Options before the subcommand ("+" stops at it), then the subcommand's
+ * own, in any order around its MESSAGE words.  0, or an exit code. */
+static int as_wa_parse(int argc, char **argv, as_wa_args_t *a)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
@@ -327,16 +339,7 @@ int as_cli_wa(int argc, char **argv)
                                              {"file", required_argument, NULL, AS_OPT_FILE},
                                              {"at", required_argument, NULL, AS_OPT_AT},
                                              {NULL, 0, NULL, 0}};
-
-    const char *path = NULL, *phone_arg = NULL, *timeout_arg = "2m", *reg_id = NULL;
-    const char *to_arg = NULL, *cmd = NULL;
-    as_wa_sendargs_t send = {{0, NULL}, NULL, NULL, NULL};
-    char phone[32] = "";
-    int64_t timeout_ms = 0;
-    int c, rc = AS_EXIT_USAGE, timeout_set = 0;
-
-    /* Two passes: options before the subcommand ("+" stops at it), then
-     * the subcommand's own, in any order around its MESSAGE words. */
+    int c;
     optind = 0;
     opterr = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -346,153 +349,173 @@ int as_cli_wa(int argc, char **argv)
                 return as_wa_usage_error(NULL, "option %s comes after the subcommand", opt);
             switch (c) {
             case 'c':
-                path = optarg;
+                a->path = optarg;
                 break;
             case 'h':
-                as_wa_print_usage(stdout, cmd); /* after the subcommand: its own */
+                as_wa_print_usage(stdout, a->cmd); /* after the subcommand: its own */
+                a->help = 1;
                 return AS_EXIT_OK;
             case AS_OPT_PHONE:
-                phone_arg = optarg;
+                a->phone_arg = optarg;
                 break;
             case AS_OPT_TIMEOUT:
-                timeout_arg = optarg;
-                timeout_set = 1;
+                a->timeout_arg = optarg;
+                a->timeout_set = 1;
                 break;
             case AS_OPT_REG_ID:
-                reg_id = optarg;
+                a->reg_id = optarg;
                 break;
             case AS_OPT_TO:
-                to_arg = optarg;
+                a->to_arg = optarg;
                 break;
             case AS_OPT_FILE:
-                send.file = optarg;
+                a->send.file = optarg;
                 break;
             case AS_OPT_AT:
-                send.at = optarg;
+                a->send.at = optarg;
                 break;
             case ':':
-                return as_wa_usage_error(cmd, "option %s needs a value", opt);
+                return as_wa_usage_error(a->cmd, "option %s needs a value", opt);
             default:
-                return as_wa_usage_error(cmd, "unknown option %s", opt);
+                return as_wa_usage_error(a->cmd, "unknown option %s", opt);
             }
         }
         if (pass == 1)
             break;
         if (optind >= argc)
             return as_wa_usage_error(NULL, "%s", "a subcommand is needed");
-        cmd = argv[optind];
+        a->cmd = argv[optind];
         int known = 0;
         for (size_t i = 0; i < AS_WA_NCMDS; i++)
-            known |= strcmp(cmd, as_wa_cmds[i].cmd) == 0;
+            known |= strcmp(a->cmd, as_wa_cmds[i].cmd) == 0;
         if (!known)
-            return as_wa_usage_error(NULL, "unknown subcommand '%s'", cmd);
+            return as_wa_usage_error(NULL, "unknown subcommand '%s'", a->cmd);
         /* Parse the rest as its own argv, argv[0] being the subcommand. */
         argv += optind;
         argc -= optind;
         optind = 0;
     }
-    if (cmd == NULL)
-        return as_wa_usage_error(NULL, "%s", "a subcommand is needed");
+    a->rest = optind;
+    return a->cmd == NULL ? as_wa_usage_error(NULL, "%s", "a subcommand is needed") : 0;
+}
+
+/* Which options belong to which subcommand, and their values; extra:
+ * the first word after the options (MESSAGE, for send only), or NULL. */
+static int as_wa_check(as_wa_args_t *a, const char *extra)
+{
+    const char *cmd = a->cmd;
     int is_pair = strcmp(cmd, "pair") == 0, is_logout = strcmp(cmd, "logout") == 0;
     int is_send = strcmp(cmd, "send") == 0;
-
-    /* Which options belong to which subcommand. */
-    if (phone_arg && !is_pair && !is_logout)
+    if (a->phone_arg && !is_pair && !is_logout)
         return as_wa_usage_error(cmd, "%s", "--phone is for pair and logout");
-    if (reg_id && !is_logout)
+    if (a->reg_id && !is_logout)
         return as_wa_usage_error(cmd, "%s", "--reg-id is for logout");
-    if (timeout_set && !is_pair)
+    if (a->timeout_set && !is_pair)
         return as_wa_usage_error(cmd, "%s", "--timeout is for pair");
-    if ((to_arg || send.file || send.at) && !is_send)
+    if ((a->to_arg || a->send.file || a->send.at) && !is_send)
         return as_wa_usage_error(cmd, "%s", "--to, --file and --at are for send");
-    if (optind < argc && !is_send)
-        return as_wa_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-
+    if (extra != NULL && !is_send)
+        return as_wa_usage_error(cmd, "unexpected argument '%s'", extra);
     if (is_pair || is_logout) {
-        if (phone_arg == NULL)
+        if (a->phone_arg == NULL)
             return as_wa_usage_error(cmd, "%s", "--phone is required");
-        if (as_parse_phone(phone_arg, phone, sizeof(phone)) < 0)
+        if (as_parse_phone(a->phone_arg, a->phone, sizeof(a->phone)) < 0)
             return as_wa_usage_error(cmd,
                                      "invalid phone number '%s': digits with the country code, "
                                      "as \"+90 555 111 2233\"",
-                                     phone_arg);
+                                     a->phone_arg);
     }
-    if (is_logout && (reg_id == NULL || reg_id[0] == '\0'))
+    if (is_logout && (a->reg_id == NULL || a->reg_id[0] == '\0'))
         return as_wa_usage_error(cmd, "%s", "--reg-id is required");
-    if (is_pair && (as_parse_duration(timeout_arg, &timeout_ms) < 0 || timeout_ms <= 0))
+    if (is_pair && (as_parse_duration(a->timeout_arg, &a->timeout_ms) < 0 || a->timeout_ms <= 0))
         return as_wa_usage_error(cmd, "invalid --timeout '%s': a duration such as 90s or 2m",
-                                 timeout_arg);
-    if (is_send) {
-        const char *bad;
-        time_t when;
-        struct stat st;
-        if (to_arg == NULL)
-            return as_wa_usage_error(cmd, "%s", "--to is required");
-        if (as_wa_parse_to(to_arg, &send.to, &bad) < 0) {
-            as_wa_strv_free(&send.to);
+                                 a->timeout_arg);
+    return 0;
+}
+
+/* `wa send`: the recipients, --at, --file and the message (the MESSAGE
+ * words, else stdin).  0, or an exit code. */
+static int as_wa_check_send(as_wa_args_t *a, char **words, int nwords)
+{
+    const char *bad, *cmd = a->cmd;
+    as_wa_sendargs_t *send = &a->send;
+    time_t when;
+    struct stat st;
+    if (a->to_arg == NULL)
+        return as_wa_usage_error(cmd, "%s", "--to is required");
+    if (as_wa_parse_to(a->to_arg, &send->to, &bad) < 0)
+        return as_wa_usage_error(cmd,
+                                 "invalid phone number in --to at '%s': digits with the "
+                                 "country code, as \"+90 555 111 2233\"",
+                                 bad);
+    if (send->at != NULL) {
+        if (as_wa_parse_send_time(send->at, &when) < 0)
             return as_wa_usage_error(cmd,
-                                     "invalid phone number in --to at '%s': digits with the "
-                                     "country code, as \"+90 555 111 2233\"",
-                                     bad);
-        }
-        if (send.at != NULL) {
-            if (as_wa_parse_send_time(send.at, &when) < 0) {
-                rc = as_wa_usage_error(cmd,
-                                       "invalid --at '%s': a real date and time, "
-                                       "\"YYYY-MM-DD HH:MM:SS\", local time",
-                                       send.at);
-                goto done;
-            }
-            if (when <= time(NULL)) {
-                rc = as_wa_usage_error(cmd, "--at '%s' is in the past", send.at);
-                goto done;
-            }
-        }
-        if (send.file != NULL) {
-            int fd = open(send.file, O_RDONLY | O_CLOEXEC);
-            int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-            if (fd >= 0)
-                close(fd);
-            if (!ok) {
-                fprintf(stderr, "alertsink wa send: --file %s: %s\n", send.file,
-                        fd < 0 ? strerror(errno) : "not a regular file");
-                goto done;
-            }
-        }
-        if (optind < argc) {
-            as_buf_t b = AS_BUF_INIT;
-            for (int i = optind; i < argc; i++) {
-                if (i > optind)
-                    as_buf_putc(&b, ' ');
-                as_buf_puts(&b, argv[i]);
-            }
-            send.message = as_buf_steal(&b);
-        } else {
-            send.message = as_wa_read_stdin();
-        }
-        if (send.message[0] == '\0' && send.file == NULL) {
-            rc = as_wa_usage_error(cmd, "%s", "the message is empty (give MESSAGE or stdin)");
-            goto done;
+                                     "invalid --at '%s': a real date and time, "
+                                     "\"YYYY-MM-DD HH:MM:SS\", local time",
+                                     send->at);
+        if (when <= time(NULL))
+            return as_wa_usage_error(cmd, "--at '%s' is in the past", send->at);
+    }
+    if (send->file != NULL) {
+        int fd = open(send->file, O_RDONLY | O_CLOEXEC);
+        int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (fd >= 0)
+            close(fd);
+        if (!ok) {
+            fprintf(stderr, "alertsink wa send: --file %s: %s\n", send->file,
+                    fd < 0 ? strerror(errno) : "not a regular file");
+            return AS_EXIT_USAGE;
         }
     }
+    if (nwords > 0) {
+        as_buf_t b = AS_BUF_INIT;
+        for (int i = 0; i < nwords; i++) {
+            if (i > 0)
+                as_buf_putc(&b, ' ');
+            as_buf_puts(&b, words[i]);
+        }
+        send->message = as_buf_steal(&b);
+    } else {
+        send->message = as_wa_read_stdin();
+    }
+    if (send->message[0] == '\0' && send->file == NULL)
+        return as_wa_usage_error(cmd, "%s", "the message is empty (give MESSAGE or stdin)");
+    return 0;
+}
 
-    as_wa_ctx_t ctx;
-    rc = as_wa_open(path ? path : as_config_default_path(), &ctx);
-    if (rc != AS_EXIT_OK)
-        goto done;
-    if (strcmp(cmd, "login") == 0)
-        rc = as_wa_cmd_login(&ctx);
-    else if (is_pair)
-        rc = as_wa_cmd_pair(&ctx, phone, timeout_ms, timeout_arg);
-    else if (strcmp(cmd, "devices") == 0)
-        rc = as_wa_cmd_devices(&ctx);
-    else if (is_logout)
-        rc = as_wa_cmd_logout(&ctx, reg_id, phone);
-    else
-        rc = as_wa_cmd_send(&ctx, &send);
-    as_wa_close(&ctx);
-done:
-    as_wa_strv_free(&send.to);
-    free(send.message);
+int as_cli_wa(int argc, char **argv)
+{
+    as_wa_args_t a = {.timeout_arg = "2m"};
+    int rc = as_wa_parse(argc, argv, &a);
+    if (rc != 0 || a.help)
+        return rc;
+    /* The subcommand's argv starts at a.cmd; its MESSAGE words at a.rest. */
+    char **sub = argv;
+    while (*sub != a.cmd)
+        sub++;
+    int nsub = argc - (int)(sub - argv);
+    rc = as_wa_check(&a, a.rest < nsub ? sub[a.rest] : NULL);
+    if (rc == 0 && strcmp(a.cmd, "send") == 0)
+        rc = as_wa_check_send(&a, sub + a.rest, nsub - a.rest);
+    if (rc == 0) {
+        as_wa_ctx_t ctx;
+        rc = as_wa_open(a.path ? a.path : as_config_default_path(), &ctx);
+        if (rc == AS_EXIT_OK) {
+            if (strcmp(a.cmd, "login") == 0)
+                rc = as_wa_cmd_login(&ctx);
+            else if (strcmp(a.cmd, "pair") == 0)
+                rc = as_wa_cmd_pair(&ctx, a.phone, a.timeout_ms, a.timeout_arg);
+            else if (strcmp(a.cmd, "devices") == 0)
+                rc = as_wa_cmd_devices(&ctx);
+            else if (strcmp(a.cmd, "logout") == 0)
+                rc = as_wa_cmd_logout(&ctx, a.reg_id, a.phone);
+            else
+                rc = as_wa_cmd_send(&ctx, &a.send);
+            as_wa_close(&ctx);
+        }
+    }
+    as_wa_strv_free(&a.send.to);
+    free(a.send.message);
     return rc;
 }
