@@ -65,8 +65,8 @@ int as_cli_ready_check(const as_config_t *cfg, int64_t timeout_ms, char *msg, si
 
 /* What send and preview read (input.c): the words joined by spaces when
  * nwords > 0, else the file at path (NULL or "-": stdin, with a hint when
- * it is a terminal), in format, with opts (may be NULL).  NULL with err
- * when it is rejected. */
+ * it is a terminal: words NULL for a command that takes none), in format,
+ * with opts (may be NULL).  NULL with err when it is rejected. */
 cJSON *as_cli_input(const char *who, char *const *words, size_t nwords, const char *path,
                     as_format_t format, const as_payload_opts_t *opts, int *grouped, as_err_t *err);
 /* Print note n's messages (preview.c): for each channel of its receiver's

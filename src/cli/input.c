@@ -43,8 +43,10 @@ cJSON *as_cli_input(const char *who, char *const *words, size_t nwords, const ch
     } else if (isatty(STDIN_FILENO)) {
         fprintf(stderr,
                 "%s: reading the notification from stdin; end it with Ctrl-D on a line of its "
-                "own (or give the message as arguments: alertsink send 'disk full on db1')\n",
-                who);
+                "own (or %s)\n",
+                who,
+                words != NULL ? "give the message as arguments: alertsink send 'disk full on db1'"
+                              : "name a file: --data FILE");
     }
     cJSON *p = as_format_read_stream(format, in, AS_INPUT_MAX, environ, opts, &used, grouped, err);
     if (in != stdin)
