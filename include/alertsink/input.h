@@ -20,10 +20,13 @@
 typedef enum {
     AS_SUBMIT_OK = 0,
     AS_SUBMIT_FULL,        /* spool.max_size reached: 503 / ERR spool full */
-    AS_SUBMIT_STOPPING,    /* not accepting (starting or shutting down): 503 */
+    AS_SUBMIT_STOPPING,    /* not accepting: shutting down: 503 */
     AS_SUBMIT_NO_RECEIVER, /* submission named a receiver that does not exist: 404 */
-    AS_SUBMIT_IO_ERROR,    /* the spool could not be written: 503 */
+    AS_SUBMIT_IO_ERROR,    /* the spool could not be written (disk full, I/O error): 503 */
+    AS_SUBMIT_STARTING,    /* not accepting yet: the spool is being recovered: 503 */
 } as_submit_status_t;
+/* Every status but AS_SUBMIT_OK is a refusal; an input answers one it does
+ * not know as it answers AS_SUBMIT_IO_ERROR. */
 
 enum {
     AS_SUB_GROUPED = 1 << 0, /* an Alertmanager group: never held back by group_wait */
@@ -51,9 +54,11 @@ AS_API void as_submit_rejected(const char *input, const char *reason);
 
 /*
  * Can the core take work now?  1 when it accepts and the spool is open,
- * writable and not full; else 0 with why ("spool not writable: ...",
- * "starting", "shutting down", "spool full (...)", "the last spool write
- * failed: ...").  Cheap and non-blocking: for health checks.
+ * writable and not full; else 0 with why ("not accepting: starting",
+ * "not accepting: shutting down", "spool not writable: ...", "spool full
+ * (...)", "spool stalled: ...", "the last spool write failed: ...").
+ * For health checks: it never writes itself, and waits 100 ms at most for
+ * the core to probe the spool when nothing was written for a second.
  */
 AS_API int as_core_ready(char *why, size_t len);
 

@@ -131,14 +131,25 @@ int as_daemon_run(const char *path)
     /* What Prometheus client libraries export, beside the engine's. */
     as_metrics_collector(as_metrics_build_info);
     as_metrics_collector(as_metrics_process);
+    /* The inputs first: while the spool is recovered (long, for a big
+     * one), they answer 503 "starting" and /healthz says so, rather than
+     * refusing connections. */
     as_err_t err;
-    if (as_engine_open(cycle, 0, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg), AS_S("config", path));
+    if (as_cycle_start_inputs(cycle, NULL, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg), AS_S("config", path));
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
     }
-    if (as_engine_start(&err) < 0 || as_cycle_start_inputs(cycle, NULL, &err) < 0) {
+    if (as_engine_open(cycle, 0, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot open the spool", AS_S("error", err.msg), AS_S("config", path));
+        as_cycle_stop_inputs(cycle);
+        as_cycle_unref(cycle);
+        return AS_EXIT_FAIL;
+    }
+    if (as_engine_start(&err) < 0) {
         as_log(AS_LOG_ERROR, "cannot start", AS_S("error", err.msg), AS_S("config", path));
+        as_engine_drain();
+        as_cycle_stop_inputs(cycle);
         as_engine_stop();
         as_cycle_unref(cycle);
         return AS_EXIT_FAIL;
@@ -165,10 +176,10 @@ int as_daemon_run(const char *path)
         }
     }
 
+    as_engine_drain();
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     as_log(AS_LOG_INFO, "stopping");
     as_cycle_t *c = as_core_cycle();
-    atomic_store(&as_core->accepting, 0);
     as_cycle_stop_inputs(c);
     as_cycle_unref(c);
     as_engine_stop();

@@ -135,7 +135,7 @@ static int as_queue_state_mask(const char *s, unsigned *mask)
         *mask = AS_VIEW_STATES;
         return 0;
     }
-    for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++)
+    for (int q = AS_Q_MAILDROP; q <= AS_Q_DEAD; q++)
         if (strcmp(s, as_queue_names[q]) == 0) {
             *mask = 1u << q;
             return 0;
@@ -632,14 +632,17 @@ static int as_queue_finish_in_batch(as_change_t *x, const as_view_row_t *r)
 {
     char line[2 * AS_NID_LEN + 32];
     const as_note_t *n = r->note;
+    int rc = 0;
     if (r->record_notes > 0) {
         snprintf(line, sizeof(line), "R %s %zu\n", n->record, r->record_notes);
-        if (as_spool_journal(x->sp, r->state, r->file, line) < 0)
-            return -1;
+        rc = as_spool_journal(x->sp, r->state, r->file, line);
     }
     snprintf(line, sizeof(line), "X %s\n", n->id);
-    if (as_spool_journal(x->sp, r->state, r->file, line) < 0)
+    if (rc < 0 || as_spool_journal(x->sp, r->state, r->file, line) < 0) {
+        fprintf(stderr, "%s: %s: cannot write the journal of %s/%s: %s\n", x->o->who, n->id,
+                as_queue_names[r->state], r->file, strerror(errno));
         return -1;
+    }
     as_err_t err;
     if (as_replay_file(x->sp, x->cycle, r->state, r->file, as_queue_discard, NULL, &err) == 0)
         as_spool_remove(x->sp, r->state, r->file);
@@ -661,6 +664,9 @@ static int as_queue_drop_one(as_change_t *x, as_view_row_t *r)
                         ? "is being attempted right now (it left deferred/ for active/): "
                           "drop it once it is back"
                         : "left the spool meanwhile");
+        else if (rc < 0)
+            fprintf(stderr, "%s: %s: cannot remove %s/%s: %s\n", who, n->id,
+                    as_queue_names[r->state], n->id, strerror(errno));
         break;
     case AS_Q_ACTIVE:
         if (x->daemon) {
@@ -671,6 +677,9 @@ static int as_queue_drop_one(as_change_t *x, as_view_row_t *r)
             return -1;
         }
         rc = as_spool_remove(x->sp, AS_Q_ACTIVE, n->id);
+        if (rc < 0)
+            fprintf(stderr, "%s: %s: cannot remove active/%s: %s\n", who, n->id, n->id,
+                    strerror(errno));
         break;
     case AS_Q_INCOMING:
         if (x->daemon) {

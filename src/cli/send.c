@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "alertsink/clock.h"
+#include "alertsink/input.h"
 #include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "cli/formats.h"
@@ -206,11 +207,16 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
         return AS_EXIT_FAIL;
     }
     fprintf(stderr, "alertsink send: the daemon refused it: %s\n", answer);
-    /* Refused for what it is (malformed, too long) vs. for the daemon's state. */
-    return strstr(answer, "spool full") || strstr(answer, "shutting down") ||
-                   strstr(answer, "spool write")
-               ? AS_EXIT_FAIL
-               : AS_EXIT_REJECTED;
+    /* Refused for what it is (malformed, too long) vs. for the daemon's
+     * state: the answers of the statuses that say so, as the daemon words
+     * them. */
+    static const as_submit_status_t state[] = {AS_SUBMIT_FULL, AS_SUBMIT_STOPPING,
+                                               AS_SUBMIT_IO_ERROR, AS_SUBMIT_STARTING};
+    for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++)
+        if (strncmp(answer, "ERR ", 4) == 0 &&
+            strcmp(answer + 4, as_submit_status_text(state[i])) == 0)
+            return AS_EXIT_FAIL;
+    return AS_EXIT_REJECTED;
 }
 
 /* What became of each note of the record, from the engine's reports. */

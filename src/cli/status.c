@@ -139,8 +139,13 @@ int as_cli_status(int argc, char **argv)
     as_view_t v = {NULL, 0};
     size_t count[AS_Q_COUNT] = {0};
     as_spool_t *sp = as_view_open(who, cfg, 0);
-    if (sp != NULL)
+    if (sp != NULL) {
         as_view_read(&v, sp, cy, AS_VIEW_STATES);
+        /* Files that did not read back at start: for a human to look at. */
+        char **names;
+        count[AS_Q_CORRUPT] = as_spool_list(sp, AS_Q_CORRUPT, &names);
+        as_spool_list_free(names, count[AS_Q_CORRUPT]);
+    }
     const as_view_row_t *oldest = NULL, *next = NULL;
     as_status_chan_t chans[AS_MODULES_MAX];
     size_t nchans = 0;
@@ -260,6 +265,10 @@ int as_cli_status(int argc, char **argv)
             printf("dead:      %zu dead letter%s: alertsink queue --state dead, then queue retry "
                    "or queue drop\n",
                    count[AS_Q_DEAD], count[AS_Q_DEAD] == 1 ? "" : "s");
+        if (count[AS_Q_CORRUPT] > 0)
+            printf("corrupt:   %zu file%s that did not read back at start, kept as they were in "
+                   "%s/corrupt/\n",
+                   count[AS_Q_CORRUPT], count[AS_Q_CORRUPT] == 1 ? "" : "s", cfg->spool.dir);
         for (size_t i = 0; i < nchans; i++) {
             char label[64];
             snprintf(label, sizeof(label), "%s:", chans[i].name);

@@ -177,8 +177,11 @@ as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err)
         return NULL;
     const char *kind = as_json_str(o, "kind"), *id = as_json_str(o, "id");
     cJSON *payload = cJSON_DetachItemFromObjectCaseSensitive(o, "payload");
-    if (kind == NULL || id == NULL || strlen(id) >= AS_NID_LEN || !cJSON_IsObject(payload)) {
-        as_err_set(err, "spool entry without kind, id or payload");
+    /* The id names files in the spool: it must be one of ours, never a
+     * path ("../x") or a dot file. */
+    if (kind == NULL || id == NULL || id[0] == '\0' || id[0] == '.' || strchr(id, '/') != NULL ||
+        strlen(id) >= AS_NID_LEN || !cJSON_IsObject(payload)) {
+        as_err_set(err, "spool entry without a kind, a valid id or a payload");
         cJSON_Delete(payload);
         cJSON_Delete(o);
         return NULL;

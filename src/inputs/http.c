@@ -201,6 +201,9 @@ static enum MHD_Result as_http_answer_submission(as_http_req_t *rq)
     case AS_SUBMIT_STOPPING:
         return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
                              as_submit_status_text(rq->result), NULL);
+    case AS_SUBMIT_STARTING:
+        return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "starting",
+                             as_submit_status_text(rq->result), NULL);
     case AS_SUBMIT_IO_ERROR:
         break;
     }
@@ -586,7 +589,7 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
         return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
     }
     h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER, as_http_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, pool,

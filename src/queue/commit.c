@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alertsink/buf.h"
 #include "alertsink/clock.h"
@@ -49,6 +50,8 @@ const char *as_submit_status_text(as_submit_status_t status)
         return "no such receiver";
     case AS_SUBMIT_IO_ERROR:
         return "spool write failed";
+    case AS_SUBMIT_STARTING:
+        return "starting";
     }
     return "error";
 }
@@ -62,9 +65,10 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
 {
     const char *input = sub->input ? sub->input : "unknown";
     as_metrics_count(AS_M_RECEIVED, input, NULL, NULL, 1);
-    if (as_core == NULL || !atomic_load(&as_core->accepting)) {
+    as_phase_t phase = as_core_phase();
+    if (phase != AS_PHASE_ACCEPTING) {
         cJSON_Delete(sub->payload);
-        done(arg, AS_SUBMIT_STOPPING, NULL);
+        done(arg, phase == AS_PHASE_STARTING ? AS_SUBMIT_STARTING : AS_SUBMIT_STOPPING, NULL);
         return;
     }
     if (sub->receiver != NULL) {
@@ -121,13 +125,40 @@ void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg)
     pthread_mutex_unlock(&as_core->commit_lock);
 }
 
-/* Take the next round: everything queued, up to the limits. */
-static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes)
+/* Sleep until there is work or a probe is due (see core.c). */
+static int as_commit_wait(void)
+{
+    for (;;) {
+        if (as_core->commit_head != NULL || !as_core->commit_running)
+            return 0;
+        if (as_core_probe_due())
+            return 1;
+        int64_t wait = as_core_probe_wait_ms();
+        if (wait == 0)
+            return 1;
+        if (wait < 0) {
+            pthread_cond_wait(&as_core->commit_cond, &as_core->commit_lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait / 1000;
+        until.tv_nsec += (wait % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&as_core->commit_cond, &as_core->commit_lock, &until);
+    }
+}
+
+/* Take the next round: everything queued, up to the limits; or nothing,
+ * with *probe set when the spool is to be probed instead. */
+static as_commit_item_t *as_commit_take(size_t *count, size_t *bytes, int *probe)
 {
     pthread_mutex_lock(&as_core->commit_lock);
-    while (as_core->commit_head == NULL && as_core->commit_running)
-        pthread_cond_wait(&as_core->commit_cond, &as_core->commit_lock);
-    as_commit_item_t *head = as_core->commit_head, *last = NULL, *it = head;
+    *probe = as_commit_wait();
+    as_commit_item_t *head = *probe ? NULL : as_core->commit_head, *last = NULL, *it = head;
     *count = *bytes = 0;
     while (it != NULL && *count < AS_COMMIT_MAX_ITEMS &&
            (*bytes == 0 || *bytes + it->line.len <= AS_COMMIT_MAX_BYTES)) {
@@ -156,11 +187,12 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     char name[AS_NID_LEN];
     snprintf(name, sizeof(name), "%s", head->note->id);
     as_err_t err;
+    as_core_write_begin();
     int rc = as_spool_write(as_core->spool, AS_Q_INCOMING, name, buf.data, buf.len, &err);
     as_buf_free(&buf);
     as_core_write_result(rc < 0 ? err.msg : NULL);
     if (rc < 0)
-        as_log(AS_LOG_ERROR, "spool write failed: refusing notifications", AS_S("error", err.msg),
+        as_log(AS_LOG_WARN, "spool write failed: notifications refused", AS_S("error", err.msg),
                AS_I("count", count));
 
     if (rc < 0) {
@@ -195,13 +227,25 @@ static void as_commit_round(as_commit_item_t *head, size_t count, size_t bytes)
     free(notes);
 }
 
+static void as_commit_probe(void)
+{
+    as_err_t err;
+    as_core_write_begin();
+    int rc = as_spool_probe(as_core->spool, &err);
+    as_core_write_result(rc < 0 ? err.msg : NULL);
+}
+
 void *as_commit_main(void *arg)
 {
     for (;;) {
         size_t count, bytes;
-        as_commit_item_t *head = as_commit_take(&count, &bytes);
-        if (head == NULL)
+        int probe;
+        as_commit_item_t *head = as_commit_take(&count, &bytes, &probe);
+        if (probe)
+            as_commit_probe();
+        else if (head == NULL)
             return NULL; /* stopped and drained */
-        as_commit_round(head, count, bytes);
+        else
+            as_commit_round(head, count, bytes);
     }
 }

@@ -34,6 +34,7 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_mutex_init(&core->pickup_lock, NULL);
     pthread_cond_init(&core->pickup_cond, NULL);
     pthread_mutex_init(&core->health_lock, NULL);
+    pthread_cond_init(&core->probe_done, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_core = core;
     return core;
@@ -55,6 +56,7 @@ static void as_engine_collect(as_buf_t *out)
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
 {
     as_metrics_collector(as_engine_collect);
+    as_core_set_phase(AS_PHASE_STARTING);
     as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;
@@ -92,8 +94,14 @@ int as_engine_start(as_err_t *err)
     }
     if (pthread_create(&as_core->pickup, NULL, as_pickup_main, NULL) != 0)
         return as_err_set(err, "cannot start the maildrop pickup thread");
-    atomic_store(&as_core->accepting, 1);
+    as_core_set_phase(AS_PHASE_ACCEPTING);
     return 0;
+}
+
+void as_engine_drain(void)
+{
+    if (as_core_phase() == AS_PHASE_ACCEPTING)
+        as_core_set_phase(AS_PHASE_DRAINING);
 }
 
 void as_engine_stop(void)
@@ -101,7 +109,7 @@ void as_engine_stop(void)
     as_core_t *core = as_core;
     if (core == NULL)
         return;
-    atomic_store(&core->accepting, 0);
+    as_engine_drain();
 
     /* Commits in flight complete: what was answered OK is on disk. */
     pthread_mutex_lock(&core->commit_lock);
@@ -171,6 +179,7 @@ void as_engine_stop(void)
     pthread_mutex_destroy(&core->pickup_lock);
     pthread_cond_destroy(&core->pickup_cond);
     pthread_mutex_destroy(&core->health_lock);
+    pthread_cond_destroy(&core->probe_done);
     as_core = NULL;
 }
 

@@ -3,8 +3,9 @@
  * for `alertsink send`: one engine, two ways to drive it.
  *
  *   daemon  as_engine_open() takes the spool's lock, recovers the spool
- *           and loads it; as_engine_start() starts the committer, the
- *           workers and the maildrop/ pickup; inputs then submit.
+ *           and loads it (inputs already running are told "starting");
+ *           as_engine_start() starts the committer, the workers and the
+ *           maildrop/ pickup; inputs then submit.
  *   send    as_engine_open(AS_ENGINE_ONESHOT) opens the spool without the
  *           lock (a daemon may be running on it) and starts no thread;
  *           as_engine_oneshot() delivers one record with the workers' own
@@ -28,6 +29,8 @@ int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err);
 /* Start the committer, the workers (cycle's `workers`) and the pickup;
  * inputs may submit from then on. */
 int as_engine_start(as_err_t *err);
+/* Stop accepting (inputs are told "shutting down"); the engine runs on. */
+void as_engine_drain(void);
 /* Stop accepting, finish the commits in flight, stop the workers (a
  * delivery in progress completes), close the spool.  What is queued stays
  * on disk for the next start. */

@@ -1,6 +1,7 @@
 /*
- * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
- * the deduplication claims that have aged out: a thread that looks once a
+ * pickup.c - what `alertsink send` left in maildrop/ for the daemon, the
+ * finished files that could not be removed yet (as_spool_sweep()), and the
+ * deduplication claims that have aged out: a thread that looks once a
  * second (or when woken at stop).
  *
  * `send` holds an flock on its maildrop/ file while it works on it; a
@@ -8,7 +9,7 @@
  * journal, so what send delivered is not delivered again.
  *
  * The commands change the spool behind the daemon's back (send and
- * requeue write maildrop/, `alertsink queue drop` removes files), so the
+ * `queue retry` write maildrop/, `alertsink queue drop` removes files), so the
  * files are counted again after a pickup and once a minute: the queue
  * depth metrics and the max_size check follow within that time.
  */
@@ -75,6 +76,7 @@ void *as_pickup_main(void *arg)
     while (!atomic_load(&as_core->stopping)) {
         pthread_mutex_unlock(&as_core->pickup_lock);
         int taken = as_pickup_scan() > 0;
+        as_spool_sweep(as_core->spool);
         if (as_now_ms() - swept > 60000) {
             as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
             swept = as_now_ms();

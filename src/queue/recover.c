@@ -156,15 +156,95 @@ static void as_idset_add_members(as_idset_t *s, const as_note_t *d)
     }
 }
 
-long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
-                    as_replay_pt each, void *arg, as_err_t *err)
+/* The entries of a spool file, one a line.  A file written by the spool
+ * is whole (written, synced, then renamed into place), so anything else
+ * is damage from outside: an empty file, a line that is not an entry (a
+ * NUL byte, garbage), a last line without its newline (truncated).  good
+ * gets the lines that read back, in order; the return value counts the
+ * others, *why says what the first one was. */
+typedef struct {
+    as_note_t **v;
+    size_t n, cap;
+} as_entries_t;
+
+static size_t as_entries_read(const as_buf_t *data, as_entries_t *out, as_buf_t *good, char *why,
+                              size_t why_len)
 {
-    as_buf_t data = AS_BUF_INIT, jbuf = AS_BUF_INIT;
-    as_err_t perr;
-    if (as_spool_read(sp, q, name, &data, err) < 0) {
-        as_buf_free(&data);
+    size_t bad = 0, lineno = 0;
+    as_err_t err;
+    why[0] = '\0';
+    if (data->len == 0) {
+        snprintf(why, why_len, "empty file");
+        return 1;
+    }
+    for (const char *p = data->data, *end = data->data + data->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *line = p;
+        p = nl ? nl + 1 : end;
+        lineno++;
+        as_note_t *e = NULL;
+        if (nl == NULL)
+            as_err_set(&err, "truncated: the last line has no newline");
+        else if (len == 0)
+            as_err_set(&err, "an empty line");
+        else if (memchr(line, '\0', len) != NULL)
+            as_err_set(&err, "a NUL byte");
+        else
+            e = as_note_parse(line, len, &err);
+        if (e == NULL) {
+            if (bad++ == 0)
+                snprintf(why, why_len, "line %zu: %.200s", lineno, err.msg);
+            continue;
+        }
+        as_buf_append(good, line, len + 1);
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 16;
+            out->v = as_xrealloc(out->v, out->cap * sizeof(*out->v));
+        }
+        out->v[out->n++] = e;
+    }
+    return bad;
+}
+
+/* A file that did not read back whole goes to corrupt/ as it was, and
+ * what did read back stays to be delivered: a damaged line costs that
+ * line, not the notifications written beside it. */
+static int as_quarantine(as_queue_t q, const char *name, size_t bad, size_t kept,
+                         const as_buf_t *good, const char *why)
+{
+    char where[AS_ID_LEN + 48] = "";
+    as_err_t err;
+    char file[AS_ID_LEN + 64];
+    snprintf(file, sizeof(file), "%s/%s", as_queue_names[q], name);
+    if (as_spool_quarantine(as_core->spool, q, name, good->data, good->len, where, sizeof(where),
+                            &err) < 0) {
+        as_log(AS_LOG_ERROR,
+               "corrupt spool file: cannot move it to corrupt/, left for the next start",
+               AS_S("file", file), AS_S("problem", why), AS_S("error", err.msg));
         return -1;
     }
+    char to[AS_ID_LEN + 64];
+    snprintf(to, sizeof(to), "corrupt/%s", where);
+    as_log(AS_LOG_ERROR, "corrupt spool file moved to corrupt/", AS_S("file", file), AS_S("to", to),
+           AS_S("problem", why), AS_I("bad_entries", (long long)bad),
+           AS_I("kept_entries", (long long)kept));
+    return 0;
+}
+
+static void as_entries_free(as_entries_t *entries)
+{
+    for (size_t i = 0; i < entries->n; i++)
+        as_note_free(entries->v[i]);
+    free(entries->v);
+}
+
+/* The entries of file NAME in state q (ownership taken), with its
+ * journal applied (see recover.h). */
+static long as_replay_entries(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
+                              as_entries_t *entries, as_replay_pt each, void *arg)
+{
+    as_buf_t jbuf = AS_BUF_INIT;
     as_spool_journal_read(sp, q, name, &jbuf);
     as_jline_t *j;
     size_t nj = as_journal_parse(&jbuf, &j);
@@ -173,17 +253,8 @@ long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *nam
     int batch = q == AS_Q_INCOMING || q == AS_Q_MAILDROP;
     long passed = 0;
 
-    for (char *p = data.data; p && *p;) {
-        char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        as_note_t *e = len ? as_note_parse(p, len, &perr) : NULL;
-        p = nl ? nl + 1 : p + len;
-        if (e == NULL) {
-            if (len)
-                as_log(AS_LOG_ERROR, "skipping a malformed spool entry", AS_S("file", name),
-                       AS_S("error", perr.msg));
-            continue;
-        }
+    for (size_t k = 0; k < entries->n; k++) {
+        as_note_t *e = entries->v[k];
         as_note_t **notes = NULL;
         size_t count = 0;
         long routed = e->routed ? -1 : as_journal_routed(j, nj, e->id);
@@ -210,10 +281,30 @@ long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *nam
         }
         free(notes);
     }
+    free(entries->v);
+    entries->v = NULL;
+    entries->n = entries->cap = 0;
     free(j);
     as_buf_free(&jbuf);
-    as_buf_free(&data);
     return passed;
+}
+
+long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
+                    as_replay_pt each, void *arg, as_err_t *err)
+{
+    as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
+    if (as_spool_read(sp, q, name, &data, err) < 0) {
+        as_buf_free(&data);
+        return -1;
+    }
+    as_entries_t entries = {NULL, 0, 0};
+    char why[300];
+    if (as_entries_read(&data, &entries, &good, why, sizeof(why)) > 0)
+        as_log(AS_LOG_WARN, "a damaged spool file: what does not read back is left out",
+               AS_S("file", name), AS_S("state", as_queue_names[q]), AS_S("problem", why));
+    as_buf_free(&good);
+    as_buf_free(&data);
+    return as_replay_entries(sp, c, q, name, &entries, each, arg);
 }
 
 /* Loading one batch: its pending notes, queued once the whole file is read. */
@@ -255,16 +346,31 @@ static void as_load_note(void *arg, as_note_t *n)
 static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
                              const as_idset_t *digested, int replace)
 {
+    as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
     as_err_t err;
+    if (as_spool_read(as_core->spool, AS_Q_INCOMING, name, &data, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
+        as_buf_free(&data);
+        return;
+    }
+    as_entries_t entries = {NULL, 0, 0};
+    char why[300];
+    size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why));
+    as_buf_free(&data);
+    /* Left as it is when it cannot be moved: loaded, its good entries
+     * would be delivered and the file removed, the evidence with it. */
+    int loadable = bad == 0 || as_quarantine(AS_Q_INCOMING, name, bad, entries.n, &good, why) == 0;
+    as_buf_free(&good);
+    if (!loadable || entries.n == 0) {
+        as_entries_free(&entries);
+        return; /* nothing of it is left in incoming/, or all of it is, untouched */
+    }
+
     as_load_t l = {.digested = digested, .replace = replace};
     /* Held until loading is done, so that a note finished meanwhile cannot
      * remove the file under the replay. */
     l.b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
-    if (as_replay_file(as_core->spool, c, AS_Q_INCOMING, name, as_load_note, &l, &err) < 0) {
-        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
-        as_batch_abandon(l.b);
-        return;
-    }
+    as_replay_entries(as_core->spool, c, AS_Q_INCOMING, name, &entries, as_load_note, &l);
     as_batch_hold(l.b, (int)l.nq);
     for (size_t i = 0; i < l.nq; i++)
         as_sched_push(&as_core->sched, l.queue[i]);
@@ -273,24 +379,33 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     as_batch_release(l.b, 1); /* removes the file if nothing was left in it */
 }
 
+/* One file of deferred/: a notification of its own, whole or not at all. */
 static void as_load_deferred(const char *name, size_t *loaded, as_idset_t *digested)
 {
-    as_buf_t data = AS_BUF_INIT;
+    as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
     as_err_t err;
     if (as_spool_read(as_core->spool, AS_Q_DEFERRED, name, &data, &err) < 0) {
+        as_log(AS_LOG_ERROR, "cannot read a spool file", AS_S("error", err.msg));
         as_buf_free(&data);
         return;
     }
-    char *nl = strchr(data.data, '\n');
-    as_note_t *n = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
+    as_entries_t entries = {NULL, 0, 0};
+    char why[300];
+    size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why));
     as_buf_free(&data);
-    if (n == NULL || !n->routed || strcmp(n->id, name) != 0) {
-        as_log(AS_LOG_ERROR, "malformed file in deferred/: moved to dead/", AS_S("file", name),
-               AS_S("error", n ? "not a notification" : err.msg));
-        as_note_free(n);
-        as_spool_move(as_core->spool, name, AS_Q_DEFERRED, AS_Q_DEAD, 1, &err);
+    as_buf_free(&good);
+    as_note_t *n = entries.n > 0 ? entries.v[0] : NULL;
+    if (bad == 0 && entries.n != 1)
+        snprintf(why, sizeof(why), "%zu entries where one notification belongs", entries.n);
+    else if (bad == 0 && (!n->routed || strcmp(n->id, name) != 0))
+        snprintf(why, sizeof(why), "not the notification %s", name);
+    if (bad > 0 || entries.n != 1 || !n->routed || strcmp(n->id, name) != 0) {
+        static const as_buf_t none = AS_BUF_INIT;
+        as_quarantine(AS_Q_DEFERRED, name, bad > 0 ? bad : 1, 0, &none, why);
+        as_entries_free(&entries);
         return;
     }
+    free(entries.v);
     n->q = AS_Q_DEFERRED;
     if (n->digest)
         as_idset_add_members(digested, n);
@@ -307,15 +422,20 @@ static void as_load_digest_members(as_idset_t *digested)
         size_t len = strlen(names[i]);
         if (len < 2 || strcmp(names[i] + len - 2, "-g") != 0)
             continue;
-        as_buf_t data = AS_BUF_INIT;
+        as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
         as_err_t err;
         if (as_spool_read(as_core->spool, AS_Q_INCOMING, names[i], &data, &err) == 0) {
-            char *nl = strchr(data.data, '\n');
-            as_note_t *d = as_note_parse(data.data, nl ? (size_t)(nl - data.data) : data.len, &err);
-            if (d != NULL && d->digest)
-                as_idset_add_members(digested, d);
-            as_note_free(d);
+            /* Only a whole digest stands for its members: a damaged one
+             * goes to corrupt/ (as_load_incoming()), and they are loaded
+             * from their own batches. */
+            as_entries_t entries = {NULL, 0, 0};
+            char why[300];
+            size_t bad = as_entries_read(&data, &entries, &good, why, sizeof(why));
+            if (bad == 0 && entries.n == 1 && entries.v[0]->digest)
+                as_idset_add_members(digested, entries.v[0]);
+            as_entries_free(&entries);
         }
+        as_buf_free(&good);
         as_buf_free(&data);
     }
     as_spool_list_free(names, n);

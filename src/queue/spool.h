@@ -10,6 +10,8 @@
  *   active/    a notification file being attempted; back to incoming/ at start
  *   deferred/  a notification waiting for its next attempt
  *   dead/      given up: past spool.max_age, or failed permanently everywhere
+ *   corrupt/   files that did not read back at start, kept as they were for
+ *              a human (their entries that did read back are delivered)
  *
  * and dedup/ beside them holds the deduplication claims (see stage_dedup.c).
  *
@@ -30,6 +32,7 @@
 #define AS_SPOOL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +49,7 @@ typedef enum {
     AS_Q_ACTIVE,
     AS_Q_DEFERRED,
     AS_Q_DEAD,
+    AS_Q_CORRUPT,
     AS_Q_COUNT
 } as_queue_t;
 
@@ -57,6 +61,13 @@ typedef struct as_spool_s {
     int64_t max_size;
     atomic_llong bytes;             /* of the files in incoming, active, deferred */
     atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
+
+    /* Finished files that could not be removed (a read-only spool), to
+     * remove once it can be written again: left, a restart would deliver
+     * them a second time. */
+    pthread_mutex_t leftover_lock;
+    struct as_spool_leftover_s *leftovers;
+    int command; /* as_spool_open_existing(): nothing is remembered, the caller says why */
 } as_spool_t;
 
 extern const char *const as_queue_names[AS_Q_COUNT];
@@ -93,12 +104,26 @@ int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *d
  * whose maildrop/ file a daemon must not pick up while it works on it). */
 int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
                           size_t len, int *lockfd, as_err_t *err);
+/* NAME in state q did not read back whole: keep it as it was in corrupt/
+ * (a hard link: byte for byte, whatever it holds), and leave in q only
+ * keep, the entries that did read back (NAME removed with its journal
+ * when there are none).  Idempotent: after a crash in between, the same
+ * file is linked once.  *where gets the name it has in corrupt/. */
+int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const char *keep,
+                        size_t keep_len, char *where, size_t where_len, as_err_t *err);
+/* Write and sync a small file in tmp/ and remove it: can the spool take a
+ * write now?  (The health probe, from the committer's thread.) */
+int as_spool_probe(as_spool_t *sp, as_err_t *err);
 /* Move NAME from one state to another (and its journal).  sync: fsync the
  * target directory. */
 int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
                   as_err_t *err);
-/* Remove NAME (and its journal) from state q. */
+/* Remove NAME (and its journal) from state q.  One that cannot be removed
+ * now (EROFS, EIO, ...) is remembered and tried again by
+ * as_spool_sweep(). */
 int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name);
+/* Try the removals that failed again. */
+void as_spool_sweep(as_spool_t *sp);
 /* Read a whole file. */
 int as_spool_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out, as_err_t *err);
 /* Append one line to NAME.log in state q (opened, written, closed). */

@@ -235,7 +235,7 @@ class Send(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv")
     def test_unwritable_spool_says_it_is_lost(self):
         shutil.rmtree(self.d.outbox_dir)  # not delivered: it stays pending
-        for st in ("tmp", "maildrop", "incoming", "active", "deferred", "dead", "dedup"):
+        for st in ("tmp", "maildrop", "incoming", "active", "deferred", "dead", "corrupt", "dedup"):
             os.makedirs(os.path.join(self.d.spool, st), mode=0o755)
         os.chmod(self.d.spool, 0o755)
         os.chmod(self.d.dir, 0o755)

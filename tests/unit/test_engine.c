@@ -336,7 +336,7 @@ static void test_stopping_refuses(void **state)
     env_t *e = *state;
     waiter_reset();
     core_up(e);
-    atomic_store(&as_core->accepting, 0);
+    as_engine_drain();
     submit_text("late");
     wait_answers(1);
     assert_int_equal(W.last, AS_SUBMIT_STOPPING);

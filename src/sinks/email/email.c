@@ -174,6 +174,7 @@ typedef struct {
     int reply_code; /* the last reply the server sent */
     char reply_text[200];
     const char *phase; /* what that reply answers, for reasons */
+    int answered;      /* the phase got its reply */
     char verb[12];
     char line[512]; /* a reply line being assembled */
     size_t linelen;
@@ -398,6 +399,7 @@ static void as_email_reply(as_email_try_t *t, const char *line, size_t len)
         return; /* a continuation line, or not a reply */
     int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     t->reply_code = code;
+    t->answered = 1;
     as_email_copy_text(t->reply_text, sizeof(t->reply_text), len > 4 ? line + 4 : "");
     if (t->auth_pending && code != 334) {
         t->auth_pending = 0;
@@ -408,8 +410,10 @@ static void as_email_reply(as_email_try_t *t, const char *line, size_t len)
             memcpy(t->auth_text, t->reply_text, sizeof(t->auth_text));
         }
     }
-    if (code == 354)
+    if (code == 354) {
         t->phase = "the end of the message";
+        t->answered = 0;
+    }
 }
 
 /* Commands written: keep the verb (never the rest: an AUTH line carries
@@ -425,9 +429,17 @@ static void as_email_wrote(as_email_try_t *t, const char *buf, size_t len)
         }
         while (i + n < end && n + 1 < sizeof(t->verb) && buf[i + n] >= 'A' && buf[i + n] <= 'Z')
             n++;
+        /* libesmtp says QUIT when it gives up on a connection that went
+         * silent: the reason is the command that got no reply (a server
+         * that hung up during the message), not the QUIT. */
+        if (n == 4 && memcmp(buf + i, "QUIT", 4) == 0 && !t->answered) {
+            i = end;
+            continue;
+        }
         memcpy(t->verb, buf + i, n);
         t->verb[n] = '\0';
         t->phase = t->verb;
+        t->answered = 0;
         if (strcmp(t->verb, "AUTH") == 0)
             t->auth_pending = 1;
         else if (strcmp(t->verb, "STARTTLS") == 0)

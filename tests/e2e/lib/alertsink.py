@@ -24,6 +24,7 @@ import atexit
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,8 @@ BINARY = os.environ.get("ALERTSINK") or os.path.join(
     os.environ.get("AS_BUILD_DIR") or os.path.join(SOURCE, "build"), "alertsink")
 SLOW = 3 if os.environ.get("AS_BUILD_TYPE", "").lower() == "sanitize" else 1
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# The daemon's "started" line, in log.format logfmt or json.
+STARTED = re.compile(rb'msg=started |"msg": ?"started"')
 
 _live = []
 
@@ -191,6 +194,7 @@ class Daemon:
         self.wrapper = list(wrapper or [])  # e.g. ["valgrind", ...] before the binary
         self.proc = None
         self._log = None
+        self._log_from = 0
         self.returncode = None
         if outbox_dir:
             os.makedirs(self.outbox_dir, exist_ok=True)
@@ -236,34 +240,30 @@ class Daemon:
 
     # --- process ------------------------------------------------------------------------
 
-    def start(self, wait=True, timeout=15):
+    def start(self, wait=True, timeout=15, env=None):
+        """env: more environment variables for the daemon (LD_PRELOAD=...)."""
         self._close_log()
         self._log = open(self.logfile, "ab")
+        self._log_from = self._log.tell()  # this start's lines begin here
         self.proc = subprocess.Popen(self.wrapper + [BINARY, "-c", self.config], stdout=self._log,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     env=dict(os.environ, **env) if env else None)
         self.returncode = None
         if wait:
             self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout=15):
+        """Until this start's "started" line: the spool is recovered and the
+        inputs take alerts (they listen earlier, answering 503 "starting").
+        Not /healthz, which also fails for a full or unwritable spool."""
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError("alertsink exited with %d:\n%s" %
                                      (self.proc.returncode, self.log()))
-            if self.port:
-                try:
-                    return http_request(self.port, "GET", "/healthz", timeout=2).status > 0
-                except OSError:
-                    return False
-            if self.sock:
-                try:
-                    with socket.socket(socket.AF_UNIX) as s:
-                        s.connect(self.sock)
-                    return True
-                except OSError:
-                    return False
-            return "msg=started" in self.log()
+            with open(self.logfile, "rb") as f:
+                f.seek(self._log_from)
+                return STARTED.search(f.read())
         wait_for(ready, timeout, what="alertsink to start")
 
     def run_to_exit(self, timeout=15):
