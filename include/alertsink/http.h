@@ -90,4 +90,14 @@ AS_API int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_r
                             as_err_t *err);
 AS_API void as_httpc_resp_free(as_httpc_resp_t *resp);
 
+/*
+ * What a server said, for a failure's reason: the message of a JSON
+ * answer ("message", "error", "detail" or "error": {"message"}), else the
+ * start of the body.  One line (control characters and runs of blanks
+ * become one space, bytes that are not UTF-8 become '?'), at most len - 1
+ * bytes, never cut inside a character ("..." marks a cut); "" when the
+ * body says nothing.
+ */
+AS_API void as_httpc_excerpt(const as_buf_t *body, char *out, size_t len);
+
 #endif /* ALERTSINK_HTTP_H */

@@ -46,7 +46,7 @@ _alertsink()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=""
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="send preview render routes status queue requeue wa ready help"
+    local commands="send preview render routes status queue requeue wa wa-cloud ready help"
     local wa_commands="login pair devices logout send"
     local queue_commands="list show retry drop"
 
@@ -61,7 +61,8 @@ _alertsink()
         esac
         if [[ -z $cmd ]]; then
             cmd=$w
-        elif [[ $cmd == wa || $cmd == queue || $cmd == help ]] && [[ -z $sub ]]; then
+        elif [[ $cmd == wa || $cmd == wa-cloud || $cmd == queue || $cmd == help ]] &&
+            [[ -z $sub ]]; then
             sub=$w
         fi
     done
@@ -117,6 +118,7 @@ _alertsink()
     render) opts="--template --partials --data --help" ;;
     routes) opts="--labels -c --help" ;;
     status) opts="--json --timeout -c --help" ;;
+    wa-cloud) [[ $cur == -* || -n $sub ]] && opts="-c --help" || opts="check" ;;
     ready) opts="--timeout -c --help" ;;
     requeue)
         [[ $cur == -* ]] && opts="--all -c --help" || opts=$(_alertsink_ids)

@@ -1,7 +1,7 @@
 /*
  * main.c - alertsink's entry point: the daemon's options (-c -t -T -V
  * --no-env) or a subcommand (send, preview, render, routes, status, queue,
- * requeue, wa, ready, help), alertsink(8).
+ * requeue, wa, wa-cloud, ready, help), alertsink(8).
  *
  * Each subcommand keeps its usage text in its own file and prints it for
  * --help; `alertsink help CMD [SUBCMD]` runs "CMD [SUBCMD] --help", so the
@@ -34,6 +34,7 @@ static const char as_usage[] =
     "       alertsink queue [--state STATE] [--json]   what the spool holds\n"
     "       alertsink queue show ID | retry ID...|--dead|--deferred | drop ID...|--dead\n"
     "       alertsink wa login|pair|devices|logout|send ...\n"
+    "       alertsink wa-cloud check [-c FILE]   can the Cloud API accounts send?\n"
     "       alertsink requeue ID... | --all        the old name of queue retry\n"
     "       alertsink ready [-c FILE] [--timeout 2s]   is the daemon taking alerts?\n"
     "       alertsink help [COMMAND [SUBCOMMAND]]\n"
@@ -49,7 +50,8 @@ static const struct {
 } as_commands[] = {
     {"send", as_cli_send},       {"preview", as_cli_preview}, {"render", as_cli_render},
     {"routes", as_cli_routes},   {"status", as_cli_status},   {"queue", as_cli_queue},
-    {"requeue", as_cli_requeue}, {"wa", as_cli_wa},           {"ready", as_cli_ready},
+    {"requeue", as_cli_requeue}, {"wa", as_cli_wa},           {"wa-cloud", as_cli_wa_cloud},
+    {"ready", as_cli_ready},
 };
 
 #define AS_NCOMMANDS (sizeof(as_commands) / sizeof(as_commands[0]))

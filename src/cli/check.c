@@ -234,7 +234,7 @@ static void as_print_modules(const as_modset_t *set, int loaded)
         const as_module_t *m = set->v[i];
         if ((set->dl[i] != NULL) != loaded)
             continue;
-        printf("  %-10s %s", m->name, m->kind == AS_MODULE_INPUT ? "input" : "sink");
+        printf("  %-14s %s", m->name, m->kind == AS_MODULE_INPUT ? "input" : "sink");
         if (m->conf_key)
             printf("  (key %s)", m->conf_key);
         if (m->channel_key)

@@ -53,11 +53,12 @@ int as_cli_send(int argc, char **argv);
 int as_cli_render(int argc, char **argv);
 int as_cli_routes(int argc, char **argv);
 int as_cli_wa(int argc, char **argv);
-int as_cli_queue(int argc, char **argv);   /* list, show, retry, drop what the spool holds */
-int as_cli_requeue(int argc, char **argv); /* the old name of `queue retry` */
-int as_cli_preview(int argc, char **argv); /* a receiver's messages for an input */
-int as_cli_status(int argc, char **argv);  /* the daemon, the spool, the channels at a glance */
-int as_cli_ready(int argc, char **argv);   /* is the daemon taking alerts? */
+int as_cli_wa_cloud(int argc, char **argv); /* the WhatsApp Cloud API accounts */
+int as_cli_queue(int argc, char **argv);    /* list, show, retry, drop what the spool holds */
+int as_cli_requeue(int argc, char **argv);  /* the old name of `queue retry` */
+int as_cli_preview(int argc, char **argv);  /* a receiver's messages for an input */
+int as_cli_status(int argc, char **argv);   /* the daemon, the spool, the channels at a glance */
+int as_cli_ready(int argc, char **argv);    /* is the daemon taking alerts? */
 
 /* Is the daemon of cfg ready?  1 ready, 0 not, -1 nothing to ask (both
  * inputs off); what it answered, or why not, in msg (ready.c). */

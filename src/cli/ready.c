@@ -43,19 +43,6 @@ static const char as_ready_usage[] =
     "http.listen (200: ready), or with HTTP off a connection to unix.path.\n"
     "Exit 0 ready, 1 not ready (the reason on stderr), 2 usage or configuration error.\n";
 
-/* The body of an answer, on one line, cut at AS_READY_BODY_MAX bytes. */
-static void as_ready_body(const as_buf_t *body, char *out, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; body->data != NULL && i < body->len && n + 1 < len; i++) {
-        unsigned char ch = (unsigned char)body->data[i];
-        out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-    }
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-}
-
 /* GET /healthz: 1 ready (msg: "URL: BODY"), 0 not (msg: why). */
 static int as_ready_http(const as_listen_t *l, int64_t timeout_ms, char *msg, size_t len)
 {
@@ -78,7 +65,7 @@ static int as_ready_http(const as_listen_t *l, int64_t timeout_ms, char *msg, si
         snprintf(msg, len, "%s", err.msg);
     } else {
         char body[AS_READY_BODY_MAX + 1];
-        as_ready_body(&resp.body, body, sizeof(body));
+        as_httpc_excerpt(&resp.body, body, sizeof(body));
         if (resp.status == 200) {
             snprintf(msg, len, "%s: %s", url, body[0] ? body : "200");
             ready = 1;

@@ -281,6 +281,8 @@ int as_cli_status(int argc, char **argv)
             }
             if (strcmp(chans[i].name, "whatsapp") == 0)
                 printf(" (ask the API now: alertsink wa devices)");
+            else if (strcmp(chans[i].name, "whatsapp_cloud") == 0)
+                printf(" (ask the API now: alertsink wa-cloud check)");
             printf("\n");
         }
     }

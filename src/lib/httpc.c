@@ -19,6 +19,7 @@
 
 #include "alertsink/clock.h"
 #include "alertsink/http.h"
+#include "alertsink/json.h"
 #include "alertsink/mem.h"
 
 #define AS_HTTPC_IDLE_MAX                                                                          \
@@ -374,4 +375,77 @@ done:
 void as_httpc_resp_free(as_httpc_resp_t *resp)
 {
     as_buf_free(&resp->body);
+}
+
+/* --- quoting answers ------------------------------------------------------ */
+
+/* s[0..n) as one line into b: control characters and runs of blanks
+ * become one space (none at either end), bytes that are not UTF-8 '?'. */
+static void as_httpc_oneline(as_buf_t *b, const char *s, size_t n)
+{
+    int space = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t cl = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c < 0x20 || c == 0x7f || c == ' ') {
+            space = b->len > 0;
+            i++;
+            continue;
+        }
+        if (space)
+            as_buf_putc(b, ' ');
+        space = 0;
+        if (cl > 1 && (cl > n - i || !as_utf8_valid(s + i, cl))) {
+            as_buf_putc(b, '?');
+            i++;
+            continue;
+        }
+        as_buf_append(b, s + i, cl);
+        i += cl;
+    }
+}
+
+void as_httpc_excerpt(const as_buf_t *body, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    out[0] = '\0';
+    if (body->len == 0)
+        return;
+    const char *text = body->data;
+    size_t n = body->len;
+    cJSON *ans = NULL;
+    size_t lead = strspn(text, " \t\r\n");
+    if (lead < n && text[lead] == '{') {
+        as_err_t err;
+        ans = as_json_parse(text, n, &err);
+        static const char *const names[] = {"message", "error", "detail", NULL};
+        const char *msg = NULL;
+        for (const char *const *k = names; msg == NULL && *k != NULL; k++)
+            msg = as_json_str(ans, *k);
+        if (msg == NULL)
+            msg = as_json_str(as_json_obj(ans, "error"), "message");
+        if (msg != NULL) {
+            text = msg;
+            n = strlen(msg);
+        }
+    }
+    /* Enough of the body to fill out even if it is mostly blanks. */
+    if (n > 16 * len + 64)
+        n = 16 * len + 64;
+    as_buf_t b = AS_BUF_INIT;
+    as_httpc_oneline(&b, text, n);
+    cJSON_Delete(ans);
+    if (b.len < len) {
+        memcpy(out, b.data ? b.data : "", b.len + 1);
+    } else if (len > 4) {
+        size_t cut = len - 4;
+        while (cut > 0 && ((unsigned char)b.data[cut] & 0xc0) == 0x80)
+            cut--; /* never inside a character */
+        memcpy(out, b.data, cut);
+        memcpy(out + cut, "...", 4);
+    } else {
+        out[0] = '\0';
+    }
+    as_buf_free(&b);
 }

@@ -38,7 +38,8 @@ comp() {
     if [ "$got" = "$want" ]; then ok "[$*] -> $want"; else bad "[$*] -> '$got', want '$want'"; fi
 }
 
-comp "help preview queue ready render requeue routes send status wa" alertsink ""
+comp "help preview queue ready render requeue routes send status wa wa-cloud" alertsink ""
+comp "check" alertsink wa-cloud ""
 comp "ready render requeue routes" alertsink r
 comp "--help --no-env --version -T -V -c -t" alertsink -
 comp "send" alertsink -c x.yaml se

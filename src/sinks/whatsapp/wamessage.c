@@ -195,13 +195,8 @@ static void as_wa_quote(const cJSON *ans, const as_buf_t *body, char *out, size_
     if (msg != NULL) {
         snprintf(out, len, "%s", msg);
         free(msg);
-    } else if (ans == NULL && body->len > 0) {
-        size_t o = 0;
-        for (size_t i = 0; i < body->len && o + 1 < len && o < 200; i++) {
-            unsigned char ch = (unsigned char)body->data[i];
-            out[o++] = (ch < ' ' || ch == 0x7f) ? ' ' : (char)ch;
-        }
-        out[o] = '\0';
+    } else if (ans == NULL) {
+        as_httpc_excerpt(body, out, len < 201 ? len : 201);
     } else {
         out[0] = '\0';
     }

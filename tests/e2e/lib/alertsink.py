@@ -387,6 +387,19 @@ class Daemon:
 
     # --- results ------------------------------------------------------------------------
 
+    def attempts(self, nid, channel=None):
+        """The core's "delivery attempt" lines of notification nid (of one
+        channel, or any): [(attempt, result)] in log order."""
+        out = []
+        for line in self.log().splitlines():
+            if 'msg="delivery attempt"' not in line or " id=%s " % nid not in line:
+                continue
+            if channel is not None and " channel=%s " % channel not in line:
+                continue
+            m = re.search(r" attempt=(\d+) result=(\w+)", line)
+            out.append((int(m.group(1)), m.group(2)))
+        return out
+
     def outbox_lines(self):
         try:
             with open(self.outbox, "rb") as f:
