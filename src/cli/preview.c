@@ -11,8 +11,9 @@
  * of the note's payload, the call a delivery makes.  So what is printed
  * is what the sink would be handed: the text (or its numbered parts when
  * it is longer than the channel's max_length) and, for a sink with a
- * subject, the subject.  Sinks that render more of their own (a title)
- * are not shown that part.
+ * subject, the subject; for a channel with no template, the data (what a
+ * webhook posts).  Sinks that render more of their own (a title) are not
+ * shown that part.
  *
  * The configuration is loaded with AS_LOAD_NO_SEND: nothing is sent, so
  * no secret is needed, and nothing is written.
@@ -25,6 +26,7 @@
 #include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "deliver/chain.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "queue/spool.h"
 #include "queue/worker.h"
@@ -90,9 +92,13 @@ int as_cli_messages(FILE *out, cJSON *json, as_cycle_t *c, const as_note_t *n, c
             fprintf(out, "== %s %s ==\n", n->receiver, p->name);
             if (r.subject != NULL)
                 fprintf(out, "Subject: %s\n", r.subject);
-            if (r.text == NULL)
-                fputs("(no text: this channel sends the notification's data itself)\n", out);
-            else if (r.nparts <= 1)
+            if (r.text == NULL) {
+                /* No template: the sink is handed the data alone (a
+                 * webhook posts it as it is). */
+                char *data = as_json_print(n->payload);
+                as_print_text(out, data);
+                cJSON_free(data);
+            } else if (r.nparts <= 1)
                 as_print_text(out, r.text);
             else
                 for (size_t k = 0; k < r.nparts; k++)

@@ -183,6 +183,23 @@ class Preview(unittest.TestCase):
         self.assertIn("--dry-run cannot be used with --socket", p.stderr)
 
 
+class PreviewData(unittest.TestCase):
+    def test_channel_without_template_prints_its_data(self):
+        """A webhook with no template posts the notification's data: preview
+        prints that JSON."""
+        d = Daemon(http=False, unix=False, receivers=(
+            "  - name: hook\n    webhook: {url: \"http://127.0.0.1:9/x\"}\n"))
+        self.addCleanup(d.close)
+        p = d.cli("preview", "--receiver", "hook", "--data", GROUP2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ((rcv, ch, text),) = sections(p.stdout)
+        self.assertEqual((rcv, ch), ("hook", "webhook"))
+        data = json.loads(text)
+        self.assertEqual((data["receiver"], data["status"]), ("hook", "firing"))
+        self.assertEqual([a["labels"]["instance"] for a in data["alerts"]],
+                         ["db1:9100", "db2:9100"])
+
+
 class Send(unittest.TestCase):
     def setUp(self):
         self.d = Daemon(unix=False, http=False)
