@@ -51,7 +51,7 @@ comp "--phone" alertsink wa pair --p
 comp "--format" alertsink send --fo
 comp "json" alertsink send --format j
 comp "auto collectd json nagios text" alertsink send --format ""
-comp "wa" alertsink help w
+comp "wa wa-cloud" alertsink help w
 comp "devices login logout pair send" alertsink help wa ""
 comp "--labels" alertsink routes --l
 comp "--all" alertsink requeue --a
