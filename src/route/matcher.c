@@ -48,7 +48,7 @@ static void as_re_free(void *p)
 }
 
 static int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
-                    const char *value, as_err_t *err)
+                           const char *value, as_err_t *err)
 {
     m->name = as_pstrdup(pool, name);
     m->value = as_pstrdup(pool, value);

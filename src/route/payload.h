@@ -91,5 +91,4 @@ uint64_t as_labels_fingerprint(const cJSON *labels);
  * U+FFFD; malloc'd and NUL-terminated. */
 char *as_utf8_repair(const char *s, size_t len);
 
-
 #endif
