@@ -5,12 +5,8 @@
 # configuration), notification ids read from the spool, and
 # `make install` (cmake --install) puts it where bash-completion looks.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 
 # alertsink on the PATH, as it is once installed.
 mkdir "$tmp/bin"
@@ -112,4 +108,4 @@ if [ -n "${AS_BUILD_DIR:-}" ] && [ -f "$AS_BUILD_DIR/cmake_install.cmake" ]; the
     fi
 fi
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

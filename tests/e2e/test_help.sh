@@ -3,22 +3,8 @@
 # `alertsink help CMD [SUBCMD]`, `alertsink CMD --help` and
 # `alertsink wa CMD --help` print that command's usage on stdout and exit 0.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME EXPECTED_RC ACTUAL_RC
-    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-absent() { # absent NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "FAIL: $1: '$3' found in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-same() { # same NAME FILE1 FILE2
-    if cmp -s "$2" "$3"; then echo "ok: $1"; else echo "FAIL: $1 differ:"; diff "$2" "$3"; fails=$((fails + 1)); fi
-}
 
 for h in help --help -h; do
     "$ALERTSINK" $h >"$tmp/out" 2>"$tmp/err"
@@ -89,4 +75,4 @@ check "wa pair usage error" 2 $?
 contains "wa pair usage error: pair's usage" "$tmp/err" "usage: alertsink wa pair"
 absent "wa pair usage error: not the others" "$tmp/err" "alertsink wa send"
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish
