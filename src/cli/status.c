@@ -86,6 +86,184 @@ static void as_status_errors(as_status_chan_t *v, size_t nv, const as_note_t *n)
     }
 }
 
+/* What status found out, for either form of output. */
+typedef struct {
+    const as_config_t *cfg;
+    int64_t now;
+    int running, ready; /* as_spool_daemon(), as_cli_ready_check() */
+    long pid;
+    char health[1024];
+    as_spool_t *sp; /* NULL: the spool cannot be read */
+    as_view_t v;
+    size_t count[AS_Q_COUNT];
+    const as_view_row_t *oldest, *next;
+    as_status_chan_t chans[AS_MODULES_MAX];
+    size_t nchans;
+} as_status_t;
+
+/* The channels of every receiver's chain, and what waits on each. */
+static void as_status_gather(as_status_t *st, as_cycle_t *cy, const char *who, int64_t timeout_ms)
+{
+    const as_config_t *cfg = cy->cfg;
+    st->cfg = cfg;
+    st->now = as_now_ms();
+    st->running = as_spool_daemon(cfg->spool.dir, NULL, &st->pid);
+    st->ready = as_cli_ready_check(cfg, timeout_ms, st->health, sizeof(st->health));
+    st->sp = as_view_open(who, cfg, 0);
+    if (st->sp != NULL) {
+        as_view_read(&st->v, st->sp, cy, AS_VIEW_STATES);
+        /* Files that did not read back at start: for a human to look at. */
+        char **names;
+        st->count[AS_Q_CORRUPT] = as_spool_list(st->sp, AS_Q_CORRUPT, &names);
+        as_spool_list_free(names, st->count[AS_Q_CORRUPT]);
+    }
+    const as_receiver_t *rv = cfg->receivers.elts;
+    for (size_t r = 0; r < cfg->receivers.n; r++)
+        for (size_t k = 0; k < rv[r].nchain; k++)
+            as_status_chan(st->chans, &st->nchans, cfg->mods.v[rv[r].chain[k]]->channel_key);
+    for (size_t i = 0; i < st->v.n; i++) {
+        const as_view_row_t *r = &st->v.v[i];
+        st->count[r->state]++;
+        as_status_errors(st->chans, st->nchans, r->note);
+        if (r->state == AS_Q_DEAD)
+            continue;
+        if (st->oldest == NULL)
+            st->oldest = r; /* the view is sorted by acceptance */
+        if (r->state == AS_Q_DEFERRED &&
+            (st->next == NULL || r->note->due_ms < st->next->note->due_ms))
+            st->next = r;
+        as_attempt_t a;
+        memset(&a, 0, sizeof(a));
+        a.cycle = cy;
+        a.note = r->note;
+        a.recv = as_config_receiver(cfg, r->note->receiver ? r->note->receiver : "");
+        if (a.recv == NULL)
+            continue;
+        a.recv_index = (size_t)(a.recv - rv);
+        as_chain_plan(&a);
+        if (as_chain_done(&a))
+            continue;
+        for (size_t k = 0; k < a.nplan; k++) {
+            const as_chan_t *ch = as_note_chan_find(r->note, a.plan[k].name);
+            as_status_chan_t *sc = as_status_chan(st->chans, &st->nchans, a.plan[k].name);
+            if (sc != NULL && (ch == NULL || ch->state == AS_CH_PENDING))
+                sc->waiting++;
+        }
+    }
+}
+
+static void as_status_json(const as_status_t *st)
+{
+    char buf[128];
+    cJSON *o = cJSON_CreateObject(), *dj = cJSON_AddObjectToObject(o, "daemon");
+    cJSON_AddBoolToObject(dj, "running", st->running == 1);
+    if (st->running == 1 && st->pid > 0)
+        cJSON_AddNumberToObject(dj, "pid", (double)st->pid);
+    else
+        cJSON_AddNullToObject(dj, "pid");
+    cJSON_AddBoolToObject(dj, "ready", st->ready > 0);
+    cJSON_AddStringToObject(dj, "health", st->health);
+    cJSON *sj = cJSON_AddObjectToObject(o, "spool");
+    cJSON_AddStringToObject(sj, "dir", st->cfg->spool.dir);
+    cJSON_AddBoolToObject(sj, "readable", st->sp != NULL);
+    for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++)
+        cJSON_AddNumberToObject(sj, as_queue_names[q], (double)st->count[q]);
+    const as_view_row_t *pick[2] = {st->oldest, st->next};
+    const char *keys[2] = {"oldest", "next"};
+    for (int k = 0; k < 2; k++) {
+        if (pick[k] == NULL) {
+            cJSON_AddNullToObject(o, keys[k]);
+            continue;
+        }
+        cJSON *p = cJSON_AddObjectToObject(o, keys[k]);
+        cJSON_AddStringToObject(p, "id", pick[k]->note->id);
+        cJSON_AddStringToObject(p, "state", as_queue_names[pick[k]->state]);
+        cJSON_AddStringToObject(p, "receiver",
+                                pick[k]->note->receiver ? pick[k]->note->receiver : "");
+        cJSON_AddStringToObject(p, "accepted",
+                                as_rfc3339_ms(pick[k]->note->accepted_ms, buf, sizeof(buf)));
+        if (k == 1)
+            cJSON_AddStringToObject(p, "at",
+                                    as_rfc3339_ms(pick[k]->note->due_ms, buf, sizeof(buf)));
+    }
+    cJSON *cj = cJSON_AddObjectToObject(o, "channels");
+    for (size_t i = 0; i < st->nchans; i++) {
+        cJSON *ch = cJSON_AddObjectToObject(cj, st->chans[i].name);
+        cJSON_AddNumberToObject(ch, "waiting", (double)st->chans[i].waiting);
+        if (st->chans[i].error_at > 0) {
+            cJSON_AddStringToObject(ch, "last_error", st->chans[i].error);
+            cJSON_AddStringToObject(ch, "last_error_at",
+                                    as_rfc3339_ms(st->chans[i].error_at, buf, sizeof(buf)));
+        } else {
+            cJSON_AddNullToObject(ch, "last_error");
+            cJSON_AddNullToObject(ch, "last_error_at");
+        }
+    }
+    char *s = as_json_print(o);
+    puts(s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
+static void as_status_text(const as_status_t *st)
+{
+    char d[64];
+    const char *dir = st->cfg->spool.dir;
+    if (st->running == 1)
+        printf("daemon:    running (pid %ld); %s: %s\n", st->pid,
+               st->ready > 0 ? "taking alerts" : "NOT taking alerts", st->health);
+    else
+        printf("daemon:    %s; %s\n",
+               st->running == 0 ? "NOT running (nothing holds the spool's lock)"
+                                : "unknown (the spool's lock cannot be read)",
+               st->health);
+    if (st->sp != NULL) {
+        printf("spool:     %s:", dir);
+        for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++)
+            printf("%s %zu %s", q == AS_Q_MAILDROP ? "" : ",", st->count[q], as_queue_names[q]);
+        printf("\n");
+    } else {
+        printf("spool:     %s: cannot be read (above)\n", dir);
+    }
+    const as_note_t *o = st->oldest ? st->oldest->note : NULL;
+    if (o != NULL) {
+        as_tpl_duration((long long)((st->now - o->accepted_ms) / 1000), d, sizeof(d));
+        printf("oldest:    %s (%s, %s), accepted %s ago\n", o->id,
+               as_queue_names[st->oldest->state], o->receiver ? o->receiver : "", d);
+    } else {
+        printf("oldest:    nothing is waiting\n");
+    }
+    const as_note_t *nx = st->next ? st->next->note : NULL;
+    if (nx != NULL)
+        printf("next try:  %s (%s, %s)\n", as_view_when(nx->due_ms, st->now, d, sizeof(d)), nx->id,
+               nx->receiver ? nx->receiver : "");
+    if (st->count[AS_Q_DEAD] > 0)
+        printf("dead:      %zu dead letter%s: alertsink queue --state dead, then queue retry "
+               "or queue drop\n",
+               st->count[AS_Q_DEAD], st->count[AS_Q_DEAD] == 1 ? "" : "s");
+    if (st->count[AS_Q_CORRUPT] > 0)
+        printf("corrupt:   %zu file%s that did not read back at start, kept as they were in "
+               "%s/corrupt/\n",
+               st->count[AS_Q_CORRUPT], st->count[AS_Q_CORRUPT] == 1 ? "" : "s", dir);
+    for (size_t i = 0; i < st->nchans; i++) {
+        const as_status_chan_t *c = &st->chans[i];
+        char label[64];
+        snprintf(label, sizeof(label), "%s:", c->name);
+        printf("%-10s %zu waiting", label, c->waiting);
+        if (c->error_at > 0) {
+            as_tpl_duration((long long)((st->now - c->error_at) / 1000), d, sizeof(d));
+            printf("; last error %s ago: %s", d, c->error);
+        } else {
+            printf("; no error in the spool");
+        }
+        if (strcmp(c->name, "whatsapp") == 0)
+            printf(" (ask the API now: alertsink wa devices)");
+        else if (strcmp(c->name, "whatsapp_cloud") == 0)
+            printf(" (ask the API now: alertsink wa-cloud check)");
+        printf("\n");
+    }
+}
+
 int as_cli_status(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -126,169 +304,16 @@ int as_cli_status(int argc, char **argv)
     if (cy == NULL)
         return AS_EXIT_USAGE;
     as_log_set_level(AS_LOG_ERROR);
-    const as_config_t *cfg = cy->cfg;
-    int64_t now = as_now_ms();
-
-    /* The daemon. */
-    long pid = 0;
-    int running = as_spool_daemon(cfg->spool.dir, NULL, &pid);
-    char health[1024];
-    int ready = as_cli_ready_check(cfg, timeout_ms, health, sizeof(health));
-
-    /* The spool. */
-    as_view_t v = {NULL, 0};
-    size_t count[AS_Q_COUNT] = {0};
-    as_spool_t *sp = as_view_open(who, cfg, 0);
-    if (sp != NULL) {
-        as_view_read(&v, sp, cy, AS_VIEW_STATES);
-        /* Files that did not read back at start: for a human to look at. */
-        char **names;
-        count[AS_Q_CORRUPT] = as_spool_list(sp, AS_Q_CORRUPT, &names);
-        as_spool_list_free(names, count[AS_Q_CORRUPT]);
-    }
-    const as_view_row_t *oldest = NULL, *next = NULL;
-    as_status_chan_t chans[AS_MODULES_MAX];
-    size_t nchans = 0;
-    const as_receiver_t *rv = cfg->receivers.elts;
-    for (size_t r = 0; r < cfg->receivers.n; r++)
-        for (size_t k = 0; k < rv[r].nchain; k++)
-            as_status_chan(chans, &nchans, cfg->mods.v[rv[r].chain[k]]->channel_key);
-    for (size_t i = 0; i < v.n; i++) {
-        const as_view_row_t *r = &v.v[i];
-        count[r->state]++;
-        as_status_errors(chans, nchans, r->note);
-        if (r->state == AS_Q_DEAD)
-            continue;
-        if (oldest == NULL)
-            oldest = r; /* the view is sorted by acceptance */
-        if (r->state == AS_Q_DEFERRED && (next == NULL || r->note->due_ms < next->note->due_ms))
-            next = r;
-        as_attempt_t a;
-        memset(&a, 0, sizeof(a));
-        a.cycle = cy;
-        a.note = r->note;
-        a.recv = as_config_receiver(cfg, r->note->receiver ? r->note->receiver : "");
-        if (a.recv == NULL)
-            continue;
-        a.recv_index = (size_t)(a.recv - rv);
-        as_chain_plan(&a);
-        if (as_chain_done(&a))
-            continue;
-        for (size_t k = 0; k < a.nplan; k++) {
-            const as_chan_t *ch = as_note_chan_find(r->note, a.plan[k].name);
-            as_status_chan_t *sc = as_status_chan(chans, &nchans, a.plan[k].name);
-            if (sc != NULL && (ch == NULL || ch->state == AS_CH_PENDING))
-                sc->waiting++;
-        }
-    }
-
-    if (json) {
-        char buf[128];
-        cJSON *o = cJSON_CreateObject(), *dj = cJSON_AddObjectToObject(o, "daemon");
-        cJSON_AddBoolToObject(dj, "running", running == 1);
-        if (running == 1 && pid > 0)
-            cJSON_AddNumberToObject(dj, "pid", (double)pid);
-        else
-            cJSON_AddNullToObject(dj, "pid");
-        cJSON_AddBoolToObject(dj, "ready", ready > 0);
-        cJSON_AddStringToObject(dj, "health", health);
-        cJSON *sj = cJSON_AddObjectToObject(o, "spool");
-        cJSON_AddStringToObject(sj, "dir", cfg->spool.dir);
-        cJSON_AddBoolToObject(sj, "readable", sp != NULL);
-        for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++)
-            cJSON_AddNumberToObject(sj, as_queue_names[q], (double)count[q]);
-        const as_view_row_t *pick[2] = {oldest, next};
-        const char *keys[2] = {"oldest", "next"};
-        for (int k = 0; k < 2; k++) {
-            if (pick[k] == NULL) {
-                cJSON_AddNullToObject(o, keys[k]);
-                continue;
-            }
-            cJSON *p = cJSON_AddObjectToObject(o, keys[k]);
-            cJSON_AddStringToObject(p, "id", pick[k]->note->id);
-            cJSON_AddStringToObject(p, "state", as_queue_names[pick[k]->state]);
-            cJSON_AddStringToObject(p, "receiver",
-                                    pick[k]->note->receiver ? pick[k]->note->receiver : "");
-            cJSON_AddStringToObject(p, "accepted",
-                                    as_rfc3339_ms(pick[k]->note->accepted_ms, buf, sizeof(buf)));
-            if (k == 1)
-                cJSON_AddStringToObject(p, "at",
-                                        as_rfc3339_ms(pick[k]->note->due_ms, buf, sizeof(buf)));
-        }
-        cJSON *cj = cJSON_AddObjectToObject(o, "channels");
-        for (size_t i = 0; i < nchans; i++) {
-            cJSON *ch = cJSON_AddObjectToObject(cj, chans[i].name);
-            cJSON_AddNumberToObject(ch, "waiting", (double)chans[i].waiting);
-            if (chans[i].error_at > 0) {
-                cJSON_AddStringToObject(ch, "last_error", chans[i].error);
-                cJSON_AddStringToObject(ch, "last_error_at",
-                                        as_rfc3339_ms(chans[i].error_at, buf, sizeof(buf)));
-            } else {
-                cJSON_AddNullToObject(ch, "last_error");
-                cJSON_AddNullToObject(ch, "last_error_at");
-            }
-        }
-        char *s = as_json_print(o);
-        puts(s);
-        cJSON_free(s);
-        cJSON_Delete(o);
-    } else {
-        char d[64];
-        if (running == 1)
-            printf("daemon:    running (pid %ld); %s: %s\n", pid,
-                   ready > 0 ? "taking alerts" : "NOT taking alerts", health);
-        else
-            printf("daemon:    %s; %s\n",
-                   running == 0 ? "NOT running (nothing holds the spool's lock)"
-                                : "unknown (the spool's lock cannot be read)",
-                   health);
-        if (sp != NULL) {
-            printf("spool:     %s:", cfg->spool.dir);
-            for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++)
-                printf("%s %zu %s", q == AS_Q_MAILDROP ? "" : ",", count[q], as_queue_names[q]);
-            printf("\n");
-        } else {
-            printf("spool:     %s: cannot be read (above)\n", cfg->spool.dir);
-        }
-        if (oldest != NULL) {
-            as_tpl_duration((long long)((now - oldest->note->accepted_ms) / 1000), d, sizeof(d));
-            printf("oldest:    %s (%s, %s), accepted %s ago\n", oldest->note->id,
-                   as_queue_names[oldest->state],
-                   oldest->note->receiver ? oldest->note->receiver : "", d);
-        } else {
-            printf("oldest:    nothing is waiting\n");
-        }
-        if (next != NULL)
-            printf("next try:  %s (%s, %s)\n", as_view_when(next->note->due_ms, now, d, sizeof(d)),
-                   next->note->id, next->note->receiver ? next->note->receiver : "");
-        if (count[AS_Q_DEAD] > 0)
-            printf("dead:      %zu dead letter%s: alertsink queue --state dead, then queue retry "
-                   "or queue drop\n",
-                   count[AS_Q_DEAD], count[AS_Q_DEAD] == 1 ? "" : "s");
-        if (count[AS_Q_CORRUPT] > 0)
-            printf("corrupt:   %zu file%s that did not read back at start, kept as they were in "
-                   "%s/corrupt/\n",
-                   count[AS_Q_CORRUPT], count[AS_Q_CORRUPT] == 1 ? "" : "s", cfg->spool.dir);
-        for (size_t i = 0; i < nchans; i++) {
-            char label[64];
-            snprintf(label, sizeof(label), "%s:", chans[i].name);
-            printf("%-10s %zu waiting", label, chans[i].waiting);
-            if (chans[i].error_at > 0) {
-                as_tpl_duration((long long)((now - chans[i].error_at) / 1000), d, sizeof(d));
-                printf("; last error %s ago: %s", d, chans[i].error);
-            } else {
-                printf("; no error in the spool");
-            }
-            if (strcmp(chans[i].name, "whatsapp") == 0)
-                printf(" (ask the API now: alertsink wa devices)");
-            else if (strcmp(chans[i].name, "whatsapp_cloud") == 0)
-                printf(" (ask the API now: alertsink wa-cloud check)");
-            printf("\n");
-        }
-    }
-    as_view_free(&v);
-    if (sp != NULL)
-        as_spool_close(sp);
+    as_status_t st;
+    memset(&st, 0, sizeof(st));
+    as_status_gather(&st, cy, who, timeout_ms);
+    if (json)
+        as_status_json(&st);
+    else
+        as_status_text(&st);
+    as_view_free(&st.v);
+    if (st.sp != NULL)
+        as_spool_close(st.sp);
     as_cycle_unref(cy);
-    return ready > 0 ? AS_EXIT_OK : AS_EXIT_FAIL;
+    return st.ready > 0 ? AS_EXIT_OK : AS_EXIT_FAIL;
 }
