@@ -39,6 +39,7 @@
 #include "alertsink/clock.h"
 #include "cli/cli.h"
 #include "lib/log.h"
+#include "lib/procmetrics.h"
 #include "queue/core.h"
 #include "queue/engine.h"
 
@@ -167,6 +168,9 @@ int as_daemon_run(const char *path)
     if (cycle == NULL)
         return AS_EXIT_USAGE;
 
+    /* What Prometheus client libraries export, beside the engine's. */
+    as_metrics_collector(as_metrics_build_info);
+    as_metrics_collector(as_metrics_process);
     /* The inputs first: while the spool is recovered (long, for a big
      * one), they answer 503 "starting" and /healthz says so, rather than
      * refusing connections. */

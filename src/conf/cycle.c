@@ -98,6 +98,15 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m)
     return &c->chtpl[r * AS_MODULES_MAX + m];
 }
 
+int as_cycle_render(const as_cycle_t *c, as_pool_t *pool, size_t r, size_t m, const cJSON *ctx,
+                    as_rendered_t *out, as_err_t *err)
+{
+    const as_receiver_t *rv = c->cfg->receivers.elts;
+    const as_channel_conf_t *cc = rv[r].channel[m].conf;
+    return as_render_message(pool, c->tpl, as_cycle_chan_tpl(c, r, m), cc ? cc->max_length : 0, ctx,
+                             out, err);
+}
+
 /* Render every channel's templates once, with a sample notification, as a
  * delivery would: a template that cannot finish (partials that include
  * each other without end, stopped by the render budget) is refused by -t
@@ -118,9 +127,7 @@ static void as_cycle_try_templates(as_conf_t *cf, as_cycle_t *c)
             as_err_t err;
             if (rv[r].channel[m].conf == NULL)
                 continue;
-            const as_channel_conf_t *cc = rv[r].channel[m].conf;
-            if (as_render_message(pool, c->tpl, as_cycle_chan_tpl(c, r, m), cc->max_length, ctx,
-                                  &out, &err) < 0) {
+            if (as_cycle_render(c, pool, r, m, ctx, &out, &err) < 0) {
                 const as_node_t *at = rv[r].channel[m].node;
                 as_conf_error(cf, at ? at : &file,
                               "receiver '%s', channel %s, a sample notification: %s", rv[r].name,

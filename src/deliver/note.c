@@ -23,6 +23,13 @@
 
 static const char *const as_ch_state_names[] = {"pending", "delivered", "failed", "superseded"};
 
+const char *as_chan_state_name(as_ch_state_t s)
+{
+    return (unsigned)s < sizeof(as_ch_state_names) / sizeof(as_ch_state_names[0])
+               ? as_ch_state_names[s]
+               : "pending";
+}
+
 as_mem_t *as_mem_new(as_pool_t *pool, cJSON *heap_payload)
 {
     if (pool == NULL)

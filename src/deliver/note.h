@@ -110,6 +110,9 @@ char *as_note_str(as_note_t *n, const char *s);
 /* The note's channel state by name, added when absent. */
 as_chan_t *as_note_chan(as_note_t *n, const char *name);
 const as_chan_t *as_note_chan_find(const as_note_t *n, const char *name);
+/* "pending", "delivered", "failed", "superseded": as entries and
+ * `alertsink queue` write a channel's state. */
+const char *as_chan_state_name(as_ch_state_t s);
 /* Record one failure in the note's history. */
 void as_note_error(as_note_t *n, const char *channel, const char *reason);
 

@@ -181,11 +181,12 @@ static void as_channel_prepare(as_try_t *t, as_pool_t *scratch)
         .context = a->ctx,
         .core = a->cycle->tpl,
     };
-    const as_channel_conf_t *cc = t->p->conf;
     as_err_t err;
-    if (as_render_message(scratch, a->cycle->tpl,
-                          as_cycle_chan_tpl(a->cycle, a->recv_index, t->p->module), cc->max_length,
-                          a->ctx, &t->r, &err) < 0) {
+    /* A template that ran out of its render budget with this payload does
+     * so again at every retry: the channel fails for good (the next one
+     * takes over) without the sink being called. */
+    if (as_cycle_render(a->cycle, scratch, a->recv_index, (size_t)t->p->module, a->ctx, &t->r,
+                        &err) < 0) {
         as_result_set(&t->res, AS_PERMANENT, 0, "the message cannot be rendered: %s", err.msg);
         return;
     }

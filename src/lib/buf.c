@@ -204,7 +204,9 @@ int as_buf_read(as_buf_t *b, FILE *fp, size_t max)
             errno = EFBIG;
             return -1;
         }
-        if (n == 0)
+        /* EOF ends it even after a short read: on a terminal, Ctrl-D is
+         * read once, and another fread() would wait for a second one. */
+        if (n == 0 || feof(fp))
             return ferror(fp) ? -1 : 0;
     }
 }

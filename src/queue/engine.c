@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alertsink/log.h"
 #include "alertsink/mem.h"
 #include "lib/metrics.h"
 #include "queue/batch.h"
@@ -185,22 +184,25 @@ void as_engine_on_attempt(as_engine_report_pt report, void *arg)
     as_core->report_arg = arg;
 }
 
-size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms)
+int as_engine_oneshot_accept(as_note_t *rec, int *lockfd, as_err_t *err)
 {
-    int lockfd = -1;
-    as_err_t err;
+    *lockfd = -1;
     rec->batch = NULL;
-    if (as_core->spool != NULL) {
-        as_buf_t line = AS_BUF_INIT;
-        as_note_entry(rec, NULL, 0, &line);
-        if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
-                                  &lockfd, &err) == 0)
-            rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
-        else
-            as_log(AS_LOG_ERROR, "cannot write to the spool: delivering without it",
-                   AS_S("id", rec->id), AS_S("error", err.msg));
-        as_buf_free(&line);
-    }
+    if (as_core->spool == NULL)
+        return as_err_set(err, "no spool");
+    as_buf_t line = AS_BUF_INIT;
+    as_note_entry(rec, NULL, 0, &line);
+    int rc = as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
+                                   lockfd, err);
+    as_buf_free(&line);
+    if (rc < 0)
+        return -1;
+    rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
+    return 0;
+}
+
+size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms, int lockfd)
+{
     rec->due_ms = 0;
     as_sched_push(&as_core->sched, rec);
     as_worker_run(deadline_ms);

@@ -44,12 +44,17 @@ typedef void (*as_engine_report_pt)(void *arg, const as_note_t *n, const as_atte
 void as_engine_on_attempt(as_engine_report_pt report, void *arg);
 
 /*
- * One-shot: rec (a record, ownership taken) is written to maildrop/,
- * flock'ed while this process works on it, then routed and delivered by
- * the workers' code until every note is settled or deadline_ms (wall
- * clock) passes.  Returns how many notes are left: they stay in maildrop/
+ * One-shot, in two steps.  First rec (a record) is written to maildrop/
+ * and kept flock'ed in *lockfd while this process works on it: -1 with
+ * err when there is no spool or it cannot be written, and rec is then
+ * delivered without being on disk (what is not delivered before the
+ * deadline is lost).  Then as_engine_oneshot() (ownership of rec taken)
+ * routes and delivers it with the workers' code until every note is
+ * settled or deadline_ms (wall clock) passes, and closes lockfd.  It
+ * returns how many notes are left: with a spool, they stay in maildrop/
  * with their journal, for the daemon.
  */
-size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms);
+int as_engine_oneshot_accept(as_note_t *rec, int *lockfd, as_err_t *err);
+size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms, int lockfd);
 
 #endif

@@ -8,6 +8,11 @@
  * `send` holds an flock on its maildrop/ file while it works on it; a
  * file that is not locked is moved into incoming/ and loaded with its
  * journal, so what send delivered is not delivered again.
+ *
+ * The commands change the spool behind the daemon's back (send and
+ * `queue retry` write maildrop/, `alertsink queue drop` removes files), so the
+ * files are counted again after a pickup and once a minute: the queue
+ * depth metrics and the max_size check follow within that time.
  */
 #include <fcntl.h>
 #include <sys/file.h>
@@ -20,8 +25,10 @@
 #include "queue/pickup.h"
 #include "queue/recover.h"
 
-static void as_pickup_scan(void)
+/* Returns how many files it took. */
+static size_t as_pickup_scan(void)
 {
+    size_t taken = 0;
     char **names;
     size_t n = as_spool_list(as_core->spool, AS_Q_MAILDROP, &names);
     for (size_t i = 0; i < n; i++) {
@@ -41,10 +48,12 @@ static void as_pickup_scan(void)
             continue;
         }
         size_t loaded = as_recover_batch(names[i]);
+        taken++;
         as_log(AS_LOG_INFO, "picked up from maildrop/", AS_S("file", names[i]),
                AS_I("notifications", loaded));
     }
     as_spool_list_free(names, n);
+    return taken;
 }
 
 /* The longest dedup_window of the current configuration. */
@@ -63,10 +72,15 @@ static int64_t as_dedup_horizon(void)
 void as_pickup_tick(void)
 {
     static int64_t swept;
-    as_pickup_scan();
+    int taken = as_pickup_scan() > 0;
     as_spool_sweep(as_core->spool);
     if (as_now_ms() - swept > 60000) {
         as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
         swept = as_now_ms();
+        taken = 1;
     }
+    /* What the queue commands changed beside the daemon, and the files
+     * taken, counted again from the folders. */
+    if (taken)
+        as_spool_recount(as_core->spool);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "alertsink/clock.h"
@@ -235,6 +236,37 @@ void as_sched_stop(as_sched_t *s)
     s->stopping = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
+}
+
+as_note_t *as_sched_take(as_sched_t *s, const char *id)
+{
+    as_note_t *found = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (as_note_t **pp = &s->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        if ((*pp)->batch != NULL || strcmp((*pp)->id, id) != 0)
+            continue;
+        found = *pp;
+        *pp = found->next;
+        if (s->tail == found)
+            s->tail = prev;
+        found->next = NULL;
+        s->nfifo--;
+        break;
+    }
+    for (size_t i = 0; found == NULL && i < s->nheap; i++) {
+        if (s->heap[i]->batch != NULL || strcmp(s->heap[i]->id, id) != 0)
+            continue;
+        found = s->heap[i];
+        /* The last one takes its place, then goes up or down to where it
+         * belongs. */
+        s->heap[i] = s->heap[--s->nheap];
+        if (i < s->nheap) {
+            as_heap_up(s, i);
+            as_heap_down(s, i);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
 }
 
 size_t as_sched_depth(as_sched_t *s)

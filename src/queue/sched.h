@@ -66,6 +66,10 @@ int as_sched_short(as_sched_t *s);
 /* A worker is done with count notes it popped (pushed again or finished). */
 void as_sched_done(as_sched_t *s, size_t count);
 void as_sched_stop(as_sched_t *s);
+/* Take the scheduled note with this id out of the schedule (a note of
+ * its own, not one of a batch); NULL when none is scheduled (it may be
+ * with a worker).  The caller owns it. */
+as_note_t *as_sched_take(as_sched_t *s, const char *id);
 /* Notes scheduled or being worked on. */
 size_t as_sched_depth(as_sched_t *s);
 /* Wait until nothing is due before `until_ms` and no worker is busy, or

@@ -35,6 +35,8 @@ struct as_spool_leftover_s {
 const char *const as_queue_names[AS_Q_COUNT] = {"tmp",      "maildrop", "incoming", "active",
                                                 "deferred", "dead",     "corrupt"};
 
+#define AS_SPOOL_LOCK_TRIES 20 /* of 100 ms */
+
 static int as_spool_counted(as_queue_t q)
 {
     return q == AS_Q_INCOMING || q == AS_Q_ACTIVE || q == AS_Q_DEFERRED || q == AS_Q_MAILDROP;
@@ -139,7 +141,15 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
             close(root);
             goto fail;
         }
-        if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        /* A command may hold the lock for a moment (as_spool_daemon()):
+         * wait that out, not another daemon. */
+        int locked = -1;
+        for (int i = 0; i < AS_SPOOL_LOCK_TRIES; i++) {
+            if ((locked = flock(sp->lockfd, LOCK_EX | LOCK_NB)) == 0 || errno != EWOULDBLOCK)
+                break;
+            as_sleep_ms(100);
+        }
+        if (locked < 0) {
             as_err_set(err, "spool %s is in use by another alertsink daemon (%s)", dir,
                        strerror(errno));
             close(wfd);
@@ -157,6 +167,34 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
 fail:
     as_spool_close(sp);
     return NULL;
+}
+
+as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err)
+{
+    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        as_err_set(err, "cannot open spool %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    as_spool_t *sp = as_xcalloc(1, sizeof(*sp));
+    sp->dir = as_xstrdup(dir);
+    sp->lockfd = -1;
+    sp->command = 1;
+    pthread_mutex_init(&sp->leftover_lock, NULL);
+    /* A state that was never made is empty: -1 lists nothing.  One that
+     * cannot be read is an error, not an empty state. */
+    for (int i = 0; i < AS_Q_COUNT; i++) {
+        sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sp->dirfd[i] < 0 && errno != ENOENT) {
+            as_err_set(err, "cannot open spool %s/%s: %s", dir, as_queue_names[i], strerror(errno));
+            close(root);
+            as_spool_close(sp);
+            return NULL;
+        }
+    }
+    sp->dedupfd = openat(root, "dedup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(root);
+    return sp;
 }
 
 void as_spool_close(as_spool_t *sp)
@@ -349,9 +387,13 @@ int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t 
      * repeat one (at-least-once), never lose one. */
     if (renameat(sp->dirfd[from], log, sp->dirfd[to], log) < 0 && errno != ENOENT)
         return as_err_set(err, "spool: cannot move %s: %s", log, strerror(errno));
-    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0)
-        return as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name,
-                          as_queue_names[from], as_queue_names[to], strerror(errno));
+    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0) {
+        int e = errno;
+        as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name, as_queue_names[from],
+                   as_queue_names[to], strerror(e));
+        errno = e; /* ENOENT: somebody else moved it first */
+        return -1;
+    }
     if (sync && fsync(sp->dirfd[to]) < 0)
         return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[to], strerror(errno));
     if (size >= 0) {
@@ -373,7 +415,7 @@ int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
     /* The file first: a leftover journal without its file is ignored and
      * removed at start, a file without its journal is delivered again. */
     unlinkat(sp->dirfd[q], log, 0);
-    if (rc < 0 && e != ENOENT) {
+    if (rc < 0 && e != ENOENT && !sp->command) {
         struct as_spool_leftover_s *l = as_xcalloc(1, sizeof(*l));
         l->q = q;
         as_str_copy(l->name, sizeof(l->name), name);
@@ -402,6 +444,45 @@ void as_spool_sweep(as_spool_t *sp)
         as_spool_remove(sp, l->q, l->name); /* remembered again if it fails again */
         free(l);
     }
+}
+
+int as_spool_daemon(const char *dir, int *hold, long *pid)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    /* To hold it, take it as the daemon does; only to look, a shared lock
+     * for a moment (a daemon starting meanwhile waits, as_spool_open()).
+     * Through a read-only descriptor, as the daemon holds it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && hold) {
+        /* No daemon ever started here: made, so that none starts now. */
+        int w = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (w >= 0)
+            close(w);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (hold)
+        *hold = -1;
+    if (pid)
+        *pid = 0;
+    if (fd < 0)
+        return !hold && errno == ENOENT ? 0 : -1; /* no daemon ever started here */
+    if (flock(fd, (hold ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) {
+        if (hold)
+            *hold = fd;
+        else
+            close(fd);
+        return 0;
+    }
+    int e = errno;
+    if (e == EWOULDBLOCK && pid) {
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        *pid = strtol(buf, NULL, 10);
+    }
+    close(fd);
+    return e == EWOULDBLOCK ? 1 : -1;
 }
 
 static int as_read_fd(int fd, as_buf_t *out)
@@ -558,16 +639,27 @@ int as_spool_recover(as_spool_t *sp, as_err_t *err)
         as_dir_close(&d);
     }
 
-    /* Recount. */
-    atomic_store(&sp->bytes, 0);
+    as_spool_recount(sp);
+    return 0;
+}
+
+void as_spool_recount(as_spool_t *sp)
+{
+    /* Counted apart and stored at once: a worker's move meanwhile is off
+     * by one until the next recount, never lost for good. */
+    long long bytes = 0, count[AS_Q_COUNT] = {0};
     for (int q = 0; q < AS_Q_COUNT; q++) {
-        atomic_store(&sp->count[q], 0);
-        n = as_spool_list(sp, (as_queue_t)q, &names);
+        char **names;
+        size_t n = as_spool_list(sp, (as_queue_t)q, &names);
         for (size_t i = 0; i < n; i++) {
             off_t size = as_spool_size(sp, (as_queue_t)q, names[i]);
-            as_spool_account(sp, (as_queue_t)q, size > 0 ? size : 0, 1);
+            if (as_spool_counted((as_queue_t)q))
+                bytes += size > 0 ? size : 0;
         }
+        count[q] = (long long)n;
         as_spool_list_free(names, n);
     }
-    return 0;
+    atomic_store(&sp->bytes, bytes);
+    for (int q = 0; q < AS_Q_COUNT; q++)
+        atomic_store(&sp->count[q], count[q]);
 }

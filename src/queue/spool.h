@@ -74,6 +74,7 @@ typedef struct as_spool_s {
      * them a second time. */
     pthread_mutex_t leftover_lock;
     struct as_spool_leftover_s *leftovers;
+    int command; /* as_spool_open_existing(): nothing is remembered, the caller says why */
 } as_spool_t;
 
 extern const char *const as_queue_names[AS_Q_COUNT];
@@ -81,7 +82,20 @@ extern const char *const as_queue_names[AS_Q_COUNT];
 /* Open (creating with mode 0700) the spool at dir.  exclusive: take the
  * daemon's lock (a second daemon on one spool is refused). */
 as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_err_t *err);
+/* Open the spool at dir as it is, creating nothing and taking no lock,
+ * to read it or to change it beside a running daemon (`alertsink
+ * queue`): a missing state directory lists as empty.  NULL with err when
+ * dir cannot be opened. */
+as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err);
 void as_spool_close(as_spool_t *sp);
+
+/* Is a daemon running on the spool at dir, holding its lock?  1 (its pid
+ * in *pid when it wrote one, else 0), 0 no, -1 cannot tell (errno).  With
+ * hold, when none is, the lock is taken and kept in *hold (else -1) so
+ * that no daemon starts until the caller closes it: what a command
+ * changes in the spool then cannot race one.  The daemon waits up to 2 s
+ * for a lock a command holds. */
+int as_spool_daemon(const char *dir, int *hold, long *pid);
 
 /* A new id: unique, time-ordered, safe in file names. */
 void as_spool_id(char id[AS_ID_LEN]);
@@ -132,5 +146,9 @@ void as_spool_list_free(char **names, size_t n);
 /* Start-up: empty tmp/, move active/ back to incoming/ (marking their
  * attempts in doubt in the journal), recount sizes. */
 int as_spool_recover(as_spool_t *sp, as_err_t *err);
+/* Count the files and bytes of every state again: what the commands
+ * (`alertsink queue`, `requeue`, `send`) added or removed behind the
+ * daemon's back shows in its metrics and its max_size check. */
+void as_spool_recount(as_spool_t *sp);
 
 #endif

@@ -28,10 +28,15 @@
  * malloc per notification, where a notification at a time was a dozen
  * wake-ups, writes and frees each.
  *
+ * A deferred note's file is the note: when it is due and its file has
+ * left deferred/ (`alertsink queue drop` or `retry`), the copy in memory
+ * is forgotten, never delivered.
+ *
  * The daemon's workers and `alertsink send` (engine.h, one-shot) run the
  * same code; send keeps a deferred note in its batch in maildrop/, which
  * the daemon picks up if send gives up first.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,8 +244,18 @@ static int as_worker_sort(as_cycle_t *c, as_note_t *n)
     if (n->batch == NULL && n->q == AS_Q_DEFERRED) {
         /* In active/ while attempted: a crash now leaves it in doubt. */
         as_err_t err;
-        if (as_spool_move(as_core->spool, n->id, AS_Q_DEFERRED, AS_Q_ACTIVE, 0, &err) == 0)
+        if (as_spool_move(as_core->spool, n->id, AS_Q_DEFERRED, AS_Q_ACTIVE, 0, &err) == 0) {
             n->q = AS_Q_ACTIVE;
+        } else if (errno == ENOENT) {
+            /* Nothing but this worker moves a deferred note's file: it is
+             * gone because `alertsink queue drop` removed it, or `queue
+             * retry` queued a copy that is due now.  The file is the
+             * note; this copy must not deliver it again. */
+            as_log(AS_LOG_INFO, "no longer in deferred/ (dropped or retried from the command line)",
+                   AS_S("id", n->id), AS_S("receiver", n->receiver));
+            as_note_free(n);
+            return 0;
+        }
     }
     return 1;
 }

@@ -268,16 +268,16 @@ static char *as_tpl_unit(char *o, long long v, char unit)
 }
 
 /* "45s", "4m 3s", "2h 5m", "3d 4h": the two largest units, the second
- * left out when 0. */
-static void as_tpl_add_duration(cJSON *alert, long long s)
+ * left out when 0; without printf (it runs for every alert rendered). */
+void as_tpl_duration(long long s, char *buf, size_t len)
 {
     static const struct {
         long long size;
         char unit;
     } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
-    char buf[64], *o = buf;
+    char tmp[2 * AS_INT_TEXT + 4], *o = tmp;
     if (s < 0)
-        return;
+        s = 0;
     size_t u = 0;
     while (u < 3 && s < units[u].size)
         u++;
@@ -287,6 +287,15 @@ static void as_tpl_add_duration(cJSON *alert, long long s)
         o = as_tpl_unit(o, s % units[u].size / units[u + 1].size, units[u + 1].unit);
     }
     *o = '\0';
+    as_str_copy(buf, len, tmp);
+}
+
+static void as_tpl_add_duration(cJSON *alert, long long s)
+{
+    char buf[64];
+    if (s < 0)
+        return;
+    as_tpl_duration(s, buf, sizeof(buf));
     as_tpl_add_string(alert, "duration", buf);
 }
 

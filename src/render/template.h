@@ -69,6 +69,10 @@ const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *na
  */
 cJSON *as_tpl_context(const cJSON *payload);
 
+/* A span of seconds as the messages write it (the context's `duration`):
+ * "45s", "4m 3s", "2h 5m", "3d 4h". */
+void as_tpl_duration(long long seconds, char *buf, size_t len);
+
 /* A sample notification: an Alertmanager payload of a firing group of two
  * alerts, with every field the default templates use.  `-t` renders every
  * channel's templates with its context once (see cycle.c).  Free it with

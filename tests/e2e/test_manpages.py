@@ -181,8 +181,8 @@ class ManPages(unittest.TestCase):
     def test_alertsink8_names_commands_and_signals(self):
         p = subprocess.run([BINARY, "-h"], capture_output=True, text=True, timeout=30)
         commands = set(re.findall(r"alertsink ([a-z][a-z-]*) ", p.stdout))
-        self.assertTrue({"send", "render", "routes", "wa", "wa-cloud", "requeue", "ready"} <=
-                        commands, commands)
+        self.assertTrue({"send", "preview", "render", "routes", "status", "queue", "wa",
+                         "wa-cloud", "requeue", "ready"} <= commands, commands)
         with open(os.path.join(SOURCE, "man", "alertsink.8.scd")) as f:
             page = f.read()
         for c in commands:

@@ -18,6 +18,7 @@ $AS_KEEP=1 keeps the directories for a post-mortem.
 
 Sanitizer builds are slower: timeouts are multiplied by SLOW.  wrapper=
 runs the binary under another program (valgrind, in test_valgrind.py).
+d.cli("queue", "--json") runs a command on the daemon's configuration.
 """
 import atexit
 import http.client
@@ -44,6 +45,7 @@ FIXTURES = os.path.join(os.environ.get("AS_TEST_DATA") or os.path.join(SOURCE, "
 BINARY = os.environ.get("ALERTSINK") or os.path.join(
     os.environ.get("AS_BUILD_DIR") or os.path.join(SOURCE, "build"), "alertsink")
 SLOW = 3 if os.environ.get("AS_BUILD_TYPE", "").lower() == "sanitize" else 1
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 # The daemon's "started" line, in log.format logfmt or json.
 STARTED = re.compile(rb'msg=started |"msg": ?"started"')
 
@@ -294,9 +296,22 @@ class Daemon:
 
     def check_sanitizers(self):
         log = self.log()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        for marker in SANITIZER_MARKERS:
             if marker in log:
                 raise AssertionError("sanitizer report in the daemon's log:\n" + log[-20000:])
+
+    def cli(self, *args, stdin=None, timeout=60, wrapper=(), env=None):
+        """Run `alertsink ARGS -c CONFIG` (a command on this daemon's
+        configuration); returns the CompletedProcess (text).  A sanitizer
+        report on its stderr fails the test."""
+        p = subprocess.run(list(wrapper) + [BINARY] + list(args) + ["-c", self.config],
+                           input=stdin, capture_output=True, text=True, timeout=timeout * SLOW,
+                           cwd=self.dir, env=env)
+        for marker in SANITIZER_MARKERS:
+            if marker in p.stderr:
+                raise AssertionError("sanitizer report from alertsink %s:\n%s"
+                                     % (" ".join(args), p.stderr))
+        return p
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
