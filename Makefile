@@ -24,7 +24,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev \
-              libesmtp-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev libsystemd-dev \
+              libesmtp-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev \
               libssl-dev scdoc tzdata ca-certificates
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
               prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # e2e.sh - end-to-end delivery latency and throughput: Alertmanager webhooks
-# posted to the daemon, delivered through the WhatsApp sink to the fake
-# Wamessage server (tests/fake_wamessage.py), which answers every call
-# after 50 ms.
+# posted to the daemon, delivered through a WhatsApp sink to its fake
+# server, which answers every call after 50 ms: SINK=whatsapp (default) is
+# the Wamessage API (tests/fake_wamessage.py, two contacts in one call),
+# SINK=whatsapp_cloud Meta's Cloud API (tests/fake_graph.py, one
+# recipient: one request a notification).
 #
 #   bench/e2e.sh                     # WORKERS="8 32" N=1000 RATE=100 CONNS=16
+#   SINK=whatsapp_cloud WORKERS=8 bench/e2e.sh
 #
 # For each worker count (the top-level `workers:` key, default 8), a fresh
 # daemon (spool under $TMPDIR, default /var/tmp; whatsapp.rate_limit: 0,
@@ -15,8 +18,8 @@
 #               what the workers can deliver (workers / 50 ms), so the figure
 #               is alertsink's own delay, not a queue: for each group, the
 #               time from the client reading the 200 to the fake receiving
-#               the sendmessage/multi that carries its alertname (the fake
-#               records a receive time per request).  p50 and p99.
+#               the request that carries its alertname (the fake records a
+#               receive time per request, before its delay).  p50 and p99.
 #               Target: p50 < 5 ms (the fake's 50 ms come after it).
 #   throughput  the groups are posted as fast as CONNS client connections
 #               go; sends per second = N / (last send received - first post
@@ -37,7 +40,8 @@ export ALERTSINK=${ALERTSINK:-$here/build/alertsink}
 export AS_SOURCE_DIR=$here AS_TEST_DATA=$here/tests
 [ -x "$ALERTSINK" ] || { echo "e2e.sh: no alertsink binary at $ALERTSINK (build first)" >&2; exit 1; }
 export WORKERS=${WORKERS:-"8 32"} N=${N:-1000} RATE=${RATE:-100} CONNS=${CONNS:-16}
-export DELAY_MS=${DELAY_MS:-50} BENCH_TMP=${TMPDIR:-/var/tmp}
+export DELAY_MS=${DELAY_MS:-50} BENCH_TMP=${TMPDIR:-/var/tmp} SINK=${SINK:-whatsapp}
+case $SINK in whatsapp|whatsapp_cloud) ;; *) echo "e2e.sh: SINK is whatsapp or whatsapp_cloud" >&2; exit 2;; esac
 
 exec /usr/bin/python3 - <<'EOF'
 import http.client
@@ -52,11 +56,45 @@ import time
 here = os.environ["AS_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(here, "tests", "e2e"))
 from lib import Daemon, am_payload, wait_for  # noqa: E402
+from lib.fakes import FakeProcess  # noqa: E402
 from test_wa_cli import PASSWORD, PHONE, Fake  # noqa: E402
 
 N, RATE, CONNS = int(os.environ["N"]), float(os.environ["RATE"]), int(os.environ["CONNS"])
 DELAY_MS = float(os.environ["DELAY_MS"])
+SINK = os.environ["SINK"]
 NAME = re.compile(r"BenchE2E-[a-z]+-\d+")
+CLOUD_ID, CLOUD_TOKEN = "106540352242922", "EAAG-bench-token"
+
+
+class Sink:
+    """The channel under test: its receiver, its fake, how a request reads."""
+
+    def __init__(self, d):
+        if SINK == "whatsapp_cloud":
+            self.fake = FakeProcess("fake_graph.py", d.dir, "--phone-number-id", CLOUD_ID,
+                                    "--token", CLOUD_TOKEN, "--window", "*",
+                                    "--delay-ms", str(DELAY_MS))
+            self.path = "/v24.0/%s/messages" % CLOUD_ID
+            self.config = ("whatsapp_cloud: {base_url: %s, phone_number_id: \"%s\", token: %s, "
+                           "timeout: 10s}\n" % (json.dumps(self.fake.url), CLOUD_ID, CLOUD_TOKEN))
+        else:
+            self.fake = Fake(d.dir, "--device", "7001:" + PHONE, "--delay-ms", str(DELAY_MS))
+            self.path = "/whatsapp/sendmessage/multi"
+            self.config = ("whatsapp: {base_url: %s, phone: \"+90 555 000 0001\", password: %s, "
+                           "timeout: 10s, rate_limit: 0}\n"
+                           % (json.dumps(self.fake.url), json.dumps(PASSWORD)))
+
+    @staticmethod
+    def receivers():
+        if SINK == "whatsapp_cloud":
+            return "  - name: oncall\n    whatsapp_cloud: {to: [\"+90 555 111 2233\"]}\n"
+        return ("  - name: oncall\n"
+                "    whatsapp: {to: [\"+90 555 111 2233\", \"+90 555 111 2234\"]}\n")
+
+    def text(self, r):
+        if SINK == "whatsapp_cloud":
+            return ((r.get("json") or {}).get("text") or {}).get("body", "")
+        return r.get("form", {}).get("message", "")
 
 
 def pct(v, p):
@@ -91,11 +129,11 @@ class Poster:
         raise RuntimeError("%s: no answer" % name)
 
 
-def received(fake, phase):
+def received(sink, phase):
     """{alertname: the fake's receive time} of this phase's sends."""
     out = {}
-    for r in fake.requests("/whatsapp/sendmessage/multi"):
-        m = NAME.search(r.get("form", {}).get("message", ""))
+    for r in sink.fake.requests(sink.path):
+        m = NAME.search(sink.text(r))
         if m and m.group(0).startswith("BenchE2E-%s-" % phase):
             if r["status"] != 200 or m.group(0) in out:
                 raise RuntimeError("%s: sent twice or refused (%s)" % (m.group(0), r["status"]))
@@ -113,19 +151,17 @@ def cpu_s(pid):
 def run(workers):
     d = Daemon(unix=False, workers=workers, log_level="info",
                directory=tempfile.mkdtemp(prefix="as-bench-e2e-", dir=os.environ["BENCH_TMP"]),
-               receivers="  - name: oncall\n"
-                         "    whatsapp: {to: [\"+90 555 111 2233\", \"+90 555 111 2234\"]}\n",
-               route="{receiver: oncall, group_by: [alertname]}")
-    fake = Fake(d.dir, "--device", "7001:" + PHONE, "--delay-ms", str(DELAY_MS))
+               receivers=Sink.receivers(), route="{receiver: oncall, group_by: [alertname]}")
+    sink = Sink(d)
+    fake = sink.fake
     try:
         with open(d.config, "a") as f:
-            f.write("whatsapp: {base_url: %s, phone: \"+90 555 000 0001\", password: %s, "
-                    "timeout: 10s, rate_limit: 0}\n" % (json.dumps(fake.url), json.dumps(PASSWORD)))
+            f.write(sink.config)
         d.start()
         # Warm up: log in, list the devices, open the connections.
         p = Poster(d.port)
         p.post("BenchE2E-warm-0")
-        wait_for(lambda: received(fake, "warm"), 30, what="the warm-up send")
+        wait_for(lambda: received(sink, "warm"), 30, what="the warm-up send")
 
         # Latency: paced, one at a time.
         ok = {}
@@ -137,7 +173,7 @@ def run(workers):
                 time.sleep(target - now)
             name = "BenchE2E-lat-%d" % i
             ok[name] = p.post(name)
-        got = wait_for(lambda: (lambda g: g if len(g) == N else None)(received(fake, "lat")),
+        got = wait_for(lambda: (lambda g: g if len(g) == N else None)(received(sink, "lat")),
                        120, interval=0.2, what="every latency send")
         lat = [(got[n] - ok[n]) * 1000 for n in ok]
 
@@ -163,7 +199,7 @@ def run(workers):
         posted = time.time() - t0
         if errors:
             raise errors[0]
-        got = wait_for(lambda: (lambda g: g if len(g) == N else None)(received(fake, "tput")),
+        got = wait_for(lambda: (lambda g: g if len(g) == N else None)(received(sink, "tput")),
                        300, interval=0.2, what="every throughput send")
         span = max(got.values()) - t0
         cpu = (cpu_s(d.proc.pid) - cpu0[0], cpu_s(fake.proc.pid) - cpu0[1])
@@ -172,7 +208,7 @@ def run(workers):
         # What one send took as the daemon saw it (the fake's 50 ms plus its
         # own time under this load): workers / that is what the workers allow.
         took = sorted(int(m) for m in re.findall(
-            r'msg="whatsapp attempt" .* latency_ms=(\d+)', d.log()[log_at:]))
+            r'msg="delivery attempt" .*channel=%s .*latency_ms=(\d+)' % SINK, d.log()[log_at:]))
         allow = workers * 1000.0 / pct(took, 50)
         print("workers=%-3d latency (paced %g/s, 1 connection): p50 %.2f ms  p99 %.2f ms  "
               "max %.2f ms   [target p50 < 5 ms: %s]"
@@ -196,8 +232,8 @@ def run(workers):
         fake.stop()
 
 
-print("bench/e2e.sh: %d alert groups per run, the fake answering after %g ms, rate limit off; "
-      "%d CPUs" % (N, DELAY_MS, os.cpu_count()))
+print("bench/e2e.sh: sink %s, %d alert groups per run, the fake answering after %g ms, "
+      "rate limit off; %d CPUs" % (SINK, N, DELAY_MS, os.cpu_count()))
 for w in os.environ["WORKERS"].split():
     run(int(w))
 EOF

@@ -13,58 +13,45 @@ Usage:
                       [--token-ttl SECONDS] [--link-after N] [--delay-ms MS]
 
 It prints the port it listens on (127.0.0.1) on stdout, and writes it to
---port-file when given.  Tests steer it over HTTP:
+--port-file when given.  Tests steer it over HTTP (fake_http.py: /_control
+with "fail", "hang", "reset", "clear"; /_requests; /_state), with these
+control keys of its own:
 
-POST /_control  a JSON object, any of:
-    "fail":  [{"status": 500, "count": 2, "path": "/whatsapp/sendmessage/multi",
-               "retry_after": "3", "message": "..."}]   answer the next N calls so
-    "hang":  {"seconds": 5, "count": 1, "path": ...}     sleep, then drop the connection
-    "reset": {"count": 1, "path": ...}                   reset the connection (RST)
     "disconnect": "7001" | ["7001"], "connect": ...      a device's connected state
     "token_ttl": SECONDS (null = forever)                 applies to issued tokens too
     "expire_tokens": true                                 forget every issued token
     "link_after": N                                       logincontrol polls before linking
     "token_at_top": true                                  login answers {"token"} not {"data":{"token"}}
     "devices": [{"reg_id","phone","connected"}]           replace the device list
-    "clear": true                                         forget recorded requests and pending faults
-  A fault without "path" applies to any API call; "after": N lets N matching
-  calls through first; faults are used in order.
-GET /_requests  every API request so far: method, path, query, headers,
-                json, form fields, uploaded files (base64), answer status, fault.
-GET /_state     live tokens, every token issued, devices, pending pairings, login count.
+
+A request's record also holds the form fields and uploaded files (base64)
+of a multipart body.  /_state: live tokens, every token issued, devices,
+pending pairings, login count.
 """
 
-import argparse
 import base64
 import datetime
 import hashlib
-import json
-import os
 import random
 import re
-import socket
 import string
-import struct
-import sys
-import threading
 import time
-import urllib.parse
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fake_http import FakeHandler, FakeState, parser, serve
 
 CONTACT_RE = re.compile(r"^[1-9][0-9]{7,14}$")
 SEND_FIELDS = {"reg_id", "contacts", "message", "file", "send_time"}
 
 
-class State:
+class State(FakeState):
     def __init__(self, args):
-        self.lock = threading.Lock()
+        super().__init__(args)
         self.phone = args.phone
         self.password = args.password
         self.token_ttl = args.token_ttl
         self.link_after = args.link_after
-        self.delay = args.delay_ms / 1000.0
         self.token_at_top = False
         self.tokens = {}  # live tokens -> issued at (time.time())
         self.issued = []  # every token ever issued, for leak checks
@@ -75,20 +62,7 @@ class State:
             self.devices[f[0]] = {"phone": f[1], "connected": len(f) < 3 or f[2] != "disconnected"}
         self.pending = {}  # reg_id -> {"phone", "code", "polls"}
         self.next_reg = 7100
-        self.faults = []  # {"kind", "count", "path", ...}
-        self.requests = []
         self.sent = 0
-
-    def take_fault(self, path):
-        with self.lock:
-            for f in self.faults:
-                if f["count"] > 0 and (not f.get("path") or path.startswith(f["path"])):
-                    if f.get("after", 0) > 0:  # let this many matching calls through first
-                        f["after"] -= 1
-                        continue
-                    f["count"] -= 1
-                    return dict(f)
-        return None
 
     def token_ok(self, token):
         with self.lock:
@@ -99,66 +73,42 @@ class State:
                 return "token expired"
             return None
 
+    def control(self, c):
+        super().control(c)
+        for key, state in (("disconnect", False), ("connect", True)):
+            regs = c.get(key, [])
+            for r in ([regs] if isinstance(regs, str) else regs):
+                if r in self.devices:
+                    self.devices[r]["connected"] = state
+        if "token_ttl" in c:
+            self.token_ttl = c["token_ttl"]
+        if c.get("expire_tokens"):
+            self.tokens.clear()
+        if "link_after" in c:
+            self.link_after = c["link_after"]
+        if "token_at_top" in c:
+            self.token_at_top = bool(c["token_at_top"])
+        if "devices" in c:
+            self.devices = {str(d["reg_id"]): {"phone": d["phone"],
+                                               "connected": d.get("connected", True)}
+                            for d in c["devices"]}
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so the client can reuse connections
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    def snapshot(self):
+        return {"tokens": list(self.tokens), "issued": self.issued, "logins": self.logins,
+                "devices": self.devices, "pending": self.pending}
+
+
+class Handler(FakeHandler):
     server_version = "FakeWamessage/1.0"
 
-    def log_message(self, fmt, *args):  # quiet: tests read /_requests instead
-        pass
-
-    # --- plumbing -------------------------------------------------------------
-
-    def body(self):
-        # One handler serves every request of a kept-alive connection.
-        if getattr(self, "_body_of", None) is not self.record:
-            n = int(self.headers.get("Content-Length") or 0)
-            self._body = self.rfile.read(n) if n > 0 else b""
-            self._body_of = self.record
-        return self._body
-
-    def answer(self, status, obj, headers=None):
-        data = json.dumps(obj).encode()
-        # Recorded before it is sent: a client that has the answer may ask
-        # /_requests at once.
-        self.record["status"] = status
-        self.record["answer"] = obj
-        self.publish()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def publish(self):
-        """Make the record visible to /_requests, complete: nothing changes
-        it afterwards, so serving the list never races a handler."""
-        if self.record is not None and not self.record.get("_published"):
-            self.record["_published"] = True
-            with self.server.state.lock:
-                self.server.state.requests.append(self.record)
-
-    def fail(self, status, message, headers=None):
+    def fail(self, status, message, headers=None, **extra):
         self.answer(status, {"status": False, "message": message}, headers)
 
-    def json_body(self):
-        ctype = self.headers.get("Content-Type", "")
-        if not ctype.startswith("application/json"):
-            self.fail(415, "expected application/json, got %r" % ctype)
-            return None
-        try:
-            obj = json.loads(self.body().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            self.fail(400, "malformed JSON")
-            return None
-        if not isinstance(obj, dict):
-            self.fail(400, "expected a JSON object")
-            return None
-        self.record["json"] = obj
-        return obj
+    def note_body(self):
+        if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            self.parse_multipart()
+        else:
+            super().note_body()
 
     def bearer(self):
         auth = self.headers.get("Authorization", "")
@@ -171,59 +121,7 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    # --- dispatch -------------------------------------------------------------
-
-    def do_GET(self):
-        self.dispatch("GET")
-
-    def do_POST(self):
-        self.dispatch("POST")
-
-    def dispatch(self, method):
-        st = self.server.state
-        url = urllib.parse.urlsplit(self.path)
-        path = url.path
-        self.record = {
-            "method": method,
-            "path": path,
-            "query": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "time": time.time(),
-        }
-        if path.startswith("/_"):
-            self.record["_published"] = True  # control calls are not recorded
-            return self.control(method, path)
-        self.body()  # read it whole before any fault, as a real server would
-        fault = st.take_fault(path)
-        if fault:
-            self.record["fault"] = fault["kind"]
-            self.record["status"] = None
-            # Record what was sent even though the answer is a fault.
-            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
-                self.parse_multipart()
-            else:
-                try:
-                    self.record["json"] = json.loads(self.body() or b"null")
-                except ValueError:
-                    pass
-            if fault["kind"] in ("hang", "reset"):
-                self.publish()
-            if fault["kind"] == "hang":
-                time.sleep(fault.get("seconds", 5))
-                self.close_connection = True
-                return
-            if fault["kind"] == "reset":
-                # SO_LINGER 0 turns close() into a RST.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-                self.close_connection = True
-                return
-            hdrs = {}
-            if fault.get("retry_after") is not None:
-                hdrs["Retry-After"] = str(fault["retry_after"])
-            return self.fail(fault["status"], fault.get("message", "injected failure %d" % fault["status"]), hdrs)
-        if st.delay:
-            time.sleep(st.delay)
+    def route(self, method, path):
         routes = {
             ("POST", "/user/login"): self.login,
             ("POST", "/whatsapp/login/code"): self.login_code,
@@ -417,91 +315,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(404, "no device %s with phone %s" % (reg, phone))
         self.answer(200, {"status": True, "message": "Logged out"})
 
-    # --- control --------------------------------------------------------------
-
-    def control(self, method, path):
-        st = self.server.state
-        if method == "GET" and path == "/_requests":
-            with st.lock:
-                reqs = [{k: v for k, v in r.items() if k != "_published"} for r in st.requests]
-            return self.answer(200, reqs)
-        if method == "GET" and path == "/_state":
-            with st.lock:
-                return self.answer(200, {"tokens": list(st.tokens), "issued": st.issued,
-                                         "logins": st.logins,
-                                         "devices": st.devices, "pending": st.pending})
-        if method != "POST" or path != "/_control":
-            return self.fail(404, "no control route %s %s" % (method, path))
-        try:
-            c = json.loads(self.body() or b"{}")
-        except ValueError:
-            return self.fail(400, "malformed JSON")
-        with st.lock:
-            if c.get("clear"):  # first, so one call can clear and set up
-                st.requests.clear()
-                st.faults.clear()
-            for f in c.get("fail", []):
-                st.faults.append(dict(f, kind="status", count=f.get("count", 1)))
-            for kind in ("hang", "reset"):
-                if kind in c:
-                    for f in (c[kind] if isinstance(c[kind], list) else [c[kind]]):
-                        st.faults.append(dict(f, kind=kind, count=f.get("count", 1)))
-            for key, state in (("disconnect", False), ("connect", True)):
-                regs = c.get(key, [])
-                for r in ([regs] if isinstance(regs, str) else regs):
-                    if r in st.devices:
-                        st.devices[r]["connected"] = state
-            if "token_ttl" in c:
-                st.token_ttl = c["token_ttl"]
-            if c.get("expire_tokens"):
-                st.tokens.clear()
-            if "link_after" in c:
-                st.link_after = c["link_after"]
-            if "token_at_top" in c:
-                st.token_at_top = bool(c["token_at_top"])
-            if "devices" in c:
-                st.devices = {str(d["reg_id"]): {"phone": d["phone"], "connected": d.get("connected", True)}
-                              for d in c["devices"]}
-        self.answer(200, {"status": True})
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default backlog is 5: a client opening many connections
-    # at once (the daemon's workers) would see SYNs dropped and retried
-    # after a second, a stall that is the fake's, not the client's.
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        pass  # a client that gave up (timeout tests) is not news
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = parser(__doc__.split("\n")[0])
     ap.add_argument("--phone", default="905550000001")
     ap.add_argument("--password", default="s3cret-pass")
     ap.add_argument("--device", action="append", default=[])
     ap.add_argument("--token-ttl", type=float, default=None)
     ap.add_argument("--link-after", type=int, default=2)
-    ap.add_argument("--delay-ms", type=float, default=0)
     args = ap.parse_args()
-
-    srv = Server(("127.0.0.1", args.port), Handler)
-    srv.state = State(args)
-    port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.port_file)
-    print(port, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(args, State(args), Handler)
 
 
 if __name__ == "__main__":

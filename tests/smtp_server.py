@@ -20,6 +20,9 @@ What it can be told to do:
   --tempfail N           answer MAIL FROM with 451 in the next N transactions
   --hang greeting        accept connections and never say a word
   --hang data            take the message, never answer the final dot
+  --drop-in-data N       in the next N transactions, close the connection in
+                         the middle of DATA: after the 354 and the message's
+                         first line, before the final dot
 """
 
 import argparse
@@ -42,6 +45,7 @@ class Recorder:
         self.reject_temp = {a.lower() for a in opts.reject_temp}
         self.count = 0
         self.sni = {}
+        self.drop_in_data = opts.drop_in_data
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.tempfail > 0:
@@ -84,6 +88,20 @@ class Recorder:
         return "250 2.0.0 Message accepted"
 
 
+class DroppingSMTP(SMTP):
+    """aiosmtpd's server, less polite: --drop-in-data hangs up mid-message."""
+
+    async def smtp_DATA(self, arg):
+        h = self.event_handler
+        if h.drop_in_data > 0 and self.envelope.rcpt_tos and not arg:
+            h.drop_in_data -= 1
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readuntil(b"\r\n")
+            self.transport.close()
+            return
+        await super().smtp_DATA(arg)
+
+
 def make_authenticator(user, password):
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword)
@@ -117,7 +135,8 @@ async def main(opts):
             kwargs["authenticator"] = make_authenticator(opts.auth_user, opts.auth_password)
             kwargs["auth_required"] = not opts.auth_optional
             kwargs["auth_require_tls"] = opts.auth_require_tls
-        server = await loop.create_server(lambda: SMTP(handler, **kwargs), opts.host, opts.port)
+        server = await loop.create_server(lambda: DroppingSMTP(handler, **kwargs), opts.host,
+                                          opts.port)
     port = server.sockets[0].getsockname()[1]
     print("READY %d" % port, flush=True)
     async with server:
@@ -139,6 +158,7 @@ def parse_args(argv):
     p.add_argument("--reject-temp", action="append", default=[])
     p.add_argument("--tempfail", type=int, default=0)
     p.add_argument("--hang", choices=["greeting", "data"])
+    p.add_argument("--drop-in-data", type=int, default=0)
     opts = p.parse_args(argv)
     if opts.host not in ("127.0.0.1", "localhost", "::1"):
         p.error("--host must be a loopback address")

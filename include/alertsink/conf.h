@@ -74,6 +74,15 @@ typedef struct as_strv_s { /* a list of strings */
     char **v;
 } as_strv_t;
 
+/* A map of strings whose keys are the user's, not a table's (HTTP header
+ * names, say): keys[i] maps to values[i], in the order written; a key
+ * written twice is an error, a value that is not a scalar too. */
+typedef struct as_strmap_s {
+    size_t n;
+    char **keys;
+    char **values;
+} as_strmap_t;
+
 typedef struct as_array_s { /* a list of sections */
     size_t n;
     void *elts;
@@ -98,6 +107,7 @@ AS_API extern const as_conf_type_t as_conf_duration; /* int64_t, ms       */
 AS_API extern const as_conf_type_t as_conf_size;     /* int64_t, bytes    */
 AS_API extern const as_conf_type_t as_conf_rate;     /* as_rate_t         */
 AS_API extern const as_conf_type_t as_conf_strings;  /* as_strv_t         */
+AS_API extern const as_conf_type_t as_conf_strmap;   /* as_strmap_t: {name: value, ...} */
 AS_API extern const as_conf_type_t as_conf_phone;    /* char *, digits    */
 AS_API extern const as_conf_type_t as_conf_phones;   /* as_strv_t, digits */
 AS_API extern const as_conf_type_t as_conf_listen;   /* as_listen_t       */

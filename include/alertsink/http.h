@@ -16,7 +16,9 @@
  * HTTP status, the body, the latency and Retry-After.  A request that got
  * no HTTP answer at all fails with a transport class (DNS, connect, TLS,
  * timeout, reset) and a message naming the host and what went wrong; the
- * caller decides what each class means to it.
+ * caller decides what each class means to it.  libcurl is loaded at the
+ * first request of the process (a libcurl that cannot be loaded fails the
+ * request, AS_HTTPC_OTHER), so a sink includes no curl header.
  */
 #ifndef ALERTSINK_HTTP_H
 #define ALERTSINK_HTTP_H
@@ -89,5 +91,19 @@ AS_API void as_httpc_free(as_httpc_t *c);
 AS_API int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *resp,
                             as_err_t *err);
 AS_API void as_httpc_resp_free(as_httpc_resp_t *resp);
+
+/*
+ * What a server said, for a failure's reason: the message of a JSON
+ * answer ("message", "error", "detail" or "error": {"message"}), else the
+ * start of the body.  One line (control characters and runs of blanks
+ * become one space, bytes that are not UTF-8 become '?'), at most len - 1
+ * bytes, never cut inside a character ("..." marks a cut); "" when the
+ * body says nothing.
+ */
+AS_API void as_httpc_excerpt(const as_buf_t *body, char *out, size_t len);
+
+/* The version of libcurl, which the client loads at its first request
+ * (this loads it too); NULL when it cannot be loaded. */
+AS_API const char *as_httpc_curl_version(void);
 
 #endif /* ALERTSINK_HTTP_H */

@@ -5,7 +5,8 @@
  *
  * A notification's data (as_notification_t.data, .context) is a cJSON
  * tree that belongs to the core: read it with these getters or cJSON's
- * own, never change it.
+ * own, never change it.  Memory cJSON hands out (cJSON_Print, a tree to
+ * delete) goes back with cJSON_free / cJSON_Delete, never free().
  */
 #ifndef ALERTSINK_JSON_H
 #define ALERTSINK_JSON_H
@@ -20,6 +21,9 @@ AS_API cJSON *as_json_parse(const char *data, size_t len, as_err_t *err);
 /* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)? */
 AS_API int as_utf8_valid(const char *s, size_t len);
 
+/* The member key of obj, compared case-sensitively (as
+ * cJSON_GetObjectItemCaseSensitive, faster); NULL when absent. */
+AS_API cJSON *as_json_get(const cJSON *obj, const char *key);
 /* Getters: NULL / dflt when absent or of another type. */
 AS_API const char *as_json_str(const cJSON *obj, const char *key);
 AS_API const cJSON *as_json_obj(const cJSON *obj, const char *key);
@@ -31,7 +35,9 @@ AS_API int as_json_bool(const cJSON *obj, const char *key, int dflt);
  * one of that name (compared case-sensitively), else added at the end. */
 AS_API void as_json_set(cJSON *obj, const char *key, cJSON *item);
 
-/* Compact JSON, malloc'd (free with cJSON_free / free). */
+/* Compact JSON, allocated as cJSON allocates: free it with cJSON_free
+ * (alertsink gives cJSON its own allocator, so what cJSON allocates is
+ * never passed to free()). */
 AS_API char *as_json_print(const cJSON *item);
 
 #endif /* ALERTSINK_JSON_H */

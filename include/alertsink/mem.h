@@ -5,9 +5,12 @@
  * A pool owns everything of one lifetime and frees it at once (nginx's
  * ngx_pool_t): the configuration of one generation, with its compiled
  * regexes and loaded modules, is freed whole when the generation goes
- * away.  Cleanup handlers release what is not plain memory.  Each
- * allocation is its own malloc, so AddressSanitizer and valgrind see every
- * overflow.
+ * away; a request's payload and a delivery batch's messages likewise.
+ * Cleanup handlers release what is not plain memory.  Allocation moves a
+ * pointer through chunks of memory; under AddressSanitizer each
+ * allocation is its own malloc and under valgrind the chunks are
+ * described to memcheck, so both still see every overflow.  A pool is
+ * used by one thread at a time.
  *
  * The as_x* allocators abort on out-of-memory: a daemon that cannot
  * allocate a few bytes cannot keep its promises either, and every caller
@@ -26,7 +29,11 @@ typedef struct as_pool_s as_pool_t;
 
 AS_API as_pool_t *as_pool_create(void);
 AS_API void as_pool_destroy(as_pool_t *pool);
-AS_API void *as_palloc(as_pool_t *pool, size_t size); /* zeroed */
+/* Run the cleanups and give back everything allocated: the pool is as
+ * new (for a pool reused batch after batch). */
+AS_API void as_pool_reset(as_pool_t *pool);
+AS_API void *as_palloc(as_pool_t *pool, size_t size);  /* zeroed */
+AS_API void *as_pnalloc(as_pool_t *pool, size_t size); /* not zeroed */
 AS_API char *as_pstrdup(as_pool_t *pool, const char *s);
 AS_API char *as_pstrndup(as_pool_t *pool, const char *s, size_t n);
 AS_API char *as_psprintf(as_pool_t *pool, const char *fmt, ...)

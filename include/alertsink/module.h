@@ -14,7 +14,8 @@
  *     "file") with its own key table, and the templates it ships;
  *   - hooks: init (from a parsed configuration, no I/O), start and stop (an
  *     input binds and feeds notifications with as_submit()), deliver (a sink
- *     delivers one rendered notification and says how it went).
+ *     delivers one rendered notification and says how it went) and,
+ *     optionally, deliver_batch (a sink delivers many at once).
  *
  * One configuration generation (a "cycle") gets one instance of every
  * module.  On reload the new instances are created and started while the
@@ -136,6 +137,17 @@ typedef struct as_module_s {
                       as_rate_t *rate);
     /* Optional: reopen files (SIGUSR1, after logrotate). */
     void (*reopen)(void *instance);
+
+    /* Sinks, optional: deliver a batch, blocking, filling each item's
+     * res; called instead of deliver() when present (a sink needs one of
+     * the two).  A worker takes the notifications a commit round (or
+     * more) accepted, routes and renders them, and hands each sink all of
+     * its own at once, so that what costs per call is paid per batch: the
+     * file sink appends the lines with one write and one fdatasync.  A
+     * sink without it is called once per notification, and its
+     * notifications are spread over the workers (each waits for a peer).
+     * Called from several worker threads at once, like deliver(). */
+    void (*deliver_batch)(void *instance, as_delivery_t *items, size_t n);
 } as_module_t;
 
 #ifdef __cplusplus

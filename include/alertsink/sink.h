@@ -4,7 +4,9 @@
  *
  * The core routes, groups, renders and schedules; a sink's deliver() is
  * called from a delivery worker with finished text and answers one of four
- * results (docs/delivery.md tells what the core does with each):
+ * results (docs/delivery.md tells what the core does with each); a sink
+ * with deliver_batch() gets a worker's whole batch for it at once and
+ * answers one result per notification:
  *
  *   AS_DELIVERED    the peer took it.
  *   AS_TRANSIENT    try this channel again later: after the core's backoff,
@@ -63,6 +65,17 @@ typedef struct as_result_s {
     int status;             /* protocol status for logs (HTTP 200, SMTP 250), 0 = none */
     char reason[512];       /* why it failed, or a note (a rejected recipient); no secrets */
 } as_result_t;
+
+/*
+ * One notification of a batch handed to a sink's deliver_batch()
+ * (module.h): what deliver() takes, and the result to fill in.
+ */
+typedef struct as_delivery_s {
+    const void *channel; /* the receiver's channel configuration */
+    const as_notification_t *n;
+    const as_message_t *msg;
+    as_result_t *res; /* zeroed; the sink fills it */
+} as_delivery_t;
 
 /* Set outcome, status and a reason (printf-style, cut to fit, registered
  * secrets redacted). */

@@ -4,34 +4,51 @@
 # the Debian package); to try it from the source tree:
 #   source packaging/completion/alertsink.bash
 #
-# Completes the subcommands, their options and the wa subcommands, files
-# after -c/--template/--data/--file, directories after --partials, the
-# formats of send --format, and receiver names after --receiver, read from
-# the configuration (-c FILE on the line, else $ALERTSINK_CONFIG, else
-# /etc/alertsink/alertsink.yaml) with `alertsink -T --no-env`, which needs no
-# secrets and sends nothing.
+# Completes the subcommands, their options and the wa and queue
+# subcommands, files after -c/--template/--data/--file, directories after
+# --partials, the formats of send --format, the states of queue --state,
+# receiver names after --receiver, read from the configuration (-c FILE on
+# the line, else $ALERTSINK_CONFIG, else /etc/alertsink/alertsink.yaml) with
+# `alertsink -T --no-env`, which needs no secrets and sends nothing, and the
+# notification ids of the spool after queue show/retry/drop, read with
+# `alertsink queue --json`.
+
+# -c FILE of the line, as arguments for another alertsink command.
+_alertsink_config_args()
+{
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == -c || ${COMP_WORDS[i]} == --config ]]; then
+            printf '%s\n' -c "${COMP_WORDS[i + 1]}"
+        fi
+    done
+}
 
 # The receiver names of the configuration in use.
 _alertsink_receivers()
 {
-    local cfg="" i
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        if [[ ${COMP_WORDS[i]} == -c || ${COMP_WORDS[i]} == --config ]]; then
-            cfg=${COMP_WORDS[i + 1]}
-        fi
-    done
-    local -a args=(-T --no-env)
-    [[ -n $cfg ]] && args+=(-c "$cfg")
-    "${COMP_WORDS[0]}" "${args[@]}" 2>/dev/null |
+    local IFS=$'\n'
+    local -a cfg=($(_alertsink_config_args))
+    "${COMP_WORDS[0]}" -T --no-env "${cfg[@]}" 2>/dev/null |
         sed -n '/^receivers:/,/^[^ ]/{s/^  - name: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p}'
+}
+
+# The ids of the notifications in the spool.
+_alertsink_ids()
+{
+    local IFS=$'\n'
+    local -a cfg=($(_alertsink_config_args))
+    "${COMP_WORDS[0]}" queue --json "${cfg[@]}" 2>/dev/null |
+        sed -n 's/^{"id":"\([^"]*\)".*/\1/p'
 }
 
 _alertsink()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=""
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="send render routes wa requeue help"
+    local commands="send preview render routes status queue requeue wa wa-cloud ready help"
     local wa_commands="login pair devices logout send"
+    local queue_commands="list show retry drop"
 
     # The subcommand (and the wa subcommand): the first words that are not
     # options nor the value of -c.
@@ -44,7 +61,8 @@ _alertsink()
         esac
         if [[ -z $cmd ]]; then
             cmd=$w
-        elif [[ $cmd == wa || $cmd == help ]] && [[ -z $sub ]]; then
+        elif [[ $cmd == wa || $cmd == wa-cloud || $cmd == queue || $cmd == help ]] &&
+            [[ -z $sub ]]; then
             sub=$w
         fi
     done
@@ -63,6 +81,10 @@ _alertsink()
         ;;
     --format)
         COMPREPLY=($(compgen -W "auto json text nagios collectd" -- "$cur"))
+        return
+        ;;
+    --state)
+        COMPREPLY=($(compgen -W "all incoming maildrop active deferred dead" -- "$cur"))
         return
         ;;
     --receiver)
@@ -90,16 +112,38 @@ _alertsink()
         fi
         ;;
     send)
-        opts="--receiver --label --title --severity --format --timeout --socket -c --help"
+        opts="--receiver --label --title --severity --format --timeout --socket --dry-run -c --help"
         ;;
+    preview) opts="--receiver --data --format -c --help" ;;
     render) opts="--template --partials --data --help" ;;
     routes) opts="--labels -c --help" ;;
-    requeue) opts="--all -c --help" ;;
+    status) opts="--json --timeout -c --help" ;;
+    wa-cloud) [[ $cur == -* || -n $sub ]] && opts="-c --help" || opts="check" ;;
+    ready) opts="--timeout -c --help" ;;
+    requeue)
+        [[ $cur == -* ]] && opts="--all -c --help" || opts=$(_alertsink_ids)
+        ;;
+    queue)
+        case $sub in
+        "" | list)
+            if [[ $cur == -* || -n $sub ]]; then
+                opts="--state --json -c --help"
+            else
+                opts=$queue_commands
+            fi
+            ;;
+        show) [[ $cur == -* ]] && opts="--json -c --help" || opts=$(_alertsink_ids) ;;
+        retry) [[ $cur == -* ]] && opts="--dead --deferred -c --help" || opts=$(_alertsink_ids) ;;
+        drop) [[ $cur == -* ]] && opts="--dead -c --help" || opts=$(_alertsink_ids) ;;
+        esac
+        ;;
     help)
         if [[ -z $sub ]]; then
             opts=$commands
         elif [[ $sub == wa ]]; then
             opts=$wa_commands
+        elif [[ $sub == queue ]]; then
+            opts="show retry drop"
         fi
         ;;
     wa)

@@ -14,7 +14,6 @@
  * they are warnings.
  */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libesmtp.h>
@@ -30,6 +29,7 @@
 #include <yaml.h>
 
 #include "alertsink/buf.h"
+#include "alertsink/http.h"
 #include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "conf/cycle.h"
@@ -210,7 +210,8 @@ static int as_check_runtime(const as_config_t *cfg, int no_env)
 
 int as_cli_check(const char *path, int print, int no_env)
 {
-    as_cycle_t *c = as_cli_cycle_flags("alertsink", path, AS_LOAD_CHECK | (no_env ? AS_LOAD_NO_SEND : 0));
+    as_cycle_t *c =
+        as_cli_cycle_flags("alertsink", path, AS_LOAD_CHECK | (no_env ? AS_LOAD_NO_SEND : 0));
     if (c == NULL)
         return AS_EXIT_FAIL;
     if (print)
@@ -233,7 +234,7 @@ static void as_print_modules(const as_modset_t *set, int loaded)
         const as_module_t *m = set->v[i];
         if ((set->dl[i] != NULL) != loaded)
             continue;
-        printf("  %-10s %s", m->name, m->kind == AS_MODULE_INPUT ? "input" : "sink");
+        printf("  %-14s %s", m->name, m->kind == AS_MODULE_INPUT ? "input" : "sink");
         if (m->conf_key)
             printf("  (key %s)", m->conf_key);
         if (m->channel_key)
@@ -264,7 +265,8 @@ int as_cli_version(const char *path, int explicit_path)
     }
     as_conf_free_errors(&cf);
     printf("libraries:\n");
-    printf("  libcurl       %s\n", curl_version_info(CURLVERSION_NOW)->version);
+    const char *curl = as_httpc_curl_version();
+    printf("  libcurl       %s\n", curl ? curl : "cannot be loaded");
     printf("  cJSON         %s\n", cJSON_Version());
     printf("  libyaml       %s\n", yaml_get_version_string());
     printf("  libmicrohttpd %s\n", MHD_get_version());

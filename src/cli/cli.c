@@ -4,6 +4,7 @@
  * reported one way.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,12 @@ int as_cli_usage_error(const char *who, const char *usage, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n%s", usage);
     return AS_EXIT_USAGE;
+}
+
+int as_cli_bad_option(const char *who, const char *usage, int c, char **argv)
+{
+    return as_cli_usage_error(
+        who, usage, c == ':' ? "option %s needs a value" : "unknown option %s", argv[optind - 1]);
 }
 
 static void as_cli_invalid(const char *who, const char *path, const as_conf_t *cf)
@@ -46,8 +53,9 @@ as_config_t *as_cli_config_flags(const char *who, const char *path, unsigned fla
     as_conf_t cf;
     if (path == NULL)
         path = as_config_default_path();
-    as_config_t *cfg = as_config_load_flags(&cf, path, flags);
-    as_conf_print_warnings(&cf, stderr);
+    as_config_t *cfg = as_config_load_flags(&cf, path, flags & ~(unsigned)AS_CLI_QUIET);
+    if (!(flags & AS_CLI_QUIET))
+        as_conf_print_warnings(&cf, stderr);
     if (cfg == NULL)
         as_cli_invalid(who, path, &cf);
     as_conf_free_errors(&cf);
@@ -64,8 +72,9 @@ as_cycle_t *as_cli_cycle_flags(const char *who, const char *path, unsigned flags
     as_conf_t cf;
     if (path == NULL)
         path = as_config_default_path();
-    as_cycle_t *c = as_cycle_create(&cf, path, flags);
-    as_conf_print_warnings(&cf, stderr);
+    as_cycle_t *c = as_cycle_create(&cf, path, flags & ~(unsigned)AS_CLI_QUIET);
+    if (!(flags & AS_CLI_QUIET))
+        as_conf_print_warnings(&cf, stderr);
     if (c == NULL)
         as_cli_invalid(who, path, &cf);
     as_conf_free_errors(&cf);

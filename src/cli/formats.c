@@ -532,8 +532,13 @@ cJSON *as_format_read(as_format_t format, const char *data, size_t len, char *co
     if (as_payload_opts_check(opts, err) != 0)
         return NULL;
     switch (format) {
-    case AS_FORMAT_JSON:
-        return as_payload_parse_opts(data, len, opts, grouped, err);
+    case AS_FORMAT_JSON: {
+        unsigned flags = 0;
+        cJSON *p = as_payload_parse_opts(NULL, data, len, opts, &flags, err);
+        if (grouped != NULL)
+            *grouped = (flags & AS_SUB_GROUPED) != 0;
+        return p;
+    }
     case AS_FORMAT_NAGIOS:
         return as_read_nagios(data, len, envp, explicit, opts, err);
     case AS_FORMAT_COLLECTD:

@@ -43,20 +43,8 @@ static const char as_ready_usage[] =
     "http.listen (200: ready), or with HTTP off a connection to unix.path.\n"
     "Exit 0 ready, 1 not ready (the reason on stderr), 2 usage or configuration error.\n";
 
-/* The body of an answer, on one line, cut at AS_READY_BODY_MAX bytes. */
-static void as_ready_body(const as_buf_t *body, char *out, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; body->data != NULL && i < body->len && n + 1 < len; i++) {
-        unsigned char ch = (unsigned char)body->data[i];
-        out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-    }
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-}
-
-static int as_ready_http(const as_listen_t *l, int64_t timeout_ms)
+/* GET /healthz: 1 ready (msg: "URL: BODY"), 0 not (msg: why). */
+static int as_ready_http(const as_listen_t *l, int64_t timeout_ms, char *msg, size_t len)
 {
     const char *host = l->host;
     if (host == NULL || host[0] == '\0' || strcmp(host, "0.0.0.0") == 0)
@@ -72,53 +60,69 @@ static int as_ready_http(const as_listen_t *l, int64_t timeout_ms)
     as_httpc_req_t req = {.method = "GET", .url = url, .timeout_ms = timeout_ms, .direct = 1};
     as_httpc_resp_t resp;
     as_err_t err;
-    char body[AS_READY_BODY_MAX + 1];
-    int rc = AS_EXIT_FAIL;
+    int ready = 0;
     if (as_httpc_request(c, &req, &resp, &err) < 0) {
-        fprintf(stderr, "alertsink ready: not ready: %s\n", err.msg);
+        as_str_copy(msg, len, err.msg);
     } else {
-        as_ready_body(&resp.body, body, sizeof(body));
+        char body[AS_READY_BODY_MAX + 1];
+        as_httpc_excerpt(&resp.body, body, sizeof(body));
         if (resp.status == 200) {
-            printf("%s: %s\n", url, body[0] ? body : "200");
-            rc = AS_EXIT_OK;
+            snprintf(msg, len, "%s: %s", url, body[0] ? body : "200");
+            ready = 1;
         } else {
-            fprintf(stderr, "alertsink ready: not ready: GET %s answered %ld%s%s\n", url,
-                    resp.status, body[0] ? ": " : "", body);
+            snprintf(msg, len, "GET %s answered %ld%s%s", url, resp.status, body[0] ? ": " : "",
+                     body);
         }
     }
     as_httpc_resp_free(&resp);
     as_httpc_free(c);
-    return rc;
+    return ready;
 }
 
-static int as_ready_unix(const char *path, int64_t timeout_ms)
+/* A connection to the socket: 1 accepted, 0 not, -1 an unusable path. */
+static int as_ready_unix(const char *path, int64_t timeout_ms, char *msg, size_t len)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "alertsink ready: unix.path %s is too long for a socket address\n", path);
-        return AS_EXIT_USAGE;
+        snprintf(msg, len, "unix.path %s is too long for a socket address", path);
+        return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        fprintf(stderr, "alertsink ready: socket: %s\n", strerror(errno));
-        return AS_EXIT_FAIL;
+        snprintf(msg, len, "socket: %s", strerror(errno));
+        return 0;
     }
     /* A full backlog makes connect() wait; SO_SNDTIMEO bounds that wait
      * for Unix sockets. */
     struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    int rc = AS_EXIT_OK;
+    int ready = 1;
     if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
-        fprintf(stderr, "alertsink ready: not ready: cannot connect to %s: %s\n", path,
-                e == EAGAIN || e == EINPROGRESS ? "timed out" : strerror(e));
-        rc = AS_EXIT_FAIL;
+        snprintf(msg, len, "cannot connect to %s: %s", path,
+                 e == EAGAIN || e == EINPROGRESS ? "timed out" : strerror(e));
+        ready = 0;
     } else {
-        printf("%s: accepts connections\n", path);
+        snprintf(msg, len, "%s: accepts connections", path);
     }
     close(fd);
-    return rc;
+    return ready;
+}
+
+int as_cli_ready_check(const as_config_t *cfg, int64_t timeout_ms, char *msg, size_t len)
+{
+    /* The inputs' documented settings, read by name: a command does not
+     * know an input's struct. */
+    const as_conf_type_t *lt = NULL, *pt = NULL;
+    const as_listen_t *listen = as_config_field(cfg, "http.listen", &lt);
+    char *const *upath = as_config_field(cfg, "unix.path", &pt);
+    if (listen != NULL && lt == &as_conf_listen && listen->text != NULL && listen->text[0])
+        return as_ready_http(listen, timeout_ms, msg, len);
+    if (upath != NULL && pt == &as_conf_string && *upath != NULL && (*upath)[0])
+        return as_ready_unix(*upath, timeout_ms, msg, len);
+    snprintf(msg, len, "http.listen and unix.path are both off in %s: nothing to ask", cfg->file);
+    return -1;
 }
 
 int as_cli_ready(int argc, char **argv)
@@ -146,12 +150,8 @@ int as_cli_ready(int argc, char **argv)
         case 'h':
             fputs(as_ready_usage, stdout);
             return AS_EXIT_OK;
-        case ':':
-            return as_cli_usage_error("alertsink ready", as_ready_usage, "option %s needs a value",
-                                      argv[optind - 1]);
         default:
-            return as_cli_usage_error("alertsink ready", as_ready_usage, "unknown option %s",
-                                      argv[optind - 1]);
+            return as_cli_bad_option("alertsink ready", as_ready_usage, c, argv);
         }
     }
     if (optind < argc)
@@ -161,23 +161,17 @@ int as_cli_ready(int argc, char **argv)
     as_config_t *cfg = as_cli_config("alertsink ready", path);
     if (cfg == NULL)
         return AS_EXIT_USAGE;
-    /* The inputs' documented settings, read by name: a command does not
-     * know an input's struct. */
-    const as_conf_type_t *lt = NULL, *pt = NULL;
-    const as_listen_t *listen = as_config_field(cfg, "http.listen", &lt);
-    char *const *upath = as_config_field(cfg, "unix.path", &pt);
-    int rc;
-    if (listen != NULL && lt == &as_conf_listen && listen->text != NULL && listen->text[0]) {
-        rc = as_ready_http(listen, timeout_ms);
-    } else if (upath != NULL && pt == &as_conf_string && *upath != NULL && (*upath)[0]) {
-        rc = as_ready_unix(*upath, timeout_ms);
-    } else {
-        fprintf(stderr,
-                "alertsink ready: http.listen and unix.path are both off in %s: "
-                "nothing to ask\n",
-                cfg->file);
-        rc = AS_EXIT_USAGE;
-    }
+    char msg[1024];
+    int ready = as_cli_ready_check(cfg, timeout_ms, msg, sizeof(msg));
     as_config_free(cfg);
-    return rc;
+    if (ready > 0) {
+        printf("%s\n", msg);
+        return AS_EXIT_OK;
+    }
+    if (ready < 0) {
+        fprintf(stderr, "alertsink ready: %s\n", msg);
+        return AS_EXIT_USAGE;
+    }
+    fprintf(stderr, "alertsink ready: not ready: %s\n", msg);
+    return AS_EXIT_FAIL;
 }

@@ -1,6 +1,6 @@
 /*
  * send.c - `alertsink send` (docs/inputs.md): read one notification from
- * stdin, deliver it, exit with what happened.
+ * the command line's words or stdin, deliver it, exit with what happened.
  *
  *   0  delivered on the primary channel(s)     3  only the fallback (or only
  *   1  not delivered                              some channels) delivered
@@ -12,8 +12,14 @@
  * and run through the same pipeline (dedup shared through the spool,
  * retries with the same backoff) until it is delivered or --timeout or
  * spool.max_age passes.  What is left stays in maildrop/ with its journal
- * for the daemon to finish.  With --socket, the notification is handed to
- * a running daemon instead, and `send` exits 0 once it answered OK.
+ * for the daemon to finish.  When the spool cannot take it, it is
+ * delivered all the same and `send` says at once, and again at the end,
+ * that what is not delivered before the timeout is lost.
+ *
+ * With --socket, the notification is handed to a running daemon instead,
+ * and `send` exits 0 once it answered OK; no daemon there is said so, with
+ * how to start one.  With --dry-run it is routed and rendered
+ * (preview.c), and nothing is sent or written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,30 +34,41 @@
 #include <unistd.h>
 
 #include "alertsink/clock.h"
+#include "alertsink/input.h"
 #include "alertsink/mem.h"
 #include "cli/cli.h"
 #include "cli/formats.h"
 #include "deliver/chain.h"
 #include "deliver/pipeline.h"
+#include "lib/conf.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/engine.h"
 #include "queue/spool.h"
 
-extern char **environ;
-
-#define AS_SEND_MAX_INPUT (16u << 20)
-
 static const char as_send_usage[] =
-    "usage: alertsink send [--receiver NAME] [--label k=v]... [--title T] [--severity S]\n"
-    "                      [--format auto|json|text|nagios|collectd] [--timeout 20s]\n"
-    "                      [-c FILE] [--socket PATH]\n"
-    "Reads one notification on stdin and delivers it. Exit: 0 delivered, 3 delivered by\n"
-    "the fallback only, 1 not delivered, 2 usage or configuration error, 4 input rejected.\n";
+    "usage: alertsink send [OPTIONS] [MESSAGE...]\n"
+    "  --receiver NAME   deliver to NAME without routing\n"
+    "  --label k=v       set label k on every alert (repeatable)\n"
+    "  --title T         the title (and the summary annotation)\n"
+    "  --severity S      set label severity\n"
+    "  --format F        auto (default), json, text, nagios or collectd\n"
+    "  --timeout D       how long to try (default 20s); with --socket, the wait for the answer\n"
+    "  --socket PATH     hand it to the daemon listening on PATH instead\n"
+    "  --dry-run         route and render: print each receiver, channel and message;\n"
+    "                    send nothing, write nothing\n"
+    "  -c FILE           configuration (default $ALERTSINK_CONFIG, else "
+    "/etc/alertsink/alertsink.yaml)\n"
+    "The notification is MESSAGE (the words joined by spaces) or, without one, stdin.\n"
+    "Exit: 0 delivered, 3 delivered by the fallback only, 1 not delivered, 2 usage or\n"
+    "configuration error, 4 input rejected.\n";
 
 typedef struct {
     const char *config, *receiver, *socket;
+    int dry_run;
+    char *const *words; /* the message, when given as arguments */
+    size_t nwords;
     as_format_t format;
     int64_t timeout_ms;
     const char **labels;
@@ -63,12 +80,17 @@ typedef struct {
 
 static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
 {
-    static const struct option longopts[] = {
-        {"receiver", required_argument, NULL, 'r'}, {"label", required_argument, NULL, 'l'},
-        {"title", required_argument, NULL, 't'},    {"severity", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},   {"timeout", required_argument, NULL, 'T'},
-        {"socket", required_argument, NULL, 'S'},   {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"receiver", required_argument, NULL, 'r'},
+                                             {"label", required_argument, NULL, 'l'},
+                                             {"title", required_argument, NULL, 't'},
+                                             {"severity", required_argument, NULL, 's'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"timeout", required_argument, NULL, 'T'},
+                                             {"socket", required_argument, NULL, 'S'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     opterr = 0;
     optind = 1;
@@ -101,6 +123,9 @@ static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
         case 'c':
             o->config = optarg;
             break;
+        case 'n':
+            o->dry_run = 1;
+            break;
         case 'h':
             fputs(as_send_usage, stdout);
             return -1;
@@ -110,11 +135,14 @@ static int as_send_parse(int argc, char **argv, as_send_opts_t *o)
             return as_send_usage_error("unknown option %s", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return as_send_usage_error("unexpected argument '%s'", argv[optind]);
+    o->words = argv + optind;
+    o->nwords = (size_t)(argc - optind);
     if (o->socket && o->receiver)
         return as_send_usage_error("--receiver cannot be used with --socket (the daemon "
                                    "routes what it receives)");
+    if (o->socket && o->dry_run)
+        return as_send_usage_error("--dry-run cannot be used with --socket (the daemon "
+                                   "would deliver it)");
     o->popts.labels = o->labels;
     o->popts.nlabels = o->nlabels;
     as_err_t err;
@@ -134,7 +162,15 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
     memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr, "alertsink send: cannot connect to %s: %s\n", o->socket, strerror(errno));
+        int e = errno;
+        if (e == ECONNREFUSED || e == ENOENT)
+            fprintf(stderr,
+                    "alertsink send: no daemon is listening on %s (%s): start it with "
+                    "`systemctl start alertsink` or `alertsink -c %s`, or send without "
+                    "--socket to deliver from this process\n",
+                    o->socket, strerror(e), o->config ? o->config : as_config_default_path());
+        else
+            fprintf(stderr, "alertsink send: cannot connect to %s: %s\n", o->socket, strerror(e));
         if (fd >= 0)
             close(fd);
         return AS_EXIT_FAIL;
@@ -171,11 +207,16 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
         return AS_EXIT_FAIL;
     }
     fprintf(stderr, "alertsink send: the daemon refused it: %s\n", answer);
-    /* Refused for what it is (malformed, too long) vs. for the daemon's state. */
-    return strstr(answer, "spool full") || strstr(answer, "shutting down") ||
-                   strstr(answer, "spool write")
-               ? AS_EXIT_FAIL
-               : AS_EXIT_REJECTED;
+    /* Refused for what it is (malformed, too long) vs. for the daemon's
+     * state: the answers of the statuses that say so, as the daemon words
+     * them. */
+    static const as_submit_status_t state[] = {AS_SUBMIT_FULL, AS_SUBMIT_STOPPING,
+                                               AS_SUBMIT_IO_ERROR, AS_SUBMIT_STARTING};
+    for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++)
+        if (strncmp(answer, "ERR ", 4) == 0 &&
+            strcmp(answer + 4, as_submit_status_text(state[i])) == 0)
+            return AS_EXIT_FAIL;
+    return AS_EXIT_REJECTED;
 }
 
 /* What became of each note of the record, from the engine's reports. */
@@ -200,7 +241,7 @@ static void as_send_report(void *arg, const as_note_t *n, const as_attempt_t *a)
     if (i == r->n) {
         r->v = as_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
         memset(&r->v[i], 0, sizeof(r->v[i]));
-        snprintf(r->v[i].id, sizeof(r->v[i].id), "%s", n->id);
+        as_str_copy(r->v[i].id, sizeof(r->v[i].id), n->id);
         r->n++;
     }
     as_send_note_t *s = &r->v[i];
@@ -220,11 +261,13 @@ static void as_send_report(void *arg, const as_note_t *n, const as_attempt_t *a)
         printf("%s\n", n->id);
 }
 
-/* Deliver in this process, with the daemon's engine (one-shot). */
+/* Deliver in this process, with the daemon's engine (one-shot); or with
+ * --dry-run only route and render. */
 static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
 {
     const char *path = o->config ? o->config : as_config_default_path();
-    as_cycle_t *cycle = as_cli_cycle("alertsink send", path);
+    as_cycle_t *cycle =
+        as_cli_cycle_flags("alertsink send", path, o->dry_run ? AS_LOAD_NO_SEND : 0);
     if (cycle == NULL) {
         cJSON_Delete(payload);
         return AS_EXIT_USAGE;
@@ -237,34 +280,48 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
         cJSON_Delete(payload);
         return AS_EXIT_USAGE;
     }
+    if (o->dry_run) {
+        int rc = as_cli_render_input(cycle, payload, grouped, o->receiver, "alertsink send");
+        as_cycle_unref(cycle);
+        return rc;
+    }
 
     as_err_t err;
-    int spooled = as_engine_open(cycle, AS_ENGINE_ONESHOT, &err) == 0;
-    if (!spooled)
-        fprintf(stderr,
-                "alertsink send: no spool (%s): delivering without one; what is not "
-                "delivered before the timeout is lost\n",
-                err.msg);
+    int opened = as_engine_open(cycle, AS_ENGINE_ONESHOT, &err) == 0;
     as_cycle_unref(cycle); /* the engine holds it */
     as_send_report_t report = {NULL, 0};
     as_engine_on_attempt(as_send_report, &report);
 
-    as_note_t *rec = as_note_new();
+    as_mem_t *mem = as_mem_new(NULL, payload); /* the record's; the payload is on the heap */
+    as_note_t *rec = as_note_new(mem);
+    as_mem_unref(mem);
     as_spool_id(rec->id);
-    snprintf(rec->record, sizeof(rec->record), "%s", rec->id);
+    memcpy(rec->record, rec->id, sizeof(rec->record));
     rec->accepted_ms = as_now_ms();
-    rec->input = as_xstrdup("stdin");
-    rec->receiver = o->receiver ? as_xstrdup(o->receiver) : NULL;
+    rec->input = as_note_str(rec, "stdin");
+    rec->receiver = as_note_str(rec, o->receiver);
     rec->grouped = grouped != 0;
     rec->payload = payload;
-    size_t left = as_engine_oneshot(rec, as_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 20000));
+    int lockfd;
+    as_err_t werr;
+    int spooled = as_engine_oneshot_accept(rec, &lockfd, &werr) == 0;
+    if (!spooled) {
+        char timeout[64];
+        as_format_duration(o->timeout_ms, timeout, sizeof(timeout));
+        fprintf(stderr,
+                "alertsink send: the spool cannot take it (%s): delivering without it; if it is "
+                "not delivered within --timeout (%s), it is lost\n",
+                opened ? werr.msg : err.msg, timeout);
+    }
+    size_t left = as_engine_oneshot(rec, as_now_ms() + o->timeout_ms, lockfd);
 
     int all_ok = 1, none = 1;
     for (size_t i = 0; i < report.n; i++) {
         as_send_note_t *s = &report.v[i];
         if (s->verdict == AS_VERDICT_DEFER) { /* still pending at the deadline */
             fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", s->id,
-                    spooled ? "; it stays in the spool's maildrop/ for the daemon" : "");
+                    spooled ? "; it stays in the spool's maildrop/ for the daemon"
+                            : ": it is lost (the spool could not take it)");
             s->code = s->delivered ? AS_EXIT_FALLBACK : AS_EXIT_FAIL;
         }
         all_ok &= s->code == AS_EXIT_OK;
@@ -272,7 +329,8 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     }
     if (left > 0 && report.n == 0)
         fprintf(stderr, "alertsink send: not delivered within the timeout%s\n",
-                spooled ? "; it stays in the spool's maildrop/ for the daemon" : "");
+                spooled ? "; it stays in the spool's maildrop/ for the daemon"
+                        : ": it is lost (the spool could not take it)");
     size_t n = report.n;
     free(report.v);
     as_engine_stop();
@@ -293,10 +351,9 @@ int as_cli_send(int argc, char **argv)
     umask(077);
 
     as_err_t err;
-    as_format_t used;
     int grouped = 0;
-    cJSON *payload = as_format_read_stream(o.format, stdin, AS_SEND_MAX_INPUT, environ, &o.popts,
-                                           &used, &grouped, &err);
+    cJSON *payload =
+        as_cli_input("alertsink send", o.words, o.nwords, NULL, o.format, &o.popts, &grouped, &err);
     if (payload == NULL) {
         fprintf(stderr, "alertsink send: input rejected: %s\n", err.msg);
         free(o.labels);

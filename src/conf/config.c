@@ -341,7 +341,7 @@ static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, 
     }
     char *copy = as_xstrdup(file);
     char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", dirname(copy));
+    as_str_copy(base, sizeof(base), dirname(copy));
     free(copy);
 
     size_t count = inc->kind == AS_NODE_SEQ ? inc->n : 1;
@@ -461,8 +461,38 @@ static void as_receiver_mode(as_conf_t *cf, const as_config_t *cfg, as_receiver_
                   r->name, mode, have);
 }
 
+static size_t as_name_hash(const char *s)
+{
+    size_t h = 14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The table of receivers by name (the first of a name, should the
+ * configuration repeat one: an error anyway). */
+static void as_config_index_receivers(as_config_t *cfg)
+{
+    size_t n = 8;
+    while (n < 2 * cfg->receivers.n)
+        n *= 2;
+    cfg->recv_slots = as_palloc(cfg->pool, n * sizeof(*cfg->recv_slots));
+    cfg->nrecv_slots = n;
+    const as_receiver_t *rv = cfg->receivers.elts;
+    for (size_t i = 0; i < cfg->receivers.n; i++) {
+        if (rv[i].name == NULL)
+            continue;
+        size_t k = as_name_hash(rv[i].name) & (n - 1);
+        while (cfg->recv_slots[k] != NULL && strcmp(cfg->recv_slots[k]->name, rv[i].name) != 0)
+            k = (k + 1) & (n - 1);
+        if (cfg->recv_slots[k] == NULL)
+            cfg->recv_slots[k] = &rv[i];
+    }
+}
+
 static void as_config_check_receivers(as_conf_t *cf, as_config_t *cfg)
 {
+    as_config_index_receivers(cfg);
     as_receiver_t *rv = cfg->receivers.elts;
     for (size_t i = 0; i < cfg->receivers.n; i++) {
         as_receiver_t *r = &rv[i];
@@ -618,10 +648,18 @@ void as_config_print(FILE *out, const as_config_t *cfg)
 
 const as_receiver_t *as_config_receiver(const as_config_t *cfg, const char *name)
 {
-    const as_receiver_t *rv = cfg->receivers.elts;
-    for (size_t i = 0; i < cfg->receivers.n; i++)
-        if (rv[i].name != NULL && strcmp(rv[i].name, name) == 0)
-            return &rv[i];
+    if (cfg->recv_slots == NULL) {
+        /* Not indexed yet (while loading): look through them. */
+        const as_receiver_t *rv = cfg->receivers.elts;
+        for (size_t i = 0; i < cfg->receivers.n; i++)
+            if (rv[i].name != NULL && strcmp(rv[i].name, name) == 0)
+                return &rv[i];
+        return NULL;
+    }
+    size_t mask = cfg->nrecv_slots - 1;
+    for (size_t k = as_name_hash(name) & mask; cfg->recv_slots[k] != NULL; k = (k + 1) & mask)
+        if (strcmp(cfg->recv_slots[k]->name, name) == 0)
+            return cfg->recv_slots[k];
     return NULL;
 }
 

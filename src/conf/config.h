@@ -78,7 +78,11 @@ typedef struct as_config_s {
     as_spool_conf_t spool;
     as_templates_conf_t templates;
     as_defaults_conf_t defaults;
-    as_array_t receivers;           /* as_receiver_t */
+    as_array_t receivers; /* as_receiver_t */
+    /* Receivers by name: open addressing, FNV-1a, slots a power of two
+     * (every delivery looks its receiver up). */
+    const as_receiver_t **recv_slots;
+    size_t nrecv_slots;
     as_array_t time_intervals;      /* as_time_interval_t */
     as_array_t mute_time_intervals; /* the same, Alertmanager's deprecated top-level key */
     as_route_t route;

@@ -6,6 +6,7 @@
 
 #include "alertsink/mem.h"
 #include "conf/cycle.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "render/template.h"
 
@@ -99,6 +100,15 @@ const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m)
     return &c->chtpl[r * AS_MODULES_MAX + m];
 }
 
+int as_cycle_render(const as_cycle_t *c, as_pool_t *pool, size_t r, size_t m, const cJSON *ctx,
+                    as_rendered_t *out, as_err_t *err)
+{
+    const as_receiver_t *rv = c->cfg->receivers.elts;
+    const as_channel_conf_t *cc = rv[r].channel[m].conf;
+    return as_render_message(pool, c->tpl, as_cycle_chan_tpl(c, r, m), cc ? cc->max_length : 0, ctx,
+                             out, err);
+}
+
 /* Render every channel's templates once, with a sample notification, as a
  * delivery would: a template that cannot finish (partials that include
  * each other without end, stopped by the render budget) is refused by -t
@@ -108,27 +118,26 @@ static void as_cycle_try_templates(as_conf_t *cf, as_cycle_t *c)
     const as_config_t *cfg = c->cfg;
     const as_receiver_t *rv = cfg->receivers.elts;
     as_node_t file = {.file = cfg->file};
+    as_pool_t *pool = as_pool_create();
+    as_pool_t *prev = as_json_use_pool(pool);
     cJSON *sample = as_tpl_sample();
     cJSON *ctx = as_tpl_context(sample);
+    as_json_use_pool(prev);
     for (size_t r = 0; r < cfg->receivers.n; r++)
         for (size_t m = 0; m < cfg->mods.n; m++) {
             as_rendered_t out;
             as_err_t err;
             if (rv[r].channel[m].conf == NULL)
                 continue;
-            const as_channel_conf_t *cc = rv[r].channel[m].conf;
-            if (as_render_message(c->tpl, as_cycle_chan_tpl(c, r, m), cc->max_length, ctx, &out,
-                                  &err) < 0) {
+            if (as_cycle_render(c, pool, r, m, ctx, &out, &err) < 0) {
                 const as_node_t *at = rv[r].channel[m].node;
                 as_conf_error(cf, at ? at : &file,
                               "receiver '%s', channel %s, a sample notification: %s", rv[r].name,
                               cfg->mods.v[m]->channel_key, err.msg);
                 continue;
             }
-            as_rendered_free(&out);
         }
-    cJSON_Delete(ctx);
-    cJSON_Delete(sample);
+    as_pool_destroy(pool); /* the sample, its context and the messages */
 }
 
 as_cycle_t *as_cycle_create(as_conf_t *cf, const char *path, unsigned flags)

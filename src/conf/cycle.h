@@ -34,6 +34,12 @@ void as_cycle_unref(as_cycle_t *c);
 
 /* The templates of receiver r's channel of module m. */
 const as_chan_tpl_t *as_cycle_chan_tpl(const as_cycle_t *c, size_t r, size_t m);
+/* Receiver r's channel of module m rendered with ctx (as_tpl_context() of
+ * a note's payload): the message a delivery hands to the sink, which
+ * `alertsink preview` and `queue show` print; out lives in pool.  -1 with
+ * err when a template cannot finish. */
+int as_cycle_render(const as_cycle_t *c, as_pool_t *pool, size_t r, size_t m, const cJSON *ctx,
+                    as_rendered_t *out, as_err_t *err);
 
 /* Start the inputs (prev: the cycle being replaced, or NULL). */
 int as_cycle_start_inputs(as_cycle_t *c, as_cycle_t *prev, as_err_t *err);

@@ -44,8 +44,9 @@ static const char *as_module_check(const as_module_t *m)
         return "its name is empty or not [a-z0-9_]";
     if (m->kind != AS_MODULE_INPUT && m->kind != AS_MODULE_SINK)
         return "its kind is neither input nor sink";
-    if (m->kind == AS_MODULE_SINK && (m->deliver == NULL || m->channel_key == NULL))
-        return "a sink needs a channel key and a deliver hook";
+    if (m->kind == AS_MODULE_SINK &&
+        ((m->deliver == NULL && m->deliver_batch == NULL) || m->channel_key == NULL))
+        return "a sink needs a channel key and a deliver or deliver_batch hook";
     if (m->kind == AS_MODULE_INPUT && m->start == NULL)
         return "an input needs a start hook";
     if ((m->conf_key != NULL) != (m->conf_keys != NULL))
@@ -83,7 +84,7 @@ int as_modset_load(as_modset_t *set, const char *path, as_err_t *err)
     }
     if (as_modset_find(set, m->name) >= 0) {
         char name[128];
-        snprintf(name, sizeof(name), "%s", m->name);
+        as_str_copy(name, sizeof(name), m->name);
         dlclose(dl);
         return as_err_set(err, "module %s: a module named '%s' is already loaded", path, name);
     }
@@ -92,7 +93,7 @@ int as_modset_load(as_modset_t *set, const char *path, as_err_t *err)
         if ((m->conf_key && o->conf_key && strcmp(m->conf_key, o->conf_key) == 0) ||
             (m->channel_key && o->channel_key && strcmp(m->channel_key, o->channel_key) == 0)) {
             char name[128];
-            snprintf(name, sizeof(name), "%s", o->name);
+            as_str_copy(name, sizeof(name), o->name);
             dlclose(dl);
             return as_err_set(err, "module %s: its configuration key is already owned by '%s'",
                               path, name);

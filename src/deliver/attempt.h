@@ -19,8 +19,12 @@ typedef enum {
 /* What the pipeline needs of the spool it runs on. */
 typedef struct as_pipeline_env_s {
     /* A journal line for n: 'A' attempt started on channel, 'D' delivered
-     * there (see queue/spool.h).  NULL: nothing is journalled. */
-    void (*journal)(as_note_t *n, char op, const char *channel);
+     * there (see queue/spool.h), gathered in jctx; NULL: nothing is
+     * journalled.  flush writes what was gathered: the pipeline calls it
+     * before it hands a batch to the sinks. */
+    void (*journal)(void *jctx, as_note_t *n, char op, const char *channel);
+    void (*flush)(void *jctx);
+    void *jctx;
     int dedupfd; /* the spool's dedup/ folder; -1: no deduplication */
 } as_pipeline_env_t;
 
@@ -41,6 +45,8 @@ typedef struct as_attempt_s {
     int64_t now;
     as_plan_t plan[AS_CHANNELS_MAX];
     size_t nplan;
+    size_t cursor;    /* the channels stage: the next plan entry to look at */
+    const cJSON *ctx; /* the template context, made when first needed */
     as_verdict_t verdict;
     char why[512]; /* dead: the reason; finished: a note for the log */
 } as_attempt_t;

@@ -18,31 +18,89 @@
 
 #include "alertsink/mem.h"
 #include "deliver/note.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 
 static const char *const as_ch_state_names[] = {"pending", "delivered", "failed", "superseded"};
 
-as_note_t *as_note_new(void)
+const char *as_chan_state_name(as_ch_state_t s)
 {
-    as_note_t *n = as_xcalloc(1, sizeof(*n));
+    return (unsigned)s < sizeof(as_ch_state_names) / sizeof(as_ch_state_names[0])
+               ? as_ch_state_names[s]
+               : "pending";
+}
+
+as_mem_t *as_mem_new(as_pool_t *pool, cJSON *heap_payload)
+{
+    if (pool == NULL)
+        pool = as_pool_create();
+    as_mem_t *m = as_pnalloc(pool, sizeof(*m));
+    m->pool = pool;
+    m->heap_payload = heap_payload;
+    atomic_init(&m->refs, 1);
+    return m;
+}
+
+void as_mem_ref(as_mem_t *m)
+{
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void as_mem_unref(as_mem_t *m)
+{
+    if (m == NULL || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    cJSON *heap = m->heap_payload;
+    as_pool_destroy(m->pool); /* m was in it */
+    if (heap != NULL) {
+        as_pool_t *prev = as_json_use_pool(NULL);
+        cJSON_Delete(heap);
+        as_json_use_pool(prev);
+    }
+}
+
+as_note_t *as_note_new(as_mem_t *mem)
+{
+    as_note_t *n;
+    if (mem != NULL) {
+        n = as_palloc(mem->pool, sizeof(*n));
+        as_mem_ref(mem);
+        n->mem = mem;
+    } else {
+        n = as_xcalloc(1, sizeof(*n));
+    }
     n->heap_pos = -1;
     return n;
+}
+
+char *as_note_str(as_note_t *n, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    return n->mem ? as_pstrdup(n->mem->pool, s) : as_xstrdup(s);
 }
 
 void as_note_free(as_note_t *n)
 {
     if (n == NULL)
         return;
-    free(n->input);
-    free(n->receiver);
-    free(n->group_key);
-    free(n->route);
-    cJSON_Delete(n->payload);
+    /* What a note gathers after routing is on the heap, pooled or not. */
+    as_pool_t *prev = as_json_use_pool(NULL);
     cJSON_Delete(n->errors);
     cJSON_Delete(n->members);
     for (size_t i = 0; i < n->nch; i++)
         free(n->ch[i].error);
-    free(n);
+    if (n->mem != NULL) {
+        as_mem_unref(n->mem); /* n itself may go with the pool */
+    } else {
+        free((char *)n->input);
+        free(n->receiver);
+        free(n->group_key);
+        free(n->route);
+        cJSON_Delete(n->payload);
+        free(n);
+    }
+    as_json_use_pool(prev);
 }
 
 as_chan_t *as_note_chan(as_note_t *n, const char *name)
@@ -54,7 +112,7 @@ as_chan_t *as_note_chan(as_note_t *n, const char *name)
         return &n->ch[AS_CHANNELS_MAX - 1]; /* more channels than any receiver has */
     as_chan_t *c = &n->ch[n->nch++];
     memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
+    as_str_copy(c->name, sizeof(c->name), name);
     return c;
 }
 
@@ -74,12 +132,14 @@ void as_note_error(as_note_t *n, const char *channel, const char *reason)
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(line, sizeof(line), "%s %s: %s", ts, channel, reason);
+    as_pool_t *prev = as_json_use_pool(NULL); /* the note's history outlives any pool */
     if (n->errors == NULL)
         n->errors = cJSON_CreateArray();
     /* Bounded: a notification retried for a day keeps its last 64 reasons. */
     if (cJSON_GetArraySize(n->errors) >= 64)
         cJSON_DeleteItemFromArray(n->errors, 0);
     cJSON_AddItemToArray(n->errors, cJSON_CreateString(line));
+    as_json_use_pool(prev);
 }
 
 const char *as_note_status(const as_note_t *n)
@@ -94,101 +154,153 @@ const char *as_note_status(const as_note_t *n)
     return alerts && cJSON_GetArraySize(alerts) > 0 ? "resolved" : "firing";
 }
 
-static void as_add_str(cJSON *o, const char *k, const char *v)
+static void as_put_key(as_buf_t *b, const char *key)
 {
-    if (v != NULL)
-        cJSON_AddStringToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
+    as_buf_putc(b, ',');
+    as_buf_json(b, key, strlen(key));
+    as_buf_putc(b, ':');
 }
 
-void as_note_entry(const as_note_t *n, as_buf_t *out)
+static void as_put_str(as_buf_t *b, const char *key, const char *v)
 {
-    /* Build the envelope without the payload, print it, and splice the
-     * payload in: the payload is the bulk and is printed only once. */
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", n->routed ? "note" : "record");
-    cJSON_AddStringToObject(o, "id", n->id);
+    as_put_key(b, key);
+    if (v != NULL)
+        as_buf_json(b, v, strlen(v));
+    else
+        as_buf_puts(b, "null");
+}
+
+static void as_put_int(as_buf_t *b, const char *key, long long v)
+{
+    as_put_key(b, key);
+    as_buf_int(b, v);
+}
+
+static void as_put_bool(as_buf_t *b, const char *key, int v)
+{
+    as_put_key(b, key);
+    as_buf_puts(b, v ? "true" : "false");
+}
+
+void as_note_entry(const as_note_t *n, const char *raw, size_t raw_len, as_buf_t *out)
+{
+    /* Written by hand, not through a cJSON tree: a record's entry is made
+     * on every request, and its payload is usually the body as it came. */
+    as_buf_puts(out, "{\"kind\":");
+    as_buf_puts(out, n->routed ? "\"note\"" : "\"record\"");
+    as_put_str(out, "id", n->id);
     if (n->routed) {
-        cJSON_AddStringToObject(o, "record", n->record);
-        cJSON_AddNumberToObject(o, "index", n->index);
+        as_put_str(out, "record", n->record);
+        as_put_int(out, "index", n->index);
     }
-    cJSON_AddNumberToObject(o, "t", (double)n->accepted_ms);
-    as_add_str(o, "input", n->input);
-    as_add_str(o, "receiver", n->receiver);
-    cJSON_AddBoolToObject(o, "grouped", n->grouped);
+    as_put_int(out, "t", n->accepted_ms);
+    as_put_str(out, "input", n->input);
+    as_put_str(out, "receiver", n->receiver);
+    as_put_bool(out, "grouped", n->grouped);
     if (n->routed) {
-        as_add_str(o, "group_key", n->group_key);
-        as_add_str(o, "route", n->route);
-        cJSON_AddNumberToObject(o, "due", (double)n->due_ms);
-        cJSON *chs = cJSON_AddObjectToObject(o, "channels");
+        as_put_str(out, "group_key", n->group_key);
+        as_put_str(out, "route", n->route);
+        as_put_int(out, "due", n->due_ms);
+        as_put_key(out, "channels");
+        as_buf_putc(out, '{');
         for (size_t i = 0; i < n->nch; i++) {
             const as_chan_t *c = &n->ch[i];
-            cJSON *cj = cJSON_AddObjectToObject(chs, c->name);
-            cJSON_AddStringToObject(cj, "state", as_ch_state_names[c->state]);
-            cJSON_AddNumberToObject(cj, "attempts", c->attempts);
-            cJSON_AddNumberToObject(cj, "next", (double)c->next_ms);
+            if (i > 0)
+                as_buf_putc(out, ',');
+            as_buf_json(out, c->name, strlen(c->name));
+            as_buf_puts(out, ":{\"state\":");
+            as_buf_json(out, as_ch_state_names[c->state], strlen(as_ch_state_names[c->state]));
+            as_put_int(out, "attempts", c->attempts);
+            as_put_int(out, "next", c->next_ms);
             if (c->in_doubt)
-                cJSON_AddBoolToObject(cj, "in_doubt", 1);
+                as_put_bool(out, "in_doubt", 1);
             if (c->unavailable)
-                cJSON_AddBoolToObject(cj, "unavailable", 1);
+                as_put_bool(out, "unavailable", 1);
             if (c->gave_up_ms)
-                cJSON_AddNumberToObject(cj, "gave_up", (double)c->gave_up_ms);
+                as_put_int(out, "gave_up", c->gave_up_ms);
             if (c->error)
-                cJSON_AddStringToObject(cj, "error", c->error);
+                as_put_str(out, "error", c->error);
+            as_buf_putc(out, '}');
         }
-        if (n->errors)
-            cJSON_AddItemReferenceToObject(o, "errors", n->errors);
+        as_buf_putc(out, '}');
+        if (n->errors) {
+            char *e = as_json_print(n->errors);
+            as_put_key(out, "errors");
+            as_buf_puts(out, e);
+            cJSON_free(e);
+        }
         if (n->digest) {
-            cJSON_AddBoolToObject(o, "digest", 1);
-            if (n->members)
-                cJSON_AddItemReferenceToObject(o, "members", n->members);
+            as_put_bool(out, "digest", 1);
+            if (n->members) {
+                char *m = as_json_print(n->members);
+                as_put_key(out, "members");
+                as_buf_puts(out, m);
+                cJSON_free(m);
+            }
         }
     }
-    char *env = as_json_print(o);
-    cJSON_Delete(o);
-    char *payload = n->payload ? as_json_print(n->payload) : NULL;
-    size_t elen = strlen(env);
-    as_buf_append(out, env, elen - 1); /* without the closing brace */
-    as_buf_puts(out, ",\"payload\":");
-    as_buf_puts(out, payload ? payload : "null");
+    as_put_key(out, "payload");
+    if (raw != NULL) {
+        /* Valid JSON has line breaks only between tokens: spaces there. */
+        size_t at = out->len;
+        as_buf_append(out, raw, raw_len);
+        char *e = out->data + out->len;
+        for (char *p = out->data + at; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            *p = ' ';
+        for (char *p = out->data + at; (p = memchr(p, '\r', (size_t)(e - p))) != NULL; p++)
+            *p = ' ';
+    } else if (n->payload != NULL) {
+        char *p = as_json_print(n->payload);
+        as_buf_puts(out, p);
+        cJSON_free(p);
+    } else {
+        as_buf_puts(out, "null");
+    }
     as_buf_puts(out, "}\n");
-    cJSON_free(env);
-    cJSON_free(payload);
 }
 
-static char *as_dup_str(const cJSON *o, const char *k)
+static char *as_dup_str(as_note_t *n, const cJSON *o, const char *k)
 {
-    const char *s = as_json_str(o, k);
-    return s ? as_xstrdup(s) : NULL;
+    return as_note_str(n, as_json_str(o, k));
 }
 
-as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err)
+static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err);
+
+as_note_t *as_note_parse(as_mem_t *mem, const char *line, size_t len, as_err_t *err)
 {
+    as_pool_t *prev = as_json_use_pool(mem ? mem->pool : NULL);
     cJSON *o = as_json_parse(line, len, err);
-    if (o == NULL)
-        return NULL;
+    as_note_t *n = o ? as_note_read(mem, o, err) : NULL;
+    as_json_use_pool(prev);
+    return n;
+}
+
+static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err)
+{
     const char *kind = as_json_str(o, "kind"), *id = as_json_str(o, "id");
     cJSON *payload = cJSON_DetachItemFromObjectCaseSensitive(o, "payload");
-    if (kind == NULL || id == NULL || strlen(id) >= AS_NID_LEN || !cJSON_IsObject(payload)) {
-        as_err_set(err, "spool entry without kind, id or payload");
+    /* The id names files in the spool: it must be one of ours, never a
+     * path ("../x") or a dot file. */
+    if (kind == NULL || id == NULL || id[0] == '\0' || id[0] == '.' || strchr(id, '/') != NULL ||
+        strlen(id) >= AS_NID_LEN || !cJSON_IsObject(payload)) {
+        as_err_set(err, "spool entry without a kind, a valid id or a payload");
         cJSON_Delete(payload);
         cJSON_Delete(o);
         return NULL;
     }
-    as_note_t *n = as_note_new();
+    as_note_t *n = as_note_new(mem);
     n->routed = strcmp(kind, "note") == 0;
-    snprintf(n->id, sizeof(n->id), "%s", id);
-    snprintf(n->record, sizeof(n->record), "%s",
-             n->routed && as_json_str(o, "record") ? as_json_str(o, "record") : id);
+    as_str_copy(n->id, sizeof(n->id), id);
+    as_str_copy(n->record, sizeof(n->record),
+                n->routed && as_json_str(o, "record") ? as_json_str(o, "record") : id);
     n->index = (int)as_json_num(o, "index", 0);
     n->accepted_ms = (int64_t)as_json_num(o, "t", 0);
     n->due_ms = (int64_t)as_json_num(o, "due", 0);
-    n->input = as_dup_str(o, "input");
-    n->receiver = as_dup_str(o, "receiver");
+    n->input = as_dup_str(n, o, "input");
+    n->receiver = as_dup_str(n, o, "receiver");
     n->grouped = as_json_bool(o, "grouped", 0) != 0;
-    n->group_key = as_dup_str(o, "group_key");
-    n->route = as_dup_str(o, "route");
+    n->group_key = as_dup_str(n, o, "group_key");
+    n->route = as_dup_str(n, o, "route");
     n->payload = payload;
     const cJSON *chs = as_json_obj(o, "channels"), *c;
     cJSON_ArrayForEach(c, chs)
@@ -203,7 +315,10 @@ as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err)
         ch->in_doubt = as_json_bool(c, "in_doubt", 0);
         ch->unavailable = as_json_bool(c, "unavailable", 0);
         ch->gave_up_ms = (int64_t)as_json_num(c, "gave_up", 0);
-        ch->error = as_dup_str(c, "error");
+        {
+            const char *e = as_json_str(c, "error");
+            ch->error = e ? as_xstrdup(e) : NULL;
+        }
     }
     n->digest = as_json_bool(o, "digest", 0) != 0;
     cJSON *members = cJSON_DetachItemFromObjectCaseSensitive(o, "members");

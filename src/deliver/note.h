@@ -11,14 +11,26 @@
  * case: delivered at the first attempt, never written again) or in a file
  * of its own (deferred/, active/, dead/), written whenever its state must
  * survive a crash: before a retry is scheduled, when it dies.
+ *
+ * Memory.  A record and the notes routed from it share one pool (as_mem_t,
+ * reference-counted): the request's pool its payload was parsed into, in
+ * which routing then builds the notes and their payloads, whose alerts
+ * refer to the record's instead of copying them.  The last note to go
+ * releases the pool, so a request's memory goes back in one step.  Nothing
+ * is allocated in that pool once the record is routed (the notes may be
+ * on several workers by then): what a note gathers later (errors) is on
+ * the heap.  A note read back from a file of its own (deferred/) has no
+ * pool: it and its payload are on the heap.
  */
 #ifndef AS_NOTE_H
 #define AS_NOTE_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "alertsink/buf.h"
+#include "alertsink/mem.h"
 #include "alertsink/sink.h"
 
 /* A note id: a spool id (31 characters at most) and a ".N" suffix. */
@@ -26,6 +38,20 @@
 #define AS_CHANNELS_MAX 8
 
 typedef struct as_batch_s as_batch_t;
+
+/* A record's memory, shared by the notes routed from it. */
+typedef struct as_mem_s {
+    as_pool_t *pool;
+    cJSON *heap_payload; /* a payload that came on the heap: deleted with the pool */
+    atomic_int refs;
+} as_mem_t;
+
+/* The memory of a new record: pool (taken over; NULL: a new one) and,
+ * when the payload is on the heap, the payload (taken over).  Holds one
+ * reference, for the record. */
+as_mem_t *as_mem_new(as_pool_t *pool, cJSON *heap_payload);
+void as_mem_ref(as_mem_t *m);
+void as_mem_unref(as_mem_t *m);
 
 typedef enum {
     AS_CH_PENDING = 0, /* not delivered yet */
@@ -50,7 +76,7 @@ typedef struct as_note_s {
     char record[AS_NID_LEN];
     int64_t accepted_ms;  /* when the input accepted the record */
     int64_t due_ms;       /* when the scheduler may hand it out */
-    char *input;          /* "http", "unix", "stdin" */
+    const char *input;    /* "http", "unix", "stdin" (in the pool, or malloc'd) */
     unsigned routed : 1;  /* 0: a record, still to be routed */
     unsigned grouped : 1; /* an Alertmanager group (never held by group_wait) */
     char *receiver;       /* routed: the receiver; record: the override, or NULL */
@@ -67,22 +93,38 @@ typedef struct as_note_s {
     /* Where it lives. */
     as_batch_t *batch; /* in a batch file; NULL: a file of its own */
     int q;             /* own file: its state (queue/spool.h's as_queue_t); 0: none */
-    int64_t heap_pos;  /* scheduler bookkeeping */
+    as_mem_t *mem;     /* its pool (shared with its record); NULL: on the heap */
+    /* A record: its entry line as the committer writes it (in the pool). */
+    const char *line;
+    size_t line_len;
+    unsigned single : 1; /* scheduled alone: its sink delivers one at a time */
+    int64_t heap_pos;    /* scheduler bookkeeping */
     struct as_note_s *next;
 } as_note_t;
 
-as_note_t *as_note_new(void);
+/* A new note in mem's pool (referenced), or on the heap (mem NULL). */
+as_note_t *as_note_new(as_mem_t *mem);
 void as_note_free(as_note_t *n);
+/* A copy of s (NULL: NULL) that lives as long as n. */
+char *as_note_str(as_note_t *n, const char *s);
 /* The note's channel state by name, added when absent. */
 as_chan_t *as_note_chan(as_note_t *n, const char *name);
 const as_chan_t *as_note_chan_find(const as_note_t *n, const char *name);
+/* "pending", "delivered", "failed", "superseded": as entries and
+ * `alertsink queue` write a channel's state. */
+const char *as_chan_state_name(as_ch_state_t s);
 /* Record one failure in the note's history. */
 void as_note_error(as_note_t *n, const char *channel, const char *reason);
 
-/* Serialise as a spool entry line (JSON + '\n'). */
-void as_note_entry(const as_note_t *n, as_buf_t *out);
-/* Parse one entry line; NULL with err when malformed.  Takes over nothing. */
-as_note_t *as_note_parse(const char *line, size_t len, as_err_t *err);
+/* Serialise as a spool entry line (JSON + '\n'): the envelope, then the
+ * payload, printed, or raw[0..raw_len) when given (the payload's own text,
+ * which must be valid JSON without control characters in its strings: its
+ * line breaks become spaces). */
+void as_note_entry(const as_note_t *n, const char *raw, size_t raw_len, as_buf_t *out);
+/* Parse one entry line; NULL with err when malformed.  With mem, the note
+ * and its payload are built in mem's pool (a record read back from a
+ * batch file); else on the heap.  Takes over nothing. */
+as_note_t *as_note_parse(as_mem_t *mem, const char *line, size_t len, as_err_t *err);
 
 /* The status of the payload: "firing" if any alert fires, else "resolved". */
 const char *as_note_status(const as_note_t *n);

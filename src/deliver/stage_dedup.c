@@ -164,20 +164,20 @@ void as_dedup_sweep(int dir, int64_t max_age_ms)
 {
     if (dir < 0)
         return;
-    DIR *d = as_opendir_fd(dir);
-    if (d == NULL)
+    as_dir_t d;
+    if (as_dir_open(&d, dir) < 0)
         return;
     int64_t now = as_now_ms();
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    const char *name;
+    while ((name = as_dir_next(&d)) != NULL) {
         struct stat st;
-        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || e->d_name[1] == '.'))
+        if (name[0] == '.' && (name[1] == '\0' || name[1] == '.'))
             continue;
-        if (fstatat(dir, e->d_name, &st, 0) < 0)
+        if (fstatat(dir, name, &st, 0) < 0)
             continue;
         int64_t t = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (now - t > max_age_ms)
-            unlinkat(dir, e->d_name, 0);
+            unlinkat(dir, name, 0);
     }
-    closedir(d);
+    as_dir_close(&d);
 }

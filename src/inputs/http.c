@@ -8,8 +8,13 @@
  *   GET  /healthz                        "ok" while the spool is writable
  *   GET  /metrics                        Prometheus text format
  *
- * libmicrohttpd runs a small pool of threads, each with its own epoll set,
- * all accepting from one listening socket.  A request's body is collected
+ * libmicrohttpd runs a pool of threads sized to the machine (one per CPU,
+ * 2 to AS_HTTP_POOL_MAX), each polling its own connections, all accepting
+ * from one listening socket.  poll(2) rather than epoll: libmicrohttpd's
+ * epoll loop can leave a burst of closed connections unhandled until the
+ * next timeout (docs/inputs.md), and with a few dozen connections per
+ * thread poll costs the same CPU per request (bench/ingest.sh's load,
+ * alternating runs, within the noise).  A request's body is collected
  * in our own buffer, bounded by http.max_body (libmicrohttpd hands it over
  * in pieces); a Content-Length over the limit is answered 413 before any
  * of the body is read.  The parsed payload goes to as_submit() and the
@@ -50,13 +55,17 @@
 #include "alertsink/module.h"
 #include "listener.h"
 
-#define AS_HTTP_GRACE_MS   5000 /* stop(): how long requests in progress may take */
-#define AS_HTTP_SETTLE_MS  50   /* stop(): accepts under way when it began land */
-#define AS_HTTP_POOL_MAX   4
-#define AS_HTTP_PREFIX_AM  "/api/v1/alertmanager"
-#define AS_HTTP_CT_JSON    "application/json"
-#define AS_HTTP_CT_TEXT    "text/plain; charset=utf-8"
-#define AS_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define AS_HTTP_GRACE_MS  5000 /* stop(): how long requests in progress may take */
+#define AS_HTTP_SETTLE_MS 50   /* stop(): accepts under way when it began land */
+#define AS_HTTP_POOL_MAX  4
+/* libmicrohttpd's memory per connection: headers, its read buffer, our
+ * answer (a body is copied out as it arrives).  Half its default, so an
+ * idle keep-alive connection (Alertmanager keeps one) costs 16 KiB. */
+#define AS_HTTP_CONN_MEMORY (16 * 1024)
+#define AS_HTTP_PREFIX_AM   "/api/v1/alertmanager"
+#define AS_HTTP_CT_JSON     "application/json"
+#define AS_HTTP_CT_TEXT     "text/plain; charset=utf-8"
+#define AS_HTTP_CT_METRICS  "text/plain; version=0.0.4; charset=utf-8"
 
 typedef enum {
     AS_HTTP_NONE = 0,
@@ -94,8 +103,9 @@ typedef struct as_http_req_s {
     as_buf_t body;
     uint64_t seen; /* body bytes received, kept or not */
 
-    /* The submission; guarded by http->lock. */
-    int submitted, answered, suspended;
+    /* The submission: set by the callback before it resumes the
+     * connection, read once resumed. */
+    int submitted;
     as_submit_status_t result;
     char id[AS_SUBMIT_ID_MAX];
 } as_http_req_t;
@@ -106,10 +116,8 @@ struct as_http_s {
     as_listener_t *listener;
     struct MHD_Daemon *mhd;
 
-    pthread_mutex_t lock;
-    pthread_cond_t idle;
-    int inflight; /* submissions whose callback has not run */
-    int refuse;   /* stop(): no more submissions */
+    atomic_int inflight; /* submissions whose callback has not run */
+    atomic_int refuse;   /* stop(): no more submissions */
 
     atomic_int requests; /* begun and not completed */
     atomic_int fresh;    /* connections accepted that have begun no request yet */
@@ -151,16 +159,21 @@ static enum MHD_Result as_http_send(as_http_req_t *rq, unsigned code, const char
     return ret;
 }
 
+/* {"status":STATUS,"KEY":VALUE}, written by hand: every request is
+ * answered so. */
 static enum MHD_Result as_http_json(as_http_req_t *rq, unsigned code, const char *status,
                                     const char *key, const char *value, const char *allow)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddStringToObject(o, key, value);
-    char *s = as_json_print(o);
-    cJSON_Delete(o);
-    enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, s, strlen(s), allow);
-    free(s);
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_puts(&b, "{\"status\":");
+    as_buf_json(&b, status, strlen(status));
+    as_buf_putc(&b, ',');
+    as_buf_json(&b, key, strlen(key));
+    as_buf_putc(&b, ':');
+    as_buf_json(&b, value, strlen(value));
+    as_buf_putc(&b, '}');
+    enum MHD_Result ret = as_http_send(rq, code, AS_HTTP_CT_JSON, b.data, b.len, allow);
+    as_buf_free(&b);
     return ret;
 }
 
@@ -200,6 +213,9 @@ static enum MHD_Result as_http_answer_submission(as_http_req_t *rq)
                              as_submit_status_text(rq->result), NULL);
     case AS_SUBMIT_STOPPING:
         return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+                             as_submit_status_text(rq->result), NULL);
+    case AS_SUBMIT_STARTING:
+        return as_http_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "starting",
                              as_submit_status_text(rq->result), NULL);
     case AS_SUBMIT_IO_ERROR:
         break;
@@ -268,21 +284,23 @@ static int as_http_authorized(as_http_req_t *rq)
     return as_http_token_ok(h, v, len);
 }
 
+/* From the committer (or at once, for a refusal): no lock.  The
+ * connection was suspended before the submission, so resuming it is
+ * always right; the outcome is written before, and read by the handler
+ * only once libmicrohttpd runs the connection again. */
 static void as_http_done(void *arg, as_submit_status_t status, const char *id)
 {
     as_http_req_t *rq = arg;
     as_http_t *h = rq->http;
-    pthread_mutex_lock(&h->lock);
     rq->result = status;
-    if (id != NULL)
-        snprintf(rq->id, sizeof(rq->id), "%s", id);
-    rq->answered = 1;
-    if (rq->suspended)
-        MHD_resume_connection(rq->conn);
-    /* After this, stop() may free h: touch nothing once unlocked. */
-    if (--h->inflight == 0)
-        pthread_cond_broadcast(&h->idle);
-    pthread_mutex_unlock(&h->lock);
+    if (id != NULL) {
+        size_t n = strnlen(id, sizeof(rq->id) - 1);
+        memcpy(rq->id, id, n);
+        rq->id[n] = '\0';
+    }
+    MHD_resume_connection(rq->conn);
+    /* stop() waits for this to reach 0; nothing of h is touched after. */
+    atomic_fetch_sub(&h->inflight, 1);
 }
 
 /* The whole body is here: parse, submit, and answer or suspend. */
@@ -296,57 +314,56 @@ static enum MHD_Result as_http_submit(as_http_req_t *rq)
     if (rq->route == AS_HTTP_METRICS)
         return as_http_metrics(rq);
 
+    /* The payload goes into a pool of its own, which the core keeps with
+     * the notification and releases in one step when it is done. */
     as_err_t err;
-    int grouped = 0;
+    unsigned flags = 0;
+    as_pool_t *pool = as_pool_create();
     cJSON *payload =
-        as_payload_parse(rq->body.data ? rq->body.data : "", rq->body.len, &grouped, &err);
-    as_buf_free(&rq->body);
+        as_payload_parse(pool, rq->body.data ? rq->body.data : "", rq->body.len, &flags, &err);
+    int grouped = (flags & AS_SUB_GROUPED) != 0;
+    const char *refused = NULL;
     if (payload == NULL)
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", err.msg, NULL);
-    if (rq->route != AS_HTTP_ALERTS && !grouped) {
-        cJSON_Delete(payload);
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "not an Alertmanager webhook payload (it has no \"alerts\"); "
-                             "single alerts go to /api/v1/alerts",
-                             NULL);
-    }
-    if (rq->route == AS_HTTP_ALERTS && grouped) {
-        cJSON_Delete(payload);
-        return as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "an Alertmanager webhook payload: POST it to /api/v1/alertmanager",
-                             NULL);
+        refused = err.msg;
+    else if (rq->route != AS_HTTP_ALERTS && !grouped)
+        refused = "not an Alertmanager webhook payload (it has no \"alerts\"); "
+                  "single alerts go to /api/v1/alerts";
+    else if (rq->route == AS_HTTP_ALERTS && grouped)
+        refused = "an Alertmanager webhook payload: POST it to /api/v1/alertmanager";
+    if (refused != NULL) {
+        enum MHD_Result r = as_http_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", refused, NULL);
+        as_pool_destroy(pool); /* err.msg is not in it */
+        as_buf_free(&rq->body);
+        return r;
     }
 
-    pthread_mutex_lock(&h->lock);
-    if (h->refuse) {
-        pthread_mutex_unlock(&h->lock);
-        cJSON_Delete(payload);
+    /* Counted before refuse is read: stop() sets refuse, then waits for
+     * the count, so it either sees this submission or this sees refuse. */
+    atomic_fetch_add(&h->inflight, 1);
+    if (atomic_load(&h->refuse)) {
+        atomic_fetch_sub(&h->inflight, 1);
+        as_pool_destroy(pool);
+        as_buf_free(&rq->body);
         rq->result = AS_SUBMIT_STOPPING;
         return as_http_answer_submission(rq);
     }
-    h->inflight++;
     rq->submitted = 1;
-    pthread_mutex_unlock(&h->lock);
+    /* Suspended first: the callback may run on the committer's thread
+     * before as_submit() returns, and it only ever resumes. */
+    MHD_suspend_connection(rq->conn);
 
     as_submission_t sub = {
         .input = "http",
         .payload = payload,
+        .pool = pool,
+        .raw = rq->body.data,
+        .raw_len = rq->body.len,
         .receiver = rq->receiver,
-        .flags = grouped ? AS_SUB_GROUPED : 0,
+        .flags = flags,
     };
     as_submit(&sub, as_http_done, rq);
-
-    pthread_mutex_lock(&h->lock);
-    if (!rq->answered) {
-        /* Under the lock, so that the callback resumes only a suspended
-         * connection. */
-        MHD_suspend_connection(rq->conn);
-        rq->suspended = 1;
-        pthread_mutex_unlock(&h->lock);
-        return MHD_YES;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return as_http_answer_submission(rq);
+    as_buf_free(&rq->body); /* the core copied what it needed */
+    return MHD_YES;
 }
 
 /* --- the handler -------------------------------------------------------------------- */
@@ -474,7 +491,9 @@ static enum MHD_Result as_http_handler(void *cls, struct MHD_Connection *conn, c
         rq = as_xcalloc(1, sizeof(*rq));
         rq->http = cls;
         rq->conn = conn;
-        snprintf(rq->path, sizeof(rq->path), "%s", url);
+        size_t ulen = strnlen(url, sizeof(rq->path) - 1);
+        memcpy(rq->path, url, ulen); /* for logs, cut short */
+        rq->path[ulen] = '\0';
         *con_cls = rq;
         atomic_fetch_add(&rq->http->requests, 1);
         return as_http_begin(rq, url, method);
@@ -547,8 +566,6 @@ static int as_http_init(void **instance, const void *conf, const as_module_ctx_t
     as_http_t *h = as_xcalloc(1, sizeof(*h));
     h->conf = c;
     h->token_len = c->bearer_token ? strlen(c->bearer_token) : 0;
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->idle, NULL);
     *instance = h;
     return 0;
 }
@@ -567,7 +584,7 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
     else if ((h->listener = as_listener_tcp(&c->listen, err)) == NULL) {
         /* Name the key to change: a port in use is the common case. */
         char why[sizeof(err->msg)];
-        snprintf(why, sizeof(why), "%s", err->msg);
+        as_str_copy(why, sizeof(why), err->msg);
         return as_err_set(err, "http.listen: %s%s", why,
                           strstr(why, "in use") ? " (another process has this port: stop it, or "
                                                   "set another http.listen)"
@@ -585,14 +602,16 @@ static int as_http_start(void *instance, void *prev, as_err_t *err)
         h->listener = NULL;
         return as_err_set(err, "http: cannot duplicate the listening socket: %s", strerror(errno));
     }
-    h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER, as_http_mhd_log, h,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED, as_http_completed, h,
-        MHD_OPTION_NOTIFY_CONNECTION, as_http_connection, h, MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+                              0, NULL, NULL, as_http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              as_http_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)c->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                              (size_t)AS_HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)((c->timeout + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
+                              as_http_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+                              as_http_connection, h, MHD_OPTION_END);
     if (h->mhd == NULL) {
         /* libmicrohttpd may or may not have closed fd by now: leave it. */
         as_listener_unref(h->listener);
@@ -620,12 +639,11 @@ static void as_http_stop(void *instance)
         usleep(10000);
 
     /* No suspended connection may be left when libmicrohttpd stops, and
-     * no callback may come after we are gone. */
-    pthread_mutex_lock(&h->lock);
-    h->refuse = 1;
-    while (h->inflight > 0)
-        pthread_cond_wait(&h->idle, &h->lock);
-    pthread_mutex_unlock(&h->lock);
+     * no callback may come after we are gone (the committer drains its
+     * queue before it exits, so this ends). */
+    atomic_store(&h->refuse, 1);
+    while (atomic_load(&h->inflight) > 0)
+        usleep(1000);
 
     MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
@@ -638,8 +656,6 @@ static void as_http_stop(void *instance)
 static void as_http_fini(void *instance)
 {
     as_http_t *h = instance;
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->idle);
     free(h);
 }
 

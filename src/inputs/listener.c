@@ -97,7 +97,7 @@ as_listener_t *as_listener_tcp(const as_listen_t *addr, as_err_t *err)
 static int as_mkdir_parents(const char *path, as_err_t *err)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-    snprintf(dir, sizeof(dir), "%s", path);
+    as_str_copy(dir, sizeof(dir), path);
     char *slash = strrchr(dir, '/');
     if (slash == NULL || slash == dir)
         return 0;
@@ -169,7 +169,7 @@ as_listener_t *as_listener_unix(const char *path, int mode, as_err_t *err)
         return NULL;
 
     char dir[sizeof(sa.sun_path) + 2];
-    snprintf(dir, sizeof(dir), "%s", path);
+    as_str_copy(dir, sizeof(dir), path);
     char *slash = strrchr(dir, '/');
     if (slash == NULL)
         snprintf(dir, sizeof(dir), ".");

@@ -295,9 +295,11 @@ static void as_unix_line(void *arg, char *line, size_t len)
         return;
     }
     as_err_t err;
-    int grouped = 0;
-    cJSON *payload = as_payload_parse_or_text(line, len, &grouped, &err);
+    unsigned flags = 0;
+    as_pool_t *pool = as_pool_create(); /* the line's: the core keeps it with the notification */
+    cJSON *payload = as_payload_parse_or_text(pool, line, len, &flags, &err);
     if (payload == NULL) {
+        as_pool_destroy(pool);
         as_log(AS_LOG_INFO, "unix line refused", AS_S("error", err.msg));
         as_unix_answer_err(cl, err.msg);
         return;
@@ -310,7 +312,10 @@ static void as_unix_line(void *arg, char *line, size_t len)
     as_submission_t sub = {
         .input = "unix",
         .payload = payload,
-        .flags = grouped ? AS_SUB_GROUPED : 0,
+        .pool = pool,
+        .raw = line,
+        .raw_len = len,
+        .flags = flags,
     };
     as_submit(&sub, as_unix_done, a);
 }

@@ -1,8 +1,10 @@
 /*
- * buf.c - growable byte buffers (see buf.h).
+ * buf.c - growable byte buffers (see alertsink/buf.h), and the writers
+ * the hot paths use instead of printf: JSON strings and integers.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,105 @@ void as_buf_html(as_buf_t *b, const char *s, size_t len)
     as_buf_append(b, s + start, len - start);
 }
 
+void as_buf_json(as_buf_t *b, const char *s, size_t len)
+{
+    /* As cJSON prints strings: the two that must be escaped, the short
+     * forms of \b \f \n \r \t, \u00XX for other control characters,
+     * everything else (UTF-8 included) as it is. */
+    static const char hex[] = "0123456789abcdef";
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    as_buf_reserve(b, len + 2);
+    b->data[b->len++] = '"';
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        /* Eight plain bytes at a time (no quote, backslash or control). */
+        while (i + 8 <= len) {
+            uint64_t w, q, k;
+            memcpy(&w, s + i, 8);
+            q = w ^ (ones * '"');
+            k = w ^ (ones * '\\');
+            if ((((q - ones) & ~q) | ((k - ones) & ~k) | ((w - ones * 0x20) & ~w)) & high)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        as_buf_append(b, s + start, i - start);
+        start = i + 1;
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            e[1] = (char)c;
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            n = 6;
+        }
+        as_buf_append(b, e, n);
+    }
+    as_buf_append(b, s + start, len - start);
+    as_buf_putc(b, '"');
+}
+
+size_t as_str_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+void as_hex_text(char *out, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+size_t as_int_text(char *out, long long v)
+{
+    char tmp[AS_INT_TEXT];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[sizeof(tmp) - 1 - n++] = '-';
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+void as_buf_int(as_buf_t *b, long long v)
+{
+    char tmp[AS_INT_TEXT];
+    as_buf_append(b, tmp, as_int_text(tmp, v));
+}
+
 int as_buf_read(as_buf_t *b, FILE *fp, size_t max)
 {
     size_t start = b->len;
@@ -103,7 +204,9 @@ int as_buf_read(as_buf_t *b, FILE *fp, size_t max)
             errno = EFBIG;
             return -1;
         }
-        if (n == 0)
+        /* EOF ends it even after a short read: on a terminal, Ctrl-D is
+         * read once, and another fread() would wait for a second one. */
+        if (n == 0 || feof(fp))
             return ferror(fp) ? -1 : 0;
     }
 }

@@ -9,9 +9,10 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include "alertsink/clock.h"
+#include "lib/clock.h"
 #include "lib/tz.h"
 
 int64_t as_now_ms(void)
@@ -37,20 +38,78 @@ void as_sleep_ms(int64_t ms)
         ;
 }
 
-char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil
+ * inverted): no gmtime_r, no time zone lock, no printf. */
+static void as_civil(int64_t days, int *y, int *m, int *d)
 {
-    time_t sec = (time_t)(ms / 1000);
-    int frac = (int)(ms % 1000);
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static char *as_put2(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10 % 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
+}
+
+size_t as_time_format(int64_t ms, as_time_style_t style, char *buf, size_t size)
+{
+    int64_t sec = ms / 1000, frac = ms % 1000;
     if (frac < 0) {
         frac += 1000;
         sec--;
     }
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    if (n < 0 || (size_t)n >= size)
-        buf[0] = '\0'; /* callers pass at least 32 bytes; never a cut date */
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int y, m, d;
+    as_civil(days, &y, &m, &d);
+    if (size < 32 || y < 0 || y > 9999) {
+        if (size > 0)
+            buf[0] = '\0';
+        return 0;
+    }
+    char *o = buf;
+    o = as_put2(o, y / 100);
+    o = as_put2(o, y % 100);
+    *o++ = '-';
+    o = as_put2(o, m);
+    *o++ = '-';
+    o = as_put2(o, d);
+    *o++ = style == AS_TIME_HUMAN ? ' ' : 'T';
+    o = as_put2(o, (int)(rem / 3600));
+    *o++ = ':';
+    o = as_put2(o, (int)(rem / 60 % 60));
+    *o++ = ':';
+    o = as_put2(o, (int)(rem % 60));
+    if (style == AS_TIME_RFC3339_MS) {
+        *o++ = '.';
+        *o++ = (char)('0' + frac / 100);
+        o = as_put2(o, (int)(frac % 100));
+    }
+    if (style == AS_TIME_HUMAN) {
+        memcpy(o, " UTC", 4);
+        o += 4;
+    } else {
+        *o++ = 'Z';
+    }
+    *o = '\0';
+    return (size_t)(o - buf);
+}
+
+char *as_rfc3339_ms(int64_t ms, char *buf, size_t size)
+{
+    as_time_format(ms, AS_TIME_RFC3339_MS, buf, size);
     return buf;
 }
 
@@ -65,7 +124,7 @@ static int as_digits(const char *s, int n, int *v)
     return 0;
 }
 
-int as_rfc3339_parse(const char *s, int64_t *ms)
+int as_rfc3339_parse_ns(const char *s, int64_t *sec_out, int32_t *nsec)
 {
     int y, mo, d, h, mi, sec, oh = 0, om = 0;
     if (as_digits(s, 4, &y) || s[4] != '-' || as_digits(s + 5, 2, &mo) || s[7] != '-' ||
@@ -76,15 +135,16 @@ int as_rfc3339_parse(const char *s, int64_t *ms)
         sec > 59) /* Go refuses leap seconds too */
         return -1;
     const char *p = s + 19;
-    int frac_ms = 0, nfrac = 0;
+    int32_t frac = 0;
+    int nfrac = 0;
     if (*p == '.') {
         for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
-            if (nfrac < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
+            if (nfrac < 9)
+                frac = frac * 10 + (*p - '0');
         if (nfrac == 0)
             return -1;
-        for (int k = nfrac; k < 3; k++)
-            frac_ms *= 10;
+        for (int k = nfrac; k < 9; k++)
+            frac *= 10;
     }
     int sign = 0;
     if (*p == 'Z' || *p == 'z') {
@@ -100,9 +160,19 @@ int as_rfc3339_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    int64_t t = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
-                sec - (int64_t)sign * (oh * 3600 + om * 60);
-    *ms = t * 1000 + frac_ms;
+    *sec_out = as_tz_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
+               sec - (int64_t)sign * (oh * 3600 + om * 60);
+    *nsec = frac;
+    return 0;
+}
+
+int as_rfc3339_parse(const char *s, int64_t *ms)
+{
+    int64_t sec;
+    int32_t nsec;
+    if (as_rfc3339_parse_ns(s, &sec, &nsec) < 0)
+        return -1;
+    *ms = sec * 1000 + nsec / 1000000;
     return 0;
 }
 

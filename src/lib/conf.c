@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/mem.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -140,7 +141,7 @@ static void as_conf_unknown(as_conf_t *cf, const as_conf_key_t *keys, const as_n
             /* Not closer than the name is long: "x" is no typo of "to". */
             if (d < bestd && d < len) {
                 bestd = d;
-                snprintf(best, sizeof(best), "%s", cand);
+                as_str_copy(best, sizeof(best), cand);
             }
         }
     }

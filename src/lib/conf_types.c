@@ -1,7 +1,8 @@
 /*
  * conf_types.c - the generic configuration types: strings, numbers,
  * durations, sizes, rates, phone numbers, listen
- * addresses, file modes, enums and lists of them (sections: conf.c).
+ * addresses, file modes, enums, lists of them and maps of strings
+ * (sections: conf.c).
  *
  * Each type is a parse/print pair (nginx's ngx_conf_set_*_slot, plus the
  * printer `alertsink -T` needs).  The string parsers (as_parse_duration,
@@ -507,3 +508,54 @@ static int as_set_phones(as_conf_t *cf, const as_conf_key_t *k, const as_node_t 
 
 const as_conf_type_t as_conf_strings = {"list of strings", as_set_strings, as_print_list};
 const as_conf_type_t as_conf_phones = {"list of phone numbers", as_set_phones, as_print_list};
+
+/* --- maps of strings ----------------------------------------------------- */
+
+/* A map whose values are scalars (HTTP headers, say): the keys are the
+ * user's, so no table checks them; each must be unique (the YAML loader
+ * refuses a duplicate) and every value a string. */
+static int as_set_strmap(as_conf_t *cf, const as_conf_key_t *k, const as_node_t *n, void *field)
+{
+    as_strmap_t *m = field;
+    m->n = 0;
+    m->keys = m->values = NULL;
+    if (as_yaml_is_null(n))
+        return 0;
+    if (n->kind != AS_NODE_MAP) {
+        as_conf_error(cf, n, "%s: expected a map of strings", k->name);
+        return -1;
+    }
+    as_pool_t *pool = as_conf_pool(cf);
+    m->keys = as_palloc(pool, (n->n + 1) * sizeof(char *));
+    m->values = as_palloc(pool, (n->n + 1) * sizeof(char *));
+    int rc = 0;
+    for (size_t i = 0; i < n->n; i++) {
+        const char *v = as_conf_scalar(cf, n->items[i], "a string");
+        if (v == NULL) {
+            rc = -1;
+            continue;
+        }
+        m->keys[m->n] = as_pstrdup(pool, n->keys[i]->value);
+        m->values[m->n++] = as_pstrdup(pool, v);
+    }
+    return rc;
+}
+
+static void as_print_strmap(FILE *out, const as_conf_key_t *k, const void *field, int indent)
+{
+    const as_strmap_t *m = field;
+    if (m->n == 0) {
+        fputs(" {}\n", out);
+        return;
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < m->n; i++) {
+        fprintf(out, "%*s", indent + 2, "");
+        as_conf_print_string(out, m->keys[i]);
+        fputs(": ", out);
+        as_conf_print_string(out, m->values[i]);
+        fputc('\n', out);
+    }
+}
+
+const as_conf_type_t as_conf_strmap = {"map of strings", as_set_strmap, as_print_strmap};

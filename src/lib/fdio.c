@@ -1,5 +1,6 @@
 /*
- * fdio.c - whole writes to a file descriptor (see fdio.h).
+ * fdio.c - whole writes to a file descriptor, and the names in a directory
+ * read with getdents64(2) into the caller's buffer (see fdio.h).
  */
 #include <errno.h>
 #include <unistd.h>
@@ -25,17 +26,38 @@ int as_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-DIR *as_opendir_fd(int dirfd)
+int as_dir_open(as_dir_t *d, int dirfd)
 {
-    int fd = dup(dirfd);
-    if (fd < 0)
-        return NULL;
-    DIR *d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return NULL;
-    }
+    d->pos = d->len = 0;
+    d->fd = dup(dirfd);
+    if (d->fd < 0)
+        return -1;
     /* A duplicate shares the offset: start over whoever read it last. */
-    rewinddir(d);
-    return d;
+    if (lseek(d->fd, 0, SEEK_SET) < 0) {
+        close(d->fd);
+        d->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+const char *as_dir_next(as_dir_t *d)
+{
+    if (d->pos >= d->len) {
+        ssize_t n = getdents64(d->fd, d->buf, sizeof(d->buf));
+        if (n <= 0)
+            return NULL;
+        d->len = (size_t)n;
+        d->pos = 0;
+    }
+    const struct dirent64 *e = (const struct dirent64 *)(d->buf + d->pos);
+    d->pos += e->d_reclen;
+    return e->d_name;
+}
+
+void as_dir_close(as_dir_t *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
 }

@@ -8,8 +8,20 @@
  * options (curl_easy_reset keeps live connections and caches) and pushes
  * it back when done.  What is safe to share - DNS answers and TLS
  * sessions - lives in one CURLSH with a mutex per kind of data.
+ *
+ * libcurl is loaded (dlopen) and set up (curl_global_init, which
+ * initialises its TLS libraries, and the CURLSH) at the first request of
+ * the process, not when the binary starts or a client is created: the
+ * sinks create their clients at load, and a daemon whose receivers make no
+ * HTTP request then never maps libcurl and what it pulls in (two TLS stacks, LDAP, Kerberos, SSH,
+ * HTTP/2, ...).  Linked, those cost an idle daemon 0.5 MB of private memory (their relocated data
+ * and constructors), a quarter of all it had.  The functions used are looked up once into as_curl;
+ * a libcurl that cannot be loaded fails each request with the reason, as a transport error.
  */
+#define CURL_DISABLE_TYPECHECK /* curl_easy_setopt is called through a pointer */
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +31,7 @@
 
 #include "alertsink/clock.h"
 #include "alertsink/http.h"
+#include "alertsink/json.h"
 #include "alertsink/mem.h"
 #include "lib/httpc.h"
 
@@ -32,16 +45,131 @@ struct as_httpc_s {
     CURL *idle[AS_HTTPC_IDLE_MAX];
     size_t nidle;
     CURLSH *share;
+    int ready; /* libcurl set up and share made (under lock) */
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     int64_t timeout_ms;
     char *ca_file; /* NULL: the system's CAs */
 };
 
+#define AS_CURL_SONAME "libcurl.so.4"
+
+/* The libcurl functions alertsink calls, looked up in the loaded library. */
+static struct {
+    CURLcode (*global_init)(long);
+    CURLSH *(*share_init)(void);
+    CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+    CURLSHcode (*share_cleanup)(CURLSH *);
+    CURL *(*easy_init)(void);
+    void (*easy_reset)(CURL *);
+    void (*easy_cleanup)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    CURLHcode (*easy_header)(CURL *, const char *, size_t, unsigned int, int,
+                             struct curl_header **);
+    time_t (*getdate)(const char *, const time_t *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    curl_mime *(*mime_init)(CURL *);
+    void (*mime_free)(curl_mime *);
+    curl_mimepart *(*mime_addpart)(curl_mime *);
+    CURLcode (*mime_name)(curl_mimepart *, const char *);
+    CURLcode (*mime_filedata)(curl_mimepart *, const char *);
+    CURLcode (*mime_data)(curl_mimepart *, const char *, size_t);
+    curl_version_info_data *(*version_info)(CURLversion);
+} as_curl;
+static char as_curl_error[256]; /* why it could not be loaded; "" when it was */
+
+/* curl.h defines these three as macros that check the argument count. */
+#undef curl_share_setopt
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init    as_curl.global_init
+#define curl_share_init     as_curl.share_init
+#define curl_share_setopt   as_curl.share_setopt
+#define curl_share_cleanup  as_curl.share_cleanup
+#define curl_easy_init      as_curl.easy_init
+#define curl_easy_reset     as_curl.easy_reset
+#define curl_easy_cleanup   as_curl.easy_cleanup
+#define curl_easy_setopt    as_curl.easy_setopt
+#define curl_easy_perform   as_curl.easy_perform
+#define curl_easy_getinfo   as_curl.easy_getinfo
+#define curl_easy_strerror  as_curl.easy_strerror
+#define curl_easy_header    as_curl.easy_header
+#define curl_getdate        as_curl.getdate
+#define curl_slist_append   as_curl.slist_append
+#define curl_slist_free_all as_curl.slist_free_all
+#define curl_mime_init      as_curl.mime_init
+#define curl_mime_free      as_curl.mime_free
+#define curl_mime_addpart   as_curl.mime_addpart
+#define curl_mime_name      as_curl.mime_name
+#define curl_mime_filedata  as_curl.mime_filedata
+#define curl_mime_data      as_curl.mime_data
+#define curl_version_info   as_curl.version_info
+
 static pthread_once_t as_httpc_once = PTHREAD_ONCE_INIT;
 
+/* Load libcurl and set it up, once per process, whatever thread comes
+ * first.  The library stays loaded. */
 static void as_httpc_init_once(void)
 {
+    static const struct {
+        const char *name;
+        size_t off;
+    } syms[] = {
+#define AS_SYM(f, name) {name, offsetof(__typeof__(as_curl), f)}
+        AS_SYM(global_init, "curl_global_init"),
+        AS_SYM(share_init, "curl_share_init"),
+        AS_SYM(share_setopt, "curl_share_setopt"),
+        AS_SYM(share_cleanup, "curl_share_cleanup"),
+        AS_SYM(easy_init, "curl_easy_init"),
+        AS_SYM(easy_reset, "curl_easy_reset"),
+        AS_SYM(easy_cleanup, "curl_easy_cleanup"),
+        AS_SYM(easy_setopt, "curl_easy_setopt"),
+        AS_SYM(easy_perform, "curl_easy_perform"),
+        AS_SYM(easy_getinfo, "curl_easy_getinfo"),
+        AS_SYM(easy_strerror, "curl_easy_strerror"),
+        AS_SYM(easy_header, "curl_easy_header"),
+        AS_SYM(getdate, "curl_getdate"),
+        AS_SYM(slist_append, "curl_slist_append"),
+        AS_SYM(slist_free_all, "curl_slist_free_all"),
+        AS_SYM(mime_init, "curl_mime_init"),
+        AS_SYM(mime_free, "curl_mime_free"),
+        AS_SYM(mime_addpart, "curl_mime_addpart"),
+        AS_SYM(mime_name, "curl_mime_name"),
+        AS_SYM(mime_filedata, "curl_mime_filedata"),
+        AS_SYM(mime_data, "curl_mime_data"),
+        AS_SYM(version_info, "curl_version_info"),
+#undef AS_SYM
+    };
+    void *lib = dlopen(AS_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        as_str_copy(as_curl_error, sizeof(as_curl_error), dlerror());
+        return;
+    }
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        void *f = dlsym(lib, syms[i].name);
+        if (f == NULL) {
+            snprintf(as_curl_error, sizeof(as_curl_error), "%s: no %s", AS_CURL_SONAME,
+                     syms[i].name);
+            return;
+        }
+        memcpy((char *)&as_curl + syms[i].off, &f, sizeof(f));
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* libcurl loaded and set up: 0, or -1 (why in as_curl_error). */
+static int as_httpc_loaded(void)
+{
+    pthread_once(&as_httpc_once, as_httpc_init_once);
+    return as_curl_error[0] == '\0' ? 0 : -1;
+}
+
+const char *as_httpc_curl_version(void)
+{
+    return as_httpc_loaded() == 0 ? curl_version_info(CURLVERSION_NOW)->version : NULL;
 }
 
 static void as_httpc_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
@@ -58,8 +186,6 @@ static void as_httpc_share_unlock(CURL *h, curl_lock_data data, void *arg)
 
 as_httpc_t *as_httpc_create(const as_httpc_opts_t *opts)
 {
-    /* curl_global_init() once per process, whatever thread comes first. */
-    pthread_once(&as_httpc_once, as_httpc_init_once);
     as_httpc_t *c = as_xcalloc(1, sizeof(*c));
     int64_t timeout_ms = opts != NULL ? opts->timeout_ms : 0;
     if (opts != NULL && opts->ca_file != NULL && opts->ca_file[0] != '\0')
@@ -68,14 +194,6 @@ as_httpc_t *as_httpc_create(const as_httpc_opts_t *opts)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_locks[i], NULL);
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-    c->share = curl_share_init();
-    if (c->share != NULL) {
-        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, as_httpc_share_lock);
-        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, as_httpc_share_unlock);
-        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    }
     return c;
 }
 
@@ -94,10 +212,29 @@ void as_httpc_free(as_httpc_t *c)
     free(c);
 }
 
+/* The first request: libcurl (once per process, whatever thread comes
+ * first) and the share.  Called with c->lock held. */
+static void as_httpc_setup(as_httpc_t *c)
+{
+    c->share = curl_share_init();
+    if (c->share != NULL) {
+        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, as_httpc_share_lock);
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, as_httpc_share_unlock);
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+    c->ready = 1;
+}
+
 static CURL *as_httpc_borrow(as_httpc_t *c)
 {
     CURL *h = NULL;
+    if (as_httpc_loaded() < 0)
+        return NULL;
     pthread_mutex_lock(&c->lock);
+    if (!c->ready)
+        as_httpc_setup(c);
     if (c->nidle > 0)
         h = c->idle[--c->nidle];
     pthread_mutex_unlock(&c->lock);
@@ -279,6 +416,8 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     int64_t timeout = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
 
     CURL *h = as_httpc_borrow(c);
+    if (h == NULL && as_curl_error[0] != '\0')
+        return as_err_set(err, "%s: cannot load libcurl: %s", req->url, as_curl_error);
     if (h == NULL)
         return as_err_set(err, "%s: cannot create a curl handle", req->url);
 
@@ -384,4 +523,77 @@ done:
 void as_httpc_resp_free(as_httpc_resp_t *resp)
 {
     as_buf_free(&resp->body);
+}
+
+/* --- quoting answers ------------------------------------------------------ */
+
+/* s[0..n) as one line into b: control characters and runs of blanks
+ * become one space (none at either end), bytes that are not UTF-8 '?'. */
+static void as_httpc_oneline(as_buf_t *b, const char *s, size_t n)
+{
+    int space = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t cl = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c < 0x20 || c == 0x7f || c == ' ') {
+            space = b->len > 0;
+            i++;
+            continue;
+        }
+        if (space)
+            as_buf_putc(b, ' ');
+        space = 0;
+        if (cl > 1 && (cl > n - i || !as_utf8_valid(s + i, cl))) {
+            as_buf_putc(b, '?');
+            i++;
+            continue;
+        }
+        as_buf_append(b, s + i, cl);
+        i += cl;
+    }
+}
+
+void as_httpc_excerpt(const as_buf_t *body, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    out[0] = '\0';
+    if (body->len == 0)
+        return;
+    const char *text = body->data;
+    size_t n = body->len;
+    cJSON *ans = NULL;
+    size_t lead = strspn(text, " \t\r\n");
+    if (lead < n && text[lead] == '{') {
+        as_err_t err;
+        ans = as_json_parse(text, n, &err);
+        static const char *const names[] = {"message", "error", "detail", NULL};
+        const char *msg = NULL;
+        for (const char *const *k = names; msg == NULL && *k != NULL; k++)
+            msg = as_json_str(ans, *k);
+        if (msg == NULL)
+            msg = as_json_str(as_json_obj(ans, "error"), "message");
+        if (msg != NULL) {
+            text = msg;
+            n = strlen(msg);
+        }
+    }
+    /* Enough of the body to fill out even if it is mostly blanks. */
+    if (n > 16 * len + 64)
+        n = 16 * len + 64;
+    as_buf_t b = AS_BUF_INIT;
+    as_httpc_oneline(&b, text, n);
+    cJSON_Delete(ans);
+    if (b.len < len) {
+        memcpy(out, b.data ? b.data : "", b.len + 1);
+    } else if (len > 4) {
+        size_t cut = len - 4;
+        while (cut > 0 && ((unsigned char)b.data[cut] & 0xc0) == 0x80)
+            cut--; /* never inside a character */
+        memcpy(out, b.data, cut);
+        memcpy(out + cut, "...", 4);
+    } else {
+        out[0] = '\0';
+    }
+    as_buf_free(&b);
 }

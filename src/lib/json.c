@@ -1,16 +1,80 @@
 /*
- * json.c - strict parsing and small getters over cJSON (see json.h).
+ * json.c - cJSON's allocator, strict parsing, and small getters (see
+ * alertsink/json.h and json.h).
  *
- * cJSON accepts some inputs alertsink must refuse: it stops at the end of
- * the first value (so "{...} x" would parse), it recurses as deep as the
- * input goes up to its own limit, and it copies bytes without checking
- * UTF-8.  The checks here run before or after cJSON, never instead of it.
+ * Allocation.  Every block cJSON allocates comes through the hooks
+ * installed here, before main() runs, with a 16-byte header that says
+ * where it came from: the heap, or the pool the calling thread has
+ * selected with as_json_use_pool().  A tree built in a pool (a request's
+ * payload, a delivery's template context) is released with its pool in
+ * one step, and cJSON freeing one of its nodes (a replaced member, a
+ * print buffer that grew) does nothing; a heap block is freed as always.
+ * So cJSON_Delete() is right for any tree, and what cJSON allocated
+ * (cJSON_Print, as_json_print) is freed with cJSON_free, never free().
+ *
+ * Parsing is cJSON's, with the checks it does not make run before and
+ * after it, never instead of it: no NUL byte, valid UTF-8 (checked first,
+ * eight bytes at a time), nesting at most AS_JSON_MAX_DEPTH deep (cJSON
+ * would recurse as deep as the input goes), nothing but white space after
+ * the value (cJSON stops at the end of the first), and errors at their
+ * byte offset.  cJSON keeps duplicate keys (the first is the one found) and
+ * accepts control characters inside strings; callers that store the text
+ * as it came learn of those (as_json_parse_raw).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alertsink/mem.h"
 #include "lib/json.h"
+
+/* --- allocation ------------------------------------------------------------------- */
+
+#define AS_JSON_HEAP 0x70616568u /* "heap" */
+#define AS_JSON_POOL 0x6c6f6f70u /* "pool" */
+
+typedef struct {
+    uint32_t tag;
+    uint32_t unused;
+    uint64_t pad; /* keeps what follows aligned as malloc's memory is */
+} as_json_hdr_t;
+
+static _Thread_local as_pool_t *as_json_pool;
+
+as_pool_t *as_json_use_pool(as_pool_t *pool)
+{
+    as_pool_t *prev = as_json_pool;
+    as_json_pool = pool;
+    return prev;
+}
+
+static void *as_json_alloc(size_t n)
+{
+    as_pool_t *pool = as_json_pool;
+    as_json_hdr_t *h = pool ? as_pnalloc(pool, sizeof(*h) + n) : as_xmalloc(sizeof(*h) + n);
+    h->tag = pool ? AS_JSON_POOL : AS_JSON_HEAP;
+    return h + 1;
+}
+
+static void as_json_dealloc(void *p)
+{
+    if (p == NULL)
+        return;
+    as_json_hdr_t *h = (as_json_hdr_t *)p - 1;
+    if (h->tag == AS_JSON_HEAP) {
+        h->tag = 0;
+        free(h);
+    } else if (h->tag != AS_JSON_POOL) {
+        abort(); /* not cJSON's memory, or freed twice: fail here, not later */
+    }
+}
+
+/* Before main(): no cJSON block may exist without a header. */
+__attribute__((constructor)) static void as_json_hooks(void)
+{
+    cJSON_Hooks hooks = {as_json_alloc, as_json_dealloc};
+    cJSON_InitHooks(&hooks);
+}
 
 size_t as_utf8_decode(const char *str, size_t len, long *cp)
 {
@@ -47,10 +111,34 @@ size_t as_utf8_decode(const char *str, size_t len, long *cp)
     return n + 1;
 }
 
+/* --- validation before parsing ------------------------------------------------------- */
+
+/* Offset of the first NUL byte, or len. */
+static size_t as_json_nul(const char *d, size_t len)
+{
+    const char *z = memchr(d, '\0', len);
+    return z ? (size_t)(z - d) : len;
+}
+
 int as_utf8_valid(const char *s, size_t len)
 {
     long cp;
-    for (size_t i = 0; i < len;) {
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII runs eight bytes at a time. */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
         i += as_utf8_decode(s + i, len - i, &cp);
         if (cp < 0)
             return 0;
@@ -58,17 +146,23 @@ int as_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-/* Nesting depth, scanning outside strings: refuse before cJSON recurses. */
-static size_t as_json_too_deep(const char *d, size_t len)
+/* --- parsing: cJSON, with the checks it does not make ----------------------------------- */
+
+/* One scan outside and inside strings: the offset + 1 of the first bracket
+ * nested deeper than AS_JSON_MAX_DEPTH (0 when none; refused before cJSON
+ * recurses), and whether a string holds a raw control character (*ctl). */
+static size_t as_json_scan(const char *d, size_t len, int *ctl)
 {
     int depth = 0, in_str = 0;
     for (size_t i = 0; i < len; i++) {
-        char c = d[i];
+        unsigned char c = (unsigned char)d[i];
         if (in_str) {
             if (c == '\\')
                 i++;
             else if (c == '"')
                 in_str = 0;
+            else if (c < 0x20)
+                *ctl = 1;
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '{' || c == '[') {
@@ -84,7 +178,7 @@ static size_t as_json_too_deep(const char *d, size_t len)
 /* Where parsing failed, from cJSON's return_parse_end (its global error
  * pointer is shared by all threads).  cJSON reports running out of input
  * as an error at the last byte, so when that is where it failed, parse
- * again with a space appended to tell the two apart. */
+ * again with a space appended to tell the two apart.  Error path only. */
 static size_t as_json_error_offset(const char *data, size_t len, const char *end)
 {
     size_t off = end != NULL && end >= data ? (size_t)(end - data) : 0;
@@ -101,23 +195,24 @@ static size_t as_json_error_offset(const char *data, size_t len, const char *end
     return off;
 }
 
-cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
+cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err)
 {
+    int has_ctl = 0;
     size_t deep;
     if (len == 0) {
         as_err_set(err, "empty body: expected JSON");
         return NULL;
     }
-    if (memchr(data, '\0', len) != NULL) {
-        as_err_set(err, "invalid JSON: NUL byte at offset %zu",
-                   (size_t)((const char *)memchr(data, '\0', len) - data));
+    size_t nul = as_json_nul(data, len);
+    if (nul < len) {
+        as_err_set(err, "invalid JSON: NUL byte at offset %zu", nul);
         return NULL;
     }
     if (!as_utf8_valid(data, len)) {
         as_err_set(err, "invalid JSON: not valid UTF-8");
         return NULL;
     }
-    if ((deep = as_json_too_deep(data, len)) != 0) {
+    if ((deep = as_json_scan(data, len, &has_ctl)) != 0) {
         as_err_set(err, "invalid JSON: nested deeper than %d levels at offset %zu",
                    AS_JSON_MAX_DEPTH, deep - 1);
         return NULL;
@@ -139,42 +234,84 @@ cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
             cJSON_Delete(root);
             return NULL;
         }
+    if (ctl != NULL)
+        *ctl = has_ctl;
     return root;
+}
+
+cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)
+{
+    return as_json_parse_raw(data, len, NULL, err);
+}
+
+cJSON *as_json_ref(const cJSON *item)
+{
+    switch (item->type & 0xff) {
+    case cJSON_Object:
+        return cJSON_CreateObjectReference(item->child);
+    case cJSON_Array:
+        return cJSON_CreateArrayReference(item->child);
+    case cJSON_String:
+        return cJSON_CreateStringReference(item->valuestring);
+    case cJSON_Raw:
+        return cJSON_CreateRaw(item->valuestring);
+    case cJSON_Number:
+        return cJSON_CreateNumber(item->valuedouble);
+    case cJSON_True:
+        return cJSON_CreateTrue();
+    case cJSON_False:
+        return cJSON_CreateFalse();
+    default:
+        return cJSON_CreateNull();
+    }
+}
+
+cJSON *as_json_get(const cJSON *obj, const char *key)
+{
+    /* cJSON_GetObjectItemCaseSensitive() calls strcmp() for every member;
+     * keys mostly differ at their first byte, so that is compared first. */
+    if (obj == NULL)
+        return NULL;
+    char k0 = key[0];
+    for (cJSON *c = obj->child; c != NULL; c = c->next)
+        if (c->string != NULL && c->string[0] == k0 && strcmp(c->string, key) == 0)
+            return c;
+    return NULL;
 }
 
 const char *as_json_str(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 const cJSON *as_json_obj(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsObject(it) ? it : NULL;
 }
 
 const cJSON *as_json_arr(const cJSON *obj, const char *key)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsArray(it) ? it : NULL;
 }
 
 double as_json_num(const cJSON *obj, const char *key, double dflt)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsNumber(it) ? it->valuedouble : dflt;
 }
 
 int as_json_bool(const cJSON *obj, const char *key, int dflt)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *it = as_json_get(obj, key);
     return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
 }
 
 void as_json_set(cJSON *obj, const char *key, cJSON *item)
 {
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+    if (as_json_get(obj, key) != NULL)
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
     else
         cJSON_AddItemToObject(obj, key, item);

@@ -7,8 +7,24 @@
 #define AS_LIB_JSON_H
 
 #include "alertsink/json.h"
+#include "alertsink/mem.h"
 
 #define AS_JSON_MAX_DEPTH 64
+
+/* Make pool (NULL: the heap) where cJSON allocates on this thread, until
+ * the next call; returns the pool used before.  Keep the scope short and
+ * restore the previous one: a tree built in a pool is released with it,
+ * and nothing meant to outlive the pool may be built meanwhile. */
+as_pool_t *as_json_use_pool(as_pool_t *pool);
+
+/* A node standing for item without copying it: one of cJSON's references
+ * for what has children or a string (item must outlive it), a new scalar
+ * otherwise. */
+cJSON *as_json_ref(const cJSON *item);
+
+/* as_json_parse(), also saying (*ctl = 1) whether a string held a raw
+ * control character, which the text cannot be stored on one line with. */
+cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err);
 
 /* The code point at s (len > 0 bytes) in *cp and its length in bytes; an
  * invalid sequence gives *cp = -1 and length 1, as Go's utf8.DecodeRune. */

@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <pthread.h>
 
-#include "alertsink/clock.h"
+#include "lib/clock.h"
+#include "alertsink/buf.h"
 #include "alertsink/mem.h"
 #include "lib/fdio.h"
 #include "lib/json.h"
@@ -109,89 +110,111 @@ char *as_log_redact(char *buf, size_t size)
     return buf;
 }
 
-/* logfmt value: bare when it is a plain word, else quoted with escapes. */
-static size_t as_log_value(char *out, size_t room, const char *v)
+/* The line being built: written by hand, no printf (a line an attempt,
+ * at the default level, is on the delivery path). */
+typedef struct {
+    char *p;
+    size_t o, room;
+} as_line_t;
+
+static void as_put(as_line_t *l, const char *s, size_t n)
 {
-    size_t o = 0;
+    if (n > l->room - l->o)
+        n = l->room - l->o;
+    memcpy(l->p + l->o, s, n);
+    l->o += n;
+}
+
+static void as_puts(as_line_t *l, const char *s)
+{
+    as_put(l, s, strlen(s));
+}
+
+static void as_put_int(as_line_t *l, long long v)
+{
+    char tmp[AS_INT_TEXT];
+    as_put(l, tmp, as_int_text(tmp, v));
+}
+
+static const char as_hex[] = "0123456789abcdef";
+
+/* logfmt value: bare when it is a plain word, else quoted with escapes. */
+static void as_log_value(as_line_t *l, const char *v)
+{
     int bare = *v != '\0';
     for (const char *p = v; *p && bare; p++)
         if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
             bare = 0;
-    if (bare)
-        return (size_t)snprintf(out, room, "%s", v);
-    if (room > 1)
-        out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)v; *p && o + 5 < room; p++) {
+    if (bare) {
+        as_puts(l, v);
+        return;
+    }
+    as_put(l, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)v; *p && l->o + 5 < l->room; p++) {
         if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
+            char e[2] = {'\\', (char)*p};
+            as_put(l, e, 2);
         } else if (*p == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
+            as_put(l, "\\n", 2);
         } else if (*p < ' ' || *p == 0x7f) {
-            o += (size_t)snprintf(out + o, room - o, "\\x%02x", *p);
+            char e[4] = {'\\', 'x', as_hex[*p >> 4], as_hex[*p & 15]};
+            as_put(l, e, 4);
         } else {
-            out[o++] = (char)*p;
+            as_put(l, (const char *)p, 1);
         }
     }
-    if (o + 1 < room)
-        out[o++] = '"';
-    out[o < room ? o : room - 1] = '\0';
-    return o;
+    as_put(l, "\"", 1);
 }
 
 /* A JSON string: escapes, and U+FFFD for bytes that are not UTF-8 (a peer's
  * answer may hold any byte; the object must stay valid JSON). */
-static size_t as_log_json_str(char *out, size_t room, const char *v)
+static void as_log_json_str(as_line_t *l, const char *v)
 {
-    size_t o = 0, len = strlen(v);
-    if (room < 3)
-        return 0;
-    out[o++] = '"';
-    for (size_t i = 0; i < len && o + 8 < room;) {
+    size_t len = strlen(v);
+    as_put(l, "\"", 1);
+    for (size_t i = 0; i < len && l->o + 8 < l->room;) {
         unsigned char c = (unsigned char)v[i];
         if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
+            char e[2] = {'\\', (char)c};
+            as_put(l, e, 2);
             i++;
         } else if (c == '\n' || c == '\t' || c == '\r') {
-            out[o++] = '\\';
-            out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+            char e[2] = {'\\', c == '\n' ? 'n' : c == '\t' ? 't' : 'r'};
+            as_put(l, e, 2);
             i++;
         } else if (c < ' ' || c == 0x7f) {
-            o += (size_t)snprintf(out + o, room - o, "\\u%04x", c);
+            char e[6] = {'\\', 'u', '0', '0', as_hex[c >> 4], as_hex[c & 15]};
+            as_put(l, e, 6);
             i++;
         } else if (c < 0x80) {
-            out[o++] = (char)c;
+            as_put(l, (const char *)&v[i], 1);
             i++;
         } else {
             long cp;
             size_t w = as_utf8_decode(v + i, len - i, &cp);
-            if (cp < 0) {
-                o += (size_t)snprintf(out + o, room - o, "\\ufffd");
-            } else if (o + w + 2 < room) {
-                memcpy(out + o, v + i, w);
-                o += w;
-            }
+            if (cp < 0)
+                as_put(l, "\\ufffd", 6);
+            else if (l->o + w + 2 < l->room)
+                as_put(l, v + i, w);
             i += w;
         }
     }
-    out[o++] = '"';
-    out[o] = '\0';
-    return o;
+    as_put(l, "\"", 1);
 }
 
 /* A value with the registered secrets hidden, into buf. */
 static const char *as_log_clean(char *buf, size_t size, const char *v)
 {
-    snprintf(buf, size, "%s", v);
+    size_t n = strnlen(v, size - 1);
+    memcpy(buf, v, n);
+    buf[n] = '\0';
     return as_log_redact(buf, size);
 }
 
 void as_log_kv(int level, const char *msg, const as_kv_t *kv)
 {
-    char line[AS_LOG_LINE_MAX], val[AS_LOG_LINE_MAX / 2];
-    size_t o = 0, room = sizeof(line) - 2;
+    char buf[AS_LOG_LINE_MAX], val[AS_LOG_LINE_MAX / 2];
+    as_line_t line = {buf, 0, sizeof(buf) - 2};
     int json = atomic_load(&as_log_format) == AS_LOG_JSON;
 
     if (as_log_journal < 0)
@@ -200,63 +223,59 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
         level = AS_LOG_ERROR;
 
     if (as_log_journal) {
-        static const int prio[] = {7, 6, 4, 3};
-        o += (size_t)snprintf(line + o, room - o, "<%d>", prio[level]);
+        static const char *const prio[] = {"<7>", "<6>", "<4>", "<3>"};
+        as_puts(&line, prio[level]);
     }
     if (json)
-        line[o++] = '{';
+        as_put(&line, "{", 1);
     if (!as_log_journal) {
         char ts[40];
-        as_rfc3339_ms(as_now_ms(), ts, sizeof(ts));
-        o += (size_t)snprintf(line + o, room - o, json ? "\"time\":\"%s\"," : "time=%s ", ts);
+        size_t n = as_time_format(as_now_ms(), AS_TIME_RFC3339_MS, ts, sizeof(ts));
+        as_puts(&line, json ? "\"time\":\"" : "time=");
+        as_put(&line, ts, n);
+        as_puts(&line, json ? "\"," : " ");
     }
-    o += (size_t)snprintf(line + o, room - o, json ? "\"level\":\"%s\",\"msg\":" : "level=%s msg=",
-                          as_level_names[level]);
+    as_puts(&line, json ? "\"level\":\"" : "level=");
+    as_puts(&line, as_level_names[level]);
+    as_puts(&line, json ? "\",\"msg\":" : " msg=");
     as_log_clean(val, sizeof(val), msg);
-    if (o < room)
-        o +=
-            json ? as_log_json_str(line + o, room - o, val) : as_log_value(line + o, room - o, val);
-    for (; kv != NULL && kv->key != NULL && o < room; kv++) {
-        char num[32];
-        const char *v = kv->s;
-        if (kv->type == 'i') {
-            snprintf(num, sizeof(num), "%lld", kv->i);
-            v = num;
-        } else if (v == NULL) {
+    if (json)
+        as_log_json_str(&line, val);
+    else
+        as_log_value(&line, val);
+    for (; kv != NULL && kv->key != NULL && line.o < line.room; kv++) {
+        if (kv->type != 'i' && kv->s == NULL)
             continue;
-        }
         if (json) {
-            o += (size_t)snprintf(line + o, room - o, ",");
-            if (o < room)
-                o += as_log_json_str(line + o, room - o, kv->key);
-            if (o < room)
-                line[o++] = ':';
+            as_put(&line, ",", 1);
+            as_log_json_str(&line, kv->key);
+            as_put(&line, ":", 1);
         } else {
-            o += (size_t)snprintf(line + o, room - o, " %s=", kv->key);
+            as_put(&line, " ", 1);
+            as_puts(&line, kv->key);
+            as_put(&line, "=", 1);
         }
-        if (o >= room)
-            break;
         if (kv->type == 'i') {
-            o += (size_t)snprintf(line + o, room - o, "%s", v);
+            as_put_int(&line, kv->i);
         } else {
-            as_log_clean(val, sizeof(val), v);
-            o += json ? as_log_json_str(line + o, room - o, val)
-                      : as_log_value(line + o, room - o, val);
+            as_log_clean(val, sizeof(val), kv->s);
+            if (json)
+                as_log_json_str(&line, val);
+            else
+                as_log_value(&line, val);
         }
     }
-    if (o > room)
-        o = room;
+    size_t o = line.o;
     if (json) {
         /* A line cut at the end of the buffer still closes its object. */
-        if (o + 1 >= room)
-            o = room - 1;
-        line[o++] = '}';
+        if (o + 1 >= line.room)
+            o = line.room - 1;
+        buf[o++] = '}';
     }
-    line[o] = '\0';
+    buf[o] = '\0';
     if (!json) /* JSON values were redacted before they were escaped */
-        as_log_redact(line, room);
-    o = strlen(line);
-    line[o++] = '\n';
-
-    as_write_all(atomic_load(&as_log_fd), line, o); /* nowhere to report a failure */
+        as_log_redact(buf, line.room);
+    o = strlen(buf);
+    buf[o++] = '\n';
+    as_write_all(atomic_load(&as_log_fd), buf, o); /* nowhere to report a failure */
 }

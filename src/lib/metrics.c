@@ -2,12 +2,16 @@
  * metrics.c - Prometheus counters, a histogram and gauge collectors (see
  * metrics.h and alertsink/metrics.h).
  *
- * A series is a family plus up to three label values, kept in a small
- * open-addressing table.  The label values are our own names (inputs,
- * receivers, channels, results), so cardinality is bounded by the
- * configuration, not by traffic.  Families are appended to a fixed table
- * under the lock and never removed, so a family index, once handed out,
- * stays valid and readers need no lock.
+ * A series is a family plus up to three label values.  Series are kept
+ * in a dense array in the order they were made, found through an
+ * open-addressing table of indexes: a daemon with a dozen series touches
+ * one page of them, not a dozen pages of a sparse table.  The label
+ * values are our own names (inputs, receivers, channels, results), so
+ * cardinality is bounded by the configuration, not by traffic.  Families
+ * are appended to a fixed table under the lock and never removed, so a
+ * family index, once handed out, stays valid and readers need no lock.
+ * The latency histogram's buckets are atomics too, one histogram per
+ * channel, found without a lock.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,15 +68,17 @@ static const double as_lat_bounds[AS_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0
 
 typedef struct {
     char *channel;
-    unsigned long buckets[AS_LAT_BUCKETS];
-    unsigned long count;
-    double sum;
+    atomic_ulong buckets[AS_LAT_BUCKETS];
+    atomic_ulong count;
+    atomic_ulong sum_us;
 } as_hist_t;
 
 static pthread_mutex_t as_m_lock = PTHREAD_MUTEX_INITIALIZER;
-static as_series_t as_series[AS_SERIES_MAX];
+static as_series_t as_series[AS_SERIES_MAX]; /* dense, in order of creation */
+static atomic_int as_nseries;
+static atomic_ushort as_slots[2 * AS_SERIES_MAX]; /* index + 1 of a series; 0: free */
 static as_hist_t as_hists[16];
-static size_t as_nhists;
+static atomic_int as_nhists;
 
 static int as_streq(const char *a, const char *b)
 {
@@ -94,16 +100,19 @@ static int as_series_is(const as_series_t *s, int m, const char *l[3])
            as_streq(s->l[2], l[2]);
 }
 
-/* Counting takes no lock once a series exists: the table is probed
- * reading only published slots, and the value is an atomic.  Creating a
- * series takes the lock, so two threads never fill one slot. */
+/* Counting takes no lock once a series exists: the slots are probed
+ * reading only published indexes, and the value is an atomic.  Creating
+ * a series takes the lock, so two threads never fill one slot. */
 static void as_family_add(int m, const char *l1, const char *l2, const char *l3, long v)
 {
     const char *l[3] = {l1, l2, l3};
     unsigned h = as_hash(m, l);
-    for (unsigned i = 0; i < AS_SERIES_MAX; i++) {
-        as_series_t *s = &as_series[(h + i) % AS_SERIES_MAX];
-        if (atomic_load_explicit(&s->used, memory_order_acquire)) {
+    const unsigned nslots = 2 * AS_SERIES_MAX;
+    for (unsigned i = 0; i < nslots; i++) {
+        atomic_ushort *slot = &as_slots[(h + i) % nslots];
+        unsigned idx = atomic_load_explicit(slot, memory_order_acquire);
+        if (idx != 0) {
+            as_series_t *s = &as_series[idx - 1];
             if (as_series_is(s, m, l)) {
                 atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
                 return;
@@ -111,20 +120,25 @@ static void as_family_add(int m, const char *l1, const char *l2, const char *l3,
             continue;
         }
         pthread_mutex_lock(&as_m_lock);
-        if (!atomic_load_explicit(&s->used, memory_order_relaxed)) {
+        if (atomic_load_explicit(slot, memory_order_relaxed) == 0) {
+            int n = atomic_load(&as_nseries);
+            if (n == AS_SERIES_MAX) { /* full: the count is lost, not the daemon */
+                pthread_mutex_unlock(&as_m_lock);
+                return;
+            }
+            as_series_t *s = &as_series[n];
             s->m = m;
             for (int k = 0; k < 3; k++)
                 s->l[k] = l[k] ? as_xstrdup(l[k]) : NULL;
             atomic_store_explicit(&s->value, v, memory_order_relaxed);
             atomic_store_explicit(&s->used, 1, memory_order_release);
+            atomic_store(&as_nseries, n + 1);
+            atomic_store_explicit(slot, (unsigned short)(n + 1), memory_order_release);
             pthread_mutex_unlock(&as_m_lock);
             return;
         }
         pthread_mutex_unlock(&as_m_lock);
-        if (as_series_is(s, m, l)) { /* another thread created it just now */
-            atomic_fetch_add_explicit(&s->value, v, memory_order_relaxed);
-            return;
-        }
+        i--; /* filled meanwhile: look at it again */
     }
 }
 
@@ -209,23 +223,33 @@ void as_metrics_collector(as_metrics_collector_pt fn)
 
 void as_metrics_latency(const char *channel, double seconds)
 {
-    pthread_mutex_lock(&as_m_lock);
+    /* Histograms are published as series are: found without the lock. */
     as_hist_t *h = NULL;
-    for (size_t i = 0; i < as_nhists; i++)
+    int n = atomic_load_explicit(&as_nhists, memory_order_acquire);
+    for (int i = 0; i < n && h == NULL; i++)
         if (strcmp(as_hists[i].channel, channel) == 0)
             h = &as_hists[i];
-    if (h == NULL && as_nhists < sizeof(as_hists) / sizeof(as_hists[0])) {
-        h = &as_hists[as_nhists++];
-        h->channel = as_xstrdup(channel);
+    if (h == NULL) {
+        pthread_mutex_lock(&as_m_lock);
+        n = atomic_load(&as_nhists);
+        for (int i = 0; i < n && h == NULL; i++)
+            if (strcmp(as_hists[i].channel, channel) == 0)
+                h = &as_hists[i];
+        if (h == NULL && n < (int)(sizeof(as_hists) / sizeof(as_hists[0]))) {
+            h = &as_hists[n];
+            h->channel = as_xstrdup(channel);
+            atomic_store_explicit(&as_nhists, n + 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&as_m_lock);
+        if (h == NULL)
+            return;
     }
-    if (h != NULL) {
-        for (int i = 0; i < AS_LAT_BUCKETS; i++)
-            if (seconds <= as_lat_bounds[i])
-                h->buckets[i]++;
-        h->count++;
-        h->sum += seconds;
-    }
-    pthread_mutex_unlock(&as_m_lock);
+    for (int i = 0; i < AS_LAT_BUCKETS; i++)
+        if (seconds <= as_lat_bounds[i])
+            atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    /* The sum in microseconds, an integer: atomic without a lock. */
+    atomic_fetch_add_explicit(&h->sum_us, (unsigned long)(seconds * 1e6), memory_order_relaxed);
 }
 
 /* Label values are configuration names; escape what the format requires. */
@@ -251,7 +275,8 @@ void as_metrics_expose(as_buf_t *out)
     for (int m = 0; m < nf; m++) {
         const as_family_t *f = &as_families[m];
         as_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
-        for (int i = 0; i < AS_SERIES_MAX; i++) {
+        int ns = atomic_load(&as_nseries);
+        for (int i = 0; i < ns; i++) {
             as_series_t *s = &as_series[i];
             if (!atomic_load_explicit(&s->used, memory_order_acquire) || s->m != m)
                 continue;
@@ -271,22 +296,24 @@ void as_metrics_expose(as_buf_t *out)
     }
     as_buf_puts(out, "# HELP alertsink_delivery_latency_seconds Time from acceptance to "
                      "delivery.\n# TYPE alertsink_delivery_latency_seconds histogram\n");
-    for (size_t i = 0; i < as_nhists; i++) {
+    int nh = atomic_load(&as_nhists);
+    for (int i = 0; i < nh; i++) {
         as_hist_t *h = &as_hists[i];
         for (int b = 0; b < AS_LAT_BUCKETS; b++) {
             as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
             as_metrics_label(out, "channel", h->channel);
-            as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], h->buckets[b]);
+            as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], atomic_load(&h->buckets[b]));
         }
+        unsigned long count = atomic_load(&h->count);
         as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
         as_metrics_label(out, "channel", h->channel);
-        as_buf_printf(out, ",le=\"+Inf\"} %lu\n", h->count);
+        as_buf_printf(out, ",le=\"+Inf\"} %lu\n", count);
         as_buf_puts(out, "alertsink_delivery_latency_seconds_sum{");
         as_metrics_label(out, "channel", h->channel);
-        as_buf_printf(out, "} %.6f\n", h->sum);
+        as_buf_printf(out, "} %.6f\n", (double)atomic_load(&h->sum_us) / 1e6);
         as_buf_puts(out, "alertsink_delivery_latency_seconds_count{");
         as_metrics_label(out, "channel", h->channel);
-        as_buf_printf(out, "} %lu\n", h->count);
+        as_buf_printf(out, "} %lu\n", count);
     }
     size_t nc = as_ncollectors;
     as_metrics_collector_pt collectors[AS_COLLECTORS_MAX];
@@ -304,9 +331,13 @@ void as_metrics_reset(void)
             free(as_series[i].l[k]);
         memset(&as_series[i], 0, sizeof(as_series[i]));
     }
-    for (size_t i = 0; i < as_nhists; i++)
+    for (size_t i = 0; i < 2 * AS_SERIES_MAX; i++)
+        atomic_store(&as_slots[i], 0);
+    atomic_store(&as_nseries, 0);
+    int nh = atomic_load(&as_nhists);
+    for (int i = 0; i < nh; i++)
         free(as_hists[i].channel);
     memset(as_hists, 0, sizeof(as_hists));
-    as_nhists = 0;
+    atomic_store(&as_nhists, 0);
     pthread_mutex_unlock(&as_m_lock);
 }

@@ -538,7 +538,7 @@ static as_tz_t *as_tz_local(void)
         if (*env == ':')
             env++;
         if (*env == '/')
-            snprintf(path, sizeof(path), "%s", env);
+            as_str_copy(path, sizeof(path), env);
         else
             snprintf(path, sizeof(path), "%s/%s", as_tz_dir(), env);
         if (strstr(env, "..") == NULL)

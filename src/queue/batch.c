@@ -12,7 +12,9 @@
 #include "alertsink/buf.h"
 #include "alertsink/log.h"
 #include "alertsink/mem.h"
+#include "lib/fdio.h"
 #include "queue/batch.h"
+#include "queue/segment.h"
 
 struct as_batch_s {
     char name[AS_NID_LEN];
@@ -21,13 +23,15 @@ struct as_batch_s {
     pthread_mutex_t lock;
     int pending; /* notes (or unrouted records) not finished */
     int logfd;
+    int segment;     /* a segment of incoming/ (segment.c): retired, not removed */
+    long long bytes; /* a segment: what it counts in the spool's size */
 };
 
 as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pending)
 {
     as_batch_t *b = as_xcalloc(1, sizeof(*b));
     b->sp = sp;
-    snprintf(b->name, sizeof(b->name), "%s", name);
+    as_str_copy(b->name, sizeof(b->name), name);
     b->q = q;
     pthread_mutex_init(&b->lock, NULL);
     b->pending = pending;
@@ -35,7 +39,7 @@ as_batch_t *as_batch_open(as_spool_t *sp, const char *name, as_queue_t q, int pe
     return b;
 }
 
-void as_batch_write(as_batch_t *b, const char *line)
+void as_batch_write(as_batch_t *b, const char *lines, size_t len)
 {
     pthread_mutex_lock(&b->lock);
     if (b->logfd < 0) {
@@ -44,7 +48,7 @@ void as_batch_write(as_batch_t *b, const char *line)
         b->logfd = openat(b->sp->dirfd[b->q], log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     }
     /* O_APPEND: a line is one write(2), whole even if workers race. */
-    if (b->logfd < 0 || write(b->logfd, line, strlen(line)) < 0)
+    if (b->logfd < 0 || as_write_all(b->logfd, lines, len) < 0)
         as_log(AS_LOG_WARN, "cannot write a spool journal", AS_S("file", b->name),
                AS_S("error", strerror(errno)));
     pthread_mutex_unlock(&b->lock);
@@ -71,8 +75,24 @@ void as_batch_release(as_batch_t *b, int units)
         close(b->logfd);
         b->logfd = -1;
     }
-    as_spool_remove(b->sp, b->q, b->name);
+    if (b->segment)
+        as_segment_retire(b->sp, b->name, b->bytes);
+    else
+        as_spool_remove(b->sp, b->q, b->name);
     as_batch_abandon(b);
+}
+
+void as_batch_segment(as_batch_t *b, long long bytes)
+{
+    b->segment = 1;
+    b->bytes = bytes;
+}
+
+void as_batch_count(as_batch_t *b, long long bytes)
+{
+    pthread_mutex_lock(&b->lock);
+    b->bytes += bytes;
+    pthread_mutex_unlock(&b->lock);
 }
 
 void as_batch_hold(as_batch_t *b, int units)
@@ -82,25 +102,125 @@ void as_batch_hold(as_batch_t *b, int units)
     pthread_mutex_unlock(&b->lock);
 }
 
-void as_note_journal(as_spool_t *sp, as_note_t *n, char op, const char *channel)
+struct as_journal_file_s {
+    as_batch_t *b;
+    as_buf_t lines;
+    int release; /* notes finished in it: units to release after the write */
+};
+
+void as_journal_init(as_journal_t *j, as_spool_t *sp)
 {
-    char line[AS_NID_LEN + 64];
-    snprintf(line, sizeof(line), "%c %s %s\n", op, n->id, channel ? channel : "-");
-    if (sp == NULL)
-        return; /* `send` without a spool */
-    if (n->batch != NULL)
-        as_batch_write(n->batch, line);
-    else if (n->q != AS_Q_TMP) /* a file of its own */
-        as_spool_journal(sp, n->q, n->id, line);
+    j->sp = sp;
+    j->v = NULL;
+    j->n = j->cap = 0;
 }
 
-void as_note_forget(as_spool_t *sp, as_note_t *n)
+static struct as_journal_file_s *as_journal_file(as_journal_t *j, as_batch_t *b)
+{
+    /* A worker's batch comes from one or two commit rounds: a short list. */
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i].b == b)
+            return &j->v[i];
+    if (j->n == j->cap) {
+        j->cap = j->cap ? 2 * j->cap : 4;
+        j->v = as_xrealloc(j->v, j->cap * sizeof(*j->v));
+    }
+    struct as_journal_file_s *f = &j->v[j->n++];
+    f->b = b;
+    f->lines = (as_buf_t)AS_BUF_INIT;
+    f->release = 0;
+    return f;
+}
+
+/* "OP ID ARG\n" without printf. */
+static void as_journal_format(as_buf_t *out, char op, const char *id, const char *arg)
+{
+    char head[2] = {op, ' '};
+    as_buf_append(out, head, 2);
+    as_buf_puts(out, id);
+    as_buf_putc(out, ' ');
+    as_buf_puts(out, arg != NULL ? arg : "-");
+    as_buf_putc(out, '\n');
+}
+
+void as_journal_line(as_journal_t *j, as_note_t *n, char op, const char *arg)
+{
+    if (j->sp == NULL)
+        return; /* `send` without a spool */
+    if (n->batch != NULL) {
+        as_journal_format(&as_journal_file(j, n->batch)->lines, op, n->id, arg);
+    } else if (n->q != AS_Q_TMP) {
+        /* A file of its own: a retry, rare enough to write at once. */
+        as_buf_t line = AS_BUF_INIT;
+        as_journal_format(&line, op, n->id, arg);
+        as_spool_journal(j->sp, n->q, n->id, line.data);
+        as_buf_free(&line);
+    }
+}
+
+void as_journal_routed(as_journal_t *j, as_note_t *rec, size_t count)
+{
+    if (rec->batch == NULL)
+        return;
+    as_batch_hold(rec->batch, (int)count);
+    struct as_journal_file_s *f = as_journal_file(j, rec->batch);
+    f->release++;
+    if (j->sp == NULL)
+        return;
+    as_buf_t *out = &f->lines;
+    as_buf_puts(out, "R ");
+    as_buf_puts(out, rec->id);
+    as_buf_putc(out, ' ');
+    as_buf_int(out, (long long)count);
+    as_buf_putc(out, '\n');
+}
+
+void as_journal_flush(as_journal_t *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        struct as_journal_file_s *f = &j->v[i];
+        if (f->lines.len > 0)
+            as_batch_write(f->b, f->lines.data, f->lines.len);
+        as_buf_reset(&f->lines);
+    }
+    /* Only now may a batch go: its journal says that its notes finished. */
+    for (size_t i = 0; i < j->n; i++) {
+        struct as_journal_file_s *f = &j->v[i];
+        if (f->release > 0) {
+            int units = f->release;
+            f->release = 0;
+            as_batch_release(f->b, units);
+        }
+        as_buf_free(&f->lines);
+    }
+    j->n = 0;
+}
+
+void as_journal_free(as_journal_t *j)
+{
+    as_journal_flush(j);
+    free(j->v);
+    j->v = NULL;
+    j->cap = 0;
+}
+
+void as_note_forget(as_spool_t *sp, as_note_t *n, as_journal_t *j)
 {
     if (n->batch != NULL) {
-        char line[AS_NID_LEN + 8];
-        snprintf(line, sizeof(line), "X %s\n", n->id);
-        as_batch_write(n->batch, line);
-        as_batch_release(n->batch, 1);
+        if (j != NULL) {
+            struct as_journal_file_s *f = as_journal_file(j, n->batch);
+            as_journal_format(&f->lines, 'X', n->id, NULL);
+            f->release++;
+        } else {
+            as_buf_t line = AS_BUF_INIT;
+            as_buf_putc(&line, 'X');
+            as_buf_putc(&line, ' ');
+            as_buf_puts(&line, n->id);
+            as_buf_putc(&line, '\n');
+            as_batch_write(n->batch, line.data, line.len);
+            as_buf_free(&line);
+            as_batch_release(n->batch, 1);
+        }
         n->batch = NULL;
     } else if (sp != NULL && n->q != AS_Q_TMP) {
         as_spool_remove(sp, n->q, n->id);
@@ -111,7 +231,7 @@ int as_note_store(as_spool_t *sp, as_note_t *n, as_queue_t q)
 {
     as_buf_t buf = AS_BUF_INIT;
     as_err_t err;
-    as_note_entry(n, &buf);
+    as_note_entry(n, NULL, 0, &buf);
     int rc = as_spool_write(sp, q, n->id, buf.data, buf.len, &err);
     as_buf_free(&buf);
     if (rc < 0)

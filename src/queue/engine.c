@@ -1,6 +1,6 @@
 /*
  * engine.c - the engine's life (see engine.h): open the spool and load it,
- * start the committer, the workers and the maildrop/ pickup, stop them in
+ * start the committer and the workers, stop them in
  * the order that keeps every promise; and the one-shot delivery of
  * `alertsink send`, which runs the workers' code in the caller's thread.
  */
@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alertsink/log.h"
 #include "alertsink/mem.h"
 #include "lib/metrics.h"
 #include "queue/batch.h"
@@ -32,9 +31,9 @@ static as_core_t *as_core_init(as_cycle_t *cycle)
     pthread_mutex_init(&core->cycle_lock, NULL);
     pthread_mutex_init(&core->commit_lock, NULL);
     pthread_cond_init(&core->commit_cond, NULL);
-    pthread_mutex_init(&core->pickup_lock, NULL);
-    pthread_cond_init(&core->pickup_cond, NULL);
     pthread_mutex_init(&core->health_lock, NULL);
+    pthread_mutex_init(&core->workers_lock, NULL);
+    pthread_cond_init(&core->probe_done, NULL);
     core->cycle = as_cycle_ref(cycle);
     as_core = core;
     return core;
@@ -56,6 +55,7 @@ static void as_engine_collect(as_buf_t *out)
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
 {
     as_metrics_collector(as_engine_collect);
+    as_core_set_phase(AS_PHASE_STARTING);
     as_core_t *core = as_core_init(cycle);
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;
@@ -74,27 +74,36 @@ int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
     return 0;
 }
 
+void as_engine_tick(void)
+{
+    if (as_core != NULL && as_core->spool != NULL && !as_core->oneshot &&
+        !atomic_load(&as_core->stopping))
+        as_pickup_tick();
+}
+
 int as_engine_start(as_err_t *err)
 {
     as_cycle_t *c = as_core_cycle();
     size_t nworkers = (size_t)c->cfg->workers;
     as_cycle_unref(c);
 
-    as_core->commit_running = 1;
-    if (pthread_create(&as_core->committer, NULL, as_commit_main, NULL) != 0) {
-        as_core->commit_running = 0;
-        return as_err_set(err, "cannot start the committer thread");
-    }
+    if (as_commit_start(AS_COMMITTERS, err) < 0)
+        return -1;
     as_core->workers = as_xcalloc(nworkers, sizeof(pthread_t));
-    for (size_t i = 0; i < nworkers; i++) {
-        if (pthread_create(&as_core->workers[i], NULL, as_worker_main, NULL) != 0)
+    as_core->maxworkers = nworkers;
+    /* One to begin with; more come when work waits and none is idle (a
+     * second renders while the first waits for a sink's fdatasync). */
+    for (size_t i = 0; i < nworkers && i < AS_WORKERS_START; i++)
+        if (as_worker_grow() < 0)
             return as_err_set(err, "cannot start delivery worker %zu", i);
-        as_core->nworkers++;
-    }
-    if (pthread_create(&as_core->pickup, NULL, as_pickup_main, NULL) != 0)
-        return as_err_set(err, "cannot start the maildrop pickup thread");
-    atomic_store(&as_core->accepting, 1);
+    as_core_set_phase(AS_PHASE_ACCEPTING);
     return 0;
+}
+
+void as_engine_drain(void)
+{
+    if (as_core_phase() == AS_PHASE_ACCEPTING)
+        as_core_set_phase(AS_PHASE_DRAINING);
 }
 
 void as_engine_stop(void)
@@ -102,27 +111,20 @@ void as_engine_stop(void)
     as_core_t *core = as_core;
     if (core == NULL)
         return;
-    atomic_store(&core->accepting, 0);
+    as_engine_drain();
 
     /* Commits in flight complete: what was answered OK is on disk. */
-    pthread_mutex_lock(&core->commit_lock);
-    int committing = core->commit_running;
-    core->commit_running = 0;
-    pthread_cond_broadcast(&core->commit_cond);
-    pthread_mutex_unlock(&core->commit_lock);
-    if (committing)
-        pthread_join(core->committer, NULL);
+    if (core->committers != NULL)
+        as_commit_stop();
 
     atomic_store(&core->stopping, 1);
-    pthread_mutex_lock(&core->pickup_lock);
-    pthread_cond_broadcast(&core->pickup_cond);
-    pthread_mutex_unlock(&core->pickup_lock);
-    if (core->workers != NULL) {
-        pthread_join(core->pickup, NULL);
-    }
-    /* Workers finish the delivery they are in; what is queued stays on disk. */
+    /* Workers finish the delivery they are in; what is queued stays on disk.
+     * (stopping is set: no worker is started any more.) */
     as_sched_stop(&core->sched);
-    for (size_t i = 0; i < core->nworkers; i++)
+    pthread_mutex_lock(&core->workers_lock);
+    size_t nworkers = core->nworkers;
+    pthread_mutex_unlock(&core->workers_lock);
+    for (size_t i = 0; i < nworkers; i++)
         pthread_join(core->workers[i], NULL);
     free(core->workers);
     core->workers = NULL;
@@ -143,6 +145,7 @@ void as_engine_stop(void)
         all = core->sched.heap[i];
     }
     core->sched.head = core->sched.tail = NULL;
+    core->sched.nfifo = 0;
     core->sched.nheap = 0;
     for (as_note_t *n = all, *next; n; n = next) {
         next = n->next;
@@ -169,9 +172,9 @@ void as_engine_stop(void)
     pthread_mutex_destroy(&core->cycle_lock);
     pthread_mutex_destroy(&core->commit_lock);
     pthread_cond_destroy(&core->commit_cond);
-    pthread_mutex_destroy(&core->pickup_lock);
-    pthread_cond_destroy(&core->pickup_cond);
     pthread_mutex_destroy(&core->health_lock);
+    pthread_mutex_destroy(&core->workers_lock);
+    pthread_cond_destroy(&core->probe_done);
     as_core = NULL;
 }
 
@@ -181,29 +184,28 @@ void as_engine_on_attempt(as_engine_report_pt report, void *arg)
     as_core->report_arg = arg;
 }
 
-size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms)
+int as_engine_oneshot_accept(as_note_t *rec, int *lockfd, as_err_t *err)
 {
-    int lockfd = -1;
-    as_err_t err;
+    *lockfd = -1;
     rec->batch = NULL;
-    if (as_core->spool != NULL) {
-        as_buf_t line = AS_BUF_INIT;
-        as_note_entry(rec, &line);
-        if (as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
-                                  &lockfd, &err) == 0)
-            rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
-        else
-            as_log(AS_LOG_ERROR, "cannot write to the spool: delivering without it",
-                   AS_S("id", rec->id), AS_S("error", err.msg));
-        as_buf_free(&line);
-    }
+    if (as_core->spool == NULL)
+        return as_err_set(err, "no spool");
+    as_buf_t line = AS_BUF_INIT;
+    as_note_entry(rec, NULL, 0, &line);
+    int rc = as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
+                                   lockfd, err);
+    as_buf_free(&line);
+    if (rc < 0)
+        return -1;
+    rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
+    return 0;
+}
+
+size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms, int lockfd)
+{
     rec->due_ms = 0;
     as_sched_push(&as_core->sched, rec);
-    as_note_t *n;
-    while ((n = as_sched_pop(&as_core->sched, deadline_ms)) != NULL) {
-        as_worker_note(n);
-        as_sched_done(&as_core->sched);
-    }
+    as_worker_run(deadline_ms);
     size_t left = as_sched_depth(&as_core->sched);
     /* What is left stays in maildrop/ with its journal (as_engine_stop()
      * leaves files alone); unlocked, the daemon may take it now. */

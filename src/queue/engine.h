@@ -3,8 +3,9 @@
  * for `alertsink send`: one engine, two ways to drive it.
  *
  *   daemon  as_engine_open() takes the spool's lock, recovers the spool
- *           and loads it; as_engine_start() starts the committer, the
- *           workers and the maildrop/ pickup; inputs then submit.
+ *           and loads it (inputs already running are told "starting");
+ *           as_engine_start() starts the committer, the workers and the
+ *           maildrop/ pickup; inputs then submit.
  *   send    as_engine_open(AS_ENGINE_ONESHOT) opens the spool without the
  *           lock (a daemon may be running on it) and starts no thread;
  *           as_engine_oneshot() delivers one record with the workers' own
@@ -25,9 +26,14 @@ enum {
  * to cycle).  -1 with err when the spool cannot be opened; a one-shot
  * engine then still delivers, without a spool. */
 int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err);
-/* Start the committer, the workers (cycle's `workers`) and the pickup;
- * inputs may submit from then on. */
+/* Start the committer and the workers (cycle's `workers`, as work needs
+ * them); inputs may submit from then on. */
 int as_engine_start(as_err_t *err);
+/* The daemon's once-a-second work: what `send` left in maildrop/, old
+ * deduplication claims (from its main thread, while the engine runs). */
+void as_engine_tick(void);
+/* Stop accepting (inputs are told "shutting down"); the engine runs on. */
+void as_engine_drain(void);
 /* Stop accepting, finish the commits in flight, stop the workers (a
  * delivery in progress completes), close the spool.  What is queued stays
  * on disk for the next start. */
@@ -38,12 +44,17 @@ typedef void (*as_engine_report_pt)(void *arg, const as_note_t *n, const as_atte
 void as_engine_on_attempt(as_engine_report_pt report, void *arg);
 
 /*
- * One-shot: rec (a record, ownership taken) is written to maildrop/,
- * flock'ed while this process works on it, then routed and delivered by
- * the workers' code until every note is settled or deadline_ms (wall
- * clock) passes.  Returns how many notes are left: they stay in maildrop/
+ * One-shot, in two steps.  First rec (a record) is written to maildrop/
+ * and kept flock'ed in *lockfd while this process works on it: -1 with
+ * err when there is no spool or it cannot be written, and rec is then
+ * delivered without being on disk (what is not delivered before the
+ * deadline is lost).  Then as_engine_oneshot() (ownership of rec taken)
+ * routes and delivers it with the workers' code until every note is
+ * settled or deadline_ms (wall clock) passes, and closes lockfd.  It
+ * returns how many notes are left: with a spool, they stay in maildrop/
  * with their journal, for the daemon.
  */
-size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms);
+int as_engine_oneshot_accept(as_note_t *rec, int *lockfd, as_err_t *err);
+size_t as_engine_oneshot(as_note_t *rec, int64_t deadline_ms, int lockfd);
 
 #endif

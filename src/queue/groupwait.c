@@ -62,14 +62,14 @@ void as_groupwait_hold(as_note_t *n, int64_t wait_ms)
     as_note_t *d = NULL;
     if (g == NULL) {
         g = as_xcalloc(1, sizeof(*g));
-        d = as_note_new();
+        d = as_note_new(NULL); /* on the heap: it outlives its members' pools */
         snprintf(d->id, sizeof(d->id), "%.30s-g", n->id);
-        snprintf(d->record, sizeof(d->record), "%s", d->id);
+        as_str_copy(d->record, sizeof(d->record), d->id);
         d->routed = 1;
         d->digest = 1;
         d->accepted_ms = n->accepted_ms;
         d->due_ms = n->accepted_ms + wait_ms;
-        d->input = n->input ? as_xstrdup(n->input) : NULL;
+        d->input = as_note_str(d, n->input);
         d->receiver = as_xstrdup(n->receiver);
         d->group_key = as_xstrdup(n->group_key);
         d->route = as_xstrdup(n->route);
@@ -137,7 +137,7 @@ int as_groupwait_flush(as_note_t *d)
     as_log(AS_LOG_INFO, "group_wait digest", AS_S("id", d->id), AS_S("receiver", d->receiver),
            AS_S("group_key", d->group_key), AS_I("notifications", g->n));
     for (size_t i = 0; i < g->n; i++) {
-        as_note_forget(as_core->spool, g->members[i]);
+        as_note_forget(as_core->spool, g->members[i], NULL);
         as_note_free(g->members[i]);
     }
     free(g->members);

@@ -1,15 +1,21 @@
 /*
- * pickup.c - what `alertsink send` left in maildrop/ for the daemon, and
- * the deduplication claims that have aged out: a thread that looks once a
- * second (or when woken at stop).
+ * pickup.c - what `alertsink send` left in maildrop/ for the daemon, the
+ * finished files that could not be removed yet (as_spool_sweep()), and the
+ * deduplication claims that have aged out: looked at once a second by the
+ * daemon's main thread, which has nothing else to do between signals (a
+ * thread of its own would cost its stack for a readdir a second).
  *
  * `send` holds an flock on its maildrop/ file while it works on it; a
  * file that is not locked is moved into incoming/ and loaded with its
  * journal, so what send delivered is not delivered again.
+ *
+ * The commands change the spool behind the daemon's back (send and
+ * `queue retry` write maildrop/, `alertsink queue drop` removes files), so the
+ * files are counted again after a pickup and once a minute: the queue
+ * depth metrics and the max_size check follow within that time.
  */
 #include <fcntl.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alertsink/clock.h"
@@ -19,8 +25,10 @@
 #include "queue/pickup.h"
 #include "queue/recover.h"
 
-static void as_pickup_scan(void)
+/* Returns how many files it took. */
+static size_t as_pickup_scan(void)
 {
+    size_t taken = 0;
     char **names;
     size_t n = as_spool_list(as_core->spool, AS_Q_MAILDROP, &names);
     for (size_t i = 0; i < n; i++) {
@@ -40,10 +48,12 @@ static void as_pickup_scan(void)
             continue;
         }
         size_t loaded = as_recover_batch(names[i]);
+        taken++;
         as_log(AS_LOG_INFO, "picked up from maildrop/", AS_S("file", names[i]),
                AS_I("notifications", loaded));
     }
     as_spool_list_free(names, n);
+    return taken;
 }
 
 /* The longest dedup_window of the current configuration. */
@@ -59,24 +69,18 @@ static int64_t as_dedup_horizon(void)
     return max;
 }
 
-void *as_pickup_main(void *arg)
+void as_pickup_tick(void)
 {
-    int64_t swept = 0;
-    pthread_mutex_lock(&as_core->pickup_lock);
-    while (!atomic_load(&as_core->stopping)) {
-        pthread_mutex_unlock(&as_core->pickup_lock);
-        as_pickup_scan();
-        if (as_now_ms() - swept > 60000) {
-            as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
-            swept = as_now_ms();
-        }
-        pthread_mutex_lock(&as_core->pickup_lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        if (!atomic_load(&as_core->stopping))
-            pthread_cond_timedwait(&as_core->pickup_cond, &as_core->pickup_lock, &ts);
+    static int64_t swept;
+    int taken = as_pickup_scan() > 0;
+    as_spool_sweep(as_core->spool);
+    if (as_now_ms() - swept > 60000) {
+        as_dedup_sweep(as_core->env.dedupfd, as_dedup_horizon());
+        swept = as_now_ms();
+        taken = 1;
     }
-    pthread_mutex_unlock(&as_core->pickup_lock);
-    return NULL;
+    /* What the queue commands changed beside the daemon, and the files
+     * taken, counted again from the folders. */
+    if (taken)
+        as_spool_recount(as_core->spool);
 }

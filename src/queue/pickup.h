@@ -1,10 +1,11 @@
 /*
- * pickup.h - the maildrop/ scanner thread (see pickup.c).
+ * pickup.h - maildrop/ pickup and the sweep of old deduplication claims
+ * (see pickup.c).
  */
 #ifndef AS_PICKUP_H
 #define AS_PICKUP_H
 
-/* The thread: until the engine stops. */
-void *as_pickup_main(void *arg);
+/* Once a second, from the daemon's main thread while the engine runs. */
+void as_pickup_tick(void);
 
 #endif

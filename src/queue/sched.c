@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "alertsink/clock.h"
@@ -28,6 +30,10 @@ void as_sched_init(as_sched_t *s)
     s->heap = NULL;
     s->nheap = s->heapcap = 0;
     s->busy = 0;
+    s->waiting = 0;
+    s->nfifo = 0;
+    s->lane = 0;
+    s->lane_ms = 0;
     s->stopping = 0;
 }
 
@@ -86,6 +92,7 @@ static void as_fifo_push(as_sched_t *s, as_note_t *n)
     else
         s->head = n;
     s->tail = n;
+    s->nfifo++;
 }
 
 static void as_sched_put(as_sched_t *s, as_note_t *n, int64_t now)
@@ -104,23 +111,45 @@ static void as_sched_put(as_sched_t *s, as_note_t *n, int64_t now)
 
 void as_sched_push(as_sched_t *s, as_note_t *n)
 {
-    as_sched_push_many(s, &n, 1);
+    n->next = NULL;
+    as_sched_push_list(s, n);
 }
 
-void as_sched_push_many(as_sched_t *s, as_note_t *const *notes, size_t count)
+/* Could a worker other than the lane's take the head now? */
+static int as_sched_takeable(const as_sched_t *s, int64_t now)
+{
+    return s->head != NULL && (s->head->single || !s->lane || now - s->lane_ms >= AS_SCHED_LANE_MS);
+}
+
+void as_sched_push_list(as_sched_t *s, as_note_t *list)
 {
     /* One lock and one wake-up for a whole commit round: the workers pass
-     * the wake-up on while work is left (see as_sched_pop). */
+     * the wake-up on while work is left (see as_sched_pop); none when the
+     * lane's worker will take it. */
     int64_t now = as_now_ms();
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < count; i++)
-        as_sched_put(s, notes[i], now);
-    pthread_cond_signal(&s->cond);
+    for (as_note_t *n = list, *next; n != NULL; n = next) {
+        next = n->next;
+        as_sched_put(s, n, now);
+    }
+    if (s->waiting > 0 && as_sched_takeable(s, now))
+        pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
 
-as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
+void as_sched_lane_free(as_sched_t *s, int wake)
 {
+    pthread_mutex_lock(&s->lock);
+    s->lane = 0;
+    if (wake && s->waiting > 0 && s->head != NULL)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *count, int *lane)
+{
+    *count = 0;
+    *lane = 0;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         int64_t now = as_now_ms();
@@ -139,32 +168,62 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms)
             as_heap_down(s, 0);
             as_fifo_push(s, n);
         }
-        if (s->head != NULL) {
-            as_note_t *n = s->head;
-            s->head = n->next;
+        if (as_sched_takeable(s, now)) {
+            /* A single note alone; else the notes up to the next single,
+             * with the lane (or beside it, when it is held too long). */
+            as_note_t *first = s->head, *last = first;
+            size_t n = 1;
+            if (!first->single) {
+                while (n < max && last->next != NULL && !last->next->single) {
+                    last = last->next;
+                    n++;
+                }
+                if (!s->lane) {
+                    s->lane = 1;
+                    s->lane_ms = now;
+                    *lane = 1;
+                }
+            }
+            s->head = last->next;
             if (s->head == NULL)
                 s->tail = NULL;
-            n->next = NULL;
-            s->busy++;
-            if (s->head != NULL)
+            last->next = NULL;
+            s->nfifo -= n;
+            s->busy += n;
+            *count = n;
+            if (s->waiting > 0 && as_sched_takeable(s, now))
                 pthread_cond_signal(&s->cond); /* more work: wake another worker */
             pthread_mutex_unlock(&s->lock);
-            return n;
+            return first;
         }
-        if (s->nheap > 0) {
-            int64_t due = s->heap[0]->due_ms;
+        s->waiting++;
+        /* Batches behind a held lane: the lane's worker takes them, or
+         * this one once the lane is held too long. */
+        int64_t due = s->head != NULL ? s->lane_ms + AS_SCHED_LANE_MS : INT64_MAX;
+        if (s->nheap > 0 && s->heap[0]->due_ms < due)
+            due = s->heap[0]->due_ms;
+        if (due != INT64_MAX) {
             struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
             pthread_cond_timedwait(&s->cond, &s->lock, &ts);
         } else {
             pthread_cond_wait(&s->cond, &s->lock);
         }
+        s->waiting--;
     }
 }
 
-void as_sched_done(as_sched_t *s)
+int as_sched_short(as_sched_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    s->busy--;
+    int shortage = s->waiting == 0 && as_sched_takeable(s, as_now_ms());
+    pthread_mutex_unlock(&s->lock);
+    return shortage;
+}
+
+void as_sched_done(as_sched_t *s, size_t count)
+{
+    pthread_mutex_lock(&s->lock);
+    s->busy -= count;
     /* Only an idle waiter cares; waking the workers here would stampede. */
     if (s->idle_waiters > 0)
         pthread_cond_broadcast(&s->idle_cond);
@@ -179,12 +238,41 @@ void as_sched_stop(as_sched_t *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+as_note_t *as_sched_take(as_sched_t *s, const char *id)
+{
+    as_note_t *found = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (as_note_t **pp = &s->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        if ((*pp)->batch != NULL || strcmp((*pp)->id, id) != 0)
+            continue;
+        found = *pp;
+        *pp = found->next;
+        if (s->tail == found)
+            s->tail = prev;
+        found->next = NULL;
+        s->nfifo--;
+        break;
+    }
+    for (size_t i = 0; found == NULL && i < s->nheap; i++) {
+        if (s->heap[i]->batch != NULL || strcmp(s->heap[i]->id, id) != 0)
+            continue;
+        found = s->heap[i];
+        /* The last one takes its place, then goes up or down to where it
+         * belongs. */
+        s->heap[i] = s->heap[--s->nheap];
+        if (i < s->nheap) {
+            as_heap_up(s, i);
+            as_heap_down(s, i);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
 size_t as_sched_depth(as_sched_t *s)
 {
     pthread_mutex_lock(&s->lock);
-    size_t n = s->nheap + s->busy;
-    for (as_note_t *p = s->head; p; p = p->next)
-        n++;
+    size_t n = s->nheap + s->busy + s->nfifo;
     pthread_mutex_unlock(&s->lock);
     return n;
 }

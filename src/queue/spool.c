@@ -26,8 +26,16 @@
 #include "lib/log.h"
 #include "queue/spool.h"
 
-const char *const as_queue_names[AS_Q_COUNT] = {"tmp",    "maildrop", "incoming",
-                                                "active", "deferred", "dead"};
+struct as_spool_leftover_s {
+    struct as_spool_leftover_s *next;
+    as_queue_t q;
+    char name[AS_ID_LEN + 48];
+};
+
+const char *const as_queue_names[AS_Q_COUNT] = {"tmp",      "maildrop", "incoming", "active",
+                                                "deferred", "dead",     "corrupt"};
+
+#define AS_SPOOL_LOCK_TRIES 20 /* of 100 ms */
 
 static int as_spool_counted(as_queue_t q)
 {
@@ -53,8 +61,12 @@ void as_spool_id(char id[AS_ID_LEN])
     static atomic_uint counter;
     pthread_once(&as_spool_salt_once, as_spool_salt_init);
     unsigned n = atomic_fetch_add(&counter, 1) & 0xffffff;
-    snprintf(id, AS_ID_LEN, "%012" PRIx64 "-%06x-%04x", (uint64_t)(as_now_ms() & 0xffffffffffffLL),
-             n, as_spool_salt & 0xffff);
+    as_hex_text(id, (uint64_t)as_now_ms(), 12);
+    id[12] = '-';
+    as_hex_text(id + 13, n, 6);
+    id[19] = '-';
+    as_hex_text(id + 20, as_spool_salt, 4);
+    id[24] = '\0';
 }
 
 static int as_mkdir(int at, const char *path, as_err_t *err)
@@ -67,7 +79,7 @@ static int as_mkdir(int at, const char *path, as_err_t *err)
 static int as_mkdir_p(const char *dir, as_err_t *err)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
+    as_str_copy(path, sizeof(path), dir);
     for (char *p = path + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
@@ -87,6 +99,8 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
     sp->max_size = max_size;
     sp->lockfd = -1;
     sp->dedupfd = -1;
+    pthread_mutex_init(&sp->seg_lock, NULL);
+    pthread_mutex_init(&sp->leftover_lock, NULL);
     for (int i = 0; i < AS_Q_COUNT; i++)
         sp->dirfd[i] = -1;
 
@@ -114,23 +128,73 @@ as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_e
         goto fail;
     }
     if (exclusive) {
-        sp->lockfd = openat(root, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (sp->lockfd < 0 || flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        /* The lock is held through a read-only descriptor (flock(2) needs
+         * no more), and the pid written through another, closed at once:
+         * between its writes the daemon holds nothing open for writing on
+         * the spool's file system, which can then be remounted read-only
+         * under it, as the kernel does after an I/O error. */
+        int wfd = openat(root, "lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (wfd < 0 || (sp->lockfd = openat(root, "lock", O_RDONLY | O_CLOEXEC)) < 0) {
+            as_err_set(err, "cannot open %s/lock: %s", dir, strerror(errno));
+            if (wfd >= 0)
+                close(wfd);
+            close(root);
+            goto fail;
+        }
+        /* A command may hold the lock for a moment (as_spool_daemon()):
+         * wait that out, not another daemon. */
+        int locked = -1;
+        for (int i = 0; i < AS_SPOOL_LOCK_TRIES; i++) {
+            if ((locked = flock(sp->lockfd, LOCK_EX | LOCK_NB)) == 0 || errno != EWOULDBLOCK)
+                break;
+            as_sleep_ms(100);
+        }
+        if (locked < 0) {
             as_err_set(err, "spool %s is in use by another alertsink daemon (%s)", dir,
                        strerror(errno));
+            close(wfd);
             close(root);
             goto fail;
         }
         char pid[32];
         int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-        if (ftruncate(sp->lockfd, 0) == 0 && pwrite(sp->lockfd, pid, (size_t)n, 0) < 0)
+        if (ftruncate(wfd, 0) < 0 || pwrite(wfd, pid, (size_t)n, 0) < 0)
             as_log(AS_LOG_WARN, "cannot write the spool lock file", AS_S("error", strerror(errno)));
+        close(wfd);
     }
     close(root);
     return sp;
 fail:
     as_spool_close(sp);
     return NULL;
+}
+
+as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err)
+{
+    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        as_err_set(err, "cannot open spool %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    as_spool_t *sp = as_xcalloc(1, sizeof(*sp));
+    sp->dir = as_xstrdup(dir);
+    sp->lockfd = -1;
+    sp->command = 1;
+    pthread_mutex_init(&sp->leftover_lock, NULL);
+    /* A state that was never made is empty: -1 lists nothing.  One that
+     * cannot be read is an error, not an empty state. */
+    for (int i = 0; i < AS_Q_COUNT; i++) {
+        sp->dirfd[i] = openat(root, as_queue_names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sp->dirfd[i] < 0 && errno != ENOENT) {
+            as_err_set(err, "cannot open spool %s/%s: %s", dir, as_queue_names[i], strerror(errno));
+            close(root);
+            as_spool_close(sp);
+            return NULL;
+        }
+    }
+    sp->dedupfd = openat(root, "dedup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(root);
+    return sp;
 }
 
 void as_spool_close(as_spool_t *sp)
@@ -144,6 +208,14 @@ void as_spool_close(as_spool_t *sp)
         close(sp->lockfd);
     if (sp->dedupfd >= 0)
         close(sp->dedupfd);
+    pthread_mutex_destroy(&sp->seg_lock);
+    /* What could not be removed stays for the next start, which finds it
+     * finished in its journal, or delivers it again. */
+    for (struct as_spool_leftover_s *l = sp->leftovers, *next; l != NULL; l = next) {
+        next = l->next;
+        free(l);
+    }
+    pthread_mutex_destroy(&sp->leftover_lock);
     free(sp->dir);
     free(sp);
 }
@@ -197,9 +269,21 @@ static int as_spool_put(as_spool_t *sp, as_queue_t q, const char *name, const ch
         return as_err_set(err, "spool: cannot move %s into %s/: %s", name, as_queue_names[q],
                           strerror(e));
     }
-    /* The rename is durable only once the directory is. */
-    if (fsync(sp->dirfd[q]) < 0)
-        return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[q], strerror(errno));
+    /* The rename is durable only once the directory is.  If that fails,
+     * a new file is taken back, as its caller reports a failure (an input
+     * answers 503 and its client sends it again); a replaced one stays,
+     * as the old content is gone either way. */
+    if (fsync(sp->dirfd[q]) < 0) {
+        int e = errno;
+        if (old < 0) {
+            unlinkat(sp->dirfd[q], name, 0);
+            if (lockfd) {
+                close(*lockfd);
+                *lockfd = -1;
+            }
+        }
+        return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[q], strerror(e));
+    }
     if (old >= 0)
         as_spool_account(sp, q, (long long)len - old, 0);
     else
@@ -219,6 +303,74 @@ int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const 
     return as_spool_put(sp, q, name, data, len, 0, lockfd, err);
 }
 
+int as_spool_probe(as_spool_t *sp, as_err_t *err)
+{
+    /* One page, so that a file system with less than that free says so;
+     * the name has no dot, so a probe cut short is removed at start. */
+    static const char page[4096];
+    static const char name[] = "health-probe";
+    int fd = openat(sp->dirfd[AS_Q_TMP], name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return as_err_set(err, "spool: cannot create tmp/%s: %s", name, strerror(errno));
+    int rc = as_write_all(fd, page, sizeof(page)) < 0 || fdatasync(fd) < 0 ? -1 : 0;
+    int e = errno;
+    close(fd);
+    unlinkat(sp->dirfd[AS_Q_TMP], name, 0);
+    if (rc < 0)
+        return as_err_set(err, "spool: cannot write tmp/%s: %s", name, strerror(e));
+    if (fsync(sp->dirfd[AS_Q_TMP]) < 0)
+        return as_err_set(err, "spool: cannot sync tmp/: %s", strerror(errno));
+    return 0;
+}
+
+/* Is corrupt/CAND the file q/NAME is (linked before a crash)? */
+static int as_spool_same_file(as_spool_t *sp, as_queue_t q, const char *name, const char *cand)
+{
+    struct stat a, b;
+    return fstatat(sp->dirfd[q], name, &a, 0) == 0 &&
+           fstatat(sp->dirfd[AS_Q_CORRUPT], cand, &b, 0) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const char *keep,
+                        size_t keep_len, char *where, size_t where_len, as_err_t *err)
+{
+    /* A hard link keeps the bytes as they are without reading them again
+     * (they may not read back), and is atomic: corrupt/ never holds half a
+     * copy.  Another file of that name already there (an entry that went
+     * bad twice) gets a suffix rather than being replaced. */
+    char cand[AS_ID_LEN + 48];
+    off_t size = as_spool_size(sp, q, name);
+    int linked = 0;
+    for (int i = 1; i <= 100 && !linked; i++) {
+        if (i == 1)
+            as_str_copy(cand, sizeof(cand), name);
+        else
+            snprintf(cand, sizeof(cand), "%s~%d", name, i);
+        if (linkat(sp->dirfd[q], name, sp->dirfd[AS_Q_CORRUPT], cand, 0) == 0) {
+            as_spool_account(sp, AS_Q_CORRUPT, size > 0 ? size : 0, 1);
+            linked = 1;
+        } else if (errno != EEXIST) {
+            return as_err_set(err, "spool: cannot link %s/%s into corrupt/: %s", as_queue_names[q],
+                              name, strerror(errno));
+        } else if (as_spool_same_file(sp, q, name, cand)) {
+            linked = 1;
+        }
+    }
+    if (!linked)
+        return as_err_set(err, "spool: too many files named %s in corrupt/", name);
+    as_str_copy(where, where_len, cand);
+    /* corrupt/ holds it before q loses it. */
+    if (fsync(sp->dirfd[AS_Q_CORRUPT]) < 0)
+        return as_err_set(err, "spool: cannot sync corrupt/: %s", strerror(errno));
+    if (keep_len > 0) /* replaced whole, by the write protocol */
+        return as_spool_put(sp, q, name, keep, keep_len, 1, NULL, err);
+    if (as_spool_remove(sp, q, name) < 0 && errno != ENOENT)
+        return as_err_set(err, "spool: cannot remove %s/%s: %s", as_queue_names[q], name,
+                          strerror(errno));
+    return 0;
+}
+
 static void as_journal_name(char *buf, size_t len, const char *name)
 {
     snprintf(buf, len, "%s.log", name);
@@ -235,9 +387,13 @@ int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t 
      * repeat one (at-least-once), never lose one. */
     if (renameat(sp->dirfd[from], log, sp->dirfd[to], log) < 0 && errno != ENOENT)
         return as_err_set(err, "spool: cannot move %s: %s", log, strerror(errno));
-    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0)
-        return as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name,
-                          as_queue_names[from], as_queue_names[to], strerror(errno));
+    if (renameat(sp->dirfd[from], name, sp->dirfd[to], name) < 0) {
+        int e = errno;
+        as_err_set(err, "spool: cannot move %s from %s/ to %s/: %s", name, as_queue_names[from],
+                   as_queue_names[to], strerror(e));
+        errno = e; /* ENOENT: somebody else moved it first */
+        return -1;
+    }
     if (sync && fsync(sp->dirfd[to]) < 0)
         return as_err_set(err, "spool: cannot sync %s/: %s", as_queue_names[to], strerror(errno));
     if (size >= 0) {
@@ -253,12 +409,80 @@ int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name)
     char log[AS_ID_LEN + 48];
     as_journal_name(log, sizeof(log), name);
     int rc = unlinkat(sp->dirfd[q], name, 0);
+    int e = errno;
     if (rc == 0 && size >= 0)
         as_spool_account(sp, q, -(long long)size, -1);
     /* The file first: a leftover journal without its file is ignored and
      * removed at start, a file without its journal is delivered again. */
     unlinkat(sp->dirfd[q], log, 0);
+    if (rc < 0 && e != ENOENT && !sp->command) {
+        struct as_spool_leftover_s *l = as_xcalloc(1, sizeof(*l));
+        l->q = q;
+        as_str_copy(l->name, sizeof(l->name), name);
+        pthread_mutex_lock(&sp->leftover_lock);
+        int first = sp->leftovers == NULL;
+        l->next = sp->leftovers;
+        sp->leftovers = l;
+        pthread_mutex_unlock(&sp->leftover_lock);
+        if (first)
+            as_log(AS_LOG_WARN, "cannot remove finished spool files: trying again every second",
+                   AS_S("file", name), AS_S("state", as_queue_names[q]),
+                   AS_S("error", strerror(e)));
+    }
+    errno = e;
     return rc;
+}
+
+void as_spool_sweep(as_spool_t *sp)
+{
+    pthread_mutex_lock(&sp->leftover_lock);
+    struct as_spool_leftover_s *l = sp->leftovers;
+    sp->leftovers = NULL;
+    pthread_mutex_unlock(&sp->leftover_lock);
+    for (struct as_spool_leftover_s *next; l != NULL; l = next) {
+        next = l->next;
+        as_spool_remove(sp, l->q, l->name); /* remembered again if it fails again */
+        free(l);
+    }
+}
+
+int as_spool_daemon(const char *dir, int *hold, long *pid)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    /* To hold it, take it as the daemon does; only to look, a shared lock
+     * for a moment (a daemon starting meanwhile waits, as_spool_open()).
+     * Through a read-only descriptor, as the daemon holds it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && hold) {
+        /* No daemon ever started here: made, so that none starts now. */
+        int w = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (w >= 0)
+            close(w);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (hold)
+        *hold = -1;
+    if (pid)
+        *pid = 0;
+    if (fd < 0)
+        return !hold && errno == ENOENT ? 0 : -1; /* no daemon ever started here */
+    if (flock(fd, (hold ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) {
+        if (hold)
+            *hold = fd;
+        else
+            close(fd);
+        return 0;
+    }
+    int e = errno;
+    if (e == EWOULDBLOCK && pid) {
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        *pid = strtol(buf, NULL, 10);
+    }
+    close(fd);
+    return e == EWOULDBLOCK ? 1 : -1;
 }
 
 static int as_read_fd(int fd, as_buf_t *out)
@@ -331,21 +555,21 @@ static int as_is_journal(const char *name)
 size_t as_spool_list(as_spool_t *sp, as_queue_t q, char ***names)
 {
     *names = NULL;
-    DIR *d = as_opendir_fd(sp->dirfd[q]);
-    if (d == NULL)
+    as_dir_t d;
+    if (as_dir_open(&d, sp->dirfd[q]) < 0)
         return 0;
     size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || as_is_journal(e->d_name) || strcmp(e->d_name, "lock") == 0)
+    const char *name;
+    while ((name = as_dir_next(&d)) != NULL) {
+        if (name[0] == '.' || as_is_journal(name) || strcmp(name, "lock") == 0)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             *names = as_xrealloc(*names, cap * sizeof(char *));
         }
-        (*names)[n++] = as_xstrdup(e->d_name);
+        (*names)[n++] = as_xstrdup(name);
     }
-    closedir(d);
+    as_dir_close(&d);
     if (n > 1)
         qsort(*names, n, sizeof(char *), as_name_cmp);
     return n;
@@ -400,31 +624,42 @@ int as_spool_recover(as_spool_t *sp, as_err_t *err)
 
     /* Journals whose file is gone: the file was finished and removed. */
     for (int q = AS_Q_MAILDROP; q < AS_Q_COUNT; q++) {
-        DIR *d = as_opendir_fd(sp->dirfd[q]);
-        if (d == NULL)
+        as_dir_t d;
+        if (as_dir_open(&d, sp->dirfd[q]) < 0)
             continue;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!as_is_journal(e->d_name))
+        const char *name;
+        while ((name = as_dir_next(&d)) != NULL) {
+            if (!as_is_journal(name))
                 continue;
             char file[256];
-            snprintf(file, sizeof(file), "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
+            snprintf(file, sizeof(file), "%.*s", (int)(strlen(name) - 4), name);
             if (!as_spool_exists(sp, (as_queue_t)q, file))
-                unlinkat(sp->dirfd[q], e->d_name, 0);
+                unlinkat(sp->dirfd[q], name, 0);
         }
-        closedir(d);
+        as_dir_close(&d);
     }
 
-    /* Recount. */
-    atomic_store(&sp->bytes, 0);
+    as_spool_recount(sp);
+    return 0;
+}
+
+void as_spool_recount(as_spool_t *sp)
+{
+    /* Counted apart and stored at once: a worker's move meanwhile is off
+     * by one until the next recount, never lost for good. */
+    long long bytes = 0, count[AS_Q_COUNT] = {0};
     for (int q = 0; q < AS_Q_COUNT; q++) {
-        atomic_store(&sp->count[q], 0);
-        n = as_spool_list(sp, (as_queue_t)q, &names);
+        char **names;
+        size_t n = as_spool_list(sp, (as_queue_t)q, &names);
         for (size_t i = 0; i < n; i++) {
             off_t size = as_spool_size(sp, (as_queue_t)q, names[i]);
-            as_spool_account(sp, (as_queue_t)q, size > 0 ? size : 0, 1);
+            if (as_spool_counted((as_queue_t)q))
+                bytes += size > 0 ? size : 0;
         }
+        count[q] = (long long)n;
         as_spool_list_free(names, n);
     }
-    return 0;
+    atomic_store(&sp->bytes, bytes);
+    for (int q = 0; q < AS_Q_COUNT; q++)
+        atomic_store(&sp->count[q], count[q]);
 }

@@ -10,13 +10,18 @@
  *   active/    a notification file being attempted; back to incoming/ at start
  *   deferred/  a notification waiting for its next attempt
  *   dead/      given up: past spool.max_age, or failed permanently everywhere
+ *   corrupt/   files that did not read back at start, kept as they were for
+ *              a human (their entries that did read back are delivered)
  *
  * and dedup/ beside them holds the deduplication claims (see stage_dedup.c).
  *
  * A spool file holds JSON lines ("entries"): records as inputs submitted
  * them, or notifications (one receiver's share of a record, with delivery
  * state).  Nothing is acknowledged before its file is fsync'ed and renamed
- * into place and the directory fsync'ed.
+ * into place and the directory fsync'ed.  The records the daemon's inputs
+ * accept are the exception in form, not in promise: incoming/ keeps them
+ * in segments, files that take one frame per commit round (segment.h),
+ * each fdatasync'ed before the round is answered.
  *
  * A file may have a journal beside it, NAME.log, where progress is
  * appended without fsync (a line costs one write(2)): "R id n" (record
@@ -30,6 +35,7 @@
 #define AS_SPOOL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,7 +43,8 @@
 #include "alertsink/buf.h"
 #include "alertsink/module.h"
 
-#define AS_ID_LEN 32 /* buffer size for an id */
+#define AS_ID_LEN   32 /* buffer size for an id */
+#define AS_SEG_FREE 2  /* finished segments of incoming/ kept in tmp/ for reuse */
 
 typedef enum {
     AS_Q_TMP = 0,
@@ -46,6 +53,7 @@ typedef enum {
     AS_Q_ACTIVE,
     AS_Q_DEFERRED,
     AS_Q_DEAD,
+    AS_Q_CORRUPT,
     AS_Q_COUNT
 } as_queue_t;
 
@@ -57,6 +65,16 @@ typedef struct as_spool_s {
     int64_t max_size;
     atomic_llong bytes;             /* of the files in incoming, active, deferred */
     atomic_llong count[AS_Q_COUNT]; /* files a state, for metrics */
+    pthread_mutex_t seg_lock;       /* guards seg_free */
+    char seg_free[AS_SEG_FREE][48]; /* finished segments in tmp/ (segment.c) */
+    int nseg_free;
+
+    /* Finished files that could not be removed (a read-only spool), to
+     * remove once it can be written again: left, a restart would deliver
+     * them a second time. */
+    pthread_mutex_t leftover_lock;
+    struct as_spool_leftover_s *leftovers;
+    int command; /* as_spool_open_existing(): nothing is remembered, the caller says why */
 } as_spool_t;
 
 extern const char *const as_queue_names[AS_Q_COUNT];
@@ -64,7 +82,20 @@ extern const char *const as_queue_names[AS_Q_COUNT];
 /* Open (creating with mode 0700) the spool at dir.  exclusive: take the
  * daemon's lock (a second daemon on one spool is refused). */
 as_spool_t *as_spool_open(const char *dir, int64_t max_size, int exclusive, as_err_t *err);
+/* Open the spool at dir as it is, creating nothing and taking no lock,
+ * to read it or to change it beside a running daemon (`alertsink
+ * queue`): a missing state directory lists as empty.  NULL with err when
+ * dir cannot be opened. */
+as_spool_t *as_spool_open_existing(const char *dir, as_err_t *err);
 void as_spool_close(as_spool_t *sp);
+
+/* Is a daemon running on the spool at dir, holding its lock?  1 (its pid
+ * in *pid when it wrote one, else 0), 0 no, -1 cannot tell (errno).  With
+ * hold, when none is, the lock is taken and kept in *hold (else -1) so
+ * that no daemon starts until the caller closes it: what a command
+ * changes in the spool then cannot race one.  The daemon waits up to 2 s
+ * for a lock a command holds. */
+int as_spool_daemon(const char *dir, int *hold, long *pid);
 
 /* A new id: unique, time-ordered, safe in file names. */
 void as_spool_id(char id[AS_ID_LEN]);
@@ -80,12 +111,26 @@ int as_spool_write(as_spool_t *sp, as_queue_t q, const char *name, const char *d
  * whose maildrop/ file a daemon must not pick up while it works on it). */
 int as_spool_write_locked(as_spool_t *sp, as_queue_t q, const char *name, const char *data,
                           size_t len, int *lockfd, as_err_t *err);
+/* NAME in state q did not read back whole: keep it as it was in corrupt/
+ * (a hard link: byte for byte, whatever it holds), and leave in q only
+ * keep, the entries that did read back (NAME removed with its journal
+ * when there are none).  Idempotent: after a crash in between, the same
+ * file is linked once.  *where gets the name it has in corrupt/. */
+int as_spool_quarantine(as_spool_t *sp, as_queue_t q, const char *name, const char *keep,
+                        size_t keep_len, char *where, size_t where_len, as_err_t *err);
+/* Write and sync a small file in tmp/ and remove it: can the spool take a
+ * write now?  (The health probe, from the committer's thread.) */
+int as_spool_probe(as_spool_t *sp, as_err_t *err);
 /* Move NAME from one state to another (and its journal).  sync: fsync the
  * target directory. */
 int as_spool_move(as_spool_t *sp, const char *name, as_queue_t from, as_queue_t to, int sync,
                   as_err_t *err);
-/* Remove NAME (and its journal) from state q. */
+/* Remove NAME (and its journal) from state q.  One that cannot be removed
+ * now (EROFS, EIO, ...) is remembered and tried again by
+ * as_spool_sweep(). */
 int as_spool_remove(as_spool_t *sp, as_queue_t q, const char *name);
+/* Try the removals that failed again. */
+void as_spool_sweep(as_spool_t *sp);
 /* Read a whole file. */
 int as_spool_read(as_spool_t *sp, as_queue_t q, const char *name, as_buf_t *out, as_err_t *err);
 /* Append one line to NAME.log in state q (opened, written, closed). */
@@ -101,5 +146,9 @@ void as_spool_list_free(char **names, size_t n);
 /* Start-up: empty tmp/, move active/ back to incoming/ (marking their
  * attempts in doubt in the journal), recount sizes. */
 int as_spool_recover(as_spool_t *sp, as_err_t *err);
+/* Count the files and bytes of every state again: what the commands
+ * (`alertsink queue`, `requeue`, `send`) added or removed behind the
+ * daemon's back shows in its metrics and its max_size check. */
+void as_spool_recount(as_spool_t *sp);
 
 #endif

@@ -678,7 +678,7 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
 static void as_m_stop(as_mrender_t *r, as_mstop_t why)
 {
     r->stop = why;
-    snprintf(r->stopped_in, sizeof(r->stopped_in), "%s", r->where ? r->where : "");
+    as_str_copy(r->stopped_in, sizeof(r->stopped_in), r->where ? r->where : "");
 }
 
 /* One more step: 0 to go on, -1 when the render has stopped (now or before). */
@@ -742,8 +742,8 @@ static void as_m_put_text(as_mrender_t *r, const char *s, size_t len)
 
 static void as_m_number(double d, char *buf, size_t size)
 {
-    if (fabs(d) < 1e15 && d == (double)(long long)d) {
-        snprintf(buf, size, "%lld", (long long)d);
+    if (fabs(d) < 1e15 && d == (double)(long long)d && size >= AS_INT_TEXT) {
+        as_int_text(buf, (long long)d); /* the common case, without printf */
         return;
     }
     snprintf(buf, size, "%.15g", d);

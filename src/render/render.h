@@ -2,7 +2,9 @@
  * render.h - one channel's message for one note: the receiver's compiled
  * templates rendered with the note's context (escaping per channel: none
  * for text, HTML for the HTML part), the subject folded to one line, the
- * text split into parts at the channel's max_length.
+ * text split into parts at the channel's max_length.  The message is
+ * allocated in a pool (a delivery batch's), so it costs no malloc and
+ * goes with the batch; a text that fits in one part is its own part.
  */
 #ifndef AS_RENDER_H
 #define AS_RENDER_H
@@ -26,9 +28,9 @@ typedef struct as_rendered_s {
     as_message_t msg; /* the view a sink receives */
 } as_rendered_t;
 
-/* 0, or -1 with err when a template cannot finish (out is then empty). */
-int as_render_message(const as_tpl_lib_t *lib, const as_chan_tpl_t *t, int64_t max_length,
-                      const cJSON *ctx, as_rendered_t *out, as_err_t *err);
-void as_rendered_free(as_rendered_t *r);
+/* 0, or -1 with err when a template cannot finish (out is then empty).
+ * Everything in out lives in pool. */
+int as_render_message(as_pool_t *pool, const as_tpl_lib_t *lib, const as_chan_tpl_t *t,
+                      int64_t max_length, const cJSON *ctx, as_rendered_t *out, as_err_t *err);
 
 #endif

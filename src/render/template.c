@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "alertsink/mem.h"
+#include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -187,15 +188,22 @@ static const as_mustache_t *as_tpl_partial(void *data, const char *name)
     return as_tpl_lib_get(data, name);
 }
 
+int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
+                       int escape_html, as_buf_t *out, as_err_t *err)
+{
+    as_err_t why;
+    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, out, &why) < 0)
+        return as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
+    return 0;
+}
+
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
                     int escape_html, as_err_t *err)
 {
     as_buf_t out = AS_BUF_INIT;
-    as_err_t why;
-    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, &out, &why) < 0) {
+    if (as_tpl_render_into(lib, t, ctx, escape_html, &out, err) < 0) {
         /* What rendered before the stop is cut short: not a message to send. */
         as_buf_free(&out);
-        as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
         return NULL;
     }
     return as_buf_steal(&out);
@@ -227,53 +235,60 @@ char *as_template_render(const as_template_t *t, const as_notification_t *n, int
 /* The context                                                             */
 
 /* RFC 3339 as Alertmanager writes it (fractions of seconds, Z or an
- * offset) into seconds since the epoch.  Returns -1 when malformed, 0 for
- * Go's zero time (Alertmanager's "not set"), 1 when set. */
-static int as_tpl_time(const char *s, double *when)
+ * offset) into seconds and nanoseconds since the epoch.  Returns -1 when
+ * malformed, 0 for a time in the year 1 or before (Go's zero time is
+ * Alertmanager's "not set"), 1 when set. */
+static int as_tpl_time(const char *s, int64_t *sec, int32_t *nsec)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (p == NULL)
+    /* 0002-01-01T00:00:00Z: the end of the year 1. */
+    if (s == NULL || as_rfc3339_parse_ns(s, sec, nsec) < 0)
         return -1;
-    double frac = 0, unit = 0.1;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++, unit /= 10)
-            frac += (*p - '0') * unit;
-    long offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int hh, mm, used = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5)
-            return -1;
-        offset = (*p == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    if (tm.tm_year + 1900 <= 1)
-        return 0;
-    *when = (double)(timegm(&tm) - offset) + frac;
-    return 1;
+    return *sec >= -62104060800LL ? 1 : 0;
 }
 
-/* Extras are added under constant keys (cJSON does not copy them). */
+/* Extras are added under constant keys (cJSON does not copy them), and
+ * never where the alert has the key already. */
 static void as_tpl_add_string(cJSON *obj, const char *key, const char *value)
 {
-    if (!cJSON_HasObjectItem(obj, key))
+    if (as_json_get(obj, key) == NULL)
         cJSON_AddItemToObjectCS(obj, key, cJSON_CreateString(value));
 }
 
-static void as_tpl_add_time(cJSON *alert, const char *key, double at)
+static void as_tpl_add_time(cJSON *alert, const char *key, int64_t sec)
 {
-    time_t when = (time_t)at;
-    struct tm tm;
-    char buf[64];
-    if (gmtime_r(&when, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
+    char buf[40];
+    if (as_time_format(sec * 1000, AS_TIME_HUMAN, buf, sizeof(buf)) > 0)
         as_tpl_add_string(alert, key, buf);
+}
+
+static char *as_tpl_unit(char *o, long long v, char unit)
+{
+    o += as_int_text(o, v);
+    *o++ = unit;
+    return o;
+}
+
+/* "45s", "4m 3s", "2h 5m", "3d 4h": the two largest units, the second
+ * left out when 0; without printf (it runs for every alert rendered). */
+void as_tpl_duration(long long s, char *buf, size_t len)
+{
+    static const struct {
+        long long size;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    char tmp[2 * AS_INT_TEXT + 4], *o = tmp;
+    if (s < 0)
+        s = 0;
+    size_t u = 0;
+    while (u < 3 && s < units[u].size)
+        u++;
+    o = as_tpl_unit(o, s / units[u].size, units[u].unit);
+    if (u < 3 && s % units[u].size / units[u + 1].size != 0) {
+        *o++ = ' ';
+        o = as_tpl_unit(o, s % units[u].size / units[u + 1].size, units[u + 1].unit);
+    }
+    *o = '\0';
+    as_str_copy(buf, len, tmp);
 }
 
 static void as_tpl_add_duration(cJSON *alert, long long s)
@@ -281,16 +296,7 @@ static void as_tpl_add_duration(cJSON *alert, long long s)
     char buf[64];
     if (s < 0)
         return;
-    if (s < 60)
-        snprintf(buf, sizeof(buf), "%llds", s);
-    else if (s < 3600)
-        snprintf(buf, sizeof(buf), s % 60 ? "%lldm %llds" : "%lldm", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, sizeof(buf), s % 3600 / 60 ? "%lldh %lldm" : "%lldh", s / 3600,
-                 s % 3600 / 60);
-    else
-        snprintf(buf, sizeof(buf), s % 86400 / 3600 ? "%lldd %lldh" : "%lldd", s / 86400,
-                 s % 86400 / 3600);
+    as_tpl_duration(s, buf, sizeof(buf));
     as_tpl_add_string(alert, "duration", buf);
 }
 
@@ -298,7 +304,7 @@ static void as_tpl_add_duration(cJSON *alert, long long s)
 static void as_tpl_add_pairs(cJSON *alert, const char *key, const cJSON *obj,
                              const char *const *skip)
 {
-    if (cJSON_HasObjectItem(alert, key))
+    if (as_json_get(alert, key) != NULL)
         return;
     cJSON *list = cJSON_CreateArray();
     cJSON_AddItemToObjectCS(alert, key, list);
@@ -336,15 +342,19 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
         title = as_tpl_nonempty(as_json_str(annotations, "summary"));
     as_tpl_add_string(alert, "title", title ? title : "alert");
 
-    double start = 0, end = 0;
-    int has_start = as_tpl_time(as_json_str(alert, "startsAt"), &start) > 0;
-    int has_end = resolved && as_tpl_time(as_json_str(alert, "endsAt"), &end) > 0;
+    int64_t start = 0, end = 0;
+    int32_t start_ns = 0, end_ns = 0;
+    int has_start = as_tpl_time(as_json_str(alert, "startsAt"), &start, &start_ns) > 0;
+    int has_end = resolved && as_tpl_time(as_json_str(alert, "endsAt"), &end, &end_ns) > 0;
     if (has_start)
         as_tpl_add_time(alert, "since", start);
     if (has_end)
         as_tpl_add_time(alert, "resolvedAt", end);
-    if (has_start && has_end)
-        as_tpl_add_duration(alert, (long long)(end - start));
+    if (has_start && has_end) {
+        /* Whole seconds between the two instants, cut toward zero. */
+        long long ns = (long long)(end - start) * 1000000000LL + (end_ns - start_ns);
+        as_tpl_add_duration(alert, ns / 1000000000LL);
+    }
     as_tpl_add_pairs(alert, "otherLabels", labels, skip_labels);
     as_tpl_add_pairs(alert, "otherAnnotations", annotations, skip_annotations);
 }
@@ -352,7 +362,7 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
 /* The group's title: the common alertname, else every distinct one. */
 static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
 {
-    if (cJSON_HasObjectItem(ctx, "title"))
+    if (as_json_get(ctx, "title") != NULL)
         return;
     const char *common =
         as_tpl_nonempty(as_json_str(as_json_obj(ctx, "commonLabels"), "alertname"));
@@ -382,46 +392,29 @@ static void as_tpl_add_title(cJSON *ctx, const cJSON *alerts)
     as_buf_free(&b);
 }
 
-static void as_tpl_set(cJSON *ctx, const char *key, cJSON *value)
+/* The keys of the payload the context computes (they replace the
+ * payload's own, if it has them); "alerts" only when it is a list. */
+static const char *const as_tpl_computed[] = {"alerts", "firing", "resolved", "firingCount",
+                                              "resolvedCount"};
+
+static int as_tpl_is_computed(const char *key, int alerts)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(ctx, key);
-    cJSON_AddItemToObjectCS(ctx, key, value);
+    for (size_t i = alerts ? 0 : 1; i < sizeof(as_tpl_computed) / sizeof(*as_tpl_computed); i++)
+        if (strcmp(key, as_tpl_computed[i]) == 0)
+            return 1;
+    return 0;
 }
 
-/* A node standing for item without copying it: one of cJSON's references
- * for what has children or a string, a new scalar otherwise. */
-static cJSON *as_tpl_ref(const cJSON *item)
-{
-    switch (item->type & 0xff) {
-    case cJSON_Object:
-        return cJSON_CreateObjectReference(item->child);
-    case cJSON_Array:
-        return cJSON_CreateArrayReference(item->child);
-    case cJSON_String:
-        return cJSON_CreateStringReference(item->valuestring);
-    case cJSON_Raw:
-        return cJSON_CreateRaw(item->valuestring);
-    case cJSON_Number:
-        return cJSON_CreateNumber(item->valuedouble);
-    case cJSON_True:
-        return cJSON_CreateTrue();
-    case cJSON_False:
-        return cJSON_CreateFalse();
-    default:
-        return cJSON_CreateNull();
-    }
-}
-
-/* A new object with references to the members of obj but skip, under
- * obj's own keys (not copied either). */
-static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
+/* A new object with references to the members of obj (with top set, but
+ * the computed keys), under obj's own keys (not copied either). */
+static cJSON *as_tpl_shallow(const cJSON *obj, int top, int alerts)
 {
     cJSON *copy = cJSON_CreateObject();
     const cJSON *m;
     cJSON_ArrayForEach(m, obj)
     {
-        if (m->string && !(skip && strcmp(m->string, skip) == 0))
-            cJSON_AddItemToObjectCS(copy, m->string, as_tpl_ref(m));
+        if (m->string && !(top && as_tpl_is_computed(m->string, alerts)))
+            cJSON_AddItemToObjectCS(copy, m->string, as_json_ref(m));
     }
     return copy;
 }
@@ -429,18 +422,17 @@ static cJSON *as_tpl_shallow(const cJSON *obj, const char *skip)
 cJSON *as_tpl_context(const cJSON *payload)
 {
     const cJSON *palerts = as_json_arr(payload, "alerts"), *a;
-    cJSON *ctx =
-        as_tpl_shallow(cJSON_IsObject(payload) ? payload : NULL, palerts ? "alerts" : NULL);
+    cJSON *ctx = as_tpl_shallow(cJSON_IsObject(payload) ? payload : NULL, 1, palerts != NULL);
     cJSON *alerts = cJSON_CreateArray(), *firing = cJSON_CreateArray();
     cJSON *resolved = cJSON_CreateArray();
     int nfiring = 0, nresolved = 0;
     cJSON_ArrayForEach(a, palerts)
     {
         if (!cJSON_IsObject(a)) {
-            cJSON_AddItemToArray(alerts, as_tpl_ref(a));
+            cJSON_AddItemToArray(alerts, as_json_ref(a));
             continue;
         }
-        cJSON *w = as_tpl_shallow(a, NULL);
+        cJSON *w = as_tpl_shallow(a, 0, 0);
         const char *status = as_json_str(w, "status");
         int is_resolved = status && strcmp(status, "resolved") == 0;
         as_tpl_alert_extras(w, is_resolved);
@@ -457,10 +449,10 @@ cJSON *as_tpl_context(const cJSON *payload)
         cJSON_AddItemToObjectCS(ctx, "alerts", alerts);
     else
         cJSON_Delete(alerts);
-    as_tpl_set(ctx, "firing", firing);
-    as_tpl_set(ctx, "resolved", resolved);
-    as_tpl_set(ctx, "firingCount", cJSON_CreateNumber(nfiring));
-    as_tpl_set(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
+    cJSON_AddItemToObjectCS(ctx, "firing", firing);
+    cJSON_AddItemToObjectCS(ctx, "resolved", resolved);
+    cJSON_AddItemToObjectCS(ctx, "firingCount", cJSON_CreateNumber(nfiring));
+    cJSON_AddItemToObjectCS(ctx, "resolvedCount", cJSON_CreateNumber(nresolved));
     as_tpl_add_title(ctx, palerts ? alerts : NULL);
     return ctx;
 }

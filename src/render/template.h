@@ -70,6 +70,10 @@ const as_mustache_t *as_tpl_lib_get_html(const as_tpl_lib_t *lib, const char *na
  */
 cJSON *as_tpl_context(const cJSON *payload);
 
+/* A span of seconds as the messages write it (the context's `duration`):
+ * "45s", "4m 3s", "2h 5m", "3d 4h". */
+void as_tpl_duration(long long seconds, char *buf, size_t len);
+
 /* A sample notification: an Alertmanager payload of a firing group of two
  * alerts, with every field the default templates use.  `-t` renders every
  * channel's templates with its context once (see cycle.c).  Free it with
@@ -85,6 +89,10 @@ cJSON *as_tpl_sample(void);
  * name). */
 char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
                     int escape_html, as_err_t *err);
+/* The same, appended to out: 0, or -1 with err (out then holds what was
+ * rendered before the stop, which is not a message to send). */
+int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
+                       int escape_html, as_buf_t *out, as_err_t *err);
 
 /*
  * Split text longer than max bytes into numbered parts, each at most max

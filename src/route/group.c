@@ -7,6 +7,12 @@
  * by a linear search: a payload holds at most a few thousand alerts and
  * routes to a handful of groups, and the order of first appearance is
  * what the caller needs anyway.
+ *
+ * A notification's payload copies nothing of the input: its alerts, and
+ * the members kept as they came, are cJSON references to the input's
+ * (the worker keeps both in the record's pool, which goes when the last
+ * note does).  Only what is recomputed is new: a routed webhook of 30
+ * alerts costs a few dozen nodes, not a deep copy of a thousand.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +26,7 @@ typedef struct as_collect_s {
     const char *receiver;
     const as_route_t *route;
     char *key;
-    cJSON *group_labels;
+    cJSON *group_labels; /* handed over to the payload made of it */
     const cJSON **alerts;
     size_t n, cap;
 } as_collect_t;
@@ -46,15 +52,65 @@ static const char *as_value(const cJSON *obj, const char *name)
     return v ? v : "";
 }
 
+/* Sort by name, insertion sort: the pairs of an alert are few and
+ * usually sorted already (Go writes a map's keys in order). */
+static void as_sort_by_name(const cJSON **v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const cJSON *x = v[i];
+        size_t j = i;
+        while (j > 0 && strcmp(v[j - 1]->string, x->string) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
 cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
 {
     /* The first alert's pairs, then at each other alert the ones it has
      * with the same value (a missing name is the empty value, as a Go map
-     * lookup), walking both lists sorted by name: n log n for an alert of
-     * very many labels, not n squared. */
+     * lookup).  Up to AS_COMMON_SMALL pairs, a lookup by name in each
+     * other alert; beyond that, both lists sorted by name and walked
+     * together: n log n for an alert of very many labels, not n squared. */
+    enum { AS_COMMON_SMALL = 32 };
     int labels = strcmp(field, "labels") == 0;
+    const cJSON *first = n > 0 ? as_json_obj(alerts[0], field) : NULL, *it;
     size_t m = 0, kept = 0;
-    cJSON **common = as_json_sorted(n > 0 ? as_json_obj(alerts[0], field) : NULL, &m, NULL);
+    cJSON_ArrayForEach(it, first)
+    {
+        m++;
+    }
+    cJSON *out = cJSON_CreateObject();
+    if (m <= AS_COMMON_SMALL) {
+        const cJSON *common[AS_COMMON_SMALL];
+        cJSON_ArrayForEach(it, first)
+        {
+            if (it->string == NULL || !cJSON_IsString(it) || (labels && it->valuestring[0] == '\0'))
+                continue;
+            /* A repeated name: the first counts, as a lookup finds it. */
+            if (as_json_get(first, it->string) != it)
+                continue;
+            common[kept++] = it;
+        }
+        m = kept;
+        for (size_t a = 1; a < n && m > 0; a++) {
+            const cJSON *obj = as_json_obj(alerts[a], field);
+            kept = 0;
+            for (size_t i = 0; i < m; i++) {
+                const cJSON *w = as_json_get(obj, common[i]->string);
+                if (strcmp(common[i]->valuestring, cJSON_IsString(w) ? w->valuestring : "") == 0)
+                    common[kept++] = common[i];
+            }
+            m = kept;
+        }
+        as_sort_by_name(common, m);
+        for (size_t i = 0; i < m; i++)
+            cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
+        return out;
+    }
+    cJSON **common = as_json_sorted(first, &m, NULL);
     for (size_t i = 0; i < m; i++)
         if (cJSON_IsString(common[i]) && !(labels && common[i]->valuestring[0] == '\0'))
             common[kept++] = common[i];
@@ -74,7 +130,6 @@ cJSON *as_group_common(const cJSON *const *alerts, size_t n, const char *field)
         m = kept;
         free(other);
     }
-    cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; i < m; i++)
         cJSON_AddStringToObject(out, common[i]->string, common[i]->valuestring);
     free(common);
@@ -96,16 +151,17 @@ static const char *const as_payload_fields[] = {
 static int as_known_field(const char *name)
 {
     for (size_t i = 0; i < sizeof(as_payload_fields) / sizeof(*as_payload_fields); i++)
-        if (strcmp(name, as_payload_fields[i]) == 0)
+        if (name[0] == as_payload_fields[i][0] && strcmp(name, as_payload_fields[i]) == 0)
             return 1;
     return 0;
 }
 
+/* The members kept as they came refer to the input's (see the top). */
 static void as_copy_field(cJSON *to, const cJSON *from, const char *name)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(from, name);
+    const cJSON *it = as_json_get(from, name);
     if (it != NULL)
-        cJSON_AddItemToObject(to, name, cJSON_Duplicate(it, 1));
+        cJSON_AddItemToObjectCS(to, name, as_json_ref(it));
 }
 
 static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
@@ -115,12 +171,12 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     cJSON *alerts = cJSON_CreateArray();
     for (size_t i = 0; i < c->n; i++) {
         firing |= !as_resolved(c->alerts[i]);
-        cJSON_AddItemToArray(alerts, cJSON_Duplicate(c->alerts[i], 1));
+        cJSON_AddItemToArray(alerts, as_json_ref(c->alerts[i]));
     }
     cJSON_AddStringToObject(p, "receiver", c->receiver);
     cJSON_AddStringToObject(p, "status", firing ? "firing" : "resolved");
     cJSON_AddItemToObject(p, "alerts", alerts);
-    cJSON_AddItemToObject(p, "groupLabels", cJSON_Duplicate(c->group_labels, 1));
+    cJSON_AddItemToObjectCS(p, "groupLabels", c->group_labels); /* handed over */
     cJSON_AddItemToObject(p, "commonLabels", as_group_common(c->alerts, c->n, "labels"));
     cJSON_AddItemToObject(p, "commonAnnotations", as_group_common(c->alerts, c->n, "annotations"));
     as_copy_field(p, in, "externalURL");
@@ -130,9 +186,8 @@ static cJSON *as_group_payload(const cJSON *in, const as_collect_t *c)
     const cJSON *it;
     cJSON_ArrayForEach(it, in)
     {
-        if (it->string != NULL && !as_known_field(it->string) &&
-            cJSON_GetObjectItemCaseSensitive(p, it->string) == NULL)
-            cJSON_AddItemToObject(p, it->string, cJSON_Duplicate(it, 1));
+        if (it->string != NULL && !as_known_field(it->string) && as_json_get(p, it->string) == NULL)
+            cJSON_AddItemToObject(p, it->string, as_json_ref(it));
     }
     return p;
 }
@@ -242,7 +297,6 @@ int as_group_split(const as_route_t *root, const cJSON *payload, const char *rec
         g->route = groups[i].route;
         g->key = groups[i].key; /* handed over */
         g->payload = as_group_payload(payload, &groups[i]);
-        cJSON_Delete(groups[i].group_labels);
         free(groups[i].alerts);
     }
     free(groups);
@@ -268,10 +322,9 @@ cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
     const char *receiver = as_json_str(payloads[0], "receiver");
     const char *key = as_json_str(payloads[0], "groupKey");
     const cJSON *labels = as_json_obj(payloads[0], "groupLabels");
-    cJSON *empty = labels ? NULL : cJSON_CreateObject();
     c.receiver = receiver ? receiver : "";
     c.key = (char *)(key ? key : "");
-    c.group_labels = (cJSON *)(labels ? labels : empty);
+    c.group_labels = labels ? as_json_ref(labels) : cJSON_CreateObject();
     for (size_t i = 0; i < n; i++) {
         const cJSON *a;
         cJSON_ArrayForEach(a, as_json_arr(payloads[i], "alerts"))
@@ -279,8 +332,10 @@ cJSON *as_group_merge(const cJSON *const *payloads, size_t n)
             as_collect_add(&c, a);
         }
     }
+    /* A digest outlives its members: a copy, not references. */
     cJSON *p = as_group_payload(payloads[0], &c);
+    cJSON *copy = cJSON_Duplicate(p, 1);
+    cJSON_Delete(p);
     free(c.alerts);
-    cJSON_Delete(empty);
-    return p;
+    return copy;
 }

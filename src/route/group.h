@@ -51,7 +51,8 @@ typedef struct as_groups_s {
 } as_groups_t;
 
 /* Split payload, routed from root, into out (which the caller frees with
- * as_groups_free, also after an error).  receiver: NULL to route, else
+ * as_groups_free, also after an error).  The notifications' payloads refer
+ * to payload's alerts and members: payload must outlive them.  receiver: NULL to route, else
  * the override, which the caller checked names a receiver and which must
  * outlive out.  -1 with err when payload is not an object with an
  * "alerts" array.  The routes in out live as long as the tree. */

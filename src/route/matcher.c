@@ -48,7 +48,7 @@ static void as_re_free(void *p)
 }
 
 static int as_matcher_init(as_pool_t *pool, as_matcher_t *m, const char *name, as_match_op_t op,
-                    const char *value, as_err_t *err)
+                           const char *value, as_err_t *err)
 {
     m->name = as_pstrdup(pool, name);
     m->value = as_pstrdup(pool, value);
@@ -293,7 +293,7 @@ void as_matchers_sort(as_matchers_t *list)
 int as_matchers_match(const as_matchers_t *list, const cJSON *labels)
 {
     for (size_t i = 0; i < list->n; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, list->v[i].name);
+        const cJSON *v = as_json_get(labels, list->v[i].name);
         if (!as_matcher_matches(&list->v[i], cJSON_IsString(v) ? v->valuestring : NULL))
             return 0;
     }

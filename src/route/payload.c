@@ -87,7 +87,7 @@ static void as_obj_sort(cJSON *obj)
 /* cJSON_HasObjectItem() ignores case; JSON keys do not. */
 static int as_json_has(const cJSON *obj, const char *key)
 {
-    return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+    return as_json_get(obj, key) != NULL;
 }
 
 static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
@@ -100,7 +100,7 @@ static void as_obj_set_str(cJSON *obj, const char *key, const char *value)
 
 static cJSON *as_obj_child(cJSON *obj, const char *key)
 {
-    cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cJSON *c = as_json_get(obj, key);
     if (!cJSON_IsObject(c)) {
         c = cJSON_CreateObject();
         as_json_set(obj, key, c);
@@ -190,86 +190,148 @@ typedef struct as_check_s {
     int strict; /* unknown keys are errors */
 } as_check_t;
 
-/* Paths name fields in errors; one cut short by a huge key still names
- * where the problem starts, so truncation is fine. */
-static void as_path_key(char *out, const char *path, const char *key)
+/*
+ * Where a field is, for errors: a chain from the field up to the body,
+ * written out ("alerts[2].labels") only when an error names it, so that a
+ * valid body costs no formatting.  A path cut short by a huge key still
+ * names where the problem starts, so truncation is fine.
+ */
+typedef struct as_path_s {
+    const struct as_path_s *up;
+    const char *key; /* NULL: an index */
+    int index;
+} as_path_t;
+
+static size_t as_path_write(const as_path_t *p, char *out, size_t room)
 {
-    if (snprintf(out, AS_PATH_MAX, "%s%s%s", path, *path ? "." : "", key) >= AS_PATH_MAX)
-        out[AS_PATH_MAX - 1] = '\0';
+    if (p == NULL)
+        return 0;
+    size_t o = as_path_write(p->up, out, room);
+    char idx[24];
+    const char *piece = p->key;
+    if (piece == NULL) {
+        snprintf(idx, sizeof(idx), "[%d]", p->index);
+        piece = idx;
+    } else if (o > 0 && o + 1 < room) {
+        out[o++] = '.';
+    }
+    size_t n = strlen(piece);
+    if (o + n >= room)
+        n = room - 1 - o;
+    memcpy(out + o, piece, n);
+    out[o + n] = '\0';
+    return o + n;
 }
 
-static void as_path_index(char *out, const char *path, int i)
+/* The path as text, "" for the body itself. */
+static const char *as_path_str(const as_path_t *p, char out[AS_PATH_MAX])
 {
-    if (snprintf(out, AS_PATH_MAX, "%s[%d]", path, i) >= AS_PATH_MAX)
-        out[AS_PATH_MAX - 1] = '\0';
+    out[0] = '\0';
+    as_path_write(p, out, AS_PATH_MAX);
+    return out;
 }
 
-static int as_check_string(const cJSON *it, const char *path, as_err_t *err)
+static int as_path_err(as_err_t *err, const as_path_t *p, const char *what)
+{
+    char buf[AS_PATH_MAX];
+    return as_err_set(err, "%s: %s", as_path_str(p, buf), what);
+}
+
+static int as_check_string(const cJSON *it, const as_path_t *path, as_err_t *err)
 {
     if (!cJSON_IsString(it))
-        return as_err_set(err, "%s: expected string", path);
+        return as_path_err(err, path, "expected string");
+    /* The whole body was valid UTF-8 (as_json_parse), but a tree built in
+     * the process (stdin formats) may not be. */
     if (!as_utf8_valid(it->valuestring, strlen(it->valuestring)))
-        return as_err_set(err, "%s: not valid UTF-8", path);
+        return as_path_err(err, path, "not valid UTF-8");
     return 0;
 }
 
-/* No key twice in obj (see the top of this file). */
-static int as_check_unique(const cJSON *obj, const char *path, as_err_t *err)
+/* No key twice in obj (see the top of this file); the error names the
+ * first such key in name order. */
+static int as_check_unique(const cJSON *obj, const as_path_t *path, as_err_t *err)
 {
-    char sub[AS_PATH_MAX];
-    const char *dup;
-    size_t n;
-    free(as_json_sorted(obj, &n, &dup));
+    const char *dup = NULL;
+    size_t n = 0;
+    const cJSON *a, *b;
+    cJSON_ArrayForEach(a, obj)
+    {
+        n++;
+    }
+    if (n > 16) {
+        /* Many members: sort them, n log n. */
+        free(as_json_sorted(obj, &n, &dup));
+    } else {
+        for (a = obj->child; a != NULL; a = a->next)
+            for (b = a->next; b != NULL; b = b->next)
+                if (strcmp(a->string, b->string) == 0 &&
+                    (dup == NULL || strcmp(a->string, dup) < 0))
+                    dup = a->string;
+    }
     if (dup == NULL)
         return 0;
-    as_path_key(sub, path, dup);
-    return as_err_set(err, "%s: duplicate key", sub);
+    as_path_t sub = {path, dup, 0};
+    return as_path_err(err, &sub, "duplicate key");
 }
 
-static int as_check_map(const cJSON *obj, const char *path, int names, as_err_t *err)
+/* Are obj's keys in strictly increasing order (so none is there twice)?
+ * Go writes a map's keys sorted: Alertmanager's labels are. */
+static int as_keys_increasing(const cJSON *obj)
 {
-    char sub[AS_PATH_MAX];
+    for (const cJSON *a = obj->child; a != NULL && a->next != NULL; a = a->next)
+        if (strcmp(a->string, a->next->string) >= 0)
+            return 0;
+    return 1;
+}
+
+static int as_check_map(const cJSON *obj, const as_path_t *path, int names, as_err_t *err)
+{
     if (!cJSON_IsObject(obj))
-        return as_err_set(err, "%s: expected object", path);
-    if (as_check_unique(obj, path, err) != 0)
+        return as_path_err(err, path, "expected object");
+    if (!as_keys_increasing(obj) && as_check_unique(obj, path, err) != 0)
         return -1;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
     {
-        as_path_key(sub, path, it->string);
+        as_path_t sub = {path, it->string, 0};
         if (names && !as_label_name_valid(it->string))
-            return as_err_set(err, "%s: invalid label name", sub);
-        if (as_check_string(it, sub, err) != 0)
+            return as_path_err(err, &sub, "invalid label name");
+        if (as_check_string(it, &sub, err) != 0)
             return -1;
     }
     return 0;
 }
 
-static int as_check_object(const cJSON *obj, const char *path, const as_check_t *c, as_err_t *err);
+static int as_check_object(const cJSON *obj, const as_path_t *path, const as_check_t *c,
+                           as_err_t *err);
 
 static const as_check_t as_am_alert_check = {as_am_alert_fields, 0};
 
-static int as_check_alerts(const cJSON *arr, const char *path, as_err_t *err)
+static int as_check_alerts(const cJSON *arr, const as_path_t *path, as_err_t *err)
 {
-    char sub[AS_PATH_MAX];
     int n = cJSON_GetArraySize(arr), i = 0;
     if (!cJSON_IsArray(arr))
-        return as_err_set(err, "%s: expected array", path);
+        return as_path_err(err, path, "expected array");
     if (n == 0)
-        return as_err_set(err, "%s: expected at least one alert", path);
-    if (n > AS_PAYLOAD_MAX_ALERTS)
-        return as_err_set(err, "%s: more than %d alerts", path, AS_PAYLOAD_MAX_ALERTS);
+        return as_path_err(err, path, "expected at least one alert");
+    if (n > AS_PAYLOAD_MAX_ALERTS) {
+        char buf[AS_PATH_MAX];
+        return as_err_set(err, "%s: more than %d alerts", as_path_str(path, buf),
+                          AS_PAYLOAD_MAX_ALERTS);
+    }
     const cJSON *a;
     cJSON_ArrayForEach(a, arr)
     {
-        as_path_index(sub, path, i++);
-        if (as_check_object(a, sub, &as_am_alert_check, err) != 0)
+        as_path_t sub = {path, NULL, i++};
+        if (as_check_object(a, &sub, &as_am_alert_check, err) != 0)
             return -1;
     }
     return 0;
 }
 
-static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kind, as_err_t *err)
+static int as_check_field(const cJSON *it, const as_path_t *path, as_field_kind_t kind,
+                          as_err_t *err)
 {
     switch (kind) {
     case AS_F_STRING:
@@ -278,13 +340,13 @@ static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kin
         if (as_check_string(it, path, err) != 0)
             return -1;
         if (strcmp(it->valuestring, "firing") != 0 && strcmp(it->valuestring, "resolved") != 0)
-            return as_err_set(err, "%s: expected \"firing\" or \"resolved\"", path);
+            return as_path_err(err, path, "expected \"firing\" or \"resolved\"");
         return 0;
     case AS_F_TIME:
         if (as_check_string(it, path, err) != 0)
             return -1;
         if (!as_rfc3339_valid(it->valuestring))
-            return as_err_set(err, "%s: expected an RFC 3339 time", path);
+            return as_path_err(err, path, "expected an RFC 3339 time");
         return 0;
     case AS_F_MAP:
         return as_check_map(it, path, 0, err);
@@ -292,13 +354,13 @@ static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kin
         return as_check_map(it, path, 1, err);
     case AS_F_VERSION:
         if (!cJSON_IsString(it) || strcmp(it->valuestring, "4") != 0)
-            return as_err_set(err, "%s: expected \"4\"", path);
+            return as_path_err(err, path, "expected \"4\"");
         return 0;
     case AS_F_COUNT:
         /* cJSON turns 1e999 into infinity: refuse it with the rest. */
         if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0 ||
             it->valuedouble > 9007199254740992.0 || it->valuedouble != floor(it->valuedouble))
-            return as_err_set(err, "%s: expected a non-negative integer", path);
+            return as_path_err(err, path, "expected a non-negative integer");
         return 0;
     case AS_F_ALERTS:
         return as_check_alerts(it, path, err);
@@ -306,26 +368,56 @@ static int as_check_field(const cJSON *it, const char *path, as_field_kind_t kin
     return 0;
 }
 
-static int as_check_object(const cJSON *obj, const char *path, const as_check_t *c, as_err_t *err)
+/* The field of the table named name, looked for from *hint on (the
+ * field after the last one found: a payload's fields come in the table's
+ * order), then before it; *hint moves past a field found after it.
+ * *ordered becomes 0 when a field is out of order or unknown. */
+static const as_field_t *as_field_find(const as_field_t *fields, const char *name, size_t *hint,
+                                       int *ordered)
 {
-    char sub[AS_PATH_MAX];
-    if (!cJSON_IsObject(obj))
-        return as_err_set(err, "%s: expected object", *path ? path : "body");
-    if (as_check_unique(obj, path, err) != 0)
-        return -1;
+    for (size_t k = *hint; fields[k].name != NULL; k++)
+        if (strcmp(fields[k].name, name) == 0) {
+            *hint = k + 1;
+            return &fields[k];
+        }
+    *ordered = 0;
+    for (size_t k = 0; k < *hint; k++)
+        if (strcmp(fields[k].name, name) == 0)
+            return &fields[k];
+    return NULL;
+}
+
+static int as_check_object(const cJSON *obj, const as_path_t *path, const as_check_t *c,
+                           as_err_t *err)
+{
+    if (!cJSON_IsObject(obj)) {
+        if (path == NULL)
+            return as_err_set(err, "body: expected object");
+        return as_path_err(err, path, "expected object");
+    }
+    /* Known fields in the table's order cannot repeat: only an object
+     * that is not so is checked for duplicate keys. */
     const cJSON *it;
+    size_t hint = 0;
+    int ordered = 1;
     cJSON_ArrayForEach(it, obj)
     {
-        const as_field_t *f = c->fields;
-        while (f->name != NULL && strcmp(f->name, it->string) != 0)
-            f++;
-        as_path_key(sub, path, it->string);
-        if (f->name == NULL) {
+        if (as_field_find(c->fields, it->string, &hint, &ordered) == NULL)
+            ordered = 0;
+    }
+    if (!ordered && as_check_unique(obj, path, err) != 0)
+        return -1;
+    hint = 0;
+    cJSON_ArrayForEach(it, obj)
+    {
+        const as_field_t *f = as_field_find(c->fields, it->string, &hint, &ordered);
+        as_path_t sub = {path, it->string, 0};
+        if (f == NULL) {
             if (c->strict)
-                return as_err_set(err, "%s: unknown key", sub);
+                return as_path_err(err, &sub, "unknown key");
             continue;
         }
-        if (as_check_field(it, sub, f->kind, err) != 0)
+        if (as_check_field(it, &sub, f->kind, err) != 0)
             return -1;
     }
     return 0;
@@ -411,25 +503,40 @@ static const char *as_alert_status(const cJSON *alert, int64_t now)
     return "firing";
 }
 
-/* Fill what Alertmanager always sends and this alert lacks. */
-static void as_alert_defaults(cJSON *alert, int64_t now)
+/* Fill what Alertmanager always sends and this alert lacks; returns
+ * whether anything was added. */
+static int as_alert_defaults(cJSON *alert, int64_t now)
 {
     char ts[40];
+    int added = 0;
     const char *status = as_alert_status(alert, now);
-    if (as_json_str(alert, "status") == NULL)
+    if (as_json_str(alert, "status") == NULL) {
         as_obj_set_str(alert, "status", status);
-    if (!as_json_has(alert, "labels"))
+        added = 1;
+    }
+    if (!as_json_has(alert, "labels")) {
         cJSON_AddItemToObject(alert, "labels", cJSON_CreateObject());
-    if (!as_json_has(alert, "annotations"))
+        added = 1;
+    }
+    if (!as_json_has(alert, "annotations")) {
         cJSON_AddItemToObject(alert, "annotations", cJSON_CreateObject());
-    if (!as_json_has(alert, "startsAt"))
+        added = 1;
+    }
+    if (!as_json_has(alert, "startsAt")) {
         as_obj_set_str(alert, "startsAt", as_rfc3339_ms(now, ts, sizeof(ts)));
-    if (!as_json_has(alert, "endsAt"))
+        added = 1;
+    }
+    if (!as_json_has(alert, "endsAt")) {
         as_obj_set_str(alert, "endsAt",
                        strcmp(status, "resolved") == 0 ? as_rfc3339_ms(now, ts, sizeof(ts))
                                                        : AS_PAYLOAD_ZERO_TIME);
-    if (!as_json_has(alert, "generatorURL"))
+        added = 1;
+    }
+    if (!as_json_has(alert, "generatorURL")) {
         as_obj_set_str(alert, "generatorURL", "");
+        added = 1;
+    }
+    return added;
 }
 
 /* Put obj's members in this order; others keep theirs, after them. */
@@ -506,14 +613,6 @@ static const char *as_payload_status(const cJSON *alerts)
     return "resolved";
 }
 
-static void as_add_if_missing(cJSON *p, const char *key, cJSON *item)
-{
-    if (as_json_has(p, key))
-        cJSON_Delete(item);
-    else
-        cJSON_AddItemToObject(p, key, item);
-}
-
 static char *as_group_key(const cJSON *group_labels)
 {
     as_buf_t b = AS_BUF_INIT;
@@ -522,64 +621,121 @@ static char *as_group_key(const cJSON *group_labels)
     return as_buf_steal(&b);
 }
 
-/* Fill in what the payload lacks; recompute the common sets when the
- * options changed the alerts under them. */
-static void as_payload_finish(cJSON *p, int changed)
+/* A member the payload lacks: the value made only then. */
+typedef enum {
+    AS_MISSING_RECEIVER,
+    AS_MISSING_STATUS,
+    AS_MISSING_GROUP_LABELS,
+    AS_MISSING_COMMON_LABELS,
+    AS_MISSING_COMMON_ANNOTATIONS,
+    AS_MISSING_EXTERNAL_URL,
+    AS_MISSING_VERSION,
+    AS_MISSING_GROUP_KEY,
+    AS_MISSING_TRUNCATED,
+} as_missing_t;
+
+static cJSON *as_missing_value(cJSON *p, as_missing_t m)
 {
-    cJSON *alerts = cJSON_GetObjectItemCaseSensitive(p, "alerts");
-    as_add_if_missing(p, "receiver", cJSON_CreateString(""));
-    as_add_if_missing(p, "status", cJSON_CreateString(as_payload_status(alerts)));
+    cJSON *alerts = as_json_get(p, "alerts");
+    switch (m) {
+    case AS_MISSING_RECEIVER:
+    case AS_MISSING_EXTERNAL_URL:
+        return cJSON_CreateString("");
+    case AS_MISSING_STATUS:
+        return cJSON_CreateString(as_payload_status(alerts));
+    case AS_MISSING_GROUP_LABELS:
+        return cJSON_CreateObject();
+    case AS_MISSING_COMMON_LABELS:
+        return as_common(alerts, "labels");
+    case AS_MISSING_COMMON_ANNOTATIONS:
+        return as_common(alerts, "annotations");
+    case AS_MISSING_VERSION:
+        return cJSON_CreateString("4");
+    case AS_MISSING_GROUP_KEY: {
+        char *key = as_group_key(as_json_obj(p, "groupLabels"));
+        cJSON *v = cJSON_CreateString(key);
+        free(key);
+        return v;
+    }
+    case AS_MISSING_TRUNCATED:
+        return cJSON_CreateNumber(0);
+    }
+    return cJSON_CreateNull();
+}
+
+/* Fill in what the payload lacks; recompute the common sets when the
+ * options changed the alerts under them.  Returns whether anything was
+ * added or changed. */
+static int as_payload_finish(cJSON *p, int changed)
+{
+    static const struct {
+        const char *key;
+        as_missing_t what;
+    } fields[] = {
+        {"receiver", AS_MISSING_RECEIVER},
+        {"status", AS_MISSING_STATUS},
+        {"groupLabels", AS_MISSING_GROUP_LABELS},
+        {"commonLabels", AS_MISSING_COMMON_LABELS},
+        {"commonAnnotations", AS_MISSING_COMMON_ANNOTATIONS},
+        {"externalURL", AS_MISSING_EXTERNAL_URL},
+        {"version", AS_MISSING_VERSION},
+        {"groupKey", AS_MISSING_GROUP_KEY},
+        {"truncatedAlerts", AS_MISSING_TRUNCATED},
+    };
     if (changed) {
+        cJSON *alerts = as_json_get(p, "alerts");
         as_json_set(p, "commonLabels", as_common(alerts, "labels"));
         as_json_set(p, "commonAnnotations", as_common(alerts, "annotations"));
     }
-    as_add_if_missing(p, "groupLabels", cJSON_CreateObject());
-    as_add_if_missing(p, "commonLabels", as_common(alerts, "labels"));
-    as_add_if_missing(p, "commonAnnotations", as_common(alerts, "annotations"));
-    as_add_if_missing(p, "externalURL", cJSON_CreateString(""));
-    as_add_if_missing(p, "version", cJSON_CreateString("4"));
-    if (!as_json_has(p, "groupKey")) {
-        char *key = as_group_key(as_json_obj(p, "groupLabels"));
-        cJSON_AddItemToObject(p, "groupKey", cJSON_CreateString(key));
-        free(key);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (as_json_has(p, fields[i].key))
+            continue;
+        cJSON_AddItemToObject(p, fields[i].key, as_missing_value(p, fields[i].what));
+        changed = 1;
     }
-    as_add_if_missing(p, "truncatedAlerts", cJSON_CreateNumber(0));
+    return changed;
 }
 
-/* An Alertmanager payload: validated, kept as it came, completed. */
-static cJSON *as_payload_grouped(cJSON *root, const as_payload_opts_t *o, as_err_t *err)
+/* An Alertmanager payload: validated, kept as it came, completed.
+ * *verbatim: nothing had to be added (the tree is the text). */
+static cJSON *as_payload_grouped(cJSON *root, const as_payload_opts_t *o, int *verbatim,
+                                 as_err_t *err)
 {
     static const as_check_t check = {as_am_fields, 0};
-    if (as_check_object(root, "", &check, err) != 0) {
+    if (as_check_object(root, NULL, &check, err) != 0) {
         cJSON_Delete(root);
         return NULL;
     }
     int64_t now = o != NULL && o->now_ms != 0 ? o->now_ms : as_now_ms();
+    int changed = o != NULL && (as_opts_labels(o) || o->title != NULL);
     cJSON *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(root, "alerts"))
+    cJSON_ArrayForEach(a, as_json_get(root, "alerts"))
     {
-        as_alert_defaults(a, now);
+        changed |= as_alert_defaults(a, now);
         as_alert_apply(a, o);
-        if (as_opts_labels(o) || !as_json_has(a, "fingerprint"))
+        if (as_opts_labels(o) || !as_json_has(a, "fingerprint")) {
             as_alert_fingerprint(a, NULL);
+            changed = 1;
+        }
     }
-    as_payload_finish(root, o != NULL && (as_opts_labels(o) || o->title != NULL));
+    changed = as_payload_finish(root, changed);
+    *verbatim = !changed;
     return root;
 }
 
-static int as_check_single(const cJSON *a, const char *path, as_err_t *err)
+static int as_check_single(const cJSON *a, const as_path_t *path, as_err_t *err)
 {
     static const as_check_t check = {as_alert_fields, 1};
-    if (!cJSON_IsObject(a))
-        return as_err_set(err, "%s: expected object", *path ? path : "body");
     if (as_check_object(a, path, &check, err) != 0)
         return -1;
     const cJSON *labels = as_json_obj(a, "labels");
     const char *title = as_json_str(a, "title"), *message = as_json_str(a, "message");
     if ((labels == NULL || labels->child == NULL) && (title == NULL || !*title) &&
-        (message == NULL || !*message))
-        return as_err_set(err, "%s%san alert needs labels, a title or a message", path,
-                          *path ? ": " : "");
+        (message == NULL || !*message)) {
+        if (path == NULL)
+            return as_err_set(err, "an alert needs labels, a title or a message");
+        return as_path_err(err, path, "an alert needs labels, a title or a message");
+    }
     return 0;
 }
 
@@ -588,7 +744,6 @@ static int as_check_single(const cJSON *a, const char *path, as_err_t *err)
 static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_payload_opts_t *o,
                               as_err_t *err)
 {
-    char path[AS_PATH_MAX];
     int n = cJSON_GetArraySize(arr), i = 0;
     if (n == 0) {
         as_err_set(err, "expected at least one alert");
@@ -601,11 +756,8 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     const cJSON *a;
     cJSON_ArrayForEach(a, arr)
     {
-        if (prefix_index)
-            as_path_index(path, "", i++);
-        else
-            path[0] = '\0';
-        if (as_check_single(a, path, err) != 0)
+        as_path_t at = {NULL, NULL, i++};
+        if (as_check_single(a, prefix_index ? &at : NULL, err) != 0)
             return NULL;
     }
     int64_t now = o != NULL && o->now_ms != 0 ? o->now_ms : as_now_ms();
@@ -631,39 +783,44 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     return p;
 }
 
-cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts_t *opts,
-                             int *grouped, as_err_t *err)
+cJSON *as_payload_parse_opts(as_pool_t *pool, const char *json, size_t len,
+                             const as_payload_opts_t *opts, unsigned *flags, as_err_t *err)
 {
+    if (flags != NULL)
+        *flags = 0;
     if (as_payload_opts_check(opts, err) != 0)
         return NULL;
-    cJSON *root = as_json_parse(json, len, err);
-    if (root == NULL)
-        return NULL;
-    if (cJSON_IsObject(root) && as_json_has(root, "alerts")) {
-        if (grouped != NULL)
-            *grouped = 1;
-        return as_payload_grouped(root, opts, err);
-    }
-    if (grouped != NULL)
-        *grouped = 0;
-    cJSON *p = NULL;
-    if (cJSON_IsArray(root)) {
-        p = as_payload_wrap(root, 1, opts, err);
-    } else if (cJSON_IsObject(root)) {
-        cJSON *one = cJSON_CreateArray();
-        cJSON_AddItemToArray(one, root);
-        root = one; /* deleted with it */
-        p = as_payload_wrap(one, 0, opts, err);
+    as_pool_t *prev = as_json_use_pool(pool);
+    int ctl = 0, verbatim = 0;
+    cJSON *p = NULL, *root = as_json_parse_raw(json, len, &ctl, err);
+    if (root == NULL) {
+        /* the error is in err */
+    } else if (cJSON_IsObject(root) && as_json_has(root, "alerts")) {
+        p = as_payload_grouped(root, opts, &verbatim, err);
+        if (p != NULL && flags != NULL)
+            *flags = AS_SUB_GROUPED | (verbatim && !ctl ? AS_SUB_VERBATIM : 0);
     } else {
-        as_err_set(err, "expected an Alertmanager payload, an alert object or an array of alerts");
+        if (cJSON_IsArray(root)) {
+            p = as_payload_wrap(root, 1, opts, err);
+        } else if (cJSON_IsObject(root)) {
+            cJSON *one = cJSON_CreateArray();
+            cJSON_AddItemToArray(one, root);
+            root = one; /* deleted with it */
+            p = as_payload_wrap(one, 0, opts, err);
+        } else {
+            as_err_set(err,
+                       "expected an Alertmanager payload, an alert object or an array of alerts");
+        }
+        cJSON_Delete(root);
     }
-    cJSON_Delete(root);
+    as_json_use_pool(prev);
     return p;
 }
 
-cJSON *as_payload_parse(const char *json, size_t len, int *grouped, as_err_t *err)
+cJSON *as_payload_parse(as_pool_t *pool, const char *json, size_t len, unsigned *flags,
+                        as_err_t *err)
 {
-    return as_payload_parse_opts(json, len, NULL, grouped, err);
+    return as_payload_parse_opts(pool, json, len, NULL, flags, err);
 }
 
 cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_opts_t *opts,
@@ -693,13 +850,17 @@ int as_payload_looks_json(const char *data, size_t len)
     return i < len && (data[i] == '{' || data[i] == '[');
 }
 
-cJSON *as_payload_parse_or_text(const char *data, size_t len, int *grouped, as_err_t *err)
+cJSON *as_payload_parse_or_text(as_pool_t *pool, const char *data, size_t len, unsigned *flags,
+                                as_err_t *err)
 {
     if (as_payload_looks_json(data, len))
-        return as_payload_parse_opts(data, len, NULL, grouped, err);
-    if (grouped != NULL)
-        *grouped = 0;
-    return as_payload_from_text(data, len, NULL, err);
+        return as_payload_parse_opts(pool, data, len, NULL, flags, err);
+    if (flags != NULL)
+        *flags = 0;
+    as_pool_t *prev = as_json_use_pool(pool);
+    cJSON *p = as_payload_from_text(data, len, NULL, err);
+    as_json_use_pool(prev);
+    return p;
 }
 
 cJSON *as_payload_from_text(const char *text, size_t len, const as_payload_opts_t *opts,

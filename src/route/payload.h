@@ -23,8 +23,11 @@
  *                               else a plain-text message
  *   as_payload_from_text()      a plain-text message
  *   as_payload_from_alerts()    alerts built by a stdin format
- * Each returns a new cJSON tree the caller owns (cJSON_Delete), or NULL
- * with err naming the first bad field by its path.
+ * Each returns a new cJSON tree, or NULL with err naming the first bad
+ * field by its path.  The parsers build it in the pool they are given
+ * (released with it; cJSON_Delete does nothing there) or, with NULL, on
+ * the heap for the caller to cJSON_Delete.  Validation formats nothing
+ * unless there is an error to report: a valid body costs no printf.
  */
 #ifndef AS_PAYLOAD_H
 #define AS_PAYLOAD_H
@@ -61,10 +64,9 @@ typedef struct as_payload_opts_s {
  * (exit 2) from a rejected input (exit 4). */
 int as_payload_opts_check(const as_payload_opts_t *opts, as_err_t *err);
 
-/* as_payload_parse() (module.h) with options; opts may be NULL.
- * *grouped = 1 for an Alertmanager payload, 0 for wrapped alerts. */
-cJSON *as_payload_parse_opts(const char *json, size_t len, const as_payload_opts_t *opts,
-                             int *grouped, as_err_t *err);
+/* as_payload_parse() (alertsink/input.h) with options; opts may be NULL. */
+cJSON *as_payload_parse_opts(as_pool_t *pool, const char *json, size_t len,
+                             const as_payload_opts_t *opts, unsigned *flags, as_err_t *err);
 
 /* A plain-text message: trailing white space is dropped, bytes that are
  * not UTF-8 become U+FFFD (a Latin-1 message is still worth delivering);
@@ -90,6 +92,5 @@ uint64_t as_labels_fingerprint(const cJSON *labels);
 /* s[0..len) with every byte that is not part of valid UTF-8 replaced by
  * U+FFFD; malloc'd and NUL-terminated. */
 char *as_utf8_repair(const char *s, size_t len);
-
 
 #endif

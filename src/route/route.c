@@ -154,6 +154,21 @@ static void as_route_key(as_pool_t *pool, as_route_t *r)
 /* config.Route's checks on group_by, then NewRoute's inheritance: a list
  * of label names replaces the parent's; ['...'] keeps the parent's names
  * but groups by all labels; an empty list (or none) inherits both. */
+/* Label names as they order in model.LabelSet.String(), where each label
+ * prints as name="value" and the strings are sorted: by name, but a name
+ * that is a prefix of another sorts as if followed by '='. */
+static int as_label_key_cmp(const void *a, const void *b)
+{
+    const unsigned char *x = *(const unsigned char *const *)a,
+                        *y = *(const unsigned char *const *)b;
+    while (*x && *x == *y) {
+        x++;
+        y++;
+    }
+    unsigned cx = *x ? *x : '=', cy = *y ? *y : '=';
+    return (cx > cy) - (cx < cy);
+}
+
 static int as_route_group_by(as_conf_t *cf, as_route_t *r, const as_route_t *parent)
 {
     int rc = 0, all = 0;
@@ -187,9 +202,19 @@ static int as_route_group_by(as_conf_t *cf, as_route_t *r, const as_route_t *par
     if (names > 0) {
         r->group_labels = &r->group_by;
         r->group_all = 0;
+        const char **v = as_palloc(as_conf_pool(cf), r->group_by.n * sizeof(*v));
+        size_t k = 0;
+        for (size_t i = 0; i < r->group_by.n; i++)
+            if (strcmp(r->group_by.v[i], "...") != 0)
+                v[k++] = r->group_by.v[i];
+        qsort(v, k, sizeof(*v), as_label_key_cmp);
+        r->group_sorted = v;
+        r->ngroup_sorted = k;
     } else {
         r->group_labels = parent ? parent->group_labels : NULL;
         r->group_all = all || (parent && parent->group_all);
+        r->group_sorted = parent ? parent->group_sorted : NULL;
+        r->ngroup_sorted = parent ? parent->ngroup_sorted : 0;
     }
     return rc;
 }
@@ -321,12 +346,12 @@ size_t as_route_count(const as_route_t *root)
 
 /* --- group keys -------------------------------------------------------------------- */
 
-static int as_strv_has(const as_strv_t *v, const char *s)
+/* The string value of a label, NULL when absent, not a string or empty
+ * (Alertmanager's API drops a label with an empty value). */
+static const char *as_label_value(const cJSON *labels, const char *name)
 {
-    for (size_t i = 0; v != NULL && i < v->n; i++)
-        if (strcmp(v->v[i], s) == 0)
-            return 1;
-    return 0;
+    const cJSON *it = as_json_get(labels, name);
+    return cJSON_IsString(it) && it->valuestring[0] != '\0' ? it->valuestring : NULL;
 }
 
 cJSON *as_route_group_labels(const as_route_t *r, const cJSON *labels)
@@ -334,14 +359,22 @@ cJSON *as_route_group_labels(const as_route_t *r, const cJSON *labels)
     /* getGroupLabels(): the alert's labels named by group_by, or all of
      * them; sorted by name, as Go's encoding/json writes a map.  A label
      * with an empty value is no label: Alertmanager's API drops it. */
-    size_t n;
-    cJSON **v = as_json_sorted(labels, &n, NULL); /* a repeated name: the first counts */
     cJSON *g = cJSON_CreateObject();
-    for (size_t i = 0; i < n; i++)
-        if (cJSON_IsString(v[i]) && v[i]->valuestring[0] != '\0' &&
-            (r->group_all || as_strv_has(r->group_labels, v[i]->string)))
-            cJSON_AddStringToObject(g, v[i]->string, v[i]->valuestring);
-    free(v);
+    if (r->group_all) {
+        size_t n;
+        cJSON **v = as_json_sorted(labels, &n, NULL); /* a repeated name: the first counts */
+        for (size_t i = 0; i < n; i++)
+            if (cJSON_IsString(v[i]) && v[i]->valuestring[0] != '\0')
+                cJSON_AddStringToObject(g, v[i]->string, v[i]->valuestring);
+        free(v);
+        return g;
+    }
+    /* group_by's names, already in order: a lookup each, no sorting. */
+    for (size_t i = 0; i < r->ngroup_sorted; i++) {
+        const char *v = as_label_value(labels, r->group_sorted[i]);
+        if (v != NULL)
+            cJSON_AddStringToObject(g, r->group_sorted[i], v); /* copied: it outlives a reload */
+    }
     return g;
 }
 
@@ -382,6 +415,15 @@ static void as_go_quote(as_buf_t *b, const char *s)
     long cp;
     as_buf_putc(b, '"');
     for (size_t i = 0; i < len; i += w) {
+        /* A run of printable ASCII in one append. */
+        size_t run = i;
+        while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) {
+            as_buf_append(b, s + i, run - i);
+            w = run - i;
+            continue;
+        }
         w = as_utf8_decode(s + i, len - i, &cp);
         const char *e;
         if (cp < 0)
@@ -404,48 +446,79 @@ static void as_go_quote(as_buf_t *b, const char *s)
     as_buf_putc(b, '"');
 }
 
-static int as_str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void as_labelset_append(as_buf_t *b, const cJSON *labels)
 {
     /* model.LabelSet.String(): name=%q for each label, the strings sorted
-     * as strings (so "a1=..." comes before "a=..."), joined by ", ". */
-    size_t m, n = 0;
-    cJSON **items = as_json_sorted(labels, &m, NULL);
-    char **v = as_xcalloc(m ? m : 1, sizeof(*v));
-    for (size_t i = 0; i < m; i++) {
-        if (!cJSON_IsString(items[i]))
+     * as strings (so "a1=..." comes before "a=..."), joined by ", ".  The
+     * names of a label set differ, so sorting the names as the strings
+     * would sort (as_label_key_cmp) gives the order. */
+    const cJSON *small[32], **v = small, *it;
+    size_t n = 0, cap = sizeof(small) / sizeof(small[0]);
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (!cJSON_IsString(it) || it->string == NULL)
             continue;
-        as_buf_t one = AS_BUF_INIT;
-        as_buf_printf(&one, "%s=", items[i]->string);
-        as_go_quote(&one, items[i]->valuestring);
-        v[n++] = as_buf_steal(&one);
+        if (n == cap) {
+            const cJSON **nv = as_xmalloc(2 * cap * sizeof(*nv));
+            memcpy(nv, v, n * sizeof(*nv));
+            if (v != small)
+                free(v);
+            v = nv;
+            cap *= 2;
+        }
+        v[n++] = it;
     }
-    free(items);
-    qsort(v, n, sizeof(*v), as_str_cmp);
+    /* Insertion sort: label sets are small and usually sorted already. */
+    for (size_t i = 1; i < n; i++) {
+        const cJSON *x = v[i];
+        size_t j = i;
+        while (j > 0 && as_label_key_cmp(&v[j - 1]->string, &x->string) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
     as_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             as_buf_puts(b, ", ");
-        as_buf_puts(b, v[i]);
-        free(v[i]);
+        as_buf_puts(b, v[i]->string);
+        as_buf_putc(b, '=');
+        as_go_quote(b, v[i]->valuestring);
     }
     as_buf_putc(b, '}');
-    free(v);
+    if (v != small)
+        free(v);
 }
 
 char *as_route_group_key(const as_route_t *r, const cJSON *labels)
 {
     /* aggrGroup.GroupKey(): route key ":" group labels. */
-    cJSON *g = as_route_group_labels(r, labels);
     as_buf_t b = AS_BUF_INIT;
+    as_buf_reserve(&b, 128);
     as_buf_puts(&b, r->key);
     as_buf_putc(&b, ':');
-    as_labelset_append(&b, g);
-    cJSON_Delete(g);
+    if (r->group_all) {
+        cJSON *g = as_route_group_labels(r, labels);
+        as_labelset_append(&b, g);
+        cJSON_Delete(g);
+        return as_buf_steal(&b);
+    }
+    /* The group labels, straight from the alert's. */
+    as_buf_putc(&b, '{');
+    int first = 1;
+    for (size_t i = 0; i < r->ngroup_sorted; i++) {
+        const char *v = as_label_value(labels, r->group_sorted[i]);
+        if (v == NULL)
+            continue;
+        if (!first)
+            as_buf_puts(&b, ", ");
+        first = 0;
+        as_buf_puts(&b, r->group_sorted[i]);
+        as_buf_putc(&b, '=');
+        as_go_quote(&b, v);
+    }
+    as_buf_putc(&b, '}');
     return as_buf_steal(&b);
 }
 
@@ -457,9 +530,13 @@ void as_route_id(const as_route_t *r, char *buf, size_t len)
         const as_route_t *kids = p->parent->routes.elts;
         idx[n++] = (size_t)(p - kids);
     }
-    size_t o = (size_t)snprintf(buf, len, "0");
-    while (n > 0 && o < len)
-        o += (size_t)snprintf(buf + o, len - o, ".%zu", idx[--n]);
+    char tmp[AS_INT_TEXT + 1];
+    size_t o = as_str_copy(buf, len, "0");
+    while (n > 0 && o + 1 < len) {
+        tmp[0] = '.';
+        as_int_text(tmp + 1, (long long)idx[--n]);
+        o += as_str_copy(buf + o, len - o, tmp);
+    }
 }
 
 const as_route_t *as_route_by_id(const as_route_t *root, const char *id)

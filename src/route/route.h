@@ -48,7 +48,12 @@ typedef struct as_route_s {
     const char *recv;              /* the effective receiver's name */
     int group_all;                 /* group_by: ['...'] */
     const as_strv_t *group_labels; /* effective group_by */
-    int64_t wait;                  /* effective group_wait, ms */
+    /* The effective group_by in the order its labels print in a group
+     * key (by name, a name that is another's prefix first): the labels
+     * of a group are looked up by these names, not found by sorting. */
+    const char *const *group_sorted;
+    size_t ngroup_sorted;
+    int64_t wait; /* effective group_wait, ms */
     size_t nactive, nmute;
     const struct as_time_interval_s **active, **mute;
     char *key; /* the route's path key, as Alertmanager's Route.Key() */

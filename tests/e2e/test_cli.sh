@@ -2,19 +2,8 @@
 # test_cli.sh - the command line of alertsink(8) through the real binary:
 # -t, -T (secrets redacted), -V, exit codes, $ALERTSINK_CONFIG.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME EXPECTED_RC ACTUAL_RC
-    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-absent() { # absent NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "FAIL: $1: '$3' found in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
 
 "$ALERTSINK" -t -c "$AS_SOURCE_DIR/rules/quickstart.yaml" 2>"$tmp/err"
 check "quickstart -t" 0 $?
@@ -151,4 +140,4 @@ check "missing option value" 2 $?
 check "missing file" 1 $?
 contains "missing file named" "$tmp/err" "$tmp/nonexistent.yaml: cannot open: No such file or directory"
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # test_completion.sh - the bash completion (packaging/completion/alertsink.bash):
-# it registers for alertsink, completes subcommands, options, wa subcommands,
-# option values (formats, files, receivers read from the configuration), and
+# it registers for alertsink, completes subcommands, options, wa and queue
+# subcommands, option values (formats, states, files, receivers read from the
+# configuration), notification ids read from the spool, and
 # `make install` (cmake --install) puts it where bash-completion looks.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 
 # alertsink on the PATH, as it is once installed.
 mkdir "$tmp/bin"
@@ -37,8 +34,9 @@ comp() {
     if [ "$got" = "$want" ]; then ok "[$*] -> $want"; else bad "[$*] -> '$got', want '$want'"; fi
 }
 
-comp "help render requeue routes send wa" alertsink ""
-comp "render requeue routes" alertsink r
+comp "help preview queue ready render requeue routes send status wa wa-cloud" alertsink ""
+comp "check" alertsink wa-cloud ""
+comp "ready render requeue routes" alertsink r
 comp "--help --no-env --version -T -V -c -t" alertsink -
 comp "send" alertsink -c x.yaml se
 comp "devices login logout pair send" alertsink wa ""
@@ -49,11 +47,21 @@ comp "--phone" alertsink wa pair --p
 comp "--format" alertsink send --fo
 comp "json" alertsink send --format j
 comp "auto collectd json nagios text" alertsink send --format ""
-comp "wa" alertsink help w
+comp "wa wa-cloud" alertsink help w
 comp "devices login logout pair send" alertsink help wa ""
 comp "--labels" alertsink routes --l
 comp "--all" alertsink requeue --a
 comp "" alertsink send --title ""
+comp "--dry-run" alertsink send --dr
+comp "drop list retry show" alertsink queue ""
+comp "--help --json --state" alertsink queue --
+comp "--help --json --state" alertsink queue list --
+comp "deferred" alertsink queue --state def
+comp "--dead --deferred" alertsink queue retry --de
+comp "--dead" alertsink queue drop --de
+comp "--data" alertsink preview --da
+comp "--json" alertsink status --j
+comp "drop retry show" alertsink help queue ""
 
 # Files and directories.
 mkdir -p "$tmp/conf/sub"
@@ -75,6 +83,17 @@ receivers:
 route: {receiver: oncall}
 YAML
 comp "audit db\\ team oncall" alertsink -c "$tmp/c.yaml" send --receiver ""
+comp "audit db\\ team oncall" alertsink preview -c "$tmp/c.yaml" --receiver ""
+
+# Notification ids, from the spool of the configuration named by -c.
+mkdir -p "$tmp/spool/dead"
+for id in 01a24000aaaa-000001-0001 01a24000aaab-000002-0001; do
+    printf '{"kind":"note","id":"%s","record":"%s","index":0,"t":1,"input":"http","receiver":"audit","grouped":true,"group_key":"{}:{}","route":"0","due":0,"channels":{},"payload":{"alerts":[]}}\n' \
+        $id $id >"$tmp/spool/dead/$id"
+done
+comp "01a24000aaaa-000001-0001 01a24000aaab-000002-0001" alertsink queue show -c "$tmp/c.yaml" ""
+comp "01a24000aaab-000002-0001" alertsink queue -c "$tmp/c.yaml" drop 01a24000aaab
+comp "01a24000aaaa-000001-0001" alertsink requeue -c "$tmp/c.yaml" 01a24000aaaa
 comp "oncall" alertsink send -c "$tmp/c.yaml" --receiver on
 ALERTSINK_CONFIG="$tmp/c.yaml" comp "audit" alertsink send --receiver au
 
@@ -89,4 +108,4 @@ if [ -n "${AS_BUILD_DIR:-}" ] && [ -f "$AS_BUILD_DIR/cmake_install.cmake" ]; the
     fi
 fi
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

@@ -5,19 +5,8 @@
 # pasted from -T, YAML merge keys, match: {k: } read as "", --no-env and
 # routes with no secrets set.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}" "${AS_SOURCE_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME EXPECTED_RC ACTUAL_RC
-    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-absent() { # absent NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "FAIL: $1: '$3' found in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
 unset ALERTSINK_CONFIG
 
 # --- did you mean ---------------------------------------------------------------
@@ -189,4 +178,4 @@ contains "--no-env without -t says why" "$tmp/err" "--no-env goes with -t or -T"
 ( cd "$AS_SOURCE_DIR" && "$ALERTSINK" -t --no-env -c rules/example.yaml ) 2>"$tmp/err"
 check "example.yaml -t --no-env" 0 $?
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

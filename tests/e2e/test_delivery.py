@@ -284,6 +284,26 @@ class Delivery(unittest.TestCase):
         self.assertNotIn('alertsink_fallback_total{receiver="oncall",channel="email"}', m)
         self.finish()
 
+    def test_smtp_drop_in_the_middle_of_data_is_retried(self):
+        # The server hangs up after the message's first line: no reply to
+        # the data, so the message is not taken, a transient failure.
+        self.smtp_server("--drop-in-data", "1")
+        self.daemon(mode="email", whatsapp=False).start()
+        nid = self.post("DeliveryDropInData")
+        (raw, msg, meta), = self.wait_mails(1)
+        self.assertIn("DeliveryDropInData", msg["Subject"])
+        log = self.d.log()
+        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                              r'attempt=1 result=transient .*reason="[^"]*session failed during '
+                              r'the end of the message: connection lost' % nid)
+        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                              r'attempt=2 result=delivered' % nid)
+        time.sleep(1.5 * SLOW)
+        self.assertEqual(len(self.mails()), 1)
+        self.assertEqual(self.d.spool_files(), 0)
+        self.assert_counts(delivered={"email": 1}, failed={"email": 1}, fallback={})
+        self.finish()
+
     def test_rejected_recipient_the_others_get_it(self):
         self.smtp_server("--reject", "nobody@example.com")
         to = ["first@example.com", "nobody@example.com", "second@example.com"]

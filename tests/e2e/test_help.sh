@@ -3,22 +3,8 @@
 # `alertsink help CMD [SUBCMD]`, `alertsink CMD --help` and
 # `alertsink wa CMD --help` print that command's usage on stdout and exit 0.
 set -u
+source "$(dirname "$0")/lib/check.sh"
 : "${ALERTSINK:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME EXPECTED_RC ACTUAL_RC
-    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-absent() { # absent NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "FAIL: $1: '$3' found in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
-same() { # same NAME FILE1 FILE2
-    if cmp -s "$2" "$3"; then echo "ok: $1"; else echo "FAIL: $1 differ:"; diff "$2" "$3"; fails=$((fails + 1)); fi
-}
 
 for h in help --help -h; do
     "$ALERTSINK" $h >"$tmp/out" 2>"$tmp/err"
@@ -29,7 +15,7 @@ for h in help --help -h; do
 done
 contains "general usage: --no-env" "$tmp/out" "--no-env"
 
-for cmd in send render routes wa requeue; do
+for cmd in send preview render routes status queue wa requeue ready; do
     "$ALERTSINK" help $cmd >"$tmp/help" 2>"$tmp/err"
     check "help $cmd" 0 $?
     contains "help $cmd: its usage" "$tmp/help" "usage: alertsink $cmd"
@@ -54,6 +40,26 @@ for sub in login pair devices logout send; do
     check "wa -c F $sub --help" 0 $?
 done
 contains "wa send --help: options" "$tmp/help" "--at T"
+
+for sub in show retry drop; do
+    "$ALERTSINK" queue $sub --help >"$tmp/own" 2>"$tmp/err"
+    check "queue $sub --help" 0 $?
+    contains "queue $sub --help: its usage first" "$tmp/own" "usage: alertsink queue $sub"
+    for other in show retry drop; do
+        [ $other = $sub ] && continue
+        absent "queue $sub --help: not queue $other" "$tmp/own" "alertsink queue $other"
+    done
+    "$ALERTSINK" help queue $sub >"$tmp/help" 2>"$tmp/err"
+    check "help queue $sub" 0 $?
+    same "help queue $sub = queue $sub --help" "$tmp/help" "$tmp/own"
+done
+"$ALERTSINK" queue --help >"$tmp/own"
+for sub in show retry drop; do
+    contains "queue --help lists $sub" "$tmp/own" "alertsink queue $sub"
+done
+"$ALERTSINK" send --help >"$tmp/own"
+contains "send --help: --dry-run" "$tmp/own" "--dry-run"
+contains "send --help: MESSAGE" "$tmp/own" "[MESSAGE...]"
 "$ALERTSINK" wa pair --help >"$tmp/own"
 contains "wa pair --help: --timeout" "$tmp/own" "--timeout D"
 "$ALERTSINK" wa --help >"$tmp/own"
@@ -69,4 +75,4 @@ check "wa pair usage error" 2 $?
 contains "wa pair usage error: pair's usage" "$tmp/err" "usage: alertsink wa pair"
 absent "wa pair usage error: not the others" "$tmp/err" "alertsink wa send"
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

@@ -10,14 +10,7 @@ if [ "${AS_BUILD_TYPE:-}" != Release ]; then
     echo "skipped: make run builds Release, this is ${AS_BUILD_TYPE:-unknown}"
     exit 0
 fi
-tmp=$(mktemp -d)
-fails=0
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then echo "ok: $1"; else echo "FAIL: $1: '$3' not in:"; cat "$2"; fails=$((fails + 1)); fi
-}
-absent_re() { # absent_re NAME FILE REGEX
-    if grep -qE -- "$3" "$2"; then echo "FAIL: $1: /$3/ in:"; cat "$2"; fails=$((fails + 1)); else echo "ok: $1"; fi
-}
+source "$(dirname "$0")/lib/check.sh"
 
 # A port that is in use for as long as the test runs.
 port_file="$tmp/port"
@@ -27,7 +20,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 time.sleep(120)' "$port_file" &
 holder=$!
-trap 'kill $holder 2>/dev/null; rm -rf "$tmp"' EXIT
+cleanup='kill $holder 2>/dev/null' 
 for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
 port=$(cat "$port_file")
 
@@ -52,4 +45,4 @@ absent_re "no make commands echoed" "$tmp/out" 'alertsink -c .*run.yaml$|^mkdir'
 lines=$(grep -vc '^make: \*\*\*' "$tmp/out")
 [ "$lines" -le 4 ] && echo "ok: $lines lines of its own" || { echo "FAIL: $lines lines:"; cat "$tmp/out"; fails=$((fails + 1)); }
 
-[ $fails = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

@@ -39,12 +39,15 @@ templates: {dir: %(dir)s}
 http: {listen: "127.0.0.1:1", bearer_token: tok}
 unix: {path: %(dir)s/s.sock}
 whatsapp: {phone: "+90 555 000 0001", password: pw}
+whatsapp_cloud: {phone_number_id: "1065", token: tok}
 smtp: {host: smtp.example.com, from: "a <a@example.com>", username: u, password: pw}
 receivers:
   - name: r
     whatsapp: {to: ["+90 555 111 2233"]}
     email: {to: [a@example.com]}
     file: {path: %(dir)s/o.jsonl}
+    whatsapp_cloud: {to: ["+90 555 111 2233"], message_template: {name: t}}
+    webhook: {url: "http://127.0.0.1:1/", headers: {X-A: b}, bearer_token: t, hmac_secret: s}
 time_intervals:
   - name: ti
     time_intervals:
@@ -81,11 +84,14 @@ def key_paths(node, prefix="", out=None):
 
 def normalise(path):
     """route.routes[].X is documented as route.X; mute_time_intervals takes
-    the keys of time_intervals."""
+    the keys of time_intervals; the names of a webhook's headers are the
+    user's."""
     while "route.routes[]." in path:
         path = path.replace("route.routes[].", "route.")
     if path.startswith("mute_time_intervals[]"):
         path = "time_intervals[]" + path[len("mute_time_intervals[]"):]
+    if ".headers." in path:
+        path = path[:path.index(".headers.") + len(".headers")]
     return path
 
 
@@ -128,7 +134,10 @@ class ManPages(unittest.TestCase):
         eff = self.effective()
         paths = key_paths(eff)
         secrets = {normalise(p) for p, v in paths.items() if v == "<redacted>"}
-        self.assertEqual(secrets, {"http.bearer_token", "whatsapp.password", "smtp.password"})
+        self.assertEqual(secrets, {"http.bearer_token", "whatsapp.password", "smtp.password",
+                                   "whatsapp_cloud.token", "receivers[].whatsapp_cloud.token",
+                                   "receivers[].webhook.url", "receivers[].webhook.bearer_token",
+                                   "receivers[].webhook.hmac_secret"})
         real = {normalise(p) for p in paths}
         leaves = {normalise(p) for p, v in paths.items()
                   if not isinstance(v, dict) or not v}
@@ -171,9 +180,9 @@ class ManPages(unittest.TestCase):
 
     def test_alertsink8_names_commands_and_signals(self):
         p = subprocess.run([BINARY, "-h"], capture_output=True, text=True, timeout=30)
-        commands = set(re.findall(r"alertsink ([a-z]+) ", p.stdout))
-        self.assertTrue({"send", "render", "routes", "wa", "requeue", "ready"} <= commands,
-                        commands)
+        commands = set(re.findall(r"alertsink ([a-z][a-z-]*) ", p.stdout))
+        self.assertTrue({"send", "preview", "render", "routes", "status", "queue", "wa",
+                         "wa-cloud", "requeue", "ready"} <= commands, commands)
         with open(os.path.join(SOURCE, "man", "alertsink.8.scd")) as f:
             page = f.read()
         for c in commands:

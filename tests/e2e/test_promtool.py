@@ -3,7 +3,9 @@
 prometheus package), on the live output of a daemon that has been through
 every kind of event: deliveries, failed attempts, a dead letter, a
 duplicate, a muted notification, requests refused for each reason, both
-inputs, and a receiver whose name needs escaping in a label value.
+inputs, and a receiver whose name needs escaping in a label value.  The
+build and process metrics (alertsink_build_info, process_*) agree with
+`alertsink -V` and with what /proc says about the daemon.
 
 promtool checks the format and lints it (counter names, HELP, TYPE); the
 test also checks that the numbers are the ones the events imply, and that
@@ -15,10 +17,11 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import Daemon, alert, metric_samples, wait_for  # noqa: E402
+from lib import BINARY, SLOW, Daemon, alert, metric_samples, wait_for  # noqa: E402
 
 ALERTS = "/api/v1/alerts"
 WEIRD = 'we"ird\\name'  # a receiver name with a quote and a backslash
@@ -105,6 +108,56 @@ class Promtool(unittest.TestCase):
                 s['alertsink_delivery_latency_seconds_count{channel="file"}'], 6)
             self.assertEqual(
                 s['alertsink_delivery_latency_seconds_bucket{channel="file",le="+Inf"}'], 6)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_process_and_build_metrics(self):
+        """alertsink_build_info and the process_* metrics of Prometheus client
+        libraries, compared with what /proc says about the daemon."""
+        d = Daemon(unix=False)
+        try:
+            d.start()
+            pid = d.proc.pid
+            r = d.get("/metrics", token=None)
+            body = r.body.decode()
+            rc, out = promtool(body)
+            self.assertEqual((rc, out.strip()), (0, ""), out)
+            s = metric_samples(body)
+            version = subprocess.run([BINARY, "-V"], capture_output=True, text=True).stdout
+            version = re.match(r"alertsink (\S+) ", version).group(1)
+            self.assertEqual(s['alertsink_build_info{version="%s"}' % version], 1)
+            for name, kind in (("process_cpu_seconds_total", "counter"),
+                               ("process_resident_memory_bytes", "gauge"),
+                               ("process_virtual_memory_bytes", "gauge"),
+                               ("process_open_fds", "gauge"), ("process_max_fds", "gauge"),
+                               ("process_start_time_seconds", "gauge")):
+                self.assertIn("# TYPE %s %s\n" % (name, kind), body)
+            with open("/proc/%d/stat" % pid) as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+            tick = os.sysconf("SC_CLK_TCK")
+            with open("/proc/stat") as f:
+                btime = int(re.search(r"^btime (\d+)$", f.read(), re.M).group(1))
+            self.assertAlmostEqual(s["process_start_time_seconds"],
+                                   btime + int(stat[19]) / tick, delta=0.02)
+            self.assertAlmostEqual(s["process_start_time_seconds"], time.time(), delta=60 * SLOW)
+            cpu = (int(stat[11]) + int(stat[12])) / tick
+            self.assertLessEqual(s["process_cpu_seconds_total"], cpu + 0.5)
+            self.assertGreaterEqual(s["process_cpu_seconds_total"], 0)
+            with open("/proc/%d/status" % pid) as f:
+                rss = int(re.search(r"^VmRSS:\s+(\d+) kB$", f.read(), re.M).group(1)) * 1024
+            self.assertAlmostEqual(s["process_resident_memory_bytes"], rss, delta=rss / 4)
+            fds = len(os.listdir("/proc/%d/fd" % pid))
+            # The scrape's own connection is open while it is counted.
+            self.assertIn(s["process_open_fds"], (fds, fds + 1), body)
+            with open("/proc/%d/limits" % pid) as f:
+                soft = re.search(r"^Max open files\s+(\S+)", f.read(), re.M).group(1)
+            self.assertEqual(s["process_max_fds"], float(soft))
+            # CPU time grows with work.
+            for i in range(300):
+                d.get("/metrics", token=None)
+            later = metric_samples(d.get("/metrics", token=None).body.decode())
+            self.assertGreater(later["process_cpu_seconds_total"], s["process_cpu_seconds_total"])
             self.assertEqual(d.stop(), 0)
         finally:
             d.close()

@@ -13,6 +13,9 @@ production does:
   - WhatsApp on the strict fake: a 500 (retried), a 401 (one new login and
     the call repeated), then a permanent 400 that falls back to email on
     the real aiosmtpd server;
+  - the WhatsApp Cloud API on its fake: a template message to two
+    recipients, one of them undeliverable; a webhook, signed, answered
+    503 once, then taken;
   - SIGHUP with a valid changed configuration and with a broken one,
     SIGUSR1 (reopen), and SIGTERM.
 
@@ -31,6 +34,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import Daemon, alert, fixture, wait_for  # noqa: E402
+from lib.fakes import FakeProcess  # noqa: E402
 from test_email_sink import Server  # noqa: E402
 from test_wa_cli import PASSWORD, PHONE, Fake  # noqa: E402
 
@@ -52,6 +56,11 @@ class UnderValgrind(unittest.TestCase):
         self.addCleanup(self.fake.stop)
         self.smtp = Server(self.tmp)
         self.addCleanup(self.smtp.stop)
+        self.graph = FakeProcess("fake_graph.py", self.tmp, "--phone-number-id", "1065",
+                                 "--token", "vg-cloud-token", "--template", "alertsink_alert:en_US:3")
+        self.addCleanup(self.graph.stop)
+        self.hook = FakeProcess("fake_webhook.py", self.tmp, "--hmac-secret", "vg-hmac")
+        self.addCleanup(self.hook.stop)
         self.vglog = os.path.join(self.tmp, "valgrind.log")
         self.d = Daemon(
             token=TOKEN, max_body="64KiB", log_level="info",
@@ -62,16 +71,27 @@ class UnderValgrind(unittest.TestCase):
             receivers=("  - name: oncall\n"
                        "    whatsapp: {to: [\"+90 555 111 2233\"]}\n"
                        "    email: {to: [oncall@example.com]}\n"
-                       "    mode: fallback\n"),
+                       "    mode: fallback\n"
+                       "  - name: cloud\n"
+                       "    whatsapp_cloud: {to: [\"+90 555 111 2233\", \"+90 555 111 2234\"], "
+                       "message_template: {name: alertsink_alert}}\n"
+                       "  - name: hook\n"
+                       "    webhook: {url: \"%s/hook\", hmac_secret: vg-hmac, "
+                       "headers: {X-Team: vg}}\n" % self.hook.url),
             route=("{receiver: out, group_by: [alertname], routes: "
-                   "[{receiver: oncall, matchers: ['team=\"wa\"']}]}"),
+                   "[{receiver: oncall, matchers: ['team=\"wa\"']}, "
+                   "{receiver: cloud, matchers: ['team=\"cloud\"']}, "
+                   "{receiver: hook, matchers: ['team=\"hook\"']}]}"),
             extra=("whatsapp:\n"
                    "  base_url: \"%s\"\n"
                    "  phone: \"+90 555 000 0001\"\n"
                    "  password: \"%s\"\n"
                    "  timeout: 10s\n"
                    "smtp: {host: 127.0.0.1, port: %d, tls: none, from: alerts@example.com, "
-                   "timeout: 10s}\n" % (self.fake.url, PASSWORD, self.smtp.port)))
+                   "timeout: 10s}\n"
+                   "whatsapp_cloud: {base_url: \"%s\", phone_number_id: \"1065\", "
+                   "token: vg-cloud-token}\n"
+                   % (self.fake.url, PASSWORD, self.smtp.port, self.graph.url)))
         self.addCleanup(self.d.close)
 
     def valgrind_report(self):
@@ -129,6 +149,22 @@ class UnderValgrind(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         mails = self.wait(lambda: self.smtp.messages(), "the fallback email")
         self.assertIn("CpuHot", mails[0][1]["Subject"])
+
+        # The Cloud API: one recipient takes the template message, one cannot.
+        self.graph.control(undeliverable=["905551112234"])
+        r = d.post("/api/v1/alerts", alert("CloudVg", team="cloud"), timeout=60)
+        self.assertEqual(r.status, 200, r)
+        self.wait(lambda: len(self.graph.requests("/v24.0/1065/messages")) == 2,
+                  "the two Cloud API requests")
+        self.wait(lambda: "whatsapp_cloud recipients refused" in d.log(), "the refusal logged")
+
+        # A webhook: 503 once, then taken, signed.
+        self.hook.control(fail=[{"status": 503, "count": 1}])
+        r = d.post("/api/v1/alerts", alert("HookVg", team="hook"), timeout=60)
+        self.assertEqual(r.status, 200, r)
+        taken = self.wait(lambda: [q for q in self.hook.requests("/hook") if q["status"] == 200],
+                          "the webhook")
+        self.assertTrue(taken[0]["signature_ok"])
 
         # Reload: a valid change, then a broken file; reopen.
         with open(d.config) as f:

@@ -21,14 +21,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import stop_process  # noqa: E402
+from lib.fakes import FakeProcess  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("AS_TEST_DATA", os.path.dirname(HERE))
-FAKE = os.path.join(DATA, "fake_wamessage.py")
 ALERTSINK = os.environ.get("ALERTSINK") or os.path.join(
     os.environ.get("AS_BUILD_DIR", os.path.join(DATA, "..", "build")), "alertsink")
 
@@ -36,42 +34,12 @@ PHONE = "905550000001"
 PASSWORD = "pa55-w0rd-XyZ"
 
 
-class Fake:
-    """The fake server in a subprocess, and its control API."""
+class Fake(FakeProcess):
+    """The fake Wamessage server with this file's account."""
 
     def __init__(self, tmp, *args):
-        port_file = os.path.join(tmp, "fake.port")
-        with open(os.path.join(tmp, "fake.err"), "w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, FAKE, "--port", "0", "--port-file", port_file,
-                 "--phone", PHONE, "--password", PASSWORD] + list(args),
-                stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.time() + 20
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the fake Wamessage server did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            self.port = int(f.read())
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def _call(self, method, path, obj=None):
-        data = json.dumps(obj).encode() if obj is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def control(self, **kw):
-        return self._call("POST", "/_control", kw)
-
-    def requests(self, path=None):
-        return [r for r in self._call("GET", "/_requests") if path is None or r["path"] == path]
-
-    def state(self):
-        return self._call("GET", "/_state")
-
-    def stop(self):
-        stop_process(self.proc, 10)
+        super().__init__("fake_wamessage.py", tmp, "--phone", PHONE, "--password", PASSWORD,
+                         *args)
 
 
 class WaTest(unittest.TestCase):

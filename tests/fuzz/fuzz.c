@@ -343,18 +343,14 @@ void fz_render_channels(const as_cycle_t *c, const char *receiver, const cJSON *
         if (strcmp(rv[r].name, receiver) != 0)
             continue;
         for (size_t m = 0; m < cfg->mods.n; m++) {
-            const as_channel_conf_t *cc = rv[r].channel[m].conf;
             as_rendered_t out;
             as_err_t err;
-            if (cc == NULL)
+            if (rv[r].channel[m].conf == NULL)
                 continue;
-            if (as_render_message(c->tpl, as_cycle_chan_tpl(c, r, m), cc->max_length, ctx, &out,
-                                  &err) < 0) {
-                if (err.msg[0] == '\0')
-                    fz_fail("a render failed without a reason");
-                continue;
-            }
-            as_rendered_free(&out);
+            as_pool_t *pool = as_pool_create();
+            if (as_cycle_render(c, pool, r, m, ctx, &out, &err) < 0 && err.msg[0] == '\0')
+                fz_fail("a render failed without a reason");
+            as_pool_destroy(pool);
         }
     }
 }

@@ -52,9 +52,9 @@ static void fz_read(const fz_input_t *in, char **envp, const as_payload_opts_t *
     if (used == AS_FORMAT_AUTO)
         fz_fail("an input accepted as no format in particular");
     char *text = as_json_print(p);
-    int again = -1;
-    cJSON *p2 = as_payload_parse_opts(text, strlen(text), NULL, &again, &err);
-    if (p2 == NULL || again != 1)
+    unsigned again = 0;
+    cJSON *p2 = as_payload_parse_opts(NULL, text, strlen(text), NULL, &again, &err);
+    if (p2 == NULL || !(again & AS_SUB_GROUPED))
         fz_fail("what the %s format made is not a payload the JSON input takes: %s\n%s",
                 as_format_name(used), p2 ? "not an Alertmanager payload" : err.msg, text);
     cJSON_Delete(p2);

@@ -98,20 +98,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     as_payload_opts_t opts = {.now_ms = FZ_NOW_MS};
     as_err_t err = {{0}};
-    int grouped = -1;
-    cJSON *p = as_payload_parse_opts((const char *)data, size, &opts, &grouped, &err);
+    unsigned grouped = 0;
+    /* In a pool, as the inputs parse (cJSON_Delete below does nothing). */
+    as_pool_t *pool = as_pool_create();
+    cJSON *p = as_payload_parse_opts(pool, (const char *)data, size, &opts, &grouped, &err);
     if (p == NULL) {
         if (err.msg[0] == '\0')
             fz_fail("a payload refused without a reason");
+        as_pool_destroy(pool);
         return 0;
     }
 
     char *text = as_json_print(p);
-    int again = -1;
-    cJSON *p2 = as_payload_parse_opts(text, strlen(text), &opts, &again, &err);
+    unsigned again = 0;
+    cJSON *p2 = as_payload_parse_opts(NULL, text, strlen(text), &opts, &again, &err);
     if (p2 == NULL)
         fz_fail("an accepted payload, printed, is refused: %s\n%s", err.msg, text);
-    if (again != 1)
+    if (!(again & AS_SUB_GROUPED))
         fz_fail("an accepted payload, printed, is not an Alertmanager payload:\n%s", text);
     cJSON_Delete(p2);
     cJSON_free(text);
@@ -134,5 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     as_groups_free(&g);
 
     cJSON_Delete(p);
+    as_pool_destroy(pool);
     return 0;
 }

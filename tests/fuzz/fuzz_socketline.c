@@ -87,8 +87,8 @@ static void fz_cut(const uint8_t *data, size_t size, size_t max, size_t step, fz
 static void fz_answer(const char *line, size_t len)
 {
     as_err_t err = {{0}};
-    int grouped = -1;
-    cJSON *p = as_payload_parse_or_text(line, len, &grouped, &err);
+    unsigned grouped = 0;
+    cJSON *p = as_payload_parse_or_text(NULL, line, len, &grouped, &err);
     if (p == NULL) {
         char *answer = as_lines_err(err.msg);
         size_t alen = strlen(answer);
@@ -99,8 +99,8 @@ static void fz_answer(const char *line, size_t len)
         return;
     }
     char *text = as_json_print(p);
-    cJSON *p2 = as_payload_parse(text, strlen(text), &grouped, &err);
-    if (p2 == NULL || grouped != 1)
+    cJSON *p2 = as_payload_parse(NULL, text, strlen(text), &grouped, &err);
+    if (p2 == NULL || !(grouped & AS_SUB_GROUPED))
         fz_fail("an accepted line is not a payload the JSON input takes: %s\n%s",
                 p2 ? "not an Alertmanager payload" : err.msg, text);
     cJSON_Delete(p2);

@@ -164,7 +164,7 @@ int main(int argc, char **argv)
         cJSON_AddStringToObject(o, "reason", jobs[k].res.reason);
         char *line = as_json_print(o);
         printf("%s\n", line);
-        free(line);
+        cJSON_free(line);
         cJSON_Delete(o);
     }
     free(jobs);

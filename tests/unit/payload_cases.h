@@ -127,7 +127,7 @@ static inline int as_case_check(const as_case_t *c, const cJSON *payload, int gr
             char *got = cJSON_Print(payload);
             fprintf(stderr, "FAIL %s/%s: expected error \"%s\", got a payload:\n%s\n", c->dir,
                     c->name, want_err, got);
-            free(got);
+            cJSON_free(got);
             bad = 1;
         } else if (strcmp(errmsg, want_err) != 0) {
             fprintf(stderr, "FAIL %s/%s: expected error\n  \"%s\"\ngot\n  \"%s\"\n", c->dir,
@@ -151,8 +151,8 @@ static inline int as_case_check(const as_case_t *c, const cJSON *payload, int gr
                 char *a = cJSON_Print(wp), *b = cJSON_Print(payload);
                 fprintf(stderr, "FAIL %s/%s: payload differs\nexpected:\n%s\ngot:\n%s\n", c->dir,
                         c->name, a, b);
-                free(a);
-                free(b);
+                cJSON_free(a);
+                cJSON_free(b);
                 bad = 1;
             }
             if (wg != NULL && cJSON_IsTrue(wg) != (grouped != 0)) {

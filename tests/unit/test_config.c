@@ -52,7 +52,7 @@ typedef struct {
 
 static void load(loaded_t *l, const char *text)
 {
-    snprintf(l->path, sizeof(l->path), "%s", write_file("a.yaml", text));
+    as_str_copy(l->path, sizeof(l->path), write_file("a.yaml", text));
     l->c = as_cycle_create(&l->cf, l->path, 0);
 }
 

@@ -54,7 +54,7 @@ static size_t as_run_dir(const char *sub, as_format_t dflt, size_t *count)
     snprintf(c.dir, sizeof(c.dir), "%s/fixtures/%s", as_data_dir(), sub);
     size_t n = as_case_list(c.dir, &names);
     for (size_t i = 0; i < n; i++) {
-        snprintf(c.name, sizeof(c.name), "%s", names[i]);
+        as_str_copy(c.name, sizeof(c.name), names[i]);
         as_case_load_args(&c);
         as_format_t format = dflt, used = (as_format_t)-1;
         if (c.format != NULL && as_format_from_name(c.format, &format) != 0) {
@@ -109,7 +109,7 @@ static cJSON *as_fixture_payload(const char *sub, const char *name, as_format_t 
 {
     as_case_t c;
     snprintf(c.dir, sizeof(c.dir), "%s/fixtures/%s", as_data_dir(), sub);
-    snprintf(c.name, sizeof(c.name), "%s", name);
+    as_str_copy(c.name, sizeof(c.name), name);
     as_case_load_args(&c);
     char *envtext;
     char **envp = as_case_env(&c, &envtext);

@@ -364,7 +364,7 @@ static void test_runaway_wide(void **state)
         cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
     char *data = cJSON_PrintUnformatted(items);
     expect_stopped(&l, data, "more than 10000000 steps", "p"); /* p4 or p5 */
-    free(data);
+    cJSON_free(data);
     cJSON_Delete(items);
     lib_free(&l);
 }
@@ -389,14 +389,14 @@ static void test_output_budget(void **state)
     cJSON_DeleteItemFromArray(list, 0);
     for (int i = 0; i < 4; i++)
         cJSON_DeleteItemFromArray(list, 0);
-    free(data);
+    cJSON_free(data);
     data = cJSON_PrintUnformatted(d);
     char *out;
     as_err_t err = {""};
     assert_int_equal(lib_render(&l, data, &out, &err), 0);
     assert_int_equal(strlen(out), 15u << 20);
     free(out);
-    free(data);
+    cJSON_free(data);
     free(big);
     cJSON_Delete(d);
     lib_free(&l);

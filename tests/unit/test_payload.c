@@ -32,7 +32,7 @@ static void test_fixture_cases(void **state)
     size_t n = as_case_list(c.dir, &names), failed = 0;
     assert_true(n >= 40); /* the directory is there and was read */
     for (size_t i = 0; i < n; i++) {
-        snprintf(c.name, sizeof(c.name), "%s", names[i]);
+        as_str_copy(c.name, sizeof(c.name), names[i]);
         as_case_load_args(&c);
         size_t len = 0;
         char *body = as_case_file(&c, ".json", &len);
@@ -41,9 +41,9 @@ static void test_fixture_cases(void **state)
             failed++;
         } else {
             as_err_t err = {{0}};
-            int grouped = -1;
-            cJSON *p = as_payload_parse_opts(body, len, &c.opts, &grouped, &err);
-            failed += as_case_check(&c, p, grouped, NULL, err.msg) != 0;
+            unsigned flags = 0;
+            cJSON *p = as_payload_parse_opts(NULL, body, len, &c.opts, &flags, &err);
+            failed += as_case_check(&c, p, (flags & AS_SUB_GROUPED) != 0, NULL, err.msg) != 0;
             cJSON_Delete(p);
         }
         free(body);
@@ -82,11 +82,12 @@ static void test_alertmanager_fixtures(void **state)
 
         /* Taken as it came. */
         as_err_t err = {{0}};
-        int grouped = 0;
-        cJSON *p = as_payload_parse(body, len, &grouped, &err);
+        unsigned flags = 0;
+        cJSON *p = as_payload_parse(NULL, body, len, &flags, &err);
         if (p == NULL)
             fail_msg("%s: %s", files[i], err.msg);
-        assert_int_equal(grouped, 1);
+        /* Nothing was missing: the spool may store the text itself. */
+        assert_int_equal(flags, AS_SUB_GROUPED | AS_SUB_VERBATIM);
         assert_true(cJSON_Compare(orig, p, 1));
         cJSON_Delete(p);
 
@@ -97,7 +98,8 @@ static void test_alertmanager_fixtures(void **state)
         as_strip(bare, "commonLabels", 0);
         as_strip(bare, "commonAnnotations", 0);
         char *text = cJSON_PrintUnformatted(bare);
-        p = as_payload_parse(text, strlen(text), &grouped, &err);
+        p = as_payload_parse(NULL, text, strlen(text), &flags, &err);
+        assert_int_equal(flags, AS_SUB_GROUPED);
         if (p == NULL)
             fail_msg("%s: %s", files[i], err.msg);
         const cJSON *want = cJSON_GetObjectItemCaseSensitive(orig, "alerts"), *got;
@@ -115,7 +117,7 @@ static void test_alertmanager_fixtures(void **state)
         assert_true(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(orig, "commonAnnotations"),
                                   cJSON_GetObjectItemCaseSensitive(p, "commonAnnotations"), 1));
         cJSON_Delete(p);
-        free(text);
+        cJSON_free(text);
         cJSON_Delete(bare);
         cJSON_Delete(orig);
         free(body);
@@ -317,8 +319,10 @@ static void test_parse_or_text(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         as_err_t err = {{0}};
-        int grouped = -1;
-        cJSON *p = as_payload_parse_or_text(cases[i].line, strlen(cases[i].line), &grouped, &err);
+        unsigned flags = 0;
+        cJSON *p =
+            as_payload_parse_or_text(NULL, cases[i].line, strlen(cases[i].line), &flags, &err);
+        int grouped = (flags & AS_SUB_GROUPED) != 0;
         if (cases[i].err != NULL) {
             assert_null(p);
             if (strncmp(err.msg, cases[i].err, strlen(cases[i].err)) != 0)
@@ -343,18 +347,18 @@ static void test_empty_label_is_no_label(void **state)
     static const char body[] = "[{\"labels\":{\"alertname\":\"A\",\"c\":\"\"},"
                                "\"annotations\":{\"x\":\"\"}},{\"labels\":{\"alertname\":\"A\"}}]";
     as_err_t err = {{0}};
-    cJSON *p = as_payload_parse(body, sizeof(body) - 1, NULL, &err);
+    cJSON *p = as_payload_parse(NULL, body, sizeof(body) - 1, NULL, &err);
     if (p == NULL)
         fail_msg("%s", err.msg);
     char *s = as_json_print(as_json_obj(p, "commonLabels"));
     assert_string_equal(s, "{\"alertname\":\"A\"}");
-    free(s);
+    cJSON_free(s);
     s = as_json_print(as_json_obj(p, "groupLabels"));
     assert_string_equal(s, "{\"alertname\":\"A\"}");
-    free(s);
+    cJSON_free(s);
     s = as_json_print(as_json_obj(p, "commonAnnotations"));
     assert_string_equal(s, "{\"x\":\"\"}");
-    free(s);
+    cJSON_free(s);
     assert_string_equal(as_json_str(p, "groupKey"), "{}:{alertname=\"A\"}");
     cJSON_Delete(p);
 }
@@ -370,7 +374,7 @@ static void test_many_labels(void **state)
         as_buf_printf(&b, "%s\"l%d\":\"v%d\"", i ? "," : "", i, i % 7);
     as_buf_puts(&b, "}}]");
     as_err_t err = {{0}};
-    cJSON *p = as_payload_parse(b.data, b.len, NULL, &err);
+    cJSON *p = as_payload_parse(NULL, b.data, b.len, NULL, &err);
     if (p == NULL)
         fail_msg("%s", err.msg);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "commonLabels")),

@@ -491,7 +491,7 @@ static void test_group_keys(void **state)
     cJSON *g = as_route_group_labels(web, labels);
     char *s = as_json_print(g);
     assert_string_equal(s, "{\"alertname\":\"X\",\"team\":\"web\"}");
-    free(s);
+    cJSON_free(s);
     cJSON_Delete(g);
     cJSON_Delete(labels);
     as_config_free(cfg);
@@ -578,15 +578,15 @@ static void test_split_routes_each_alert(void **state)
     assert_int_equal(cJSON_GetArraySize(as_json_arr(p, "alerts")), 1);
     char *s = as_json_print(as_json_obj(p, "groupLabels"));
     assert_string_equal(s, "{\"instance\":\"db1:9100\"}");
-    free(s);
+    cJSON_free(s);
     s = as_json_print(as_json_obj(p, "commonLabels"));
     assert_string_equal(s, "{\"alertname\":\"DiskFull\",\"cluster\":\"prod\",\"instance\":"
                            "\"db1:9100\",\"severity\":\"critical\"}");
-    free(s);
+    cJSON_free(s);
     s = as_json_print(as_json_obj(p, "commonAnnotations"));
     assert_string_equal(s, "{\"description\":\"Only 3% left on /var\",\"summary\":\"Disk "
                            "almost full on db1\"}");
-    free(s);
+    cJSON_free(s);
     assert_string_equal(str(p, "externalURL"), "http://vm:19093");
     assert_string_equal(str(p, "version"), "4");
     assert_string_equal(str(p, "extra"), "kept");
@@ -599,10 +599,10 @@ static void test_split_routes_each_alert(void **state)
     assert_int_equal(cJSON_GetArraySize(as_json_arr(p, "alerts")), 2);
     s = as_json_print(as_json_obj(p, "commonLabels"));
     assert_string_equal(s, "{\"alertname\":\"DiskFull\",\"cluster\":\"prod\"}");
-    free(s);
+    cJSON_free(s);
     s = as_json_print(as_json_obj(p, "commonAnnotations"));
     assert_string_equal(s, "{}");
-    free(s);
+    cJSON_free(s);
     as_groups_free(&g);
     cJSON_Delete(in);
 
@@ -622,7 +622,7 @@ static void test_split_routes_each_alert(void **state)
         assert_string_equal(g.v[i].key, want);
         s = as_json_print(as_json_obj(g.v[i].payload, "commonAnnotations"));
         assert_non_null(strstr(s, "runbook_url"));
-        free(s);
+        cJSON_free(s);
     }
     as_groups_free(&g);
     cJSON_Delete(in);
@@ -657,7 +657,7 @@ static void test_split_same_group_twice(void **state)
      * empty label is no label */
     char *s = as_json_print(as_json_obj(g.v[0].payload, "commonLabels"));
     assert_string_equal(s, "{\"a\":\"1\"}");
-    free(s);
+    cJSON_free(s);
     assert_string_equal(g.v[1].receiver, "wa");
     assert_int_equal(cJSON_GetArraySize(as_json_arr(g.v[1].payload, "alerts")), 1);
     /* absent fields stay absent */
@@ -687,7 +687,7 @@ static void test_split_override(void **state)
     assert_int_equal(cJSON_GetArraySize(as_json_arr(g.v[0].payload, "alerts")), 2);
     char *s = as_json_print(as_json_obj(g.v[0].payload, "groupLabels"));
     assert_string_equal(s, "{\"alertname\":\"DiskFull\"}");
-    free(s);
+    cJSON_free(s);
     as_groups_free(&g);
 
     /* one alert: its own group labels under the root */

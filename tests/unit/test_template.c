@@ -97,7 +97,9 @@ static as_tpl_lib_t *load(as_pool_t *pool, const char *dir, as_conf_t *cf)
 
 static void test_builtins(void **state)
 {
-    static const char *const names[] = {"whatsapp", "email", "email.html", "email.subject", "file"};
+    static const char *const names[] = {"whatsapp", "whatsapp_cloud", "whatsapp_cloud.alert",
+                                        "email",    "email.html",     "email.subject",
+                                        "file"};
     as_pool_t *pool = as_pool_create();
     as_conf_t cf;
     as_tpl_lib_t *lib = load(pool, NULL, &cf);
@@ -121,7 +123,7 @@ static void test_builtins(void **state)
             assert_memory_equal(text, b->text, len);
             free(text);
         }
-    assert_int_equal(nbuiltin, 5);
+    assert_int_equal(nbuiltin, 7);
     as_conf_free_errors(&cf);
     as_pool_destroy(pool);
 }
@@ -306,8 +308,8 @@ static void test_context(void **state)
             assert_string_equal(as_json_str(x, "status"), "resolved");
         assert_string_equal(as_json_str(ctx, "title"),
                             as_json_str(as_json_obj(p, "commonLabels"), "alertname"));
-        free(before);
-        free(after);
+        cJSON_free(before);
+        cJSON_free(after);
         cJSON_Delete(ctx);
         cJSON_Delete(p);
     }
@@ -437,6 +439,10 @@ static void test_defaults(void **state)
         assert_int_equal(count(wa, "*Resolved:* 2026-11-24 13:46:"), nresolved);
         assert_null(strstr(wa, "\n\n\n"));
         assert_null(strstr(wa, "alertname"));
+        /* The Cloud API's text has the same shape, one alert a partial. */
+        char *wac = render(s, "whatsapp_cloud", ctx, 0);
+        assert_string_equal(wac, wa);
+        free(wac);
 
         /* Email: subject, text, HTML */
         char *subject = render(s, "email.subject", ctx, 0);
@@ -524,8 +530,9 @@ static void test_defaults_plain_alert(void **state)
                            "\"startsAt\":\"2026-11-24T13:46:31.5Z\"}],"
                            "\"commonLabels\":{\"alertname\":\"Notification\"}}");
     cJSON *ctx = as_tpl_context(p);
-    static const char *const names[] = {"whatsapp", "email", "email.html", "file"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const names[] = {"whatsapp", "email", "email.html", "file",
+                                        "whatsapp_cloud"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char *out = render(s, names[i], ctx, i == 2);
         assert_int_equal(count(out, "backup failed on nas1"), 1);
         assert_int_equal(count(out, "exit code 23"), 1);
@@ -741,7 +748,8 @@ static void test_large_group_within_budget(void **state)
     }
     cJSON_Delete(first);
     cJSON *ctx = as_tpl_context(p);
-    static const char *const names[] = {"whatsapp", "email", "email.html", "email.subject", "file"};
+    static const char *const names[] = {"whatsapp",   "whatsapp_cloud", "email",
+                                        "email.html", "email.subject",  "file"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char *out = render(s, names[i], ctx, strcmp(names[i], "email.html") == 0);
         if (strcmp(names[i], "email.subject") != 0) {

@@ -488,13 +488,13 @@ static void as_email_session(as_email_try_t *t, const as_email_channel_t *ch,
     if (!ok) {
         char buf[160];
         const char *e = smtp_strerror(smtp_errno(), buf, sizeof(buf));
-        snprintf(out->error, sizeof(out->error), "%s", e != NULL ? e : "unknown error");
+        as_str_copy(out->error, sizeof(out->error), e != NULL ? e : "unknown error");
     }
     if (t->watch.tls_started && !t->tls_ok && t->tls_error[0] == '\0' &&
         ERR_peek_last_error() != 0) {
         char why[160];
         ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
-        snprintf(t->tls_error, sizeof(t->tls_error), "%s", why);
+        as_str_copy(t->tls_error, sizeof(t->tls_error), why);
     }
     ERR_clear_error(); /* the queue is per thread: leave nothing for others */
     as_email_status_copy(&out->mail, smtp_reverse_path_status(m));
@@ -551,7 +551,7 @@ static void as_email_refused(const as_email_channel_t *ch, const as_email_outcom
             continue;
         char addr[320];
         if (as_mime_addr(ch->to.v[i], addr, sizeof(addr)) < 0)
-            snprintf(addr, sizeof(addr), "%s", ch->to.v[i]);
+            as_str_copy(addr, sizeof(addr), ch->to.v[i]);
         if (o->rcpt[i].code != 0)
             as_buf_printf(&b, "%s%s (%d %s)", sep, addr, o->rcpt[i].code, o->rcpt[i].text);
         else
@@ -766,7 +766,7 @@ static int as_email_init(void **instance, const void *conf, const as_module_ctx_
     as_email_t *em = as_xcalloc(1, sizeof(*em));
     em->conf = c;
     if (c->from != NULL)
-        snprintf(em->from, sizeof(em->from), "%s", addr);
+        as_str_copy(em->from, sizeof(em->from), addr);
     if (c->host != NULL) {
         snprintf(em->server, sizeof(em->server), "%s:%lld", c->host, (long long)c->port);
         if (c->tls == AS_TLS_STARTTLS && as_email_tls_init(em, err) < 0) {

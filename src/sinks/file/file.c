@@ -4,16 +4,18 @@
  *   {"id":..,"receiver":..,"channel":"file","status":"firing",
  *    "text":"<rendered message>","time":"2026-11-25T12:00:00.123Z"}
  *
- * A line is appended with one write(2) on an O_APPEND descriptor, then
- * fdatasync'ed before the delivery counts: the line has the file's own
- * durability, so the spool may forget the notification.  Syncs are
- * grouped, as the spool's commits are: lines are numbered as they are
- * written, and one worker's fdatasync covers every line written before it
+ * The sink takes batches (deliver_batch): a worker's lines for one file
+ * are appended with one write(2) on an O_APPEND descriptor, then
+ * fdatasync'ed before the deliveries count: the lines have the file's own
+ * durability, so the spool may forget the notifications.  Syncs are
+ * grouped across workers too, as the spool's commits are: writes are
+ * numbered, and one worker's fdatasync covers every write made before it
  * began, so the workers writing together wait for one sync, not one each.
+ * A line is written by hand (as_buf_json), not printed from a cJSON tree.
  *
  * After a crash, a notification may come back "in doubt": its line may or
  * may not have been written.  The tail of the file is searched for its id
- * first, so a kill -9 never doubles a line.  SIGUSR1 reopens the files
+ * first (read once per batch), so a kill -9 never doubles a line.  SIGUSR1 reopens the files
  * (logrotate), as nginx reopens its logs.
  */
 #include <errno.h>
@@ -42,9 +44,9 @@ typedef struct as_file_out_s {
     int fd;
     pthread_mutex_t lock;
     pthread_cond_t synced_cond;
-    uint64_t written;     /* lines written */
-    uint64_t synced;      /* lines known to be on disk */
-    uint64_t failed_upto; /* lines of a sync round that failed */
+    uint64_t written;     /* writes (a batch's lines each) made */
+    uint64_t synced;      /* writes known to be on disk */
+    uint64_t failed_upto; /* writes of a sync round that failed */
     int sync_errno;
     int syncing;
 } as_file_out_t;
@@ -114,47 +116,74 @@ static as_file_out_t *as_file_out(as_file_sink_t *s, const as_file_channel_t *ch
     return o;
 }
 
-/* Was a line for id written already (before a crash)? */
-static int as_file_has_id(int fd, const char *id)
+/* The file's last bytes (where lines written before a crash are), for
+ * the in-doubt checks of a batch: malloc'd, NULL when empty. */
+static char *as_file_tail(int fd, size_t *len)
 {
     struct stat st;
+    *len = 0;
     if (fstat(fd, &st) < 0 || st.st_size == 0)
-        return 0;
-    off_t len = st.st_size < AS_FILE_DOUBT_SCAN ? st.st_size : AS_FILE_DOUBT_SCAN;
-    char *buf = as_xmalloc((size_t)len + 1);
-    ssize_t r = pread(fd, buf, (size_t)len, st.st_size - len);
-    int found = 0;
-    if (r > 0) {
-        buf[r] = '\0';
-        char needle[128];
-        snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
-        found = memmem(buf, (size_t)r, needle, strlen(needle)) != NULL;
+        return NULL;
+    off_t want = st.st_size < AS_FILE_DOUBT_SCAN ? st.st_size : AS_FILE_DOUBT_SCAN;
+    char *buf = as_xmalloc((size_t)want + 1);
+    ssize_t r = pread(fd, buf, (size_t)want, st.st_size - want);
+    if (r <= 0) {
+        free(buf);
+        return NULL;
     }
-    free(buf);
+    *len = (size_t)r;
+    return buf;
+}
+
+/* Was a line for id written already (before a crash)? */
+static int as_file_has_id(const char *tail, size_t len, const char *id)
+{
+    if (tail == NULL)
+        return 0;
+    as_buf_t needle = AS_BUF_INIT;
+    as_buf_puts(&needle, "\"id\":");
+    as_buf_json(&needle, id, strlen(id));
+    int found = memmem(tail, len, needle.data, needle.len) != NULL;
+    as_buf_free(&needle);
     return found;
 }
 
-static void as_file_deliver(void *instance, const void *channel, const as_notification_t *n,
-                            const as_message_t *msg, as_result_t *res)
+/* One line of the outbox (see the top of this file). */
+static void as_file_line(as_buf_t *out, const as_notification_t *n, const as_message_t *msg,
+                         const char *ts)
 {
-    const as_file_channel_t *ch = channel;
-    as_file_out_t *o = as_file_out(instance, ch);
+    const char *text = msg->text ? msg->text : "";
+    as_buf_puts(out, "{\"id\":");
+    as_buf_json(out, n->id, strlen(n->id));
+    as_buf_puts(out, ",\"receiver\":");
+    as_buf_json(out, n->receiver, strlen(n->receiver));
+    as_buf_puts(out, ",\"channel\":\"file\",\"status\":");
+    as_buf_json(out, n->status, strlen(n->status));
+    as_buf_puts(out, ",\"text\":");
+    as_buf_json(out, text, strlen(text));
+    as_buf_puts(out, ",\"time\":");
+    as_buf_json(out, ts, strlen(ts));
+    as_buf_puts(out, "}\n");
+}
+
+/* Every item not found written before a restart (written[i] 0) failed. */
+static void as_file_fail(as_delivery_t *items, size_t n, const char *written,
+                         const as_file_out_t *o, const char *what, int e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (written == NULL || !written[i])
+            as_result_set(items[i].res, AS_TRANSIENT, 0, "cannot %s %s: %s", what, o->path,
+                          strerror(e));
+}
+
+/* The items of one output: their lines appended with one write(2), then
+ * made durable by one fdatasync shared with the other workers writing
+ * there. */
+static void as_file_append(as_file_out_t *o, as_delivery_t *items, size_t n)
+{
     char ts[40];
     as_rfc3339_ms(as_now_ms(), ts, sizeof(ts));
-
-    cJSON *line = cJSON_CreateObject();
-    cJSON_AddStringToObject(line, "id", n->id);
-    cJSON_AddStringToObject(line, "receiver", n->receiver);
-    cJSON_AddStringToObject(line, "channel", "file");
-    cJSON_AddStringToObject(line, "status", n->status);
-    cJSON_AddStringToObject(line, "text", msg->text);
-    cJSON_AddStringToObject(line, "time", ts);
-    char *json = as_json_print(line);
-    cJSON_Delete(line);
     as_buf_t buf = AS_BUF_INIT;
-    as_buf_puts(&buf, json);
-    as_buf_putc(&buf, '\n');
-    cJSON_free(json);
 
     pthread_mutex_lock(&o->lock);
     if (o->fd < 0)
@@ -162,23 +191,38 @@ static void as_file_deliver(void *instance, const void *channel, const as_notifi
     if (o->fd < 0) {
         int e = errno;
         pthread_mutex_unlock(&o->lock);
-        as_buf_free(&buf);
-        res->outcome = AS_TRANSIENT;
-        snprintf(res->reason, sizeof(res->reason), "cannot open %s: %s", o->path, strerror(e));
+        as_file_fail(items, n, NULL, o, "open", e);
         return;
     }
-    if (n->in_doubt && as_file_has_id(o->fd, n->id)) {
+    /* After a crash: a notification in doubt whose line is in the file's
+     * tail was written; the tail is read once for the whole batch. */
+    char *tail = NULL, *written = NULL;
+    size_t tail_len = 0;
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].n->in_doubt) {
+            if (written == NULL) {
+                written = as_xcalloc(n, 1);
+                tail = as_file_tail(o->fd, &tail_len);
+            }
+            if (as_file_has_id(tail, tail_len, items[i].n->id)) {
+                as_result_set(items[i].res, AS_DELIVERED, 0, "written before a restart");
+                written[i] = 1;
+                continue;
+            }
+        }
+        as_file_line(&buf, items[i].n, items[i].msg, ts);
+        lines++;
+    }
+    free(tail);
+    if (lines == 0) {
         pthread_mutex_unlock(&o->lock);
-        as_buf_free(&buf);
-        res->outcome = AS_DELIVERED;
-        snprintf(res->reason, sizeof(res->reason), "written before a restart");
+        free(written);
         return;
     }
-    size_t len = buf.len;
-    ssize_t w = write(o->fd, buf.data, len);
+    ssize_t w = write(o->fd, buf.data, buf.len);
     int e = errno;
-    as_buf_free(&buf);
-    if (w < 0 || (size_t)w != len) {
+    if (w < 0 || (size_t)w != buf.len) {
         if (w >= 0) {
             /* A short append (disk full): cut it off so the file stays lines. */
             struct stat st;
@@ -186,10 +230,12 @@ static void as_file_deliver(void *instance, const void *channel, const as_notifi
                 e = ENOSPC;
         }
         pthread_mutex_unlock(&o->lock);
-        res->outcome = AS_TRANSIENT;
-        snprintf(res->reason, sizeof(res->reason), "cannot write %s: %s", o->path, strerror(e));
+        as_buf_free(&buf);
+        as_file_fail(items, n, written, o, "write", e);
+        free(written);
         return;
     }
+    as_buf_free(&buf);
     uint64_t mine = ++o->written;
     while (o->synced < mine && o->failed_upto < mine) {
         if (o->syncing) {
@@ -218,12 +264,34 @@ static void as_file_deliver(void *instance, const void *channel, const as_notifi
     int ok = o->synced >= mine;
     e = o->sync_errno;
     pthread_mutex_unlock(&o->lock);
-    if (ok) {
-        res->outcome = AS_DELIVERED;
-    } else {
-        res->outcome = AS_TRANSIENT;
-        snprintf(res->reason, sizeof(res->reason), "cannot sync %s: %s", o->path, strerror(e));
+    if (!ok)
+        as_file_fail(items, n, written, o, "sync", e);
+    else
+        for (size_t i = 0; i < n; i++)
+            items[i].res->outcome = AS_DELIVERED;
+    free(written);
+}
+
+static void as_file_deliver_batch(void *instance, as_delivery_t *items, size_t n)
+{
+    /* Items of one output are appended together; a batch seldom has more
+     * than one output, so they are taken in runs. */
+    size_t done = 0;
+    as_delivery_t *sorted = as_xmalloc(n * sizeof(*sorted));
+    memcpy(sorted, items, n * sizeof(*sorted));
+    while (done < n) {
+        as_file_out_t *o = as_file_out(instance, sorted[done].channel);
+        size_t k = done;
+        for (size_t i = done; i < n; i++)
+            if (as_file_out(instance, sorted[i].channel) == o) {
+                as_delivery_t t = sorted[k];
+                sorted[k++] = sorted[i];
+                sorted[i] = t;
+            }
+        as_file_append(o, sorted + done, k - done);
+        done = k;
     }
+    free(sorted);
 }
 
 static void as_file_reopen(void *instance)
@@ -259,6 +327,6 @@ const as_module_t as_file_module = {
     .init = as_file_init,
     .channel_init = as_file_channel_init,
     .fini = as_file_fini,
-    .deliver = as_file_deliver,
     .reopen = as_file_reopen,
+    .deliver_batch = as_file_deliver_batch,
 };

@@ -6,7 +6,6 @@
  * `lock`.  A call remembers the generation of the token it sent: after a
  * 401 it logs in again only if no other thread already did so since.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -197,15 +196,10 @@ static void as_wa_quote(const cJSON *ans, const as_buf_t *body, char *out, size_
 {
     char *msg = ans ? as_wa_message(ans) : NULL;
     if (msg != NULL) {
-        snprintf(out, len, "%s", msg);
+        as_str_copy(out, len, msg);
         free(msg);
-    } else if (ans == NULL && body->len > 0) {
-        size_t o = 0;
-        for (size_t i = 0; i < body->len && o + 1 < len && o < 200; i++) {
-            unsigned char ch = (unsigned char)body->data[i];
-            out[o++] = (ch < ' ' || ch == 0x7f) ? ' ' : (char)ch;
-        }
-        out[o] = '\0';
+    } else if (ans == NULL) {
+        as_httpc_excerpt(body, out, len < 201 ? len : 201);
     } else {
         out[0] = '\0';
     }
@@ -484,11 +478,23 @@ static int as_wa_request(as_wa_t *w, const char *what, as_httpc_req_t *req, unsi
 
 /* --- the calls ------------------------------------------------------------ */
 
+/* key=value added to the URL's query, value percent-encoded but for the
+ * characters RFC 3986 leaves unreserved. */
 static void as_wa_query(as_buf_t *b, const char *key, const char *value)
 {
-    char *v = curl_easy_escape(NULL, value, 0);
-    as_buf_printf(b, "%c%s=%s", strchr(b->data, '?') ? '&' : '?', key, v ? v : "");
-    curl_free(v);
+    static const char hex[] = "0123456789ABCDEF";
+    as_buf_putc(b, strchr(b->data, '?') ? '&' : '?');
+    as_buf_puts(b, key);
+    as_buf_putc(b, '=');
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            as_buf_putc(b, (char)*p);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            as_buf_append(b, e, 3);
+        }
+    }
 }
 
 int as_wa_read_login_code(const cJSON *ans, char **code, char **reg_id, as_result_t *res)

@@ -177,7 +177,7 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
     if (wa->devices_at != 0 && as_mono_ms() - wa->devices_at < AS_WA_DEVICES_TTL) {
         rc = as_wa_pick_device(&wa->devices, want, &dev, res);
         if (rc == 0) {
-            snprintf(reg_id, len, "%s", dev->reg_id);
+            as_str_copy(reg_id, len, dev->reg_id);
             pthread_mutex_unlock(&wa->lock);
             return 0;
         }
@@ -190,7 +190,7 @@ static int as_whatsapp_device(as_whatsapp_t *wa, char *reg_id, size_t len, as_re
         return -1;
     rc = as_wa_pick_device(&list, want, &dev, res);
     if (rc == 0)
-        snprintf(reg_id, len, "%s", dev->reg_id);
+        as_str_copy(reg_id, len, dev->reg_id);
     /* Only a list with a usable device is kept: while it is gone every
      * attempt asks again, so the first one after the phone reconnects
      * (a `queue retry`, the next backoff step) finds it. */

@@ -14,6 +14,10 @@ bearer token; "alertsink-direct" (alerts labelled route="direct") posts to
 group alone under load); group_interval 1s keeps tests quick, and
 repeat_interval 1h keeps a group from being notified again during a test.
 
+With mirror_url, receiver "alertsink" also posts every notification
+there, as a second webhook: the same payload alertsink receives, to
+compare with what alertsink sends on.
+
 No clustering unless cluster_port is given: then it gossips on
 127.0.0.1:cluster_port (TCP and UDP, advertised as such: on loopback
 Alertmanager cannot find an address to advertise by itself) with the
@@ -50,13 +54,15 @@ class Alertmanager:
 
     def __init__(self, sink_port, token, group_by=("alertname",), group_wait="1s",
                  group_interval="1s", repeat_interval="1h", cluster_port=None, peers=(),
-                 cluster_flags=()):
+                 cluster_flags=(), mirror_url=None):
         self.dir = tempfile.mkdtemp(prefix="as-e2e-am-")
         self.port = free_port()
         self.cluster_port = cluster_port
         self.config = os.path.join(self.dir, "alertmanager.yml")
         self.logfile = os.path.join(self.dir, "alertmanager.log")
         base = "http://127.0.0.1:%d/api/v1/alertmanager" % sink_port
+        mirror = ("      - url: %s\n"
+                  "        send_resolved: true\n" % json.dumps(mirror_url)) if mirror_url else ""
         with open(self.config, "w") as f:
             f.write(
                 "route:\n"
@@ -74,13 +80,14 @@ class Alertmanager:
                 "      - url: %s\n"
                 "        send_resolved: true\n"
                 "        http_config: {authorization: {credentials: %s}}\n"
+                "%s"
                 "  - name: alertsink-direct\n"
                 "    webhook_configs:\n"
                 "      - url: %s/out\n"
                 "        send_resolved: true\n"
                 "        http_config: {authorization: {credentials: %s}}\n"
                 % (json.dumps(list(group_by)), group_wait, group_interval, repeat_interval,
-                   base, json.dumps(token), base, json.dumps(token)))
+                   base, json.dumps(token), mirror, base, json.dumps(token)))
         if cluster_port is None:
             cluster = ["--cluster.listen-address="]
         else:

@@ -18,11 +18,13 @@ $AS_KEEP=1 keeps the directories for a post-mortem.
 
 Sanitizer builds are slower: timeouts are multiplied by SLOW.  wrapper=
 runs the binary under another program (valgrind, in test_valgrind.py).
+d.cli("queue", "--json") runs a command on the daemon's configuration.
 """
 import atexit
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +45,9 @@ FIXTURES = os.path.join(os.environ.get("AS_TEST_DATA") or os.path.join(SOURCE, "
 BINARY = os.environ.get("ALERTSINK") or os.path.join(
     os.environ.get("AS_BUILD_DIR") or os.path.join(SOURCE, "build"), "alertsink")
 SLOW = 3 if os.environ.get("AS_BUILD_TYPE", "").lower() == "sanitize" else 1
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# The daemon's "started" line, in log.format logfmt or json.
+STARTED = re.compile(rb'msg=started |"msg": ?"started"')
 
 _live = []
 
@@ -189,6 +194,7 @@ class Daemon:
         self.wrapper = list(wrapper or [])  # e.g. ["valgrind", ...] before the binary
         self.proc = None
         self._log = None
+        self._log_from = 0
         self.returncode = None
         if outbox_dir:
             os.makedirs(self.outbox_dir, exist_ok=True)
@@ -234,34 +240,30 @@ class Daemon:
 
     # --- process ------------------------------------------------------------------------
 
-    def start(self, wait=True, timeout=15):
+    def start(self, wait=True, timeout=15, env=None):
+        """env: more environment variables for the daemon (LD_PRELOAD=...)."""
         self._close_log()
         self._log = open(self.logfile, "ab")
+        self._log_from = self._log.tell()  # this start's lines begin here
         self.proc = subprocess.Popen(self.wrapper + [BINARY, "-c", self.config], stdout=self._log,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     env=dict(os.environ, **env) if env else None)
         self.returncode = None
         if wait:
             self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout=15):
+        """Until this start's "started" line: the spool is recovered and the
+        inputs take alerts (they listen earlier, answering 503 "starting").
+        Not /healthz, which also fails for a full or unwritable spool."""
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError("alertsink exited with %d:\n%s" %
                                      (self.proc.returncode, self.log()))
-            if self.port:
-                try:
-                    return http_request(self.port, "GET", "/healthz", timeout=2).status > 0
-                except OSError:
-                    return False
-            if self.sock:
-                try:
-                    with socket.socket(socket.AF_UNIX) as s:
-                        s.connect(self.sock)
-                    return True
-                except OSError:
-                    return False
-            return "msg=started" in self.log()
+            with open(self.logfile, "rb") as f:
+                f.seek(self._log_from)
+                return STARTED.search(f.read())
         wait_for(ready, timeout, what="alertsink to start")
 
     def run_to_exit(self, timeout=15):
@@ -294,9 +296,22 @@ class Daemon:
 
     def check_sanitizers(self):
         log = self.log()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        for marker in SANITIZER_MARKERS:
             if marker in log:
                 raise AssertionError("sanitizer report in the daemon's log:\n" + log[-20000:])
+
+    def cli(self, *args, stdin=None, timeout=60, wrapper=(), env=None):
+        """Run `alertsink ARGS -c CONFIG` (a command on this daemon's
+        configuration); returns the CompletedProcess (text).  A sanitizer
+        report on its stderr fails the test."""
+        p = subprocess.run(list(wrapper) + [BINARY] + list(args) + ["-c", self.config],
+                           input=stdin, capture_output=True, text=True, timeout=timeout * SLOW,
+                           cwd=self.dir, env=env)
+        for marker in SANITIZER_MARKERS:
+            if marker in p.stderr:
+                raise AssertionError("sanitizer report from alertsink %s:\n%s"
+                                     % (" ".join(args), p.stderr))
+        return p
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
@@ -371,6 +386,19 @@ class Daemon:
         return unix_session(self.sock, data, timeout)
 
     # --- results ------------------------------------------------------------------------
+
+    def attempts(self, nid, channel=None):
+        """The core's "delivery attempt" lines of notification nid (of one
+        channel, or any): [(attempt, result)] in log order."""
+        out = []
+        for line in self.log().splitlines():
+            if 'msg="delivery attempt"' not in line or " id=%s " % nid not in line:
+                continue
+            if channel is not None and " channel=%s " % channel not in line:
+                continue
+            m = re.search(r" attempt=(\d+) result=(\w+)", line)
+            out.append((int(m.group(1)), m.group(2)))
+        return out
 
     def outbox_lines(self):
         try:
