@@ -254,12 +254,35 @@ int as_conf_print_list(FILE *out, size_t n)
     return n != 0;
 }
 
+/* The length of the sequence at p when YAML does not allow it unescaped
+ * (libyaml's reader refuses it anywhere in a file), with its code point in
+ * *cp; 0 when it is printable.  Control characters, DEL, the C1 controls
+ * but NEL, and U+FEFF, U+FFFE, U+FFFF. */
+static size_t as_yaml_unprintable(const unsigned char *p, unsigned *cp)
+{
+    if ((*p < ' ' && *p != '\t' && *p != '\n') || *p == 0x7f) {
+        *cp = *p;
+        return 1;
+    }
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f && p[1] != 0x85) {
+        *cp = p[1];
+        return 2;
+    }
+    if (p[0] == 0xef && ((p[1] == 0xbb && p[2] == 0xbf) || (p[1] == 0xbf && p[2] >= 0xbe))) {
+        *cp = p[1] == 0xbb ? 0xfeffu : (p[2] == 0xbe ? 0xfffeu : 0xffffu);
+        return 3;
+    }
+    return 0;
+}
+
 void as_conf_print_string(FILE *out, const char *s)
 {
+    unsigned cp;
     int plain = *s != '\0' && strchr("-?:,[]{}#&*!|>'\"%@` ", *s) == NULL;
     for (const char *p = s; *p && plain; p++)
         if ((unsigned char)*p < ' ' || *p == '"' || *p == '\\' || (p[0] == ':' && p[1] == ' ') ||
-            (p[0] == ' ' && p[1] == '#') || (p[0] == ':' && p[1] == '\0'))
+            (p[0] == ' ' && p[1] == '#') || (p[0] == ':' && p[1] == '\0') ||
+            as_yaml_unprintable((const unsigned char *)p, &cp) > 0)
             plain = 0;
     if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "null") == 0 ||
                   strcmp(s, "~") == 0 || s[strlen(s) - 1] == ' '))
@@ -267,6 +290,7 @@ void as_conf_print_string(FILE *out, const char *s)
     if (!plain)
         fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        size_t n;
         if (p[0] == '$' && p[1] == '{')
             fputc('$', out); /* $${: a literal ${ when read back, not a variable */
         if (plain)
@@ -277,9 +301,10 @@ void as_conf_print_string(FILE *out, const char *s)
             fputs("\\n", out);
         else if (*p == '\t')
             fputs("\\t", out);
-        else if (*p < ' ')
-            fprintf(out, "\\x%02x", *p);
-        else
+        else if ((n = as_yaml_unprintable(p, &cp)) > 0) {
+            fprintf(out, cp > 0xff ? "\\u%04x" : "\\x%02x", cp);
+            p += n - 1;
+        } else
             fputc(*p, out);
     }
     if (!plain)

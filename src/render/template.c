@@ -351,9 +351,15 @@ static void as_tpl_alert_extras(cJSON *alert, int resolved)
     if (has_end)
         as_tpl_add_time(alert, "resolvedAt", end);
     if (has_start && has_end) {
-        /* Whole seconds between the two instants, cut toward zero. */
-        long long ns = (long long)(end - start) * 1000000000LL + (end_ns - start_ns);
-        as_tpl_add_duration(alert, ns / 1000000000LL);
+        /* Whole seconds between the two instants, cut toward zero; in
+         * seconds, as nanoseconds overflow past 292 years. */
+        int64_t secs = end - start;
+        int32_t dn = end_ns - start_ns;
+        if (secs > 0 && dn < 0)
+            secs--;
+        else if (secs < 0 && dn > 0)
+            secs++;
+        as_tpl_add_duration(alert, secs);
     }
     as_tpl_add_pairs(alert, "otherLabels", labels, skip_labels);
     as_tpl_add_pairs(alert, "otherAnnotations", annotations, skip_annotations);
