@@ -41,6 +41,7 @@ static void as_smtp_watch_reply(as_smtp_watch_t *w, const char *line, size_t len
     memcpy(text, line + 4, tl);
     text[tl] = '\0';
     w->reply_code = code;
+    w->answered = 1;
     as_smtp_copy_text(w->reply_text, sizeof(w->reply_text), text);
     if (w->auth_pending && code != 334) {
         w->auth_pending = 0;
@@ -51,8 +52,10 @@ static void as_smtp_watch_reply(as_smtp_watch_t *w, const char *line, size_t len
             memcpy(w->auth_text, w->reply_text, sizeof(w->auth_text));
         }
     }
-    if (code == 354)
+    if (code == 354) {
         w->phase = "the end of the message";
+        w->answered = 0;
+    }
 }
 
 void as_smtp_watch_read(as_smtp_watch_t *w, const char *buf, size_t len)
@@ -82,9 +85,15 @@ void as_smtp_watch_wrote(as_smtp_watch_t *w, const char *buf, size_t len)
             n++;
         if (n == 0)
             continue; /* no command (libesmtp writes none such): the phase stays */
+        /* libesmtp says QUIT when it gives up on a connection that went
+         * silent: the reason is the command that got no reply (a server
+         * that hung up during the message), not the QUIT. */
+        if (n == 4 && memcmp(buf + i, "QUIT", 4) == 0 && !w->answered)
+            continue;
         memcpy(w->verb, buf + i, n);
         w->verb[n] = '\0';
         w->phase = w->verb;
+        w->answered = 0;
         if (strcmp(w->verb, "AUTH") == 0)
             w->auth_pending = 1;
         else if (strcmp(w->verb, "STARTTLS") == 0)

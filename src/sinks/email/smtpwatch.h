@@ -25,6 +25,7 @@ typedef struct as_smtp_watch_s {
     int reply_code; /* the last reply the server sent, 0 before any */
     char reply_text[200];
     const char *phase; /* what that reply answers, for reasons: never NULL */
+    int answered;      /* the phase got its reply */
     char verb[12];
     char line[512]; /* a reply line being assembled (longer ones are cut) */
     size_t linelen;
