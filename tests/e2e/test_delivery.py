@@ -292,12 +292,15 @@ class Delivery(unittest.TestCase):
         nid = self.post("DeliveryDropInData")
         (raw, msg, meta), = self.wait_mails(1)
         self.assertIn("DeliveryDropInData", msg["Subject"])
-        log = self.d.log()
-        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
-                              r'attempt=1 result=transient .*reason="[^"]*session failed during '
-                              r'the end of the message: connection lost' % nid)
-        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
-                              r'attempt=2 result=delivered' % nid)
+        # The server has the message before the session ends and the
+        # attempt is logged: wait for the line.
+        delivered = re.compile(r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                               r'attempt=2 result=delivered' % nid)
+        wait_for(lambda: delivered.search(self.d.log()), 10, what="the second attempt's log line")
+        self.assertRegex(self.d.log(), r'msg="delivery attempt" id=%s receiver=oncall '
+                                       r'channel=email attempt=1 result=transient .*reason="[^"]*'
+                                       r'session failed during the end of the message: '
+                                       r'connection lost' % nid)
         time.sleep(1.5 * SLOW)
         self.assertEqual(len(self.mails()), 1)
         self.assertEqual(self.d.spool_files(), 0)

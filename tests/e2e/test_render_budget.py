@@ -245,8 +245,11 @@ class DeliveryFallback(unittest.TestCase):
                               r'attempt=1 result=permanent .*reason="the message cannot be '
                               r'rendered: template [^"]*boom-on-label.mustache: rendering stopped '
                               r'in partial \'boom\'' % re.escape(boom))
-        self.assertRegex(log, r'msg="delivery attempt" id=%s receiver=oncall channel=email '
-                              r'attempt=1 result=delivered .*role=fallback' % re.escape(boom))
+        # The server has the message before the session ends and the
+        # attempt is logged: wait for the line.
+        delivered = re.compile(r'msg="delivery attempt" id=%s receiver=oncall channel=email '
+                               r'attempt=1 result=delivered .*role=fallback' % re.escape(boom))
+        wait_for(lambda: delivered.search(d.log()), 10, what="the email attempt's log line")
         self.assertEqual(len(sends()), 1, "the WhatsApp sink was called for the failed render")
 
         # The worker is free and WhatsApp works for the next notification.
