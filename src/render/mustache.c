@@ -671,6 +671,11 @@ typedef struct {
     as_mstop_t stop;      /* set once: every level then returns at once */
     const char *where;    /* the innermost partial being rendered, or NULL */
     char stopped_in[128]; /* where was, when the render stopped */
+    /* The last list or map printed as JSON, and its text (owned): a
+     * template that prints one again and again (in a loop) prints it
+     * once; the context does not change during a render. */
+    const cJSON *json_of;
+    char *json;
 } as_mrender_t;
 
 static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, const as_mctx_t *ctx);
@@ -753,7 +758,7 @@ static void as_m_number(double d, char *buf, size_t size)
 
 static void as_m_put_value(as_mrender_t *r, const cJSON *v, int escape)
 {
-    char num[64], *json = NULL;
+    char num[64];
     const char *s;
     switch (v ? v->type & 0xff : cJSON_NULL) {
     case cJSON_String:
@@ -772,7 +777,12 @@ static void as_m_put_value(as_mrender_t *r, const cJSON *v, int escape)
         break;
     case cJSON_Array:
     case cJSON_Object:
-        s = json = cJSON_PrintUnformatted(v);
+        if (r->json_of != v) {
+            cJSON_free(r->json);
+            r->json = cJSON_PrintUnformatted(v);
+            r->json_of = r->json != NULL ? v : NULL;
+        }
+        s = r->json;
         break;
     default:
         return;
@@ -783,7 +793,6 @@ static void as_m_put_value(as_mrender_t *r, const cJSON *v, int escape)
         as_buf_html(r->out, s, strlen(s));
     else
         as_m_put(r->out, s, strlen(s));
-    cJSON_free(json);
 }
 
 static const cJSON *as_m_child(const cJSON *v, const char *key)
@@ -989,6 +998,7 @@ int as_mustache_render(const as_mustache_t *t, const cJSON *ctx, as_mustache_par
     as_buf_append(out, "", 0); /* out.data is a string even when nothing is written */
     r.start = out->len;
     as_m_nodes(&r, t, t->root, &root);
+    cJSON_free(r.json);
     char in[160] = "";
     if (r.stopped_in[0])
         snprintf(in, sizeof(in), " in partial '%s'", r.stopped_in);
