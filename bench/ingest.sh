@@ -4,6 +4,7 @@
 # every 200 it gives durable?
 #
 #   bench/ingest.sh                 # ALERTSINK=path/to/alertsink to choose the binary
+#   PROFILE=top.txt bench/ingest.sh # and the daemon's top 10 symbols (perf) in top.txt
 #
 # Both servers get the same load: wrk -t2 -c32 -d10s POSTing
 # tests/fixtures/alertmanager-0.25/firing-group-2.json.  alertsink runs with
@@ -168,7 +169,18 @@ run_wrk() { # name port duration [ids file]
 run_wrk nginx "$nport" "$DURATION"
 
 before=$(proc_sample "$apid")
+# PROFILE=FILE: perf samples the daemon (call graphs) during its run, and
+# its top 10 symbols go to FILE.
+if [ -n "${PROFILE:-}" ]; then
+    perf record -q -g -o "$dir/perf.data" -p "$apid" 2>/dev/null &
+    perf_pid=$!
+fi
 run_wrk alertsink "$aport" "$DURATION" "$dir/ids.txt"
+if [ -n "${PROFILE:-}" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+    { perf report -i "$dir/perf.data" --no-children --stdio -F overhead,sym 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | head -10 >"$PROFILE"; } || true
+fi
 t0=$(date +%s%N)
 drain_ms=-1
 for _ in $(seq 1 3000); do
