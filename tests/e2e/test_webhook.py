@@ -59,6 +59,8 @@ def flow(d):
     return "{" + ", ".join("%s: %s" % (k, json.dumps(v)) for k, v in d.items()) + "}"
 
 
+CHANNEL = "webhook"
+
 class Webhook(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="as-webhook-")
@@ -110,9 +112,6 @@ class Webhook(unittest.TestCase):
         r = self.d.post(ALERTS, alert(name, severity="critical"))
         self.assertEqual(r.status, 200, r)
         return r.json["id"]
-
-    def attempts(self, nid, channel="webhook"):
-        return [result for _, result in self.d.attempts(nid, channel)]
 
     def finish(self):
         log = self.d.log()
@@ -174,7 +173,7 @@ class Webhook(unittest.TestCase):
         self.assertEqual(r["body"], '{"text": "firing: HookTemplated (1) ünï"}\n')
         self.assertEqual(r["headers"]["content-type"], "application/vnd.chat+json")
         self.assertTrue(r["signature_ok"])  # over exactly these bytes
-        self.assertEqual(self.attempts(nid), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         self.finish()
 
     # --- failures ---------------------------------------------------------------------
@@ -189,7 +188,7 @@ class Webhook(unittest.TestCase):
         # The backoff alone would be about 1 s: Retry-After asks for 2.
         self.assertGreaterEqual(second["time"] - first["time"], 1.95)
         self.assertEqual(first["headers"]["x-alertsink-id"], second["headers"]["x-alertsink-id"])
-        self.assertEqual(self.attempts(nid), ["transient", "delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 2), ["transient", "delivered"])
         self.assertRegex(self.d.log(), r'result=transient status=503 .*reason="HTTP 503: '
                                        r'maintenance \(Retry-After 2 s\)"')
         self.finish()
@@ -200,7 +199,7 @@ class Webhook(unittest.TestCase):
         self.fake.control(hang={"seconds": 2 * t + 1})
         nid = self.post("HookHang")
         self.wait_hooks(1, timeout=20)
-        self.assertEqual(self.attempts(nid), ["transient", "delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 2), ["transient", "delivered"])
         self.assertRegex(self.d.log(), r'result=transient status=0 .*reason="[^"]*timed out')
         self.finish()
 
@@ -211,8 +210,8 @@ class Webhook(unittest.TestCase):
         wait_for(lambda: self.smtp.messages(), 20, what="the email")
         time.sleep(1.5 * SLOW)  # more than a backoff: the webhook must stay quiet
         self.assertEqual([r["status"] for r in self.hooks()], [422])
-        self.assertEqual(self.attempts(nid), ["permanent"])
-        self.assertEqual(self.attempts(nid, "email"), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["permanent"])
+        self.assertEqual(self.d.results(nid, "email", 1), ["delivered"])
         self.assertRegex(self.d.log(), r'channel=webhook attempt=1 result=permanent status=422 '
                                        r'.*reason="HTTP 422: unknown field \'foo\'"')
         self.finish()
@@ -222,7 +221,7 @@ class Webhook(unittest.TestCase):
         self.fake.control(fail=[{"status": 400, "message": "bad payload"}])
         nid = self.post("HookDead")
         wait_for(lambda: self.d.spool_files("dead"), 20, what="the notification in dead/")
-        self.assertEqual(self.attempts(nid), ["permanent"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["permanent"])
         self.assertEqual(len(self.hooks()), 1)
         self.finish()
 
@@ -236,7 +235,7 @@ class Webhook(unittest.TestCase):
         nid = self.post("HookTls")
         r, = self.wait_hooks(1)
         self.assertTrue(r["signature_ok"])
-        self.assertEqual(self.attempts(nid), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         self.finish()
 
     def test_https_without_the_ca_is_refused(self):
@@ -244,8 +243,7 @@ class Webhook(unittest.TestCase):
                os.path.join(PKI, "good.key"))
         self.start(fake_args=tls, scheme="https")
         nid = self.post("HookNoCa")
-        wait_for(lambda: self.attempts(nid), 20, what="an attempt")
-        self.assertEqual(self.attempts(nid)[0], "transient")
+        self.assertEqual(self.d.results(nid, CHANNEL, 1, 20)[0], "transient")
         self.assertRegex(self.d.log(), r'channel=webhook attempt=1 result=transient status=0 '
                                        r'.*reason="[^"]*TLS failed')
         self.assertEqual(self.hooks(), [])

@@ -53,6 +53,8 @@ def fake_args(*more):
             "--template", "alertsink_alert:en_US:3", "--template", "custom_alert:tr:2") + more
 
 
+CHANNEL = "whatsapp_cloud"
+
 class WhatsAppCloud(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="as-wacloud-")
@@ -113,8 +115,6 @@ class WhatsAppCloud(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return r.json["id"]
 
-    def attempts(self, nid, channel="whatsapp_cloud"):
-        return [result for _, result in self.d.attempts(nid, channel)]
 
     def finish(self):
         log = self.d.log()
@@ -184,7 +184,7 @@ class WhatsAppCloud(unittest.TestCase):
             # One line: the fake refuses new lines (132018).
             self.assertEqual(r["params"][2],
                              "🔥 CloudTemplated severity=critical: disk 95% full on /var.")
-        self.assertEqual(self.attempts(nid), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         self.finish()
 
     def test_template_message_with_configured_params(self):
@@ -204,12 +204,11 @@ class WhatsAppCloud(unittest.TestCase):
         self.start(args=("--window", R1))
         nid = self.post("CloudHalfWindow")
         self.wait_messages(1)
-        wait_for(lambda: self.attempts(nid), 10, what="the attempt")
         time.sleep(1.5 * SLOW)  # more than a backoff: nothing is retried
         got = sorted((r["to"], r["status"]) for r in self.messages())
         self.assertEqual(got, [(R1, 200), (R2, 400)])
         self.assertEqual(self.messages(400)[0]["answer"]["error"]["code"], 131047)
-        self.assertEqual(self.attempts(nid), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         log = self.d.log()
         self.assertRegex(log, r'level=warn msg="whatsapp_cloud recipients refused" id=%s '
                               r'receiver=oncall refused=1 recipients=2 reason="delivered to 1 of 2 '
@@ -222,8 +221,7 @@ class WhatsAppCloud(unittest.TestCase):
         self.fake.control(undeliverable=[R2])
         nid = self.post("CloudUndeliverable")
         self.wait_messages(1)
-        wait_for(lambda: self.attempts(nid), 10, what="the attempt")
-        self.assertEqual(self.attempts(nid), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         self.assertRegex(self.d.log(), r'to %s: the recipient cannot receive it .*131026' % R2)
         self.finish()
 
@@ -236,8 +234,8 @@ class WhatsAppCloud(unittest.TestCase):
         time.sleep(1.5 * SLOW)
         self.assertEqual(sorted((r["to"], r["status"]) for r in self.messages()),
                          [(R1, 400), (R2, 400)])
-        self.assertEqual(self.attempts(nid), ["permanent"])
-        self.assertEqual(self.attempts(nid, "email"), ["delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["permanent"])
+        self.assertEqual(self.d.results(nid, "email", 1), ["delivered"])
         self.finish()
 
     def test_expired_token_is_permanent_names_the_token_and_falls_back(self):
@@ -248,7 +246,7 @@ class WhatsAppCloud(unittest.TestCase):
         time.sleep(1.5 * SLOW)
         m = self.messages()
         self.assertEqual([(r["status"], r["answer"]["error"]["code"]) for r in m], [(401, 190)])
-        self.assertEqual(self.attempts(nid), ["permanent"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["permanent"])
         log = self.d.log()
         self.assertRegex(log, r'channel=whatsapp_cloud attempt=1 result=permanent status=401 .*'
                               r'reason="the access token \(whatsapp_cloud.token\) was refused, '
@@ -266,7 +264,7 @@ class WhatsAppCloud(unittest.TestCase):
         m = self.messages()
         self.assertEqual([r["status"] for r in m], [400, 400, 200, 200])
         self.assertGreaterEqual(m[2]["time"] - m[1]["time"], 1.95)
-        self.assertEqual(self.attempts(nid), ["transient", "delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 2), ["transient", "delivered"])
         self.assertRegex(self.d.log(), r'result=transient status=400 .*reason="to %s: rate limit '
                                        r'reached; Graph API error 130429' % R1)
         self.finish()
@@ -277,7 +275,7 @@ class WhatsAppCloud(unittest.TestCase):
         nid = self.post("Cloud500")
         self.wait_messages(2)
         self.assertEqual([r["status"] for r in self.messages()], [500, 500, 200, 200])
-        self.assertEqual(self.attempts(nid), ["transient", "delivered"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 2), ["transient", "delivered"])
         self.finish()
 
     # --- accounts ---------------------------------------------------------------------------

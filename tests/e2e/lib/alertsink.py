@@ -400,6 +400,15 @@ class Daemon:
             out.append((int(m.group(1)), m.group(2)))
         return out
 
+    def results(self, nid, channel, n=0, timeout=10):
+        """The results of notification nid's attempts on channel, once at
+        least n are logged (a server has a request before the daemon has
+        its answer and logs the attempt), or what there is after timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.attempts(nid, channel)) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [result for _, result in self.attempts(nid, channel)]
+
     def outbox_lines(self):
         try:
             with open(self.outbox, "rb") as f:
