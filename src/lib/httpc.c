@@ -280,6 +280,10 @@ int64_t as_httpc_parse_retry_after(const char *v, int64_t now_ms)
             return -1;
         ms = s > AS_HTTPC_RETRY_AFTER_MAX / 1000 ? AS_HTTPC_RETRY_AFTER_MAX : (int64_t)s * 1000;
     } else {
+        /* An HTTP date, read by libcurl: loaded here when no request of
+         * this process has loaded it yet. */
+        if (as_httpc_loaded() < 0)
+            return -1;
         time_t when = curl_getdate(v, NULL);
         if (when == (time_t)-1)
             return -1;

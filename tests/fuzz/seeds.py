@@ -468,6 +468,40 @@ def tz(s):
         s.add("posix-%d" % i, spec + "\n")
 
 
+def graph(s):
+    def err(code, msg, details=None, sub=None):
+        e = {"message": msg, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}
+        if details is not None:
+            e["error_data"] = {"messaging_product": "whatsapp", "details": details}
+        if sub is not None:
+            e["error_subcode"] = sub
+        return {"error": e}
+    answers = [
+        (200, {"messaging_product": "whatsapp", "contacts": [{"input": "905550000001",
+               "wa_id": "905550000001"}], "messages": [{"id": "wamid.HBgM"}]}),
+        (200, {"display_phone_number": "+90 555 000 00 00", "verified_name": "Alerts",
+               "quality_rating": "GREEN", "id": "106540352242922"}),
+        (401, err(190, "Error validating access token: Session has expired", sub=463)),
+        (400, err(131047, "Re-engagement message", "Message failed to send because more than "
+                  "24 hours have passed since the customer last replied to this number.")),
+        (400, err(131026, "Message undeliverable")),
+        (429, err(130429, "Rate limit hit", "Cloud API message throughput has been reached.")),
+        (400, err(131056, "(Business Account, Consumer Account) pair rate limit hit")),
+        (400, err(80007, "Rate limit issues")),
+        (503, err(2, "Service temporarily unavailable")),
+        (400, err(100, "Invalid parameter", "Param text['body'] must be at most 4096 chars")),
+        (500, None),
+        (200, {"error": "not an object"}),
+        (400, {"error": {"code": "190", "message": 7}}),
+    ]
+    for i, (st, body) in enumerate(answers):
+        text = json.dumps(body) if body is not None else "<html>Internal Server Error</html>"
+        s.add("answer-%02d-%d" % (i, st), "%s\n#@status %d\n%s" %
+              (text, st, "#@retry-after 30\n" if st in (429, 503) else ""))
+    s.add("text", "🔥 [FIRING:2] DiskFull\n\nsummary:\tdisk 95%     full\n" + "é" * 300)
+    s.add("empty", "")
+
+
 RE2_EXTRA = [
     "(?=a)a", "(a)\\1", "(?>a+)b", "a++", "(?R)", "(?(1)a|b)", "\\Qa.b\\E", "\\Qunclosed",
     "[[:alpha:]]+", "\\pL\\p{Greek}\\PN", "(?i)\\p{Lu}", "x{1001}", "((a*)*)*b", "(a|aa)*c",
@@ -494,6 +528,7 @@ HARNESSES = {
     "payload": payload, "config": config, "mustache": mustache, "matcher": matcher,
     "timeinterval": timeinterval, "formats": formats, "socketline": socketline, "mime": mime,
     "split": split, "wamessage": wamessage, "smtp": smtp, "tz": tz, "re2": re2,
+    "graph": graph,
 }
 
 

@@ -54,11 +54,12 @@ typedef struct as_graph_phone_s {
     char quality_rating[32]; /* GREEN, YELLOW, RED, UNKNOWN */
 } as_graph_phone_t;
 
-/* The body of a text message to one recipient (digits), malloc'd. */
+/* The body of a text message to one recipient (digits), printed by
+ * cJSON: freed with cJSON_free(). */
 char *as_graph_text_json(const char *to, const char *text);
 /* The body of a template message: name, language code, and one text
  * parameter of the body component per entry of params (as given: see
- * as_graph_param()).  Malloc'd. */
+ * as_graph_param()).  Freed with cJSON_free(). */
 char *as_graph_template_json(const char *to, const char *name, const char *language,
                              char *const *params, size_t nparams);
 /* A rendered template parameter as the Graph API takes it: one line (Meta
