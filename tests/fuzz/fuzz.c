@@ -335,6 +335,17 @@ as_cycle_t *fz_cycle(const char *yaml)
     return c;
 }
 
+void fz_http_answer(const fz_input_t *in, as_httpc_resp_t *resp)
+{
+    const fz_part_t *st = fz_input_get(in, "status"), *ra = fz_input_get(in, "retry-after");
+    memset(resp, 0, sizeof(*resp));
+    resp->status = st ? strtol(st->arg, NULL, 10) : 200;
+    resp->retry_after_ms = ra ? as_httpc_parse_retry_after(ra->arg, FZ_NOW_MS) : -1;
+    as_buf_append(&resp->body, in->parts[0].data, in->parts[0].len);
+    if (resp->retry_after_ms < -1 || resp->retry_after_ms > AS_HTTPC_RETRY_AFTER_MAX)
+        fz_fail("Retry-After '%s' read as %lld ms", ra->arg, (long long)resp->retry_after_ms);
+}
+
 void fz_render_channels(const as_cycle_t *c, const char *receiver, const cJSON *ctx)
 {
     const as_config_t *cfg = c->cfg;

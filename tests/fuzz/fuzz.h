@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf/cycle.h"
+#include "lib/httpc.h"
 
 /* libFuzzer's entry points, defined by each harness. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -96,6 +97,15 @@ as_cycle_t *fz_cycle(const char *yaml);
 /* Render every channel of receiver (by name) with ctx, as a delivery
  * does; a render that stops must say why. */
 void fz_render_channels(const as_cycle_t *c, const char *receiver, const cJSON *ctx);
+
+/* 2026-11-24 13:46:31 UTC, the fixtures' time: "now" for what reads one. */
+#define FZ_NOW_MS 1795527991000LL
+
+/* An HTTP answer from an input: its body is the input's, "#@status N" its
+ * status (200 when absent), "#@retry-after VALUE" its Retry-After header,
+ * read as the HTTP client reads it at FZ_NOW_MS (which must give -1 or
+ * 0 to a year).  Free resp->body with as_buf_free(). */
+void fz_http_answer(const fz_input_t *in, as_httpc_resp_t *resp);
 
 /* Abort with a message: a harness found the code breaking a promise its
  * header makes (libFuzzer records the input as a crash). */

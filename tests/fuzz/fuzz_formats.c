@@ -25,9 +25,6 @@
 
 #define FZ_MAX_LABELS 8
 
-/* 2026-11-24 13:46:31 UTC */
-#define FZ_NOW_MS 1795527991000LL
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fz_quiet();

@@ -24,13 +24,9 @@
 
 #include "alertsink/json.h"
 #include "fuzz.h"
-#include "lib/httpc.h"
 #include "lib/json.h"
 #include "sinks/webhook/webhook.h"
 #include "sinks/whatsapp_cloud/graph.h"
-
-/* 2026-11-24 13:46:31 UTC, the fixtures' time. */
-#define FZ_NOW_MS 1795527991000LL
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -112,12 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_input_t in;
     fz_input_split(&in, data, size);
-    const fz_part_t *st = fz_input_get(&in, "status"), *ra = fz_input_get(&in, "retry-after");
-    as_httpc_resp_t resp = {
-        .status = st ? strtol(st->arg, NULL, 10) : 200,
-        .retry_after_ms = ra ? as_httpc_parse_retry_after(ra->arg, FZ_NOW_MS) : -1,
-    };
-    as_buf_append(&resp.body, in.parts[0].data, in.parts[0].len);
+    as_httpc_resp_t resp;
+    fz_http_answer(&in, &resp);
 
     fz_graph_answer(&resp);
     fz_webhook_answer(&resp);

@@ -58,9 +58,6 @@ static const char fz_config[] =
     "      receiver: pager\n"
     "      continue: true\n";
 
-/* 2026-11-24 13:46:31 UTC, the fixtures' time. */
-#define FZ_NOW_MS 1795527991000LL
-
 static as_cycle_t *fz_c;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

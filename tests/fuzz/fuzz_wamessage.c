@@ -19,11 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "lib/httpc.h"
 #include "sinks/whatsapp/wamessage.h"
-
-/* 2026-11-24 13:46:31 UTC, the fixtures' time. */
-#define FZ_NOW_MS 1795527991000LL
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -67,14 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const unsigned flags[] = {0, AS_WA_NO_AUTH, AS_WA_STATUS_FALSE_OK};
     fz_input_t in;
     fz_input_split(&in, data, size);
-    const fz_part_t *st = fz_input_get(&in, "status"), *ra = fz_input_get(&in, "retry-after");
-    as_httpc_resp_t resp = {
-        .status = st ? strtol(st->arg, NULL, 10) : 200,
-        .retry_after_ms = ra ? as_httpc_parse_retry_after(ra->arg, FZ_NOW_MS) : -1,
-    };
-    as_buf_append(&resp.body, in.parts[0].data, in.parts[0].len);
-    if (resp.retry_after_ms < -1 || resp.retry_after_ms > AS_HTTPC_RETRY_AFTER_MAX)
-        fz_fail("Retry-After '%s' read as %lld ms", ra->arg, (long long)resp.retry_after_ms);
+    as_httpc_resp_t resp;
+    fz_http_answer(&in, &resp);
 
     for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
         cJSON *ans = NULL;
