@@ -83,6 +83,18 @@ int main(int argc, char **argv)
      * tenth of the daemon's private memory at rest). */
     mallopt(M_ARENA_MAX, 1);
     as_config_advice(as_cli_advice);
+    /* `-c FILE CMD ...` (or -cFILE) runs as `CMD -c FILE ...`: the
+     * configuration may be named before or after a subcommand. */
+    char *av[argc + 1];
+    int cn = argc > 1 && strncmp(argv[1], "-c", 2) == 0 ? (argv[1][2] != '\0' ? 1 : 2) : 0;
+    if (cn > 0 && argc > cn + 1 && argv[cn + 1][0] != '-') {
+        av[0] = argv[0];
+        av[1] = argv[cn + 1];
+        memcpy(av + 2, argv + 1, (size_t)cn * sizeof(*av));
+        memcpy(av + 2 + cn, argv + cn + 2, (size_t)(argc - cn - 2) * sizeof(*av));
+        av[argc] = NULL;
+        argv = av;
+    }
     if (argc > 1 && argv[1][0] != '-') {
         if (strcmp(argv[1], "help") == 0)
             return as_help(argc - 1, argv + 1);

@@ -158,7 +158,8 @@ int as_cli_ready(int argc, char **argv)
         return as_cli_usage_error("alertsink ready", as_ready_usage, "unexpected argument '%s'",
                                   argv[optind]);
 
-    as_config_t *cfg = as_cli_config("alertsink ready", path);
+    /* It sends nothing: secrets need not be set where a probe runs. */
+    as_config_t *cfg = as_cli_config_flags("alertsink ready", path, AS_LOAD_NO_SEND | AS_CLI_QUIET);
     if (cfg == NULL)
         return AS_EXIT_USAGE;
     char msg[1024];

@@ -150,6 +150,12 @@ check "routes with no secrets set" 0 $?
 [ "$(tr '\n' ' ' <"$tmp/out")" = "audit dba " ] && echo "ok: routes answers" ||
     { echo "FAIL: routes: $(cat "$tmp/out")"; fails=$((fails + 1)); }
 contains "routes: unset variable is a warning" "$tmp/err" "warning: environment variable 'WAMESSAGE_PASSWORD' is not set"
+# -c before the subcommand is the same as after it (-c FILE and -cFILE).
+"$ALERTSINK" -c "$AS_SOURCE_DIR/rules/example.yaml" routes severity=critical team=db >"$tmp/out-pre" 2>"$tmp/err"
+check "routes with -c before it" 0 $?
+same "-c FILE before routes prints what -c after it does" "$tmp/out" "$tmp/out-pre"
+"$ALERTSINK" -c"$AS_SOURCE_DIR/rules/example.yaml" routes severity=critical team=db >"$tmp/out-pre" 2>"$tmp/err"
+same "-cFILE before routes too" "$tmp/out" "$tmp/out-pre"
 cat >"$tmp/files.yaml" <<YAML
 spool: {dir: $tmp/spool}
 http: {bearer_token_file: $tmp/nonexistent-token}
@@ -177,5 +183,6 @@ check "--no-env without -t" 2 $?
 contains "--no-env without -t says why" "$tmp/err" "--no-env goes with -t or -T"
 ( cd "$AS_SOURCE_DIR" && "$ALERTSINK" -t --no-env -c rules/example.yaml ) 2>"$tmp/err"
 check "example.yaml -t --no-env" 0 $?
+
 
 finish

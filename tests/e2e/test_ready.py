@@ -66,6 +66,18 @@ class Ready(unittest.TestCase):
             self.assertRegex(err, r"^alertsink ready: not ready: GET "
                              r"http://127\.0\.0\.1:%d/healthz: cannot connect" % d.port)
 
+    def test_secrets_need_not_be_set(self):
+        # A probe sends nothing: a secret its environment lacks is no error.
+        with Daemon(unix=False) as d:
+            conf = os.path.join(d.dir, "with-secret.yaml")
+            with open(d.config) as f, open(conf, "w") as g:
+                g.write(f.read() + '\nsmtp: {host: 127.0.0.1, from: a@example.org, '
+                        'username: u, password: "${AS_READY_NO_SUCH_VAR}"}\n')
+            rc, out, err = ready(conf)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(out, "http://127.0.0.1:%d/healthz: ok\n" % d.port)
+            self.assertEqual(err, "")
+
     def test_spool_full_is_not_ready(self):
         # A 10 KiB notification that cannot be delivered (the file sink's
         # directory is missing) stays in the spool; restarted with
