@@ -12,6 +12,7 @@
  *    "error":".."}},"errors":[..],"digest":true,"members":[ids],
  *    "payload":{..}}
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -293,9 +294,9 @@ static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err)
     as_str_copy(n->id, sizeof(n->id), id);
     as_str_copy(n->record, sizeof(n->record),
                 n->routed && as_json_str(o, "record") ? as_json_str(o, "record") : id);
-    n->index = (int)as_json_num(o, "index", 0);
-    n->accepted_ms = (int64_t)as_json_num(o, "t", 0);
-    n->due_ms = (int64_t)as_json_num(o, "due", 0);
+    n->index = (int)as_json_int(o, "index", 0, 0, INT_MAX);
+    n->accepted_ms = as_json_int(o, "t", 0, 0, AS_JSON_MS_MAX);
+    n->due_ms = as_json_int(o, "due", 0, 0, AS_JSON_MS_MAX);
     n->input = as_dup_str(n, o, "input");
     n->receiver = as_dup_str(n, o, "receiver");
     n->grouped = as_json_bool(o, "grouped", 0) != 0;
@@ -310,11 +311,11 @@ static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err)
         for (int s = 0; st && s < 4; s++)
             if (strcmp(st, as_ch_state_names[s]) == 0)
                 ch->state = (as_ch_state_t)s;
-        ch->attempts = (int)as_json_num(c, "attempts", 0);
-        ch->next_ms = (int64_t)as_json_num(c, "next", 0);
+        ch->attempts = (int)as_json_int(c, "attempts", 0, 0, INT_MAX);
+        ch->next_ms = as_json_int(c, "next", 0, 0, AS_JSON_MS_MAX);
         ch->in_doubt = as_json_bool(c, "in_doubt", 0);
         ch->unavailable = as_json_bool(c, "unavailable", 0);
-        ch->gave_up_ms = (int64_t)as_json_num(c, "gave_up", 0);
+        ch->gave_up_ms = as_json_int(c, "gave_up", 0, 0, AS_JSON_MS_MAX);
         {
             const char *e = as_json_str(c, "error");
             ch->error = e ? as_xstrdup(e) : NULL;

@@ -303,6 +303,14 @@ double as_json_num(const cJSON *obj, const char *key, double dflt)
     return cJSON_IsNumber(it) ? it->valuedouble : dflt;
 }
 
+int64_t as_json_int(const cJSON *obj, const char *key, int64_t dflt, int64_t min, int64_t max)
+{
+    const cJSON *it = as_json_get(obj, key);
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= (double)min && it->valuedouble <= (double)max))
+        return dflt;
+    return (int64_t)it->valuedouble;
+}
+
 int as_json_bool(const cJSON *obj, const char *key, int dflt)
 {
     const cJSON *it = as_json_get(obj, key);
