@@ -30,6 +30,11 @@ AS_API const cJSON *as_json_obj(const cJSON *obj, const char *key);
 AS_API const cJSON *as_json_arr(const cJSON *obj, const char *key);
 AS_API double as_json_num(const cJSON *obj, const char *key, double dflt);
 AS_API int as_json_bool(const cJSON *obj, const char *key, int dflt);
+/* A number within [min, max] (|bounds| at most 2^62), cut to an integer;
+ * dflt when absent, not a number or out of range (casting such a double
+ * would be undefined). */
+AS_API int64_t as_json_int(const cJSON *obj, const char *key, int64_t dflt, int64_t min,
+                           int64_t max);
 
 /* Make item (which obj then owns) the member key of obj: in place of the
  * one of that name (compared case-sensitively), else added at the end. */

@@ -70,6 +70,12 @@ int as_cli_ready_check(const as_config_t *cfg, int64_t timeout_ms, char *msg, si
  * with opts (may be NULL).  NULL with err when it is rejected. */
 cJSON *as_cli_input(const char *who, char *const *words, size_t nwords, const char *path,
                     as_format_t format, const as_payload_opts_t *opts, int *grouped, as_err_t *err);
+/* The words of a command line's MESSAGE joined by single spaces, into b. */
+void as_cli_words(as_buf_t *b, char *const *words, size_t nwords);
+/* The record that stdin's payload (grouped as read) makes for receiver
+ * (NULL: the route decides), as a request's record: a new id, accepted
+ * now, input "stdin"; its memory takes the payload over. */
+as_note_t *as_cli_record(cJSON *payload, int grouped, const char *receiver);
 /* Print note n's messages (preview.c): for each channel of its receiver's
  * chain "== RECEIVER CHANNEL ==", "Subject: ..." when the channel has one,
  * then the text (or its parts), rendered as a delivery renders it.  out

@@ -11,12 +11,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alertsink/clock.h"
 #include "alertsink/mem.h"
 #include "cli/cli.h"
+#include "queue/spool.h"
 
 extern char **environ;
 
 #define AS_INPUT_MAX (16u << 20) /* bytes of stdin or a file */
+
+void as_cli_words(as_buf_t *b, char *const *words, size_t nwords)
+{
+    for (size_t i = 0; i < nwords; i++) {
+        if (i > 0)
+            as_buf_putc(b, ' ');
+        as_buf_puts(b, words[i]);
+    }
+}
+
+as_note_t *as_cli_record(cJSON *payload, int grouped, const char *receiver)
+{
+    as_mem_t *mem = as_mem_new(NULL, payload); /* the record's: its notes share it */
+    as_note_t *rec = as_note_new(mem);
+    as_mem_unref(mem);
+    as_spool_id(rec->id);
+    memcpy(rec->record, rec->id, sizeof(rec->record));
+    rec->accepted_ms = as_now_ms();
+    rec->input = as_note_str(rec, "stdin");
+    rec->receiver = as_note_str(rec, receiver);
+    rec->grouped = grouped != 0;
+    rec->payload = payload;
+    return rec;
+}
 
 cJSON *as_cli_input(const char *who, char *const *words, size_t nwords, const char *path,
                     as_format_t format, const as_payload_opts_t *opts, int *grouped, as_err_t *err)
@@ -25,11 +51,7 @@ cJSON *as_cli_input(const char *who, char *const *words, size_t nwords, const ch
     *grouped = 0;
     if (nwords > 0) {
         as_buf_t text = AS_BUF_INIT;
-        for (size_t i = 0; i < nwords; i++) {
-            if (i > 0)
-                as_buf_putc(&text, ' ');
-            as_buf_puts(&text, words[i]);
-        }
+        as_cli_words(&text, words, nwords);
         cJSON *p = as_format_read(format, text.data, text.len, environ, opts, &used, grouped, err);
         as_buf_free(&text);
         return p;

@@ -28,7 +28,6 @@
 #include "deliver/chain.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "queue/spool.h"
 #include "queue/worker.h"
 #include "render/template.h"
 
@@ -132,18 +131,7 @@ int as_cli_messages(FILE *out, cJSON *json, as_cycle_t *c, const as_note_t *n, c
 int as_cli_render_input(as_cycle_t *c, cJSON *payload, int grouped, const char *receiver,
                         const char *who)
 {
-    /* The record's memory (a pool, which its notes share) takes the
-     * payload over, as a request's does. */
-    as_mem_t *mem = as_mem_new(NULL, payload);
-    as_note_t *rec = as_note_new(mem);
-    as_mem_unref(mem);
-    as_spool_id(rec->id);
-    memcpy(rec->record, rec->id, sizeof(rec->record));
-    rec->accepted_ms = as_now_ms();
-    rec->input = as_note_str(rec, "stdin");
-    rec->receiver = as_note_str(rec, receiver);
-    rec->grouped = grouped != 0;
-    rec->payload = payload;
+    as_note_t *rec = as_cli_record(payload, grouped, receiver);
     as_note_t **notes;
     size_t count = as_worker_route(c, rec, &notes);
     as_note_free(rec);

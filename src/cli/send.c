@@ -45,7 +45,6 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "queue/engine.h"
-#include "queue/spool.h"
 
 static const char as_send_usage[] =
     "usage: alertsink send [OPTIONS] [MESSAGE...]\n"
@@ -292,16 +291,7 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     as_send_report_t report = {NULL, 0};
     as_engine_on_attempt(as_send_report, &report);
 
-    as_mem_t *mem = as_mem_new(NULL, payload); /* the record's; the payload is on the heap */
-    as_note_t *rec = as_note_new(mem);
-    as_mem_unref(mem);
-    as_spool_id(rec->id);
-    memcpy(rec->record, rec->id, sizeof(rec->record));
-    rec->accepted_ms = as_now_ms();
-    rec->input = as_note_str(rec, "stdin");
-    rec->receiver = as_note_str(rec, o->receiver);
-    rec->grouped = grouped != 0;
-    rec->payload = payload;
+    as_note_t *rec = as_cli_record(payload, grouped, o->receiver);
     int lockfd;
     as_err_t werr;
     int spooled = as_engine_oneshot_accept(rec, &lockfd, &werr) == 0;

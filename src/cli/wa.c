@@ -470,11 +470,7 @@ static int as_wa_check_send(as_wa_args_t *a, char **words, int nwords)
     }
     if (nwords > 0) {
         as_buf_t b = AS_BUF_INIT;
-        for (int i = 0; i < nwords; i++) {
-            if (i > 0)
-                as_buf_putc(&b, ' ');
-            as_buf_puts(&b, words[i]);
-        }
+        as_cli_words(&b, words, (size_t)nwords);
         send->message = as_buf_steal(&b);
     } else {
         send->message = as_wa_read_stdin();

@@ -22,11 +22,9 @@ as_pool_t *as_json_use_pool(as_pool_t *pool);
  * otherwise. */
 cJSON *as_json_ref(const cJSON *item);
 
-/* A member that is a number within [min, max] (max at most 2^62), cut
- * to an integer; dflt when it is missing, not a number or out of range
- * (a cast of such a double would be undefined). */
-#define AS_JSON_MS_MAX (1LL << 52) /* an instant in ms, past any real one */
-int64_t as_json_int(const cJSON *obj, const char *key, int64_t dflt, int64_t min, int64_t max);
+/* An instant in ms, past any real one: the bound of as_json_int() for
+ * the spool's times. */
+#define AS_JSON_MS_MAX (1LL << 52)
 
 /* as_json_parse(), also saying (*ctl = 1) whether a string held a raw
  * control character, which the text cannot be stored on one line with. */

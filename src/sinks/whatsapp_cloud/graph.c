@@ -144,8 +144,7 @@ long as_graph_classify(long status, const as_buf_t *body, int64_t retry_after_ms
     cJSON *ans = body->len > 0 ? as_json_parse(body->data, body->len, &err) : NULL;
     const cJSON *e = as_json_obj(ans, "error");
     /* Meta's codes are small integers; anything else is no code. */
-    double dcode = e != NULL ? as_json_num(e, "code", 0) : 0;
-    long code = dcode >= 1 && dcode <= 1e9 ? (long)dcode : 0;
+    long code = (long)as_json_int(e, "code", 0, 1, 1000000000);
     const char *msg = as_json_str(e, "message");
     const char *details = as_json_str(as_json_obj(e, "error_data"), "details");
 
