@@ -33,6 +33,9 @@ AS_API void as_buf_html(as_buf_t *b, const char *s, size_t len);
 /* Append s[0..len) as a JSON string literal, quotes included, escaped as
  * cJSON prints strings: the one way alertsink writes JSON text by hand. */
 AS_API void as_buf_json(as_buf_t *b, const char *s, size_t len);
+/* The same without the quotes: s escaped for the inside of a JSON string
+ * (a webhook template's {{x}}, see sink.h's AS_ESCAPE_JSON). */
+AS_API void as_buf_json_chars(as_buf_t *b, const char *s, size_t len);
 /* src into dst[0..size), cut short to fit and always NUL-terminated
  * (size > 0): the one bounded string copy.  Returns the length copied. */
 AS_API size_t as_str_copy(char *dst, size_t size, const char *src);

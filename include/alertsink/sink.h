@@ -99,6 +99,14 @@ typedef struct as_channel_conf_s {
 enum {
     AS_SINK_HTML = 1 << 0,    /* render an HTML part too */
     AS_SINK_SUBJECT = 1 << 1, /* render a subject line */
+    AS_SINK_JSON = 1 << 2,    /* the text is JSON: {{x}} is escaped as inside a JSON string */
+};
+
+/* How a render escapes {{x}}; {{{x}}} and {{& x}} are never escaped. */
+enum {
+    AS_ESCAPE_NONE = 0, /* plain text: WhatsApp, an email's text part, a subject */
+    AS_ESCAPE_HTML = 1, /* & < > " ' as entities: an email's HTML part, the spec's default */
+    AS_ESCAPE_JSON = 2, /* " \ and control characters as in a JSON string, quotes not added */
 };
 
 /* A template a module ships: used when templates.dir has no NAME.mustache
@@ -115,9 +123,10 @@ typedef struct as_template_s as_template_t;
 AS_API as_template_t *as_template_compile(const char *src, const char *where, as_err_t *err);
 AS_API void as_template_free(as_template_t *t);
 /* Render t with n's context (partials from templates.dir and the modules'
- * templates).  escape_html: {{x}} is HTML-escaped.  A malloc'd string, or
- * NULL with err when the template cannot finish (a runaway recursion). */
-AS_API char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape_html,
+ * templates).  escape: how {{x}} is escaped, an AS_ESCAPE_ value.  A
+ * malloc'd string, or NULL with err when the template cannot finish (a
+ * runaway recursion). */
+AS_API char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape,
                                 as_err_t *err);
 
 #endif /* ALERTSINK_SINK_H */

@@ -67,6 +67,7 @@ static void as_cycle_templates(as_conf_t *cf, as_cycle_t *c)
             if (name == NULL)
                 continue; /* the sink renders nothing: it sends the data itself */
             t->text = as_cycle_tpl(cf, c, at, name, 1);
+            t->text_escape = mod->flags & AS_SINK_JSON ? AS_ESCAPE_JSON : AS_ESCAPE_NONE;
             if (mod->flags & AS_SINK_HTML)
                 t->html = as_tpl_lib_get_html(c->tpl, name);
             if (!(mod->flags & AS_SINK_SUBJECT))

@@ -95,13 +95,20 @@ void as_buf_html(as_buf_t *b, const char *s, size_t len)
 
 void as_buf_json(as_buf_t *b, const char *s, size_t len)
 {
+    as_buf_reserve(b, len + 2);
+    b->data[b->len++] = '"';
+    as_buf_json_chars(b, s, len);
+    as_buf_putc(b, '"');
+}
+
+void as_buf_json_chars(as_buf_t *b, const char *s, size_t len)
+{
     /* As cJSON prints strings: the two that must be escaped, the short
      * forms of \b \f \n \r \t, \u00XX for other control characters,
      * everything else (UTF-8 included) as it is. */
     static const char hex[] = "0123456789abcdef";
     const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-    as_buf_reserve(b, len + 2);
-    b->data[b->len++] = '"';
+    as_buf_reserve(b, len);
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
         /* Eight plain bytes at a time (no quote, backslash or control). */
@@ -152,7 +159,6 @@ void as_buf_json(as_buf_t *b, const char *s, size_t len)
         as_buf_append(b, e, n);
     }
     as_buf_append(b, s + start, len - start);
-    as_buf_putc(b, '"');
 }
 
 size_t as_str_copy(char *dst, size_t size, const char *src)

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "alertsink/mem.h"
+#include "alertsink/sink.h"
 #include "render/mustache.h"
 
 enum {
@@ -789,8 +790,10 @@ static void as_m_put_value(as_mrender_t *r, const cJSON *v, int escape)
     }
     if (s == NULL)
         return;
-    if (escape)
+    if (escape == AS_ESCAPE_HTML)
         as_buf_html(r->out, s, strlen(s));
+    else if (escape == AS_ESCAPE_JSON)
+        as_buf_json_chars(r->out, s, strlen(s));
     else
         as_m_put(r->out, s, strlen(s));
 }
@@ -957,7 +960,8 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
         case AS_MN_VAR:
         case AS_MN_RAW:
             as_m_flush(r);
-            as_m_put_value(r, as_m_lookup(ctx, s, n->nparts), n->type == AS_MN_VAR && r->escape);
+            as_m_put_value(r, as_m_lookup(ctx, s, n->nparts),
+                           n->type == AS_MN_VAR ? r->escape : AS_ESCAPE_NONE);
             break;
         case AS_MN_SECTION:
             if (!(n->flags & AS_MN_STANDALONE))
@@ -991,9 +995,9 @@ static void as_m_nodes(as_mrender_t *r, const as_mustache_t *t, uint32_t i, cons
 }
 
 int as_mustache_render(const as_mustache_t *t, const cJSON *ctx, as_mustache_partial_pt partial,
-                       void *data, int escape_html, as_buf_t *out, as_err_t *err)
+                       void *data, int escape, as_buf_t *out, as_err_t *err)
 {
-    as_mrender_t r = {.out = out, .partial = partial, .data = data, .escape = escape_html != 0};
+    as_mrender_t r = {.out = out, .partial = partial, .data = data, .escape = escape};
     as_mctx_t root = {ctx, NULL};
     as_buf_append(out, "", 0); /* out.data is a string even when nothing is written */
     r.start = out->len;

@@ -76,13 +76,14 @@ void as_mustache_free(as_mustache_t *t);
 /* The name t was compiled with (a file's path, a built-in's name). */
 const char *as_mustache_name(const as_mustache_t *t);
 
-/* Render into out (appending).  escape_html: {{x}} is HTML-escaped (the
- * spec's behaviour); 0 turns escaping off for plain-text channels.
+/* Render into out (appending).  escape: how {{x}} is escaped, an
+ * AS_ESCAPE_ value of alertsink/sink.h: HTML is the spec's behaviour, NONE
+ * is for plain-text channels, JSON for a text that is JSON (a webhook's).
  * Returns 0, or -1 when the render stopped before its end: partials nested
  * deeper than AS_MUSTACHE_MAX_PARTIALS, or the budget above spent.  Then
  * err (may be NULL) says which, naming the partial being rendered, and out
  * holds a truncated text that the caller must not use as the message. */
 int as_mustache_render(const as_mustache_t *t, const cJSON *ctx, as_mustache_partial_pt partial,
-                       void *data, int escape_html, as_buf_t *out, as_err_t *err);
+                       void *data, int escape, as_buf_t *out, as_err_t *err);
 
 #endif

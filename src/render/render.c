@@ -27,11 +27,11 @@ static void as_fold_line(char *s)
 
 /* One template into pool: rendered into this thread's buffer, then copied. */
 static char *as_render_one(as_pool_t *pool, const as_tpl_lib_t *lib, const as_mustache_t *t,
-                           const cJSON *ctx, int escape_html, as_err_t *err)
+                           const cJSON *ctx, int escape, as_err_t *err)
 {
     as_buf_t *buf = as_tls_buf(AS_TLS_RENDER);
     char *s = NULL;
-    if (as_tpl_render_into(lib, t, ctx, escape_html, buf, err) == 0)
+    if (as_tpl_render_into(lib, t, ctx, escape, buf, err) == 0)
         s = as_pstrndup(pool, buf->data ? buf->data : "", buf->len);
     as_tls_done(buf);
     return s;
@@ -41,10 +41,12 @@ int as_render_message(as_pool_t *pool, const as_tpl_lib_t *lib, const as_chan_tp
                       int64_t max_length, const cJSON *ctx, as_rendered_t *out, as_err_t *err)
 {
     memset(out, 0, sizeof(*out));
-    if ((t->text != NULL && (out->text = as_render_one(pool, lib, t->text, ctx, 0, err)) == NULL) ||
-        (t->html != NULL && (out->html = as_render_one(pool, lib, t->html, ctx, 1, err)) == NULL) ||
+    if ((t->text != NULL &&
+         (out->text = as_render_one(pool, lib, t->text, ctx, t->text_escape, err)) == NULL) ||
+        (t->html != NULL &&
+         (out->html = as_render_one(pool, lib, t->html, ctx, AS_ESCAPE_HTML, err)) == NULL) ||
         (t->subject != NULL &&
-         (out->subject = as_render_one(pool, lib, t->subject, ctx, 0, err)) == NULL)) {
+         (out->subject = as_render_one(pool, lib, t->subject, ctx, AS_ESCAPE_NONE, err)) == NULL)) {
         memset(out, 0, sizeof(*out));
         return -1;
     }

@@ -19,6 +19,7 @@ typedef struct as_chan_tpl_s {
     const as_mustache_t *text;    /* NULL: the sink renders nothing (no template) */
     const as_mustache_t *html;    /* AS_SINK_HTML: NAME.html, may be NULL */
     const as_mustache_t *subject; /* AS_SINK_SUBJECT: inline or NAME.subject */
+    int text_escape;              /* AS_ESCAPE_JSON for AS_SINK_JSON, else NONE */
 } as_chan_tpl_t;
 
 typedef struct as_rendered_s {

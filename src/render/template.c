@@ -189,19 +189,19 @@ static const as_mustache_t *as_tpl_partial(void *data, const char *name)
 }
 
 int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                       int escape_html, as_buf_t *out, as_err_t *err)
+                       int escape, as_buf_t *out, as_err_t *err)
 {
     as_err_t why;
-    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape_html, out, &why) < 0)
+    if (as_mustache_render(t, ctx, as_tpl_partial, (void *)lib, escape, out, &why) < 0)
         return as_err_set(err, "template %s: %s", as_mustache_name(t), why.msg);
     return 0;
 }
 
-char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                    int escape_html, as_err_t *err)
+char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx, int escape,
+                    as_err_t *err)
 {
     as_buf_t out = AS_BUF_INIT;
-    if (as_tpl_render_into(lib, t, ctx, escape_html, &out, err) < 0) {
+    if (as_tpl_render_into(lib, t, ctx, escape, &out, err) < 0) {
         /* What rendered before the stop is cut short: not a message to send. */
         as_buf_free(&out);
         return NULL;
@@ -225,10 +225,10 @@ void as_template_free(as_template_t *t)
     as_mustache_free((as_mustache_t *)t);
 }
 
-char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape_html,
+char *as_template_render(const as_template_t *t, const as_notification_t *n, int escape,
                          as_err_t *err)
 {
-    return as_tpl_render(n->core, (const as_mustache_t *)t, n->context, escape_html, err);
+    return as_tpl_render(n->core, (const as_mustache_t *)t, n->context, escape, err);
 }
 
 /* ---------------------------------------------------------------------- */

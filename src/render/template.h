@@ -80,19 +80,19 @@ void as_tpl_duration(long long seconds, char *buf, size_t len);
  * cJSON_Delete(). */
 cJSON *as_tpl_sample(void);
 
-/* Render t with ctx, partials from lib (may be NULL); escape_html: {{x}}
- * is HTML-escaped.
+/* Render t with ctx, partials from lib (may be NULL); escape: how {{x}}
+ * is escaped (AS_ESCAPE_, alertsink/sink.h).
  * Returns a malloc'd string, or NULL when the render stopped before its
  * end (partials nested too deep, or the budget of mustache.h spent: a
  * template whose partials include each other without end), with err
  * saying "template NAME: why" (NAME: the file's path, or the built-in's
  * name). */
-char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                    int escape_html, as_err_t *err);
+char *as_tpl_render(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx, int escape,
+                    as_err_t *err);
 /* The same, appended to out: 0, or -1 with err (out then holds what was
  * rendered before the stop, which is not a message to send). */
 int as_tpl_render_into(const as_tpl_lib_t *lib, const as_mustache_t *t, const cJSON *ctx,
-                       int escape_html, as_buf_t *out, as_err_t *err);
+                       int escape, as_buf_t *out, as_err_t *err);
 
 /*
  * Split text longer than max bytes into numbered parts, each at most max

@@ -176,6 +176,30 @@ class Webhook(unittest.TestCase):
         self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
         self.finish()
 
+    def test_template_values_are_json_escaped(self):
+        # {{x}} in a webhook template is escaped for the inside of a JSON
+        # string: a quote, a backslash or a newline in a label does not
+        # break the JSON the template writes; {{{x}}} inserts JSON as is.
+        tdir = os.path.join(self.tmp, "templates")
+        os.makedirs(tdir)
+        with open(os.path.join(tdir, "chat.mustache"), "w") as f:
+            f.write('{"text": "{{title}}: {{#alerts}}{{annotations.summary}}{{/alerts}}", '
+                    '"labels": {{{commonLabels}}}}\n')
+        self.start(hook={"template": "chat"}, extra="templates: {dir: %s}\n" % json.dumps(tdir))
+        summary = 'disk "/var" at 99%\\ full\nnow\t\u00e9'
+        a = alert('Quote"d', path='C:\\tmp "x"')
+        a["annotations"]["summary"] = summary
+        r = self.d.post(ALERTS, a)
+        self.assertEqual(r.status, 200, r)
+        nid = r.json["id"]
+        got, = self.wait_hooks(1)
+        body = json.loads(got["body"])  # valid JSON, whatever the labels held
+        self.assertEqual(body["text"], 'Quote"d: ' + summary)
+        self.assertEqual(body["labels"]["path"], 'C:\\tmp "x"')
+        self.assertTrue(got["signature_ok"])
+        self.assertEqual(self.d.results(nid, CHANNEL, 1), ["delivered"])
+        self.finish()
+
     # --- failures ---------------------------------------------------------------------
 
     def test_503_with_retry_after_is_retried_no_sooner(self):

@@ -13,7 +13,7 @@
  * renders as tests/e2e/test_render_budget.py renders it.  The template is
  * rendered three times: with the sample notification's context (what -t
  * uses), HTML-escaped; with that folder's data.json, not escaped; and
- * with the input's own data when it parses.
+ * with the input's own data when it parses, JSON-escaped (a webhook's).
  *
  * What must hold besides not crashing or hanging: a compile error says
  * where ("fuzz:LINE:COL: ..."), a render that stops says why, and a
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "alertsink/json.h"
+#include "alertsink/sink.h"
 #include "fuzz.h"
 #include "render/mustache.h"
 #include "render/template.h"
@@ -146,13 +147,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     as_mustache_t *t = fz_compile(in.parts[0].data, in.parts[0].len);
     if (t != NULL) {
-        fz_render(t, fz_sample_ctx, &partials, 1);
-        fz_render(t, fz_regression_ctx, &partials, 0);
+        fz_render(t, fz_sample_ctx, &partials, AS_ESCAPE_HTML);
+        fz_render(t, fz_regression_ctx, &partials, AS_ESCAPE_NONE);
         const fz_part_t *d = fz_input_get(&in, "data");
         as_err_t err;
         cJSON *own = d ? as_json_parse(d->data, d->len, &err) : NULL;
         if (own != NULL)
-            fz_render(t, own, &partials, 1);
+            fz_render(t, own, &partials, AS_ESCAPE_JSON);
         cJSON_Delete(own);
         as_mustache_free(t);
     }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "alertsink/mem.h"
+#include "alertsink/sink.h"
 #include "lib/json.h"
 #include "render/mustache.h"
 
@@ -215,6 +216,13 @@ static void test_choices(void **state)
     assert_render("{{h}}|{{{h}}}|{{&h}}", "{\"h\":\"<a href='x'>&</a>\"}", 1,
                   "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;|<a href='x'>&</a>|<a href='x'>&</a>");
     assert_render("{{h}}", "{\"h\":\"<b>*x*</b>\"}", 0, "<b>*x*</b>");
+    /* JSON escaping (a webhook's template): the inside of a JSON string;
+     * a list or map printed as JSON is escaped too, unless {{{x}}} */
+    assert_render("{\"t\":\"{{s}}\",\"r\":{{{m}}},\"e\":\"{{m}}\",\"n\":{{n}},\"a\":\"{{&s}}\"}",
+                  "{\"s\":\"say \\\"hi\\\"\\\\\\n\\t\\u0001<é>\",\"m\":{\"k\":\"v\"},\"n\":2}",
+                  AS_ESCAPE_JSON,
+                  "{\"t\":\"say \\\"hi\\\"\\\\\\n\\t\\u0001<é>\",\"r\":{\"k\":\"v\"},"
+                  "\"e\":\"{\\\"k\\\":\\\"v\\\"}\",\"n\":2,\"a\":\"say \"hi\"\\\n\t\001<é>\"}");
     /* any JSON value is a context */
     assert_render("[{{.}}]", "\"plain\"", 1, "[plain]");
     assert_render("{{#.}}{{.}},{{/.}}", "[1,2,3]", 1, "1,2,3,");

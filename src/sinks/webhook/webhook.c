@@ -8,7 +8,9 @@
  * alerts routed to this receiver, so an existing Alertmanager webhook
  * receiver takes it unchanged.  That is why the module has no default
  * template: the core renders nothing, and deliver() prints n->data.  With
- * `template: NAME` the body is that template's text instead.
+ * `template: NAME` the body is that template's text instead, rendered with
+ * {{x}} escaped as inside a JSON string (AS_SINK_JSON), so that a quote or
+ * a newline in a label cannot break the JSON the template writes.
  *
  * Each request carries the receiver's headers, X-Alertsink-Id (the
  * notification's id: the same on every retry, so the receiver can drop a
@@ -287,6 +289,7 @@ const as_module_t as_webhook_module = {
     .channel_keys = as_webhook_channel_keys,
     .channel_size = sizeof(as_webhook_channel_t),
     .default_template = NULL, /* the body is the payload itself (see above) */
+    .flags = AS_SINK_JSON,    /* a template writes JSON: {{x}} is escaped for it */
     .init = as_webhook_init,
     .channel_init = as_webhook_channel_init,
     .fini = as_webhook_fini,
