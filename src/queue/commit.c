@@ -274,8 +274,8 @@ static void as_commit_round(as_committer_t *k, as_commit_item_t *head, size_t co
     for (as_commit_item_t *it = head; it; it = it->next)
         as_buf_append(&k->buf, it->note->line, it->note->line_len);
 
-    char name[AS_NID_LEN];
-    memcpy(name, head->note->id, sizeof(name));
+    char name[AS_BATCH_NAME_LEN];
+    as_spool_batch_name(name, head->note->id);
     as_err_t err;
     int started;
     as_core_write_begin();

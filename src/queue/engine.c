@@ -192,12 +192,14 @@ int as_engine_oneshot_accept(as_note_t *rec, int *lockfd, as_err_t *err)
         return as_err_set(err, "no spool");
     as_buf_t line = AS_BUF_INIT;
     as_note_entry(rec, NULL, 0, &line);
-    int rc = as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, rec->id, line.data, line.len,
-                                   lockfd, err);
+    char name[AS_BATCH_NAME_LEN];
+    as_spool_batch_name(name, rec->id);
+    int rc = as_spool_write_locked(as_core->spool, AS_Q_MAILDROP, name, line.data, line.len, lockfd,
+                                   err);
     as_buf_free(&line);
     if (rc < 0)
         return -1;
-    rec->batch = as_batch_open(as_core->spool, rec->id, AS_Q_MAILDROP, 1);
+    rec->batch = as_batch_open(as_core->spool, name, AS_Q_MAILDROP, 1);
     return 0;
 }
 

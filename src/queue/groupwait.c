@@ -82,9 +82,11 @@ void as_groupwait_hold(as_note_t *n, int64_t wait_ms)
         g->members = as_xrealloc(g->members, g->cap * sizeof(*g->members));
     }
     g->members[g->n++] = n;
-    pthread_mutex_unlock(&as_gw_lock);
+    /* Under the lock: once it is released, the group's digest may be
+     * flushed by another worker, and n freed with it. */
     as_log(AS_LOG_DEBUG, "held for group_wait", AS_S("id", n->id), AS_S("receiver", n->receiver),
            AS_S("group_key", n->group_key), AS_I("wait_ms", wait_ms));
+    pthread_mutex_unlock(&as_gw_lock);
     if (d != NULL)
         as_sched_push(&as_core->sched, d);
 }

@@ -69,6 +69,13 @@ void as_spool_id(char id[AS_ID_LEN])
     id[24] = '\0';
 }
 
+void as_spool_batch_name(char name[AS_BATCH_NAME_LEN], const char *id)
+{
+    size_t n = strnlen(id, AS_ID_LEN - 1);
+    memcpy(name, id, n);
+    memcpy(name + n, "-b", 3);
+}
+
 static int as_mkdir(int at, const char *path, as_err_t *err)
 {
     if (mkdirat(at, path, 0700) < 0 && errno != EEXIST)

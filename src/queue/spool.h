@@ -100,6 +100,17 @@ int as_spool_daemon(const char *dir, int *hold, long *pid);
 /* A new id: unique, time-ordered, safe in file names. */
 void as_spool_id(char id[AS_ID_LEN]);
 
+/* The name of a file that holds a batch (a segment of incoming/, a
+ * `send`'s file in maildrop/): its first record's id and "-b".  A note
+ * stored apart is named by its id (tmp/ID, active/ID, deferred/ID), and
+ * the first note of a record has the record's id: without the suffix a
+ * batch and such a note would have one name, and recovery, which tells
+ * a newer copy of a note by its name, or a segment kept in tmp/ for
+ * reuse and a note being written there, would take one for the other.
+ * No note id ends in "-b" (ids: as_spool_id, ".N" and "-g" suffixes). */
+#define AS_BATCH_NAME_LEN (AS_ID_LEN + 2)
+void as_spool_batch_name(char name[AS_BATCH_NAME_LEN], const char *id);
+
 /* Would size more bytes exceed spool.max_size? */
 int as_spool_full(as_spool_t *sp, size_t size);
 

@@ -21,8 +21,9 @@
  *                deferred   written to deferred/ and scheduled for its next attempt
  *                dead       written to dead/ with the reasons, logged
  *
- * The journal lines of the batch are gathered and written once before the
- * sinks are called and once after the batch is settled (as_journal_t);
+ * The journal lines of the batch are gathered and written after routing
+ * (before a note may leave the batch), before the sinks are called and
+ * once after the batch is settled (as_journal_t);
  * contexts and messages are built in the worker's scratch pool, reset
  * after each batch.  A batch is thus a handful of system calls and no
  * malloc per notification, where a notification at a time was a dozen
@@ -276,6 +277,12 @@ void as_worker_batch(as_note_t *list, as_pool_t *scratch, int *lane)
         else
             as_notes_add(&all, scratch, n);
     }
+    /* The routing lines ("R ID N") are written before any note of these
+     * records leaves the batch (for the schedule, or a group's wait):
+     * another worker may finish it at once, and a finished note whose
+     * record has no R line on disk would be routed, and sent, again
+     * after a crash. */
+    as_journal_flush(&j);
 
     /* What stays in this batch: the notes for sinks that take a batch.  A
      * note for a one-at-a-time sink goes back to the schedule alone, but
