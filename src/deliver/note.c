@@ -270,7 +270,7 @@ static as_note_t *as_note_read(as_mem_t *mem, cJSON *o, as_err_t *err);
 as_note_t *as_note_parse(as_mem_t *mem, const char *line, size_t len, as_err_t *err)
 {
     as_pool_t *prev = as_json_use_pool(mem ? mem->pool : NULL);
-    cJSON *o = as_json_parse(line, len, err);
+    cJSON *o = as_json_parse_entry(line, len, err);
     as_note_t *n = o ? as_note_read(mem, o, err) : NULL;
     as_json_use_pool(prev);
     return n;

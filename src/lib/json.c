@@ -15,11 +15,14 @@
  * Parsing is cJSON's, with the checks it does not make run before and
  * after it, never instead of it: no NUL byte, valid UTF-8 (checked first,
  * eight bytes at a time), nesting at most AS_JSON_MAX_DEPTH deep (cJSON
- * would recurse as deep as the input goes), nothing but white space after
- * the value (cJSON stops at the end of the first), and errors at their
- * byte offset.  cJSON keeps duplicate keys (the first is the one found) and
- * accepts control characters inside strings; callers that store the text
- * as it came learn of those (as_json_parse_raw).
+ * would recurse as deep as the input goes; a spool entry, which holds a
+ * payload, AS_JSON_ENTRY_DEPTH), none of what cJSON lets pass that RFC
+ * 8259 does not (a byte order mark, control characters between tokens,
+ * numbers outside the grammar, \u0000, which cJSON cuts a string at),
+ * nothing but white space after the value (cJSON stops at the end of the
+ * first), and errors at their byte offset.  cJSON keeps duplicate keys (the first is the one found)
+ * and accepts control characters inside strings; callers that store the text as it came learn of
+ * those (as_json_parse_raw).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -148,28 +151,89 @@ int as_utf8_valid(const char *s, size_t len)
 
 /* --- parsing: cJSON, with the checks it does not make ----------------------------------- */
 
-/* One scan outside and inside strings: the offset + 1 of the first bracket
- * nested deeper than AS_JSON_MAX_DEPTH (0 when none; refused before cJSON
- * recurses), and whether a string holds a raw control character (*ctl). */
-static size_t as_json_scan(const char *d, size_t len, int *ctl)
+static int as_json_digit(char c)
 {
+    return c >= '0' && c <= '9';
+}
+
+/* The end of the number at d[i] (a '-' or a digit), when it is one by
+ * JSON's grammar and a delimiter follows it; 0 otherwise. */
+static size_t as_json_number(const char *d, size_t len, size_t i)
+{
+    size_t j = i + (d[i] == '-');
+    if (j >= len || !as_json_digit(d[j]))
+        return 0;
+    if (d[j++] != '0')
+        while (j < len && as_json_digit(d[j]))
+            j++;
+    if (j < len && d[j] == '.') {
+        if (++j >= len || !as_json_digit(d[j]))
+            return 0;
+        while (j < len && as_json_digit(d[j]))
+            j++;
+    }
+    if (j < len && (d[j] == 'e' || d[j] == 'E')) {
+        j += j + 1 < len && (d[j + 1] == '+' || d[j + 1] == '-') ? 2 : 1;
+        if (j >= len || !as_json_digit(d[j]))
+            return 0;
+        while (j < len && as_json_digit(d[j]))
+            j++;
+    }
+    if (j < len && !strchr(" \t\n\r,]}", d[j]))
+        return 0;
+    return j;
+}
+
+/* One scan of the text, outside and inside strings, for what cJSON lets
+ * pass: a byte order mark (skipped by cJSON, but a text stored as it came
+ * must parse where it is copied), a bracket nested deeper than max_depth
+ * (refused before cJSON recurses), a control character between tokens
+ * (cJSON takes any byte up to a space for white space), a number outside
+ * JSON's grammar (cJSON reads numbers with strtod: 01, 1., -.5), and
+ * \u0000 in a string (cJSON would cut the string there).  Returns 0, or
+ * the offset + 1 of the first with *why saying what.  *ctl: whether a
+ * string holds a raw control character (accepted, as cJSON does, but such
+ * a text cannot be stored on one line as it came). */
+static size_t as_json_scan(const char *d, size_t len, int max_depth, int *ctl, const char **why)
+{
+    if (len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0) {
+        *why = "a byte order mark (U+FEFF) before the value";
+        return 1;
+    }
     int depth = 0, in_str = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)d[i];
         if (in_str) {
-            if (c == '\\')
+            if (c == '\\') {
+                if (i + 5 < len && memcmp(d + i + 1, "u0000", 5) == 0) {
+                    *why = "\\u0000 in a string";
+                    return i + 1;
+                }
                 i++;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_str = 0;
-            else if (c < 0x20)
+            } else if (c < 0x20) {
                 *ctl = 1;
+            }
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '{' || c == '[') {
-            if (++depth > AS_JSON_MAX_DEPTH)
+            if (++depth > max_depth) {
+                *why = "nesting too deep";
                 return i + 1;
+            }
         } else if (c == '}' || c == ']') {
             depth--;
+        } else if (c == '-' || as_json_digit((char)c)) {
+            size_t end = as_json_number(d, len, i);
+            if (end == 0) {
+                *why = "a number outside JSON's grammar";
+                return i + 1;
+            }
+            i = end - 1;
+        } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            *why = "a control character between tokens";
+            return i + 1;
         }
     }
     return 0;
@@ -195,10 +259,11 @@ static size_t as_json_error_offset(const char *data, size_t len, const char *end
     return off;
 }
 
-cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err)
+static cJSON *as_json_parse_at(const char *data, size_t len, int max_depth, int *ctl, as_err_t *err)
 {
     int has_ctl = 0;
-    size_t deep;
+    size_t bad;
+    const char *why = NULL;
     if (len == 0) {
         as_err_set(err, "empty body: expected JSON");
         return NULL;
@@ -212,9 +277,12 @@ cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err)
         as_err_set(err, "invalid JSON: not valid UTF-8");
         return NULL;
     }
-    if ((deep = as_json_scan(data, len, &has_ctl)) != 0) {
-        as_err_set(err, "invalid JSON: nested deeper than %d levels at offset %zu",
-                   AS_JSON_MAX_DEPTH, deep - 1);
+    if ((bad = as_json_scan(data, len, max_depth, &has_ctl, &why)) != 0) {
+        if (strcmp(why, "nesting too deep") == 0)
+            as_err_set(err, "invalid JSON: nested deeper than %d levels at offset %zu", max_depth,
+                       bad - 1);
+        else
+            as_err_set(err, "invalid JSON: %s at offset %zu", why, bad - 1);
         return NULL;
     }
     const char *end = NULL;
@@ -237,6 +305,16 @@ cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err)
     if (ctl != NULL)
         *ctl = has_ctl;
     return root;
+}
+
+cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err)
+{
+    return as_json_parse_at(data, len, AS_JSON_MAX_DEPTH, ctl, err);
+}
+
+cJSON *as_json_parse_entry(const char *data, size_t len, as_err_t *err)
+{
+    return as_json_parse_at(data, len, AS_JSON_ENTRY_DEPTH, NULL, err);
 }
 
 cJSON *as_json_parse(const char *data, size_t len, as_err_t *err)

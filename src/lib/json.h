@@ -30,6 +30,12 @@ cJSON *as_json_ref(const cJSON *item);
  * control character, which the text cannot be stored on one line with. */
 cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err);
 
+/* A spool entry holds a payload one level down ("payload") or two (a
+ * digest's "members"): it may nest that much deeper than an input may,
+ * so that whatever was accepted reads back. */
+#define AS_JSON_ENTRY_DEPTH (AS_JSON_MAX_DEPTH + 2)
+cJSON *as_json_parse_entry(const char *data, size_t len, as_err_t *err);
+
 /* The code point at s (len > 0 bytes) in *cp and its length in bytes; an
  * invalid sequence gives *cp = -1 and length 1, as Go's utf8.DecodeRune. */
 size_t as_utf8_decode(const char *s, size_t len, long *cp);
