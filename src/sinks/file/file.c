@@ -14,9 +14,10 @@
  * A line is written by hand (as_buf_json), not printed from a cJSON tree.
  *
  * After a crash, a notification may come back "in doubt": its line may or
- * may not have been written.  The tail of the file is searched for its id
- * first (read once per batch), so a kill -9 never doubles a line.  SIGUSR1 reopens the files
- * (logrotate), as nginx reopens its logs.
+ * may not have been written.  The file's last AS_FILE_DOUBT_SCAN bytes are
+ * searched for its id first (backwards, once per batch, until every id in
+ * doubt is found), so a kill -9 does not double a line.  SIGUSR1 reopens
+ * the files (logrotate), as nginx reopens its logs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,9 @@
 
 #include "alertsink/module.h"
 
-#define AS_FILE_DOUBT_SCAN (1 << 20) /* in-doubt lines are among the last ones */
+#define AS_FILE_DOUBT_CHUNK (1 << 20)  /* the in-doubt search reads this much at a time */
+#define AS_FILE_DOUBT_SCAN  (64 << 20) /* and looks this far back from the end */
+#define AS_FILE_ID_MAX      64         /* longer than any notification id */
 
 typedef struct {
     as_channel_conf_t base;
@@ -116,36 +119,69 @@ static as_file_out_t *as_file_out(as_file_sink_t *s, const as_file_channel_t *ch
     return o;
 }
 
-/* The file's last bytes (where lines written before a crash are), for
- * the in-doubt checks of a batch: malloc'd, NULL when empty. */
-static char *as_file_tail(int fd, size_t *len)
+/* The in-doubt items of a batch, by id, for the search below. */
+typedef struct {
+    const char *id;
+    size_t item;
+} as_file_doubt_t;
+
+static int as_file_doubt_cmp(const void *a, const void *b)
 {
-    struct stat st;
-    *len = 0;
-    if (fstat(fd, &st) < 0 || st.st_size == 0)
-        return NULL;
-    off_t want = st.st_size < AS_FILE_DOUBT_SCAN ? st.st_size : AS_FILE_DOUBT_SCAN;
-    char *buf = as_xmalloc((size_t)want + 1);
-    ssize_t r = pread(fd, buf, (size_t)want, st.st_size - want);
-    if (r <= 0) {
-        free(buf);
-        return NULL;
-    }
-    *len = (size_t)r;
-    return buf;
+    return strcmp(((const as_file_doubt_t *)a)->id, ((const as_file_doubt_t *)b)->id);
 }
 
-/* Was a line for id written already (before a crash)? */
-static int as_file_has_id(const char *tail, size_t len, const char *id)
+/* Lines written before a crash are the file's last ones, but not always
+ * within a few lines: a line may be as long as the render budget lets a
+ * message be, and deliveries after the restart may come first.  So the
+ * file is read backwards a chunk at a time, up to AS_FILE_DOUBT_SCAN, and
+ * the id of each line (a line starts with {"id":") looked up among the
+ * batch's items in doubt; the search stops once all are found.  written[i]
+ * is set for each one found. */
+static void as_file_find_written(int fd, as_delivery_t *items, size_t n, char *written)
 {
-    if (tail == NULL)
-        return 0;
-    as_buf_t needle = AS_BUF_INIT;
-    as_buf_puts(&needle, "\"id\":");
-    as_buf_json(&needle, id, strlen(id));
-    int found = memmem(tail, len, needle.data, needle.len) != NULL;
-    as_buf_free(&needle);
-    return found;
+    static const char mark[] = "\n{\"id\":\"";
+    const size_t mlen = sizeof(mark) - 1, overlap = mlen + AS_FILE_ID_MAX;
+    as_file_doubt_t *d = as_xmalloc(n * sizeof(*d));
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].n->in_doubt)
+            d[nd++] = (as_file_doubt_t){items[i].n->id, i};
+    qsort(d, nd, sizeof(*d), as_file_doubt_cmp);
+    struct stat st;
+    size_t left = nd;
+    char *buf = as_xmalloc(AS_FILE_DOUBT_CHUNK + overlap + 1);
+    off_t end = fstat(fd, &st) == 0 ? st.st_size : 0, stop = end - AS_FILE_DOUBT_SCAN;
+    while (left > 0 && end > 0 && end > stop) {
+        /* [at, end), with the first bytes of the chunk after it again so
+         * that no line's start is cut between two chunks. */
+        off_t at = end > AS_FILE_DOUBT_CHUNK ? end - AS_FILE_DOUBT_CHUNK : 0;
+        size_t want = (size_t)(end - at) + (end < st.st_size ? overlap : 0);
+        ssize_t r = pread(fd, buf + 1, want, at);
+        if (r <= 0)
+            break;
+        /* A newline before the file's first line, so that it is a line too. */
+        buf[0] = at == 0 ? '\n' : 'x';
+        const char *p = buf, *e = buf + 1 + r;
+        while (left > 0 && (p = memmem(p, (size_t)(e - p), mark, mlen)) != NULL) {
+            p += mlen;
+            const char *q =
+                memchr(p, '"', (size_t)(e - p) < AS_FILE_ID_MAX ? (size_t)(e - p) : AS_FILE_ID_MAX);
+            if (q == NULL)
+                continue;
+            char id[AS_FILE_ID_MAX + 1];
+            memcpy(id, p, (size_t)(q - p));
+            id[q - p] = '\0';
+            as_file_doubt_t key = {id, 0};
+            as_file_doubt_t *f = bsearch(&key, d, nd, sizeof(*d), as_file_doubt_cmp);
+            if (f != NULL && !written[f->item]) {
+                written[f->item] = 1;
+                left--;
+            }
+        }
+        end = at;
+    }
+    free(buf);
+    free(d);
 }
 
 /* One line of the outbox (see the top of this file). */
@@ -194,27 +230,23 @@ static void as_file_append(as_file_out_t *o, as_delivery_t *items, size_t n)
         as_file_fail(items, n, NULL, o, "open", e);
         return;
     }
-    /* After a crash: a notification in doubt whose line is in the file's
-     * tail was written; the tail is read once for the whole batch. */
-    char *tail = NULL, *written = NULL;
-    size_t tail_len = 0;
+    /* After a crash: a notification in doubt whose line is in the file
+     * was written.  One search for the whole batch. */
+    char *written = NULL;
     size_t lines = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && written == NULL; i++)
         if (items[i].n->in_doubt) {
-            if (written == NULL) {
-                written = as_xcalloc(n, 1);
-                tail = as_file_tail(o->fd, &tail_len);
-            }
-            if (as_file_has_id(tail, tail_len, items[i].n->id)) {
-                as_result_set(items[i].res, AS_DELIVERED, 0, "written before a restart");
-                written[i] = 1;
-                continue;
-            }
+            written = as_xcalloc(n, 1);
+            as_file_find_written(o->fd, items, n, written);
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (written != NULL && written[i]) {
+            as_result_set(items[i].res, AS_DELIVERED, 0, "written before a restart");
+            continue;
         }
         as_file_line(&buf, items[i].n, items[i].msg, ts);
         lines++;
     }
-    free(tail);
     if (lines == 0) {
         pthread_mutex_unlock(&o->lock);
         free(written);
@@ -253,9 +285,10 @@ static void as_file_append(as_file_out_t *o, as_delivery_t *items, size_t n)
             close(fd);
         pthread_mutex_lock(&o->lock);
         o->syncing = 0;
-        if (rc == 0) {
+        /* Never backwards: a reopen meanwhile may have synced further. */
+        if (rc == 0 && target > o->synced)
             o->synced = target;
-        } else {
+        else if (rc != 0 && target > o->failed_upto) {
             o->failed_upto = target;
             o->sync_errno = se;
         }
@@ -301,9 +334,16 @@ static void as_file_reopen(void *instance)
     for (as_file_out_t *o = s->outs; o; o = o->next) {
         pthread_mutex_lock(&o->lock);
         if (o->fd >= 0) {
-            /* Lines not yet synced were written here, not to the new file. */
-            if (fdatasync(o->fd) == 0)
+            /* Lines not yet synced were written here, not to the new file:
+             * their writers learn whether they are on disk from this sync
+             * (with the file closed, they cannot sync it themselves). */
+            if (fdatasync(o->fd) == 0) {
                 o->synced = o->written;
+            } else {
+                o->failed_upto = o->written;
+                o->sync_errno = errno;
+            }
+            pthread_cond_broadcast(&o->synced_cond);
             close(o->fd);
         }
         o->fd = -1; /* opened again, under its name, at the next line */
