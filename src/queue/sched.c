@@ -198,8 +198,13 @@ as_note_t *as_sched_pop(as_sched_t *s, int64_t until_ms, size_t max, size_t *cou
         }
         s->waiting++;
         /* Batches behind a held lane: the lane's worker takes them, or
-         * this one once the lane is held too long. */
-        int64_t due = s->head != NULL ? s->lane_ms + AS_SCHED_LANE_MS : INT64_MAX;
+         * this one once the lane is held too long.  So while the lane is
+         * young this one looks again when it turns old, even with nothing
+         * queued yet: a batch pushed meanwhile wakes nobody (the lane's
+         * worker is to take it).  (An old lane with nothing queued needs
+         * no deadline: a push then wakes a waiter.) */
+        int64_t due = s->lane && now - s->lane_ms < AS_SCHED_LANE_MS ? s->lane_ms + AS_SCHED_LANE_MS
+                                                                     : INT64_MAX;
         if (s->nheap > 0 && s->heap[0]->due_ms < due)
             due = s->heap[0]->due_ms;
         if (due != INT64_MAX) {

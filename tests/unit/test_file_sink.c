@@ -80,7 +80,10 @@ typedef struct {
 
 static void deliver(job_t *j)
 {
-    as_notification_t n = {.id = j->id, .receiver = "r", .channel = "file", .status = "firing",
+    as_notification_t n = {.id = j->id,
+                           .receiver = "r",
+                           .channel = "file",
+                           .status = "firing",
                            .in_doubt = j->in_doubt};
     as_message_t m = {.text = "hello"};
     as_delivery_t d = {.channel = &j->e->ch, .n = &n, .msg = &m, .res = &j->res};

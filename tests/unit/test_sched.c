@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "alertsink/clock.h"
@@ -133,11 +135,64 @@ static void test_lane_held_too_long(void **state)
     as_sched_destroy(&s);
 }
 
+/* A worker that went to sleep on an empty schedule while the lane was
+ * young, and a batch pushed before the lane turned old (which wakes
+ * nobody): the worker takes it beside the lane once the lane is old. */
+typedef struct {
+    as_sched_t *s;
+    as_note_t *got;
+    size_t count;
+    int lane;
+    atomic_int done;
+} popper_t;
+
+static void *popper(void *arg)
+{
+    popper_t *p = arg;
+    p->got = as_sched_pop(p->s, -1, 512, &p->count, &p->lane);
+    atomic_store(&p->done, 1);
+    return NULL;
+}
+
+static void test_lane_turns_old_while_a_worker_sleeps(void **state)
+{
+    as_sched_t s;
+    as_sched_init(&s);
+    size_t count;
+    int lane;
+    as_sched_push_list(&s, batch(1));
+    as_note_t *first = as_sched_pop(&s, -1, 512, &count, &lane);
+    assert_int_equal(lane, 1);
+    popper_t p = {&s, NULL, 0, 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, popper, &p);
+    usleep(2000);                     /* it waits: nothing is queued */
+    as_sched_push_list(&s, batch(2)); /* behind the young lane: no wake-up */
+    int64_t t0 = as_mono_ms();
+    while (!atomic_load(&p.done) && as_mono_ms() - t0 < 2000)
+        usleep(1000);
+    if (!atomic_load(&p.done)) {
+        as_sched_stop(&s);
+        pthread_join(t, NULL);
+        fail_msg("the batch behind a lane held for 2 s was not taken");
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(p.count, 2);
+    assert_int_equal(p.lane, 0);
+    free_list(p.got);
+    free_list(first);
+    as_sched_done(&s, 2);
+    as_sched_lane_free(&s, 0);
+    as_sched_done(&s, 1);
+    as_sched_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rounds_queue_behind_the_lane),
         cmocka_unit_test(test_single_note_is_short_work),
+        cmocka_unit_test(test_lane_turns_old_while_a_worker_sleeps),
         cmocka_unit_test(test_lane_held_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
