@@ -256,6 +256,15 @@ static int as_worker_sort(as_cycle_t *c, as_note_t *n)
                    AS_S("id", n->id), AS_S("receiver", n->receiver));
             as_note_free(n);
             return 0;
+        } else {
+            /* Not attempted from deferred/: what it did would be journalled
+             * beside a file that recovery reads without its journal, and a
+             * channel that delivered could be sent again after a crash. */
+            as_log(AS_LOG_WARN, "cannot move a deferred notification to active/: trying again in 5 s",
+                   AS_S("id", n->id), AS_S("error", err.msg));
+            n->due_ms = as_now_ms() + 5000;
+            as_sched_push(&as_core->sched, n);
+            return 0;
         }
     }
     return 1;
