@@ -41,6 +41,10 @@ AS_API int as_log_enabled(int level);
 
 /* A value registered here is replaced by <redacted> in every log line. */
 AS_API void as_log_secret(const char *value);
+/* The same for a value that a later one replaces (a login's token): of
+ * these only the newest are kept when there are many, never at the cost
+ * of a secret given to as_log_secret(). */
+AS_API void as_log_token(const char *value);
 /* Redact registered secrets in buf in place (for text that is shown
  * elsewhere than the log, such as a failure reason).  Returns buf. */
 AS_API char *as_log_redact(char *buf, size_t size);

@@ -98,6 +98,8 @@ typedef struct as_note_s {
     const char *line;
     size_t line_len;
     unsigned single : 1; /* scheduled alone: its sink delivers one at a time */
+    unsigned stale : 1;  /* attempted in deferred/ (its move to active/ failed): its
+                          * file there no longer says what was done */
     int64_t heap_pos;    /* scheduler bookkeeping */
     struct as_note_s *next;
 } as_note_t;

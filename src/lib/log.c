@@ -5,9 +5,10 @@
  * A line is built in a stack buffer and written with one write(2), so lines
  * from worker threads never interleave.  Redaction runs on the finished
  * line: a secret is hidden even when a peer echoed it inside an error
- * message.  The secret list only grows (a reload may add new ones; old ones
- * stay hidden), so readers take no lock on the hot path beyond a snapshot
- * of its length.
+ * message.  Secrets stay hidden for the life of the process: a reload may
+ * add new ones and old ones stay.  Only tokens (as_log_token: a login's,
+ * replaced at every login) are dropped, oldest first, when the table is
+ * full; a configured secret goes only when the table holds nothing else.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -25,7 +26,7 @@
 #include "lib/log.h"
 
 #define AS_LOG_LINE_MAX    8192
-#define AS_LOG_SECRETS_MAX 64
+#define AS_LOG_SECRETS_MAX 256
 #define AS_LOG_SECRET_MIN  3 /* shorter values would redact ordinary text */
 
 static atomic_int as_log_level = AS_LOG_INFO;
@@ -34,7 +35,10 @@ static atomic_int as_log_fd = 2;
 static int as_log_journal = -1;
 
 static pthread_mutex_t as_secret_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *as_secrets[AS_LOG_SECRETS_MAX];
+static struct as_secret_s {
+    char *value;
+    int token; /* replaced at every login: the first to go when full */
+} as_secrets[AS_LOG_SECRETS_MAX];
 static atomic_size_t as_nsecrets;
 
 static const char *as_level_names[] = {"debug", "info", "warn", "error"};
@@ -59,27 +63,45 @@ void as_log_set_fd(int fd)
     atomic_store(&as_log_fd, fd < 0 ? 2 : fd);
 }
 
-void as_log_secret(const char *value)
+static void as_log_add_secret(const char *value, int token)
 {
     if (value == NULL || strlen(value) < AS_LOG_SECRET_MIN)
         return;
     pthread_mutex_lock(&as_secret_lock);
-    size_t n = atomic_load(&as_nsecrets);
-    int known = 0;
-    for (size_t i = 0; i < n && !known; i++)
-        known = strcmp(as_secrets[i], value) == 0;
-    if (!known) {
+    size_t n = atomic_load(&as_nsecrets), i;
+    for (i = 0; i < n && strcmp(as_secrets[i].value, value) != 0; i++)
+        ;
+    if (i < n) {
+        as_secrets[i].token &= token; /* configured once: kept for good */
+    } else {
         if (n == AS_LOG_SECRETS_MAX) {
-            /* Oldest first out: reloads that rotate a token must not fill the
-             * table forever; the newest secrets are the live ones. */
-            free(as_secrets[0]);
-            memmove(as_secrets, as_secrets + 1, (n - 1) * sizeof(char *));
+            /* Full (tokens of many logins): the oldest token goes, so that
+             * a password seen at start stays hidden however many logins
+             * follow; only a table of configured secrets loses its oldest. */
+            size_t out = 0;
+            while (out < n && !as_secrets[out].token)
+                out++;
+            if (out == n)
+                out = 0;
+            free(as_secrets[out].value);
+            memmove(as_secrets + out, as_secrets + out + 1, (n - out - 1) * sizeof(*as_secrets));
             n--;
         }
-        as_secrets[n] = as_xstrdup(value);
+        as_secrets[n].value = as_xstrdup(value);
+        as_secrets[n].token = token;
         atomic_store(&as_nsecrets, n + 1);
     }
     pthread_mutex_unlock(&as_secret_lock);
+}
+
+void as_log_secret(const char *value)
+{
+    as_log_add_secret(value, 0);
+}
+
+void as_log_token(const char *value)
+{
+    as_log_add_secret(value, 1);
 }
 
 char *as_log_redact(char *buf, size_t size)
@@ -88,7 +110,7 @@ char *as_log_redact(char *buf, size_t size)
     pthread_mutex_lock(&as_secret_lock);
     size_t n = atomic_load(&as_nsecrets);
     for (size_t i = 0; i < n; i++) {
-        const char *s = as_secrets[i];
+        const char *s = as_secrets[i].value;
         size_t slen = strlen(s), mlen = sizeof(mask) - 1;
         char *p = buf;
         while ((p = strstr(p, s)) != NULL) {

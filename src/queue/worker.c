@@ -101,7 +101,7 @@ static void as_worker_settle(as_note_t *n, as_attempt_t *a, as_journal_t *j, as_
     case AS_VERDICT_DEFER:
         /* `send` keeps it in its batch (maildrop/): its journal says what
          * was done, and the daemon takes over what is left. */
-        if (!as_core->oneshot && (n->batch != NULL || n->q != AS_Q_DEFERRED)) {
+        if (!as_core->oneshot && (n->batch != NULL || n->q != AS_Q_DEFERRED || n->stale)) {
             as_queue_t was = n->q;
             if (as_note_store(as_core->spool, n, AS_Q_DEFERRED) < 0) {
                 /* It stays where it is (journalled); retry the write later. */
@@ -110,9 +110,10 @@ static void as_worker_settle(as_note_t *n, as_attempt_t *a, as_journal_t *j, as_
             }
             if (n->batch != NULL)
                 as_note_forget(as_core->spool, n, j);
-            else if (was != AS_Q_TMP)
+            else if (was != AS_Q_TMP && was != AS_Q_DEFERRED)
                 as_spool_remove(as_core->spool, was, n->id);
             n->q = AS_Q_DEFERRED;
+            n->stale = 0;
         }
         break;
     }
@@ -257,14 +258,11 @@ static int as_worker_sort(as_cycle_t *c, as_note_t *n)
             as_note_free(n);
             return 0;
         } else {
-            /* Not attempted from deferred/: what it did would be journalled
-             * beside a file that recovery reads without its journal, and a
-             * channel that delivered could be sent again after a crash. */
-            as_log(AS_LOG_WARN, "cannot move a deferred notification to active/: trying again in 5 s",
-                   AS_S("id", n->id), AS_S("error", err.msg));
-            n->due_ms = as_now_ms() + 5000;
-            as_sched_push(&as_core->sched, n);
-            return 0;
+            /* Attempted where it lies (a read-only spool still delivers):
+             * what it does is journalled beside a file that recovery reads
+             * without its journal, so if it stays deferred its file is
+             * written again (settle). */
+            n->stale = 1;
         }
     }
     return 1;

@@ -267,6 +267,22 @@ class WhatsAppE2E(unittest.TestCase):
         self.assertNotRegex(self.d.log(), r"result=(transient|permanent)")
         self.stop()
 
+    def test_device_gone_while_the_list_is_cached_is_unavailable(self):
+        # The sink keeps the device list for 30 s.  The phone disconnects in
+        # that time: the send is refused (400 "not connected"); asked again,
+        # the list says so, and the notification is unavailable (retried),
+        # not dead, and goes once the phone is back.
+        d = self.start()
+        self.post("WaE2EBefore")
+        self.wait_delivered("WaE2EBefore")
+        self.fake.control(disconnect="7001")
+        nid = self.post("WaE2EGone")
+        self.assertEqual(d.results(nid, "whatsapp", 1), ["unavailable"])
+        self.assertEqual(os.listdir(os.path.join(d.spool, "dead")), [])
+        self.fake.control(connect="7001")
+        self.wait_delivered("WaE2EGone", timeout=30)
+        self.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

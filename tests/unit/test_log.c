@@ -86,6 +86,26 @@ static void test_secrets_hidden(void **state)
     }
 }
 
+/* Many logins' tokens never push a configured secret out of the table
+ * (it was oldest first out, so the password showed after 64 logins). */
+static void test_secret_outlives_tokens(void **state)
+{
+    as_log_secret("the-configured-password");
+    char token[64], line[256];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(token, sizeof(token), "token-%04d-of-a-login", i);
+        as_log_token(token);
+    }
+    snprintf(line, sizeof(line), "login: wrong credentials for the-configured-password; %s",
+             "token-0999-of-a-login");
+    as_log_redact(line, sizeof(line));
+    assert_string_equal(line, "login: wrong credentials for <redacted>; <redacted>");
+    /* The newest tokens are kept, the oldest have gone. */
+    snprintf(line, sizeof(line), "token-0000-of-a-login");
+    as_log_redact(line, sizeof(line));
+    assert_string_equal(line, "token-0000-of-a-login");
+}
+
 /* Under systemd: the <N> prefix, no time (journald has its own); the
  * JSON object stays whole after journald takes the prefix off. */
 static void test_journal(void **state)
@@ -116,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_json_line),
         cmocka_unit_test(test_logfmt_line),
         cmocka_unit_test(test_secrets_hidden),
+        cmocka_unit_test(test_secret_outlives_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

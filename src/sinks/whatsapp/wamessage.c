@@ -344,7 +344,7 @@ static int as_wa_do_login(as_wa_t *w, as_result_t *res)
             as_wa_reason(res, "login: the answer carries no token");
             rc = -1;
         } else {
-            as_log_secret(token);
+            as_log_token(token);
             pthread_mutex_lock(&w->lock);
             as_wa_free_secret(w->token);
             w->token = as_xstrdup(token);
@@ -385,7 +385,7 @@ static char *as_wa_token(as_wa_t *w, unsigned seen_gen, unsigned *gen, as_result
         w->cache_tried = 1;
         char *cached = as_wa_cache_read(w);
         if (cached != NULL) {
-            as_log_secret(cached);
+            as_log_token(cached);
             pthread_mutex_lock(&w->lock);
             as_wa_free_secret(w->token);
             w->token = cached;

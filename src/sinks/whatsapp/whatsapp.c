@@ -302,6 +302,17 @@ static void as_whatsapp_deliver(void *instance, const void *channel, const as_no
         as_whatsapp_log(n, reg_id, i + 1, nparts, ch->to.n, res, as_mono_ms() - t);
         if (rc < 0) {
             as_whatsapp_devices_forget(wa);
+            /* The device list is kept AS_WA_DEVICES_TTL: the phone may have
+             * gone since, and the server then refuses the send (a 4xx,
+             * permanent by itself).  Asked again, a device that is gone or
+             * disconnected makes it unavailable, retried, as when the list
+             * says so before a send (docs/channels.md); a device that is
+             * there leaves the refusal as it is. */
+            as_result_t now = {0};
+            char again[sizeof(reg_id)];
+            if (res->outcome == AS_PERMANENT &&
+                as_whatsapp_device(wa, again, sizeof(again), &now) < 0)
+                *res = now;
             if (i > 0) {
                 as_whatsapp_progress_set(wa, n->id, nparts, i);
                 if (i == 1)
