@@ -58,6 +58,10 @@ typedef void (*as_submit_done_pt)(void *arg, as_submit_status_t status, const ch
 AS_API void as_submit(as_submission_t *sub, as_submit_done_pt done, void *arg);
 /* "queued", "spool full", "shutting down", ...: for answers and logs. */
 AS_API const char *as_submit_status_text(as_submit_status_t status);
+/* What an input says when it has no room for one more connection (the
+ * Unix socket's "ERR too many clients"): the daemon's state, as the texts
+ * above, not a fault of what was sent. */
+#define AS_INPUT_BUSY "too many clients"
 /* Count a request the input refused before submitting it
  * (alertsink_rejected_total{input, reason}); reason is a short label:
  * "malformed", "unauthorized", "too_large". */

@@ -159,7 +159,15 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
         return AS_EXIT_USAGE;
     }
     memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
+    /* --timeout bounds the connect too (a daemon that stopped accepting,
+     * its backlog full): SO_SNDTIMEO holds for a Unix socket's connect. */
+    struct timeval tv = {.tv_sec = (time_t)(o->timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(o->timeout_ms % 1000) * 1000};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
         if (e == ECONNREFUSED || e == ENOENT)
@@ -168,16 +176,17 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
                     "`systemctl start alertsink` or `alertsink -c %s`, or send without "
                     "--socket to deliver from this process\n",
                     o->socket, strerror(e), o->config ? o->config : as_config_default_path());
+        else if (e == EAGAIN || e == EINPROGRESS)
+            fprintf(stderr,
+                    "alertsink send: %s did not take the connection within --timeout (the "
+                    "daemon is not accepting)\n",
+                    o->socket);
         else
             fprintf(stderr, "alertsink send: cannot connect to %s: %s\n", o->socket, strerror(e));
         if (fd >= 0)
             close(fd);
         return AS_EXIT_FAIL;
     }
-    struct timeval tv = {.tv_sec = (time_t)(o->timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(o->timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     char *json = as_json_print(payload);
     as_buf_t line = AS_BUF_INIT;
     as_buf_puts(&line, json);
@@ -211,11 +220,11 @@ static int as_send_socket(const as_send_opts_t *o, cJSON *payload)
      * them. */
     static const as_submit_status_t state[] = {AS_SUBMIT_FULL, AS_SUBMIT_STOPPING,
                                                AS_SUBMIT_IO_ERROR, AS_SUBMIT_STARTING};
-    for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++)
-        if (strncmp(answer, "ERR ", 4) == 0 &&
-            strcmp(answer + 4, as_submit_status_text(state[i])) == 0)
-            return AS_EXIT_FAIL;
-    return AS_EXIT_REJECTED;
+    int busy = strcmp(answer, "ERR " AS_INPUT_BUSY) == 0;
+    for (size_t i = 0; i < sizeof(state) / sizeof(state[0]) && !busy; i++)
+        busy = strncmp(answer, "ERR ", 4) == 0 &&
+               strcmp(answer + 4, as_submit_status_text(state[i])) == 0;
+    return busy ? AS_EXIT_FAIL : AS_EXIT_REJECTED;
 }
 
 /* What became of each note of the record, from the engine's reports. */
@@ -306,9 +315,11 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
     size_t left = as_engine_oneshot(rec, as_now_ms() + o->timeout_ms, lockfd);
 
     int all_ok = 1, none = 1;
+    size_t pending = 0;
     for (size_t i = 0; i < report.n; i++) {
         as_send_note_t *s = &report.v[i];
         if (s->verdict == AS_VERDICT_DEFER) { /* still pending at the deadline */
+            pending++;
             fprintf(stderr, "alertsink send: %s not delivered within the timeout%s\n", s->id,
                     spooled ? "; it stays in the spool's maildrop/ for the daemon"
                             : ": it is lost (the spool could not take it)");
@@ -317,10 +328,21 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
         all_ok &= s->code == AS_EXIT_OK;
         none &= s->code == AS_EXIT_FAIL;
     }
-    if (left > 0 && report.n == 0)
-        fprintf(stderr, "alertsink send: not delivered within the timeout%s\n",
-                spooled ? "; it stays in the spool's maildrop/ for the daemon"
-                        : ": it is lost (the spool could not take it)");
+    if (left > pending) {
+        /* Notes the deadline came before any attempt of (a record routed to
+         * several notes, the first one slow): not delivered either. */
+        if (report.n == 0)
+            fprintf(stderr, "alertsink send: not delivered within the timeout%s\n",
+                    spooled ? "; it stays in the spool's maildrop/ for the daemon"
+                            : ": it is lost (the spool could not take it)");
+        else
+            fprintf(stderr, "alertsink send: %zu more notification%s not attempted within the "
+                            "timeout%s\n",
+                    left - pending, left - pending == 1 ? "" : "s",
+                    spooled ? "; it stays in the spool's maildrop/ for the daemon"
+                            : ": lost (the spool could not take it)");
+        all_ok = 0;
+    }
     size_t n = report.n;
     free(report.v);
     as_engine_stop();

@@ -12,11 +12,14 @@ void as_lines_init(as_lines_t *l, size_t max)
 }
 
 /* One complete line: without a CR before its newline, and never empty. */
-static void as_lines_one(char *line, size_t len, as_line_pt cb, void *arg)
+/* A whole line, without the CR of a CRLF; over max: too long. */
+static void as_lines_one(const as_lines_t *l, char *line, size_t len, as_line_pt cb, void *arg)
 {
     if (len > 0 && line[len - 1] == '\r')
         len--;
-    if (len > 0)
+    if (len > l->max)
+        cb(arg, NULL, 0);
+    else if (len > 0)
         cb(arg, line, len);
 }
 
@@ -25,17 +28,18 @@ void as_lines_feed(as_lines_t *l, char *data, size_t len, as_line_pt cb, void *a
     while (len > 0) {
         char *nl = memchr(data, '\n', len);
         size_t n = nl ? (size_t)(nl - data) : len;
-        if (!l->dropping && l->in.len + n > l->max) {
+        /* max + 1: a line of max bytes may end with CRLF. */
+        if (!l->dropping && l->in.len + n > l->max + 1) {
             l->dropping = 1;
             as_buf_free(&l->in);
         }
         if (!l->dropping) {
             if (nl != NULL && l->in.len == 0) {
-                as_lines_one(data, n, cb, arg); /* the whole line is here: no copy */
+                as_lines_one(l, data, n, cb, arg); /* the whole line is here: no copy */
             } else {
                 as_buf_append(&l->in, data, n);
                 if (nl != NULL) {
-                    as_lines_one(l->in.data, l->in.len, cb, arg);
+                    as_lines_one(l, l->in.data, l->in.len, cb, arg);
                     as_buf_reset(&l->in);
                 }
             }
@@ -55,7 +59,7 @@ void as_lines_end(as_lines_t *l, as_line_pt cb, void *arg)
     if (l->dropping)
         cb(arg, NULL, 0);
     else if (l->in.len > 0)
-        as_lines_one(l->in.data, l->in.len, cb, arg);
+        as_lines_one(l, l->in.data, l->in.len, cb, arg);
     l->dropping = 0;
     as_buf_free(&l->in);
 }

@@ -352,7 +352,7 @@ static void as_unix_accept(as_unix_t *u)
             return;
         }
         if (u->nclients >= (size_t)u->conf->max_clients) {
-            static const char busy[] = "ERR too many clients\n";
+            static const char busy[] = "ERR " AS_INPUT_BUSY "\n";
             if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 (void)0; /* closing anyway */
             close(fd);

@@ -128,6 +128,13 @@ class UnixInput(unittest.TestCase):
         self.d.wait_outbox([i])
         # A too-long last line without a newline.
         self.assertEqual(self.d.unix("v" * (MAX + 10)), ["ERR line too long"])
+        # CRLF: the CR is not part of the line (a line of MAX bytes was
+        # refused for it); MAX + 1 bytes and a CR, or no CR and one byte
+        # too many at the end, are too long.
+        answers = self.d.unix("c" * MAX + "\r\n" + "d" * (MAX + 1) + "\r\n" + "e" * (MAX + 1))
+        self.assertEqual(len(answers), 3, answers)
+        ok_id(self, answers[0])
+        self.assertEqual(answers[1:], ["ERR line too long"] * 2)
 
     def test_last_line_without_newline(self):
         answers = self.d.unix("no newline at the end")
