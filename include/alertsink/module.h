@@ -105,7 +105,8 @@ typedef struct as_module_s {
 
     /* Sinks: the key inside a receiver, and its struct (starts with
      * as_channel_conf_t).  The key is also the channel's name in a
-     * receiver's `channels:` and `mode:`. */
+     * receiver's `channels:` and `mode:`, in notes and their journals: at
+     * most AS_CHANNEL_KEY_MAX bytes of [a-z0-9_]. */
     const char *channel_key;
     const as_conf_key_t *channel_keys;
     size_t channel_size;

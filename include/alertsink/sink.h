@@ -90,6 +90,9 @@ AS_API const char *as_outcome_name(as_outcome_t o);
  * them) point into it.  The core compiles and renders the templates, so a
  * sink receives finished text.
  */
+/* The longest channel key (module.h: as_module_t.channel_key). */
+#define AS_CHANNEL_KEY_MAX 23
+
 typedef struct as_channel_conf_s {
     char *template;     /* template name; NULL = the module's default_template */
     char *subject;      /* subject template source; NULL = the built-in one */

@@ -336,8 +336,9 @@ static int as_send_local(const as_send_opts_t *o, cJSON *payload, int grouped)
                     spooled ? "; it stays in the spool's maildrop/ for the daemon"
                             : ": it is lost (the spool could not take it)");
         else
-            fprintf(stderr, "alertsink send: %zu more notification%s not attempted within the "
-                            "timeout%s\n",
+            fprintf(stderr,
+                    "alertsink send: %zu more notification%s not attempted within the "
+                    "timeout%s\n",
                     left - pending, left - pending == 1 ? "" : "s",
                     spooled ? "; it stays in the spool's maildrop/ for the daemon"
                             : ": lost (the spool could not take it)");

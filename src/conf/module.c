@@ -37,6 +37,8 @@ int as_modset_find(const as_modset_t *set, const char *name)
     return -1;
 }
 
+_Static_assert(AS_CHANNEL_KEY_MAX == 23, "the message below says 23");
+
 static const char *as_module_check(const as_module_t *m)
 {
     if (m->name == NULL || m->name[0] == '\0' ||
@@ -47,6 +49,12 @@ static const char *as_module_check(const as_module_t *m)
     if (m->kind == AS_MODULE_SINK &&
         ((m->deliver == NULL && m->deliver_batch == NULL) || m->channel_key == NULL))
         return "a sink needs a channel key and a deliver or deliver_batch hook";
+    /* A longer key was cut in notes and journals, and never found again:
+     * the channel looked pending for ever and was delivered again and again. */
+    if (m->channel_key != NULL &&
+        (m->channel_key[0] == '\0' || strlen(m->channel_key) > AS_CHANNEL_KEY_MAX ||
+         strspn(m->channel_key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->channel_key)))
+        return "its channel key is empty, longer than 23 bytes or not [a-z0-9_]";
     if (m->kind == AS_MODULE_INPUT && m->start == NULL)
         return "an input needs a start hook";
     if ((m->conf_key != NULL) != (m->conf_keys != NULL))

@@ -67,7 +67,9 @@ int64_t as_chain_due(const as_attempt_t *a, const as_plan_t *p)
     for (size_t j = 0; j < p->rank; j++) {
         const as_chan_t *c = as_chain_state(a, &a->plan[j]);
         int64_t timeout = reached + a->recv->fallback_after;
-        int gave_up = c && (c->state == AS_CH_FAILED || c->unavailable);
+        /* Once given up on, for good: a transient answer later does not
+         * take back that the next channel was reached. */
+        int gave_up = c && (c->state == AS_CH_FAILED || c->gave_up_ms > 0);
         int64_t when = gave_up && c->gave_up_ms > 0 ? c->gave_up_ms : reached;
         reached = gave_up && when < timeout ? when : timeout;
     }

@@ -61,13 +61,13 @@ typedef enum {
 } as_ch_state_t;
 
 typedef struct as_chan_s {
-    char name[24]; /* the channel key: a sink's channel_key */
+    char name[AS_CHANNEL_KEY_MAX + 1]; /* the channel key: a sink's channel_key */
     as_ch_state_t state;
     int attempts;
     int in_doubt;       /* an attempt was cut short by a crash */
     int unavailable;    /* pending, but its last attempt found it unavailable */
     int64_t next_ms;    /* pending: not before */
-    int64_t gave_up_ms; /* when it failed for good or was last found unavailable */
+    int64_t gave_up_ms; /* when it first failed for good or was found unavailable */
     char *error;        /* last failure, malloc'd */
 } as_chan_t;
 

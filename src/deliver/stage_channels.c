@@ -66,10 +66,14 @@ static void as_channel_result(as_attempt_t *a, const as_plan_t *p, as_chan_t *ch
     switch (res->outcome) {
     case AS_PERMANENT:
         ch->state = AS_CH_FAILED;
-        ch->gave_up_ms = now;
+        if (ch->gave_up_ms == 0)
+            ch->gave_up_ms = now;
         return;
     case AS_UNAVAILABLE:
-        if (!ch->unavailable)
+        /* The first time only: the chain reached the next channel then,
+         * and a channel once reached stays reached (chain.c), whatever
+         * this one answers later. */
+        if (ch->gave_up_ms == 0)
             ch->gave_up_ms = now;
         ch->unavailable = 1;
         break;

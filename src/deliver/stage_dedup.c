@@ -4,10 +4,10 @@
  *
  * "The same" is: receiver, group key, and the set of (fingerprint,
  * status) of its alerts.  The first note to be seen claims the key by
- * creating dedup/KEY in the spool with O_EXCL (atomic across threads and
+ * linking dedup/KEY to a file holding its id (atomic across threads and
  * across processes, so `alertsink send` and a daemon on one spool share
- * it); the file's mtime is when the key was claimed and it survives a
- * restart.  A later note with the key inside the window is finished as a
+ * it; EEXIST: claimed already); the file's mtime is when the key was
+ * claimed and it survives a restart.  A later note with the key inside the window is finished as a
  * duplicate, logged, and counted.  Old claims are swept.
  */
 #include <dirent.h>
@@ -75,13 +75,34 @@ static void as_dedup_key(const as_note_t *n, char key[33])
     snprintf(key, 33, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
 }
 
-static int as_dedup_claim(int dir, const char *key, const char *id)
+/* A claim's content, whole, in .KEY.ID: 0, or -1 with errno. */
+static int as_dedup_write(int dir, const char *tmp, const char *id)
 {
-    int fd = openat(dir, key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    int rc = write(fd, id, strlen(id)) < 0 ? -1 : 0;
+    int rc = as_write_all(fd, id, strlen(id));
+    int e = errno;
     close(fd);
+    errno = e;
+    return rc;
+}
+
+/* Claim key for id: the claim is written whole under a name of its own,
+ * then linked to the key (EEXIST: claimed already), so that a claim is
+ * never seen empty.  A file created with O_EXCL and then written was left
+ * empty by a crash in between, and the note it was made for, meeting it
+ * again after the restart, was suppressed as a duplicate of "". */
+static int as_dedup_claim(int dir, const char *key, const char *id)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), ".%s.%s", key, id);
+    int rc = as_dedup_write(dir, tmp, id);
+    if (rc == 0)
+        rc = linkat(dir, tmp, dir, key, 0);
+    int e = errno;
+    unlinkat(dir, tmp, 0);
+    errno = e;
     return rc;
 }
 
@@ -90,10 +111,8 @@ static void as_dedup_replace(int dir, const char *key, const char *id)
 {
     char tmp[128];
     snprintf(tmp, sizeof(tmp), ".%s.%s", key, id);
-    unlinkat(dir, tmp, 0);
-    if (as_dedup_claim(dir, tmp, id) == 0 && renameat(dir, tmp, dir, key) == 0)
-        return;
-    unlinkat(dir, tmp, 0);
+    if (as_dedup_write(dir, tmp, id) < 0 || renameat(dir, tmp, dir, key) < 0)
+        unlinkat(dir, tmp, 0);
 }
 
 void as_stage_dedup(as_attempt_t *a)
@@ -132,7 +151,9 @@ void as_stage_dedup(as_attempt_t *a)
     if (strcmp(owner, n->id) == 0)
         return; /* ours: claimed before a crash */
     int64_t claimed = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (fd >= 0 && a->now - claimed < window) {
+    /* An empty claim (written by an older version, or its data lost with
+     * the power: claims are not synced) names nobody: stale. */
+    if (fd >= 0 && owner[0] != '\0' && a->now - claimed < window) {
         a->verdict = AS_VERDICT_FINISHED;
         snprintf(a->why, sizeof(a->why), "duplicate of %s within dedup_window", owner);
         as_metrics_count(AS_M_DEDUPED, n->receiver, NULL, NULL, 1);

@@ -1,7 +1,9 @@
 /*
  * stage_retry.c - when to look at the notification again: the earliest
  * time a pending channel of its chain is due (its own backoff, or when
- * the chain reaches it, chain.c).
+ * the chain reaches it, chain.c), and no later than spool.max_age after
+ * it was accepted, when stage_expire gives it up (a Retry-After of an
+ * hour held a note with a max_age of a minute for the hour).
  */
 #include <stdint.h>
 
@@ -20,5 +22,8 @@ void as_stage_retry(as_attempt_t *a)
         if (at < due)
             due = at;
     }
+    int64_t max_age = a->cycle->cfg->spool.max_age;
+    if (max_age > 0 && due > a->note->accepted_ms + max_age)
+        due = a->note->accepted_ms + max_age;
     a->note->due_ms = due == INT64_MAX ? a->now : due;
 }

@@ -54,7 +54,8 @@ static size_t as_journal_parse(const as_buf_t *buf, as_jline_t **out)
             break; /* a torn last line: ignore */
         *nl = '\0';
         as_jline_t j = {0};
-        char rest[24] = "";
+        _Static_assert(AS_CHANNEL_KEY_MAX == 23, "the width of %23s");
+        char rest[AS_CHANNEL_KEY_MAX + 1] = "";
         if (sscanf(p, "%c %39s %23s", &j.op, j.id, rest) >= 2) {
             if (j.op == 'R')
                 j.n = strtol(rest, NULL, 10);

@@ -214,6 +214,19 @@ class Chain(unittest.TestCase):
 
     # --- the chain's order ----------------------------------------------------------------
 
+    def test_a_channel_reached_stays_reached(self):
+        # alpha unavailable at once: beta is reached at t=0.  alpha's retry
+        # is then transient: beta stays reached, so gamma is due
+        # fallback_after after beta was reached (t=4 s), not 4 s after
+        # alpha's own fallback_after (t=8 s), as when the chain forgot.
+        self.start(["alpha", "beta", "gamma"], fallback_after="4s",
+                   scripts={"alpha": "unavailable " + "transient " * 40,
+                            "beta": "transient " * 40})
+        t0 = time.monotonic()
+        self.post()
+        self.wait_outcomes("gamma", 1, timeout=20)
+        self.assertLess(time.monotonic() - t0, 6.5 * SLOW)
+
     def test_order_is_the_order_written(self):
         self.start(["gamma", "alpha", "beta"], scripts={"gamma": "permanent"})
         self.post()

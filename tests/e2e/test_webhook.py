@@ -202,6 +202,26 @@ class Webhook(unittest.TestCase):
 
     # --- failures ---------------------------------------------------------------------
 
+    def test_retry_after_past_max_age_is_dead_at_max_age(self):
+        # A Retry-After longer than what is left of spool.max_age: the note
+        # is given up at max_age, not held until the peer's time (an hour).
+        self.fake = FakeProcess("fake_webhook.py", self.tmp, "--path", "/hook")
+        d = Daemon(unix=False, spool={"max_age": "3s"},
+                   receivers='  - name: hook\n    webhook: {url: "http://127.0.0.1:%d/hook", '
+                             'timeout: 2s}\n' % self.fake.port,
+                   route="{receiver: hook, group_by: [alertname]}",
+                   directory=tempfile.mkdtemp(dir=self.tmp))
+        self.d = d
+        self.fake.control(fail=[{"status": 503, "count": 100, "retry_after": "3600"}])
+        d.start()
+        r = d.post(ALERTS, alert("HookPastMaxAge"))
+        self.assertEqual(r.status, 200, r)
+        nid = r.json["id"]
+        wait_for(lambda: os.path.exists(os.path.join(d.spool, "dead", nid)), 8 * SLOW,
+                 what="dead/ at max_age")
+        self.assertEqual(len(self.hooks()), 1)
+        self.assertEqual(d.stop(), 0, d.log())
+
     def test_503_with_retry_after_is_retried_no_sooner(self):
         self.start()
         self.fake.control(fail=[{"status": 503, "retry_after": "2", "message": "maintenance"}])

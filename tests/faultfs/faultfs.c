@@ -13,7 +13,10 @@
  *   fsync ENOSPC     fsync(2) and fdatasync(2) fail with ENOSPC
  *   read delay=3000  read(2) and pread(2) wait 3 s, then work
  *
- * ACTION is EIO, ENOSPC, EDQUOT or EROFS, or delay=MS.  An empty or
+ *   write KILL       the process is killed (SIGKILL) at its first write:
+ *                    a crash at that point, nothing of the call done
+ *
+ * ACTION is EIO, ENOSPC, EDQUOT or EROFS, delay=MS, or KILL.  An empty or
  * missing file breaks nothing.  Checking costs a stat(2) of the control
  * file per call, and a readlink(2) of the descriptor only while a rule for
  * that call is on.
@@ -29,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,7 @@ typedef struct {
     int on;
     int err; /* errno to fail with; 0: delay only */
     long delay_ms;
+    int kill; /* SIGKILL the process instead */
 } ff_rule_t;
 
 static pthread_mutex_t ff_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,6 +148,9 @@ static void ff_reload(void)
             if (strncmp(action, "delay=", 6) == 0) {
                 ff_rules[c].on = 1;
                 ff_rules[c].delay_ms = strtol(action + 6, NULL, 10);
+            } else if (strcmp(action, "KILL") == 0) {
+                ff_rules[c].on = 1;
+                ff_rules[c].kill = 1;
             } else if (ff_errno(action) > 0) {
                 ff_rules[c].on = 1;
                 ff_rules[c].err = ff_errno(action);
@@ -180,6 +188,8 @@ static int ff_check(int call, int fd)
     pthread_mutex_unlock(&ff_lock);
     if (!r.on || !ff_covered(fd))
         return 0;
+    if (r.kill)
+        raise(SIGKILL);
     if (r.delay_ms > 0) {
         struct timespec ts = {r.delay_ms / 1000, (r.delay_ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

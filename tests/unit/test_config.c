@@ -589,6 +589,13 @@ static void test_modules(void **state)
              build, AS_ABI_VERSION + 41, AS_ABI_VERSION);
     expect_error(conf, 1, 11, msg);
 
+    snprintf(conf, sizeof(conf), "modules: [%s/modules/as_mod_longkey.so]\n%s", build, base);
+    snprintf(msg, sizeof(msg),
+             "module %s/modules/as_mod_longkey.so: invalid: its channel key is empty, longer "
+             "than 23 bytes or not [a-z0-9_]",
+             build);
+    expect_error(conf, 1, 11, msg);
+
     snprintf(conf, sizeof(conf), "modules: [%s/modules/as_mod_nosym.so]\n%s", build, base);
     snprintf(msg, sizeof(msg),
              "module %s/modules/as_mod_nosym.so: no symbol 'alertsink_module': not an "

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "alertsink/clock.h"
+#include "deliver/backoff.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -411,6 +412,21 @@ static void test_in_doubt_batch(void **state)
     assert_int_equal(dir_count(e, "incoming"), 0);
 }
 
+/* The backoff: doubling from 1 s to 5 min with jitter, at least a peer's
+ * Retry-After, which is honoured up to a day (a module's INT64_MAX was
+ * added to now and wrapped into the past: a retry loop). */
+static void test_backoff(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 100; i++) {
+        int64_t first = as_backoff_ms(1, 0), later = as_backoff_ms(30, 0);
+        assert_true(first >= 800 && first <= 1200);
+        assert_true(later >= 240000 && later <= 360000);
+        assert_int_equal(as_backoff_ms(1, 7000), 7000);
+        assert_int_equal(as_backoff_ms(1, INT64_MAX), 24LL * 3600 * 1000);
+    }
+}
+
 static void test_max_age_to_dead(void **state)
 {
     env_t *e = *state;
@@ -515,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_in_doubt_not_doubled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_doubt_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_age_to_dead, setup, teardown),
+        cmocka_unit_test(test_backoff),
         cmocka_unit_test_setup_teardown(test_spool_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopping_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_wait, setup, teardown),

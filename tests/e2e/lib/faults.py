@@ -99,7 +99,7 @@ class FaultFS:
                 "FAULTFS_PATH": self.path}
 
     def set(self, *rules):
-        """Rules "CALL ACTION": write|fsync|read, EIO|ENOSPC|EDQUOT|EROFS|delay=MS."""
+        """Rules "CALL ACTION": write|fsync|read, EIO|ENOSPC|EDQUOT|EROFS|delay=MS|KILL."""
         tmp = self.control + ".tmp"
         with open(tmp, "w") as f:
             f.write("".join(r + "\n" for r in rules))
