@@ -117,6 +117,14 @@ as_chan_t *as_note_chan(as_note_t *n, const char *name)
     return c;
 }
 
+int as_note_handled(const as_note_t *n)
+{
+    for (size_t i = 0; i < n->nch; i++)
+        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING || n->ch[i].next_ms != 0)
+            return 1;
+    return 0;
+}
+
 const as_chan_t *as_note_chan_find(const as_note_t *n, const char *name)
 {
     for (size_t i = 0; i < n->nch; i++)

@@ -112,6 +112,10 @@ char *as_note_str(as_note_t *n, const char *s);
 /* The note's channel state by name, added when absent. */
 as_chan_t *as_note_chan(as_note_t *n, const char *name);
 const as_chan_t *as_note_chan_find(const as_note_t *n, const char *name);
+/* Has n been handled before (a channel attempted, settled, or waiting for
+ * its time: a rate limit's token, a backoff)?  The checks made when a
+ * notification is first handled (mute, dedup) are not made again. */
+int as_note_handled(const as_note_t *n);
 /* "pending", "delivered", "failed", "superseded": as entries and
  * `alertsink queue` write a channel's state. */
 const char *as_chan_state_name(as_ch_state_t s);

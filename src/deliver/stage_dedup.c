@@ -122,10 +122,9 @@ void as_stage_dedup(as_attempt_t *a)
     int dir = a->env->dedupfd;
     if (window <= 0 || dir < 0)
         return;
-    /* A note that has been attempted already passed this stage. */
-    for (size_t i = 0; i < n->nch; i++)
-        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
-            return;
+    /* A note handled before already passed this stage. */
+    if (as_note_handled(n))
+        return;
 
     char key[33];
     as_dedup_key(n, key);

@@ -18,9 +18,10 @@
 void as_stage_mute(as_attempt_t *a)
 {
     as_note_t *n = a->note;
-    for (size_t i = 0; i < n->nch; i++)
-        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
-            return;
+    /* Only when first handled: a note waiting for a rate limit's token
+     * (no attempt yet) was muted when a window opened meanwhile. */
+    if (as_note_handled(n))
+        return;
     const as_route_t *r = as_route_by_id(&a->cycle->cfg->route, n->route);
     const char *why = NULL;
     if (r == NULL || !as_route_muted(r, (time_t)(a->now / 1000), &why))
