@@ -140,7 +140,7 @@ int as_cli_render_input(as_cycle_t *c, cJSON *payload, int grouped, const char *
         fprintf(stderr, "%s: nothing would be sent: the input holds no alerts\n", who);
     for (size_t i = 0; i < count; i++) {
         const char *why = NULL;
-        const as_route_t *r = as_route_by_id(&c->cfg->route, notes[i]->route);
+        const as_route_t *r = as_route_of(&c->cfg->route, notes[i]->route, notes[i]->group_key);
         if (r != NULL && as_route_muted(r, (time_t)(as_now_ms() / 1000), &why))
             fprintf(stderr, "%s: %s: muted now (%s): it would not be sent at this time\n", who,
                     notes[i]->receiver, why ? why : "a time interval");

@@ -13,13 +13,24 @@ void as_result_set(as_result_t *res, as_outcome_t outcome, int status, const cha
 {
     res->outcome = outcome;
     res->status = status;
-    char tmp[sizeof(res->reason)];
+    /* Redacted, then cut to fit: cut first, a secret longer than what was
+     * left of the room (a webhook URL with a token) no longer matched and
+     * was logged but for its end.  Cut at a character's start: half a
+     * character made the note's spool file unreadable. */
+    char tmp[8 * sizeof(res->reason)];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof(tmp), fmt, ap); /* the arguments may point into res->reason */
     va_end(ap);
-    memcpy(res->reason, tmp, sizeof(tmp));
-    as_log_redact(res->reason, sizeof(res->reason));
+    as_log_redact(tmp, sizeof(tmp));
+    size_t len = strlen(tmp);
+    if (len >= sizeof(res->reason)) {
+        len = sizeof(res->reason) - 1;
+        while (len > 0 && ((unsigned char)tmp[len] & 0xc0) == 0x80)
+            len--; /* tmp[len], the first byte cut, continues a character */
+    }
+    memcpy(res->reason, tmp, len);
+    res->reason[len] = '\0';
 }
 
 const char *as_outcome_name(as_outcome_t o)

@@ -22,7 +22,7 @@ void as_stage_mute(as_attempt_t *a)
      * (no attempt yet) was muted when a window opened meanwhile. */
     if (as_note_handled(n))
         return;
-    const as_route_t *r = as_route_by_id(&a->cycle->cfg->route, n->route);
+    const as_route_t *r = as_route_of(&a->cycle->cfg->route, n->route, n->group_key);
     const char *why = NULL;
     if (r == NULL || !as_route_muted(r, (time_t)(a->now / 1000), &why))
         return;

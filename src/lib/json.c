@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alertsink/buf.h"
 #include "alertsink/mem.h"
 #include "lib/json.h"
 
@@ -147,6 +148,24 @@ int as_utf8_valid(const char *s, size_t len)
             return 0;
     }
     return 1;
+}
+
+char *as_utf8_repair(const char *s, size_t len)
+{
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_reserve(&b, len + 1);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        if (n <= len - i && as_utf8_valid(s + i, n)) {
+            as_buf_append(&b, s + i, n);
+            i += n;
+        } else {
+            as_buf_puts(&b, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    return as_buf_steal(&b);
 }
 
 /* --- parsing: cJSON, with the checks it does not make ----------------------------------- */

@@ -36,6 +36,10 @@ cJSON *as_json_parse_raw(const char *data, size_t len, int *ctl, as_err_t *err);
 #define AS_JSON_ENTRY_DEPTH (AS_JSON_MAX_DEPTH + 2)
 cJSON *as_json_parse_entry(const char *data, size_t len, as_err_t *err);
 
+/* s[0..len) with every byte that is not part of valid UTF-8 replaced by
+ * U+FFFD; malloc'd and NUL-terminated. */
+char *as_utf8_repair(const char *s, size_t len);
+
 /* The code point at s (len > 0 bytes) in *cp and its length in bytes; an
  * invalid sequence gives *cp = -1 and length 1, as Go's utf8.DecodeRune. */
 size_t as_utf8_decode(const char *s, size_t len, long *cp);

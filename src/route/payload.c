@@ -54,24 +54,6 @@
 /* ---------------------------------------------------------------------- */
 /* Label sets.                                                             */
 
-char *as_utf8_repair(const char *s, size_t len)
-{
-    as_buf_t b = AS_BUF_INIT;
-    as_buf_reserve(&b, len + 1);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-        if (n <= len - i && as_utf8_valid(s + i, n)) {
-            as_buf_append(&b, s + i, n);
-            i += n;
-        } else {
-            as_buf_puts(&b, "\xef\xbf\xbd");
-            i++;
-        }
-    }
-    return as_buf_steal(&b);
-}
-
 /* Reorder obj's members by name, as Go's encoder writes a map. */
 static void as_obj_sort(cJSON *obj)
 {

@@ -89,8 +89,4 @@ cJSON *as_payload_from_alerts(cJSON *alerts, const char *what, const as_payload_
  * must be an object of strings. */
 uint64_t as_labels_fingerprint(const cJSON *labels);
 
-/* s[0..len) with every byte that is not part of valid UTF-8 replaced by
- * U+FFFD; malloc'd and NUL-terminated. */
-char *as_utf8_repair(const char *s, size_t len);
-
 #endif

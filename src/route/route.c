@@ -539,6 +539,33 @@ void as_route_id(const as_route_t *r, char *buf, size_t len)
     }
 }
 
+/* Does group_key start with r's key and a ':'? */
+static int as_route_names(const as_route_t *r, const char *group_key)
+{
+    size_t n = strlen(r->key);
+    return strncmp(group_key, r->key, n) == 0 && group_key[n] == ':';
+}
+
+static const as_route_t *as_route_find_key(const as_route_t *r, const char *group_key)
+{
+    if (as_route_names(r, group_key))
+        return r;
+    for (size_t i = 0; i < r->routes.n; i++) {
+        const as_route_t *f = as_route_find_key((const as_route_t *)r->routes.elts + i, group_key);
+        if (f != NULL)
+            return f;
+    }
+    return NULL;
+}
+
+const as_route_t *as_route_of(const as_route_t *root, const char *id, const char *group_key)
+{
+    const as_route_t *r = as_route_by_id(root, id);
+    if (group_key == NULL || (r != NULL && as_route_names(r, group_key)))
+        return r;
+    return as_route_find_key(root, group_key);
+}
+
 const as_route_t *as_route_by_id(const as_route_t *root, const char *id)
 {
     if (id == NULL || id[0] != '0')

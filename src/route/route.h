@@ -81,6 +81,12 @@ void as_labelset_append(as_buf_t *b, const cJSON *labels);
 void as_route_id(const as_route_t *r, char *buf, size_t len);
 /* The route at id under root, NULL if the tree has no such place. */
 const as_route_t *as_route_by_id(const as_route_t *root, const char *id);
+/* The route a notification was routed by: the one at its id, while that
+ * route is still the one its group key names ("KEY:labels"); after a
+ * reload that moved routes, the route with that key anywhere in root;
+ * NULL when none has it.  (By position alone, a held digest was muted by
+ * whatever route a reload put at its old place.) */
+const as_route_t *as_route_of(const as_route_t *root, const char *id, const char *group_key);
 
 /*
  * Is a notification on route r at instant t muted?  1 when one of its

@@ -293,6 +293,25 @@ class Reload(unittest.TestCase):
             d.wait_outbox([r.json["id"]])
             wait_for(lambda: "level=debug" in d.log(), 10, what="a debug line")
 
+    def test_held_digest_keeps_its_route_across_a_reload(self):
+        # A note held by group_wait; a reload puts a muted route before
+        # its route.  The digest is delivered by its own route (found by
+        # its group key), not muted by whatever route now sits at its old
+        # place in the tree (found by review: it was muted and never sent).
+        extra = ("time_intervals:\n  - name: always\n"
+                 "    time_intervals: [{times: [{start_time: '00:00', end_time: '24:00'}]}]\n")
+        routes = ("{receiver: out, group_by: [alertname], group_wait: 3s, routes: [%s"
+                  "{matchers: ['team=\"a\"'], receiver: out}]}")
+        muted = "{matchers: ['team=\"z\"'], receiver: out, mute_time_intervals: [always]}, "
+        with Daemon(route=routes % "", extra=extra) as d:
+            answers = d.unix('{"labels": {"alertname": "Held", "team": "a"}}\n')
+            self.assertTrue(answers[0].startswith("OK "), answers)
+            d.write_config(route=routes % muted, extra=extra)
+            d.send_signal(signal.SIGHUP)
+            wait_for(lambda: "msg=reloaded" in d.log(), 20, what="the reload")
+            wait_for(lambda: d.outbox_lines(), 15, what="the digest delivered")
+            self.assertNotIn("msg=muted", d.log())
+
 
 class Reopen(unittest.TestCase):
     def test_sigusr1_reopens_files(self):

@@ -1,5 +1,5 @@
 """test_send_edges.py - `alertsink send`'s exit codes at the edges
-(docs/inputs.md, CONTRACT exit codes), each found by review:
+(docs/inputs.md, README's exit codes), each found by review:
 
   - a record routed to two notes, the first one's delivery outlasting
     --timeout, the second never attempted: exit 3 and a line saying what

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alertsink/buf.h"
+#include "alertsink/sink.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -106,6 +108,32 @@ static void test_secret_outlives_tokens(void **state)
     assert_string_equal(line, "token-0000-of-a-login");
 }
 
+/* A sink's reason: redacted before it is cut to fit (a long secret was cut
+ * first, then no longer matched), and cut at a character's start (half a
+ * character made the note's spool file unreadable). */
+static void test_result_reason(void **state)
+{
+    char secret[700], fmt[1200];
+    memset(secret, 's', sizeof(secret) - 1);
+    secret[sizeof(secret) - 1] = '\0';
+    memcpy(secret, "token=", 6);
+    as_log_secret(secret);
+    as_result_t res;
+    as_result_set(&res, AS_TRANSIENT, 0, "POST http://h/x?%s: cannot connect", secret);
+    assert_string_equal(res.reason, "POST http://h/x?<redacted>: cannot connect");
+    /* 'ç' (2 bytes) across the 511-byte mark */
+    memset(fmt, 'a', 510);
+    strcpy(fmt + 510, "\xc3\xa7 and more");
+    as_result_set(&res, AS_TRANSIENT, 0, "%s", fmt);
+    assert_int_equal(strlen(res.reason), 510);
+    assert_true(as_utf8_valid(res.reason, strlen(res.reason)));
+    /* and what is written into a spool entry is UTF-8 whatever it is given */
+    as_buf_t b = AS_BUF_INIT;
+    as_buf_json(&b, "a\xc3", 2);
+    assert_string_equal(b.data, "\"a\xef\xbf\xbd\"");
+    as_buf_free(&b);
+}
+
 /* Under systemd: the <N> prefix, no time (journald has its own); the
  * JSON object stays whole after journald takes the prefix off. */
 static void test_journal(void **state)
@@ -137,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_logfmt_line),
         cmocka_unit_test(test_secrets_hidden),
         cmocka_unit_test(test_secret_outlives_tokens),
+        cmocka_unit_test(test_result_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

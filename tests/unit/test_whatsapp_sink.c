@@ -527,15 +527,19 @@ static void test_disconnected_while_cached(void **state)
     sink_open(&s, NULL, NULL, NULL);
     sink_deliver(&s, "n-c1", text, 1, &res);
     assert_int_equal(res.outcome, AS_DELIVERED);
-    /* The cached list still says connected; the server refuses the send. */
+    /* The cached list still says connected; the server refuses the send.
+     * The refusal drops the list and it is asked again at once: the device
+     * is disconnected, so the notification is unavailable (retried), not
+     * a permanent failure (dead at once). */
     fake_control("{\"disconnect\": \"7001\"}");
-    sink_deliver(&s, "n-c2", text, 1, &res);
-    assert_int_equal(res.outcome, AS_PERMANENT);
-    /* The failure dropped the cached list: the next attempt asks again. */
     sink_deliver(&s, "n-c2", text, 1, &res);
     assert_int_equal(res.outcome, AS_UNAVAILABLE);
     assert_non_null(strstr(res.reason, "no connected WhatsApp device"));
     assert_int_equal(fake_count("/whatsapp/devices"), 2);
+    /* And while it stays so, every attempt asks again. */
+    sink_deliver(&s, "n-c2", text, 1, &res);
+    assert_int_equal(res.outcome, AS_UNAVAILABLE);
+    assert_int_equal(fake_count("/whatsapp/devices"), 3);
     sink_close(&s);
 }
 

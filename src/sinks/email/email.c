@@ -162,6 +162,8 @@ typedef struct {
     size_t msglen;
     int msg_given;
     int aborted; /* the message was withheld: AUTH did not succeed */
+    int handed;  /* the message callback handed the message over */
+    int sent;    /* libesmtp read the reply that ends the message */
 
     timer_t timer;
     int timer_on;
@@ -323,6 +325,9 @@ static void as_email_event(smtp_session_t session, int event, void *arg, ...)
     case SMTP_EV_STARTTLS_OK:
         t->tls_ok = 1;
         break;
+    case SMTP_EV_MESSAGESENT:
+        t->sent = 1;
+        break;
     case SMTP_EV_INVALID_PEER_CERTIFICATE: {
         long result = va_arg(ap, long);
         ok = va_arg(ap, int *);
@@ -398,6 +403,7 @@ static const char *as_email_message(void **ctx, int *len, void *arg)
         return NULL;
     }
     t->msg_given = 1;
+    t->handed = 1;
     *len = (int)t->msglen;
     return t->msg;
 }
@@ -642,7 +648,7 @@ static void as_email_classify(const as_email_try_t *t, const as_email_channel_t 
         as_email_refused(ch, o, "every recipient refused: ", res);
         return;
     }
-    if (o->data.code / 100 == 2) {
+    if (o->data.code / 100 == 2 && t->sent && t->handed) {
         res->outcome = AS_DELIVERED;
         res->status = o->data.code;
         if ((size_t)*accepted < ch->to.n)
@@ -650,7 +656,7 @@ static void as_email_classify(const as_email_try_t *t, const as_email_channel_t 
         return;
     }
     *accepted = 0;
-    if (o->data.code >= 400 && o->data.code < 600) {
+    if (o->data.code >= 400 && o->data.code < 600 && t->sent) {
         res->outcome = as_email_class(o->data.code);
         res->status = o->data.code;
         as_email_why(res, "message refused: %d %s", o->data.code, o->data.text);
