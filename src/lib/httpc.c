@@ -345,33 +345,51 @@ static as_httpc_error_t as_httpc_classify(CURLcode rc)
     }
 }
 
+/* url's scheme, host and port, without user, path or query: what an error
+ * names.  A webhook URL is a secret (it often carries a key), and a long
+ * one cut to fit an error no longer matched the redaction of the whole. */
+static void as_httpc_origin(const char *url, char *out, size_t size)
+{
+    const char *sep = strstr(url, "://");
+    size_t scheme = sep ? (size_t)(sep + 3 - url) : 0;
+    const char *host = url + scheme;
+    size_t end = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', end);
+    if (at != NULL) { /* user:password@ */
+        end -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    snprintf(out, size, "%.*s%.*s", (int)scheme, url, (int)end, host);
+}
+
 static void as_httpc_error_msg(as_err_t *err, const as_httpc_req_t *req, as_httpc_error_t e,
                                CURLcode rc, const char *detail, int64_t timeout_ms)
 {
     const char *d = detail[0] ? detail : curl_easy_strerror(rc);
     const char *m = req->method ? req->method : "GET";
+    char url[300];
+    as_httpc_origin(req->url, url, sizeof(url));
     switch (e) {
     case AS_HTTPC_DNS:
-        as_err_set(err, "%s %s: cannot resolve the host name (%s)", m, req->url, d);
+        as_err_set(err, "%s %s: cannot resolve the host name (%s)", m, url, d);
         break;
     case AS_HTTPC_CONNECT:
-        as_err_set(err, "%s %s: cannot connect (%s)", m, req->url, d);
+        as_err_set(err, "%s %s: cannot connect (%s)", m, url, d);
         break;
     case AS_HTTPC_TLS:
-        as_err_set(err, "%s %s: TLS failed (%s)", m, req->url, d);
+        as_err_set(err, "%s %s: TLS failed (%s)", m, url, d);
         break;
     case AS_HTTPC_TIMEOUT:
-        as_err_set(err, "%s %s: timed out after %lld ms", m, req->url, (long long)timeout_ms);
+        as_err_set(err, "%s %s: timed out after %lld ms", m, url, (long long)timeout_ms);
         break;
     case AS_HTTPC_RESET:
-        as_err_set(err, "%s %s: the connection broke (%s)", m, req->url, d);
+        as_err_set(err, "%s %s: the connection broke (%s)", m, url, d);
         break;
     default:
         if (rc == CURLE_WRITE_ERROR)
-            as_err_set(err, "%s %s: the answer is larger than %d bytes", m, req->url,
-                       AS_HTTPC_BODY_MAX);
+            as_err_set(err, "%s %s: the answer is larger than %d bytes", m, url, AS_HTTPC_BODY_MAX);
         else
-            as_err_set(err, "%s %s: %s", m, req->url, d);
+            as_err_set(err, "%s %s: %s", m, url, d);
         break;
     }
 }

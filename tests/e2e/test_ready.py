@@ -64,7 +64,7 @@ class Ready(unittest.TestCase):
             self.assertEqual(rc, 1)
             self.assertEqual(out, "")
             self.assertRegex(err, r"^alertsink ready: not ready: GET "
-                             r"http://127\.0\.0\.1:%d/healthz: cannot connect" % d.port)
+                             r"http://127\.0\.0\.1:%d: cannot connect" % d.port)
 
     def test_secrets_need_not_be_set(self):
         # A probe sends nothing: a secret its environment lacks is no error.

@@ -222,6 +222,26 @@ class Webhook(unittest.TestCase):
         self.assertEqual(len(self.hooks()), 1)
         self.assertEqual(d.stop(), 0, d.log())
 
+    def test_long_secret_url_never_reaches_the_log(self):
+        # The URL is a secret; a transport error named it whole, and one
+        # longer than the room of a reason was cut before the redaction,
+        # which then no longer matched (found by review).  Errors name the
+        # scheme, host and port only.
+        secret = "tok" + "S3cr3T" * 200
+        self.d = Daemon(unix=False,
+                        receivers='  - name: hook\n    webhook: {url: "http://127.0.0.1:1/'
+                                  'hook?token=%s", timeout: 1s}\n' % secret,
+                        route="{receiver: hook, group_by: [alertname]}",
+                        directory=tempfile.mkdtemp(dir=self.tmp))
+        self.d.start()
+        r = self.d.post(ALERTS, alert("HookLongUrl"))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.d.results(r.json["id"], CHANNEL, 1), ["transient"])
+        log = self.d.log()
+        self.assertIn("POST http://127.0.0.1:1: cannot connect", log)
+        self.assertNotIn("S3cr3T", log)
+        self.assertEqual(self.d.stop(), 0, log)
+
     def test_503_with_retry_after_is_retried_no_sooner(self):
         self.start()
         self.fake.control(fail=[{"status": 503, "retry_after": "2", "message": "maintenance"}])
