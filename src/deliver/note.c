@@ -141,13 +141,15 @@ void as_note_error(as_note_t *n, const char *channel, const char *reason)
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(line, sizeof(line), "%s %s: %s", ts, channel, reason);
+    char *fixed = as_utf8_valid(line, strlen(line)) ? NULL : as_utf8_repair(line, strlen(line));
     as_pool_t *prev = as_json_use_pool(NULL); /* the note's history outlives any pool */
     if (n->errors == NULL)
         n->errors = cJSON_CreateArray();
     /* Bounded: a notification retried for a day keeps its last 64 reasons. */
     if (cJSON_GetArraySize(n->errors) >= 64)
         cJSON_DeleteItemFromArray(n->errors, 0);
-    cJSON_AddItemToArray(n->errors, cJSON_CreateString(line));
+    cJSON_AddItemToArray(n->errors, cJSON_CreateString(fixed ? fixed : line)); /* UTF-8 */
+    free(fixed);
     as_json_use_pool(prev);
 }
 
@@ -170,13 +172,21 @@ static void as_put_key(as_buf_t *b, const char *key)
     as_buf_putc(b, ':');
 }
 
+/* A string of an entry: always UTF-8, so that the entry reads back (bytes
+ * that are not, from a peer's answer, become U+FFFD, as inputs repair
+ * text): an entry that did not went to corrupt/ with its notification. */
 static void as_put_str(as_buf_t *b, const char *key, const char *v)
 {
     as_put_key(b, key);
-    if (v != NULL)
-        as_buf_json(b, v, strlen(v));
-    else
+    if (v == NULL) {
         as_buf_puts(b, "null");
+    } else if (as_utf8_valid(v, strlen(v))) {
+        as_buf_json(b, v, strlen(v));
+    } else {
+        char *fixed = as_utf8_repair(v, strlen(v));
+        as_buf_json(b, fixed, strlen(fixed));
+        free(fixed);
+    }
 }
 
 static void as_put_int(as_buf_t *b, const char *key, long long v)

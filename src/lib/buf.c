@@ -11,7 +11,6 @@
 
 #include "alertsink/buf.h"
 #include "alertsink/mem.h"
-#include "lib/json.h"
 
 void as_buf_reserve(as_buf_t *b, size_t extra)
 {
@@ -104,16 +103,6 @@ void as_buf_json(as_buf_t *b, const char *s, size_t len)
 
 void as_buf_json_chars(as_buf_t *b, const char *s, size_t len)
 {
-    /* What is written is always JSON that reads back: bytes that are not
-     * UTF-8 (a reason cut in the middle of a character, a peer's answer)
-     * become U+FFFD, as the inputs repair text.  A spool entry that did
-     * not read back went to corrupt/ with its notification. */
-    if (!as_utf8_valid(s, len)) {
-        char *fixed = as_utf8_repair(s, len);
-        as_buf_json_chars(b, fixed, strlen(fixed));
-        free(fixed);
-        return;
-    }
     /* As cJSON prints strings: the two that must be escaped, the short
      * forms of \b \f \n \r \t, \u00XX for other control characters,
      * everything else (UTF-8 included) as it is. */
