@@ -21,7 +21,11 @@
  *                     history kept).  Its copy in the daemon's schedule is
  *                     replaced when the pickup loads the new one, and a
  *                     worker that finds deferred/ID gone first forgets its
- *                     copy (queue/worker.c, queue/recover.c).
+ *                     copy (queue/worker.c, queue/recover.c).  The note is
+ *                     read again from its file just before, and the file is
+ *                     removed only if no worker wrote it again meanwhile
+ *                     (its retry came due: a channel may have delivered);
+ *                     else it is read again and the copy made anew.
  *   drop, dead/ or    the file is removed; the daemon, which holds a
  *   deferred/         deferred note in memory, forgets it when it comes
  *                     due and finds no file.
@@ -48,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alertsink/clock.h"
@@ -539,10 +544,36 @@ typedef struct {
     size_t queued;
 } as_change_t;
 
+/* The identity of a file, to tell whether it was written again. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim;
+} as_file_ident_t;
+
+static int as_file_ident(int dirfd, const char *name, as_file_ident_t *id)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, 0) < 0)
+        return -1;
+    *id = (as_file_ident_t){st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+    return 0;
+}
+
+static int as_file_ident_same(const as_file_ident_t *a, const as_file_ident_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec;
+}
+
 /* A new copy of n in maildrop/, then the file it replaces goes (see the
  * top of this file for why in that order).  -1 with errno ENOENT when the
- * original had gone first (a worker took it). */
-static int as_queue_resubmit(as_change_t *x, as_note_t *n, as_queue_t from)
+ * original had gone first (a worker took it); with EAGAIN when it was
+ * written again since it was read (was: its identity then; NULL: not
+ * checked), and nothing changed. */
+static int as_queue_resubmit_if(as_change_t *x, as_note_t *n, as_queue_t from,
+                                const as_file_ident_t *was)
 {
     as_buf_t line = AS_BUF_INIT;
     as_err_t err;
@@ -557,8 +588,12 @@ static int as_queue_resubmit(as_change_t *x, as_note_t *n, as_queue_t from)
         errno = EIO;
         return -1;
     }
-    if (as_spool_remove(x->sp, from, n->id) < 0) {
-        int e = errno;
+    as_file_ident_t now;
+    int again = was != NULL && (as_file_ident(x->sp->dirfd[from], n->id, &now) < 0
+                                    ? errno != ENOENT
+                                    : !as_file_ident_same(was, &now));
+    if (again || as_spool_remove(x->sp, from, n->id) < 0) {
+        int e = again ? EAGAIN : errno;
         as_spool_remove(x->sp, AS_Q_MAILDROP, name); /* still ours: nobody took it */
         close(lockfd);
         errno = e;
@@ -567,6 +602,30 @@ static int as_queue_resubmit(as_change_t *x, as_note_t *n, as_queue_t from)
     close(lockfd);
     x->queued++;
     return 0;
+}
+
+static int as_queue_resubmit(as_change_t *x, as_note_t *n, as_queue_t from)
+{
+    return as_queue_resubmit_if(x, n, from, NULL);
+}
+
+/* deferred/ID as it is now, with its identity: NULL (errno ENOENT) when
+ * it has gone. */
+static as_note_t *as_queue_read_deferred(as_change_t *x, const char *id, as_file_ident_t *ident)
+{
+    as_buf_t buf = AS_BUF_INIT;
+    as_err_t err;
+    as_note_t *n = NULL;
+    if (as_file_ident(x->sp->dirfd[AS_Q_DEFERRED], id, ident) == 0 &&
+        as_spool_read(x->sp, AS_Q_DEFERRED, id, &buf, &err) == 0) {
+        n = as_note_parse(NULL, buf.data, buf.len, &err);
+        if (n == NULL)
+            errno = EINVAL;
+    } else {
+        errno = ENOENT;
+    }
+    as_buf_free(&buf);
+    return n;
 }
 
 static int as_queue_retry_one(as_change_t *x, as_view_row_t *r)
@@ -597,17 +656,32 @@ static int as_queue_retry_one(as_change_t *x, as_view_row_t *r)
         return 0;
     case AS_Q_DEFERRED:
         /* Due now; attempts and history kept (so the backoff, the
-         * deduplication and the mute stages see a retry, not a new one). */
-        n->due_ms = now;
-        for (size_t i = 0; i < n->nch; i++)
-            if (n->ch[i].state == AS_CH_PENDING)
-                n->ch[i].next_ms = 0;
-        if (as_queue_resubmit(x, n, AS_Q_DEFERRED) < 0) {
+         * deduplication and the mute stages see a retry, not a new one).
+         * From the file as it is now: a worker may have written it again
+         * since the listing (see the top of this file). */
+        for (int tries = 0;; tries++) {
+            as_file_ident_t ident;
+            as_note_t *fresh = as_queue_read_deferred(x, n->id, &ident);
+            int rc = -1;
+            if (fresh != NULL) {
+                fresh->due_ms = now;
+                for (size_t i = 0; i < fresh->nch; i++)
+                    if (fresh->ch[i].state == AS_CH_PENDING)
+                        fresh->ch[i].next_ms = 0;
+                rc = as_queue_resubmit_if(x, fresh, AS_Q_DEFERRED, &ident);
+                as_note_free(fresh);
+            }
+            if (rc == 0)
+                break;
+            if (errno == EAGAIN && tries < 10)
+                continue;
             if (errno == ENOENT)
                 fprintf(stderr,
                         "%s: %s is being attempted right now (it left deferred/ for active/): "
                         "nothing to do\n",
                         x->o->who, n->id);
+            else if (errno == EAGAIN)
+                fprintf(stderr, "%s: %s: its file keeps changing: try again\n", x->o->who, n->id);
             return -1;
         }
         printf("retrying %s\n", n->id);

@@ -17,10 +17,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import BINARY, Daemon, alert, wait_for  # noqa: E402
+from lib.fakes import FakeProcess  # noqa: E402
+from lib.faults import FaultFS  # noqa: E402
 
 ALERTS = "/api/v1/alerts"
 
@@ -108,6 +112,38 @@ class Requeue(unittest.TestCase):
         finally:
             d.close()
 
+
+    def test_retry_meets_a_worker_writing_the_note_again(self):
+        # `queue retry` read the note, wrote its copy (an fdatasync, slowed
+        # here), then removed deferred/ID by name: when the note's retry
+        # came due meanwhile and a worker wrote a newer deferred/ID (the
+        # file channel delivered), that file went and the stale copy
+        # brought the file channel back: delivered twice (found by review).
+        # The command now reads the file again and removes it only if it
+        # was not written again since.
+        tmp = tempfile.mkdtemp(prefix="as-requeue-race-")
+        fake = FakeProcess("fake_webhook.py", tmp, "--path", "/hook")
+        self.addCleanup(fake.stop)
+        fake.control(fail=[{"status": 500, "count": 1000}])
+        d = Daemon(unix=False, outbox_dir=False)
+        self.addCleanup(d.close)
+        d.write_config(receivers=('  - name: both\n    mode: all\n    channels: [file, webhook]\n'
+                                  '    file: {path: %s}\n    webhook: {url: "%s/hook"}\n'
+                                  % (json.dumps(d.outbox), fake.url)),
+                       route="{receiver: both, group_by: [alertname]}")
+        d.start()
+        nid = d.post("/api/v1/alerts", alert("RetryRace")).json["id"]
+        wait_for(lambda: os.path.exists(os.path.join(d.spool, "deferred", nid)), 20,
+                 what="the note deferred")
+        os.makedirs(d.outbox_dir)  # the file channel works from now on
+        fs = FaultFS(d.dir, d.spool)
+        fs.set("fsync delay=1000")  # for the command only: a slow disk
+        p = d.cli("queue", "retry", nid, env=dict(os.environ, **fs.env()), timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wait_for(lambda: d.outbox_counts().get(nid), 20, what="the file channel delivered")
+        time.sleep(2)
+        self.assertEqual(d.outbox_counts().get(nid), 1, d.log())
+        self.assertEqual(d.stop(), 0, d.log())
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
