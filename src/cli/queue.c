@@ -567,6 +567,16 @@ static int as_file_ident_same(const as_file_ident_t *a, const as_file_ident_t *b
            a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec;
 }
 
+/* deferred/ID or dead/ID is gone (dropped, or retried as a new copy): with
+ * no daemon running, an active/ID a crash left beside it goes too, as
+ * start-up recovery would have removed it (that file stood for it), or it
+ * would come back at the next start. */
+static void as_queue_forget_leftover(as_change_t *x, const char *id)
+{
+    if (!x->daemon)
+        as_spool_remove(x->sp, AS_Q_ACTIVE, id);
+}
+
 /* A new copy of n in maildrop/, then the file it replaces goes (see the
  * top of this file for why in that order).  -1 with errno ENOENT when the
  * original had gone first (a worker took it); with EAGAIN when it was
@@ -600,6 +610,8 @@ static int as_queue_resubmit_if(as_change_t *x, as_note_t *n, as_queue_t from,
         return -1;
     }
     close(lockfd);
+    if (from == AS_Q_DEFERRED || from == AS_Q_DEAD)
+        as_queue_forget_leftover(x, n->id);
     x->queued++;
     return 0;
 }
@@ -732,6 +744,8 @@ static int as_queue_drop_one(as_change_t *x, as_view_row_t *r)
     case AS_Q_DEAD:
     case AS_Q_DEFERRED:
         rc = as_spool_remove(x->sp, r->state, n->id);
+        if (rc == 0)
+            as_queue_forget_leftover(x, n->id);
         if (rc < 0 && errno == ENOENT)
             fprintf(stderr, "%s: %s %s\n", who, n->id,
                     r->state == AS_Q_DEFERRED && x->daemon
@@ -811,6 +825,9 @@ static int as_queue_change(const as_queue_opts_t *o, as_cycle_t *c, as_spool_t *
     long pid = 0;
     x.daemon = as_spool_daemon(sp->dir, &hold, &pid) != 0;
 
+    /* With no daemon, what its start would finish first (recover.h). */
+    if (!x.daemon)
+        as_replay_finish_apart(sp, c);
     as_view_t v;
     as_view_read(&v, sp, c, AS_VIEW_STATES);
     int failed = 0;

@@ -248,9 +248,12 @@ static void as_entries_free(as_entries_t *entries)
 }
 
 /* The entries of file NAME in state q (ownership taken), with its
- * journal applied (see recover.h). */
+ * journal applied (see recover.h).  finish: the daemon's load, which also
+ * journals "X" for a copy a file of its own stands for (so that the copy
+ * stays finished once that file goes: dropped or retried by `alertsink
+ * queue` with no daemon running, it came back at the next start). */
 static long as_replay_entries(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
-                              as_entries_t *entries, as_replay_pt each, void *arg)
+                              as_entries_t *entries, as_replay_pt each, void *arg, int finish)
 {
     as_buf_t jbuf = AS_BUF_INIT;
     as_spool_journal_read(sp, q, name, &jbuf);
@@ -277,8 +280,16 @@ static long as_replay_entries(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const
             as_note_free(e);
         }
         for (size_t i = 0; i < count; i++) {
-            if (as_journal_apply(notes[i], j, nj, all_doubt) ||
-                (batch && as_note_stored_apart(sp, notes[i]))) {
+            if (as_journal_apply(notes[i], j, nj, all_doubt)) {
+                as_note_free(notes[i]);
+                continue;
+            }
+            if (batch && as_note_stored_apart(sp, notes[i])) {
+                if (finish) {
+                    char x[AS_NID_LEN + 4];
+                    snprintf(x, sizeof(x), "X %s\n", notes[i]->id);
+                    as_spool_journal(sp, q, name, x);
+                }
                 as_note_free(notes[i]);
                 continue;
             }
@@ -297,8 +308,8 @@ static long as_replay_entries(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const
     return passed;
 }
 
-long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
-                    as_replay_pt each, void *arg, as_err_t *err)
+static long as_replay_file_at(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
+                              as_replay_pt each, void *arg, int finish, as_err_t *err)
 {
     as_buf_t data = AS_BUF_INIT, good = AS_BUF_INIT;
     if (as_spool_read(sp, q, name, &data, err) < 0) {
@@ -318,7 +329,33 @@ long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *nam
                AS_S("problem", damaged ? "a damaged frame in a segment" : why));
     as_buf_free(&good);
     as_buf_free(&data);
-    return as_replay_entries(sp, c, q, name, &entries, each, arg);
+    return as_replay_entries(sp, c, q, name, &entries, each, arg, finish);
+}
+
+long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
+                    as_replay_pt each, void *arg, as_err_t *err)
+{
+    return as_replay_file_at(sp, c, q, name, each, arg, 0, err);
+}
+
+static void as_replay_discard(void *arg, as_note_t *n)
+{
+    (void)arg;
+    as_note_free(n);
+}
+
+void as_replay_finish_apart(as_spool_t *sp, as_cycle_t *c)
+{
+    static const as_queue_t batches[] = {AS_Q_INCOMING, AS_Q_MAILDROP};
+    for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+        char **names;
+        size_t n = as_spool_list(sp, batches[b], &names);
+        for (size_t i = 0; i < n; i++) {
+            as_err_t err;
+            as_replay_file_at(sp, c, batches[b], names[i], as_replay_discard, NULL, 1, &err);
+        }
+        as_spool_list_free(names, n);
+    }
 }
 
 /* Loading one batch: its pending notes, queued once the whole file is read. */
@@ -397,7 +434,7 @@ static void as_load_incoming(as_cycle_t *c, const char *name, size_t *loaded,
     l.b = as_batch_open(as_core->spool, name, AS_Q_INCOMING, 1);
     if (segment)
         as_batch_segment(l.b, (long long)size); /* the recount counted the file */
-    as_replay_entries(as_core->spool, c, AS_Q_INCOMING, name, &entries, as_load_note, &l);
+    as_replay_entries(as_core->spool, c, AS_Q_INCOMING, name, &entries, as_load_note, &l, 1);
     as_batch_hold(l.b, (int)l.nq);
     for (size_t i = 0; i < l.nq; i++)
         as_sched_push(&as_core->sched, l.queue[i]);

@@ -42,4 +42,12 @@ typedef void (*as_replay_pt)(void *arg, as_note_t *n);
 long as_replay_file(as_spool_t *sp, as_cycle_t *c, as_queue_t q, const char *name,
                     as_replay_pt each, void *arg, as_err_t *err);
 
+/* With the daemon's lock held (none runs): journal "X" in every batch of
+ * incoming/ and maildrop/ for a copy that a file of its own (deferred/,
+ * dead/) stands for, as the daemon's load does.  A crash between that
+ * file and the batch's "X" leaves the copy hidden only while the file
+ * exists: a command about to remove the file (queue drop, retry) calls
+ * this first, or the copy would come back at the next start. */
+void as_replay_finish_apart(as_spool_t *sp, as_cycle_t *c);
+
 #endif

@@ -15,6 +15,7 @@ the whole state as one JSON line.  Then the folder is created and:
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -143,6 +144,53 @@ class Requeue(unittest.TestCase):
         wait_for(lambda: d.outbox_counts().get(nid), 20, what="the file channel delivered")
         time.sleep(2)
         self.assertEqual(d.outbox_counts().get(nid), 1, d.log())
+        self.assertEqual(d.stop(), 0, d.log())
+
+    def crash_after_deferred_write(self):
+        """A daemon killed right after a note's deferred/ write, before its
+        batch's "X": the batch's copy is then hidden only by deferred/ID."""
+        d = Daemon(unix=False, outbox_dir=False)  # the outbox's folder is missing: deferred
+        self.addCleanup(d.close)
+        d.start()
+        gdb = subprocess.Popen(["gdb", "-q", "-batch", "-p", str(d.proc.pid),
+                                "-ex", "break as_note_store", "-ex", "continue",
+                                "-ex", "finish", "-ex", "kill"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(lambda: gdb.poll() is None and gdb.kill())
+        def traced():
+            with open("/proc/%d/status" % d.proc.pid) as f:
+                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
+        wait_for(traced, 20, what="gdb attached")
+        time.sleep(1)  # its breakpoint set
+        nid = d.post("/api/v1/alerts", alert("CrashWindow")).json["id"]
+        gdb.communicate(timeout=60)
+        d.proc.wait(timeout=10)
+        self.assertTrue(os.path.exists(os.path.join(d.spool, "deferred", nid)))
+        return d, nid
+
+    @unittest.skipUnless(shutil.which("gdb"), "gdb is not installed")
+    def test_drop_after_a_crash_stays_dropped(self):
+        # Dropped with no daemon: the batch's copy must not come back at the
+        # next start (found by review: it was delivered).
+        d, nid = self.crash_after_deferred_write()
+        p = d.cli("queue", "drop", nid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.makedirs(d.outbox_dir)
+        d.start()
+        time.sleep(3)
+        self.assertEqual(d.outbox_counts().get(nid), None)
+        self.assertEqual(d.stop(), 0, d.log())
+
+    @unittest.skipUnless(shutil.which("gdb"), "gdb is not installed")
+    def test_retry_after_a_crash_is_delivered_once(self):
+        d, nid = self.crash_after_deferred_write()
+        p = d.cli("queue", "retry", nid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.makedirs(d.outbox_dir)
+        d.start()
+        wait_for(lambda: d.outbox_counts().get(nid), 20, what="the retried note delivered")
+        time.sleep(2)
+        self.assertEqual(d.outbox_counts().get(nid), 1)
         self.assertEqual(d.stop(), 0, d.log())
 
 if __name__ == "__main__":
