@@ -32,6 +32,7 @@
 #include "alertsink/clock.h"
 #include "alertsink/http.h"
 #include "alertsink/json.h"
+#include "alertsink/log.h"
 #include "alertsink/mem.h"
 #include "lib/httpc.h"
 
@@ -437,11 +438,24 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     resp->error = AS_HTTPC_OTHER;
     int64_t timeout = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
 
+    /* A line break in a header would end the request's headers early (a
+     * token from a file or variable with a trailing newline: the peer got
+     * an empty body, answered 200, and the notification counted as
+     * delivered) or add headers of its own.  The sinks refuse such values
+     * at load; this is the last guard. */
+    int broken = req->bearer != NULL && strpbrk(req->bearer, "\r\n") != NULL;
+    for (const char *const *x = req->headers; x != NULL && *x != NULL && !broken; x++)
+        broken = strpbrk(*x, "\r\n") != NULL;
+    char origin[300];
+    as_httpc_origin(req->url, origin, sizeof(origin));
+    if (broken)
+        return as_err_set(err, "%s: a header value holds a line break: not sent", origin);
+
     CURL *h = as_httpc_borrow(c);
     if (h == NULL && as_curl_error[0] != '\0')
-        return as_err_set(err, "%s: cannot load libcurl: %s", req->url, as_curl_error);
+        return as_err_set(err, "%s: cannot load libcurl: %s", origin, as_curl_error);
     if (h == NULL)
-        return as_err_set(err, "%s: cannot create a curl handle", req->url);
+        return as_err_set(err, "%s: cannot create a curl handle", origin);
 
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL;
@@ -606,6 +620,14 @@ void as_httpc_excerpt(const as_buf_t *body, char *out, size_t len)
     as_buf_t b = AS_BUF_INIT;
     as_httpc_oneline(&b, text, n);
     cJSON_Delete(ans);
+    /* Secrets hidden before the cut: a peer that quotes a long token back
+     * (Graph's "Malformed access token ...") had it cut first, and the
+     * cut token no longer matched. */
+    if (b.len > 0) {
+        as_buf_reserve(&b, 4 * b.len + 64);
+        as_log_redact(b.data, b.cap);
+        b.len = strlen(b.data);
+    }
     if (b.len < len) {
         memcpy(out, b.data ? b.data : "", b.len + 1);
     } else if (len > 4) {

@@ -41,6 +41,9 @@
 #include "alertsink/module.h"
 #include "webhook.h"
 
+/* A URL path this long is hidden in logs as the URL is (see channel_init). */
+#define AS_WEBHOOK_PATH_SECRET 12
+
 enum { AS_WEBHOOK_POST, AS_WEBHOOK_PUT, AS_WEBHOOK_PATCH };
 
 static const as_conf_enum_t as_webhook_methods[] = {
@@ -182,6 +185,15 @@ static int as_webhook_headers(as_webhook_channel_t *ch, const char *receiver, as
         if (strpbrk(value, "\r\n") != NULL)
             return as_err_set(err, "receiver '%s': webhook.headers: %s: a value is one line",
                               receiver, name);
+        /* Credentials given as headers are secrets as bearer_token is. */
+        if (strcasecmp(name, "Authorization") == 0 ||
+            strcasecmp(name, "Proxy-Authorization") == 0 || strcasestr(name, "token") != NULL ||
+            strcasestr(name, "key") != NULL || strcasestr(name, "secret") != NULL) {
+            const char *sp = strchr(value, ' '); /* "Basic X", "Bearer X": X too */
+            as_log_secret(value);
+            if (sp != NULL)
+                as_log_secret(sp + 1);
+        }
         if (strcasecmp(name, "Content-Type") == 0) {
             ch->content_type = value;
             continue;
@@ -223,6 +235,24 @@ static int as_webhook_channel_init(void *instance, void *channel, const char *re
                           receiver); /* the URL is a secret: not quoted */
     if (ch->timeout <= 0)
         return as_err_set(err, "receiver '%s': webhook.timeout: must be more than 0", receiver);
+    if (ch->bearer_token != NULL && strpbrk(ch->bearer_token, "\r\n\t") != NULL)
+        return as_err_set(err,
+                          "receiver '%s': webhook.bearer_token: holds a line break or a tab "
+                          "(a newline at the end of its file or variable?)",
+                          receiver);
+    /* The URL is a secret, whole; a peer that says which path it did not
+     * find quotes its path and query, where the key of such a URL lives:
+     * those are hidden too when long enough not to hide ordinary words. */
+    const char *path = strchr(strstr(ch->url, "://") + 3, '/');
+    if (path != NULL && strlen(path) >= AS_WEBHOOK_PATH_SECRET) {
+        as_log_secret(path);
+        size_t q = strcspn(path, "?#");
+        if (q >= AS_WEBHOOK_PATH_SECRET && path[q] != '\0') {
+            char *p = as_xstrndup(path, q);
+            as_log_secret(p);
+            free(p);
+        }
+    }
     if (ch->hmac_secret != NULL && ch->hmac_secret[0] == '\0')
         return as_err_set(err, "receiver '%s': webhook.hmac_secret is empty", receiver);
     if (ch->tls_ca_file != NULL && as_webhook_ca_check(ch->tls_ca_file, receiver, err) < 0)

@@ -288,6 +288,11 @@ int as_graph_account_check(const as_graph_account_t *a, const char *prefix, as_e
                           prefix, a->phone_number_id);
     if (a->token == NULL || a->token[0] == '\0')
         return as_err_set(err, "%s.token (or token_file) is not set", prefix);
+    if (strpbrk(a->token, "\r\n\t") != NULL)
+        return as_err_set(err,
+                          "%s.token: holds a line break or a tab (a newline at the end of its "
+                          "file or variable?)",
+                          prefix);
     if (a->base_url == NULL ||
         (strncmp(a->base_url, "https://", 8) != 0 && strncmp(a->base_url, "http://", 7) != 0))
         return as_err_set(err, "%s.base_url: expected an http:// or https:// URL, not '%s'", prefix,
