@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alertsink/mem.h"
 #include "conf/config.h"
@@ -274,10 +275,38 @@ static as_conf_key_t *as_config_keys(as_pool_t *pool, const as_modset_t *mods)
 
 /* --- includes -------------------------------------------------------------------- */
 
-static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, int depth);
+/* The files of one configuration, by device and inode: each is loaded
+ * once.  Files that include each other (a conf.d/ whose files include
+ * "*.yaml") were loaded again at every level: 3 such files made the load
+ * exponential, it ran out of memory, and a reload killed the daemon. */
+typedef struct {
+    struct as_file_id_s {
+        dev_t dev;
+        ino_t ino;
+    } * v;
+    size_t n;
+} as_files_t;
+
+/* 1: path is new (now seen), 0: loaded already, -1: cannot stat it (the
+ * load says why). */
+static int as_files_add(as_files_t *f, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -1;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].dev == st.st_dev && f->v[i].ino == st.st_ino)
+            return 0;
+    f->v = as_xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+    f->v[f->n++] = (struct as_file_id_s){st.st_dev, st.st_ino};
+    return 1;
+}
+
+static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, int depth,
+                              as_files_t *seen);
 
 static int as_config_include_one(as_conf_t *cf, as_node_t *root, const as_node_t *at,
-                                 const char *base, const char *pattern, int depth)
+                                 const char *base, const char *pattern, int depth, as_files_t *seen)
 {
     char path[PATH_MAX];
     glob_t g;
@@ -300,6 +329,8 @@ static int as_config_include_one(as_conf_t *cf, as_node_t *root, const as_node_t
     }
     int res = 0;
     for (size_t i = 0; i < g.gl_pathc; i++) { /* glob() sorts */
+        if (as_files_add(seen, g.gl_pathv[i]) == 0)
+            continue; /* loaded already: the main file, or through another include */
         as_node_t *doc = as_yaml_load(cf, g.gl_pathv[i]);
         if (doc == NULL) {
             res = -1;
@@ -312,7 +343,7 @@ static int as_config_include_one(as_conf_t *cf, as_node_t *root, const as_node_t
             res = -1;
             continue;
         }
-        if (as_config_includes(cf, doc, g.gl_pathv[i], depth + 1) < 0)
+        if (as_config_includes(cf, doc, g.gl_pathv[i], depth + 1, seen) < 0)
             res = -1;
         /* The included file's own include: has been processed; drop it so
          * the merge does not collect it into the main file's list. */
@@ -330,7 +361,8 @@ static int as_config_include_one(as_conf_t *cf, as_node_t *root, const as_node_t
     return res;
 }
 
-static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, int depth)
+static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, int depth,
+                              as_files_t *seen)
 {
     const as_node_t *inc = as_yaml_get(root, "include");
     if (as_yaml_is_null(inc))
@@ -352,7 +384,7 @@ static int as_config_includes(as_conf_t *cf, as_node_t *root, const char *file, 
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         const char *pat = as_conf_scalar(cf, items[i], "a file name or pattern");
-        if (pat == NULL || as_config_include_one(cf, root, items[i], base, pat, depth) < 0)
+        if (pat == NULL || as_config_include_one(cf, root, items[i], base, pat, depth, seen) < 0)
             rc = -1;
     }
     free(items);
@@ -598,7 +630,10 @@ as_config_t *as_config_load_flags(as_conf_t *cf, const char *path, unsigned flag
         as_conf_error(cf, root, "the configuration must be a map of keys");
         goto fail;
     }
-    as_config_includes(cf, root, path, 0);
+    as_files_t seen = {NULL, 0};
+    as_files_add(&seen, path);
+    as_config_includes(cf, root, path, 0, &seen);
+    free(seen.v);
 
     const as_node_t *mods = as_yaml_get(root, "modules");
     if (!as_yaml_is_null(mods)) {

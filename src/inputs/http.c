@@ -55,9 +55,10 @@
 #include "alertsink/module.h"
 #include "listener.h"
 
-#define AS_HTTP_GRACE_MS  5000 /* stop(): how long requests in progress may take */
-#define AS_HTTP_SETTLE_MS 50   /* stop(): accepts under way when it began land */
-#define AS_HTTP_POOL_MAX  4
+#define AS_HTTP_GRACE_MS    5000 /* stop(): how long requests in progress may take */
+#define AS_HTTP_SETTLE_MS   50   /* stop(): accepts under way when it began land */
+#define AS_HTTP_POOL_MAX    4
+#define AS_HTTP_TIMEOUT_MAX (24LL * 3600 * 1000) /* http.timeout, ms */
 /* libmicrohttpd's memory per connection: headers, its read buffer, our
  * answer (a body is copied out as it arrives).  Half its default, so an
  * idle keep-alive connection (Alertmanager keeps one) costs 16 KiB. */
@@ -560,6 +561,10 @@ static int as_http_init(void **instance, const void *conf, const as_module_ctx_t
         return as_err_set(err, "http.max_connections: must be at least 1");
     if (c->timeout < 1000)
         return as_err_set(err, "http.timeout: must be at least 1s");
+    /* libmicrohttpd takes whole seconds in an unsigned: past that the value
+     * wrapped (136 years became 2 s). */
+    if (c->timeout > AS_HTTP_TIMEOUT_MAX)
+        return as_err_set(err, "http.timeout: must be at most 24h");
     if (c->bearer_token != NULL && c->bearer_token[0] == '\0')
         return as_err_set(err, "http.bearer_token: empty (leave it out to accept requests "
                                "without a token)");

@@ -81,8 +81,13 @@ static char *as_conf_read_secret(as_conf_t *cf, const as_node_t *node, const cha
     }
     char buf[8192];
     size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-    int big = !feof(fp);
+    int failed = ferror(fp), e = errno;
+    int big = !failed && !feof(fp);
     fclose(fp);
+    if (failed) { /* a directory, say: fopen takes it, reading fails */
+        as_conf_error(cf, node, "cannot read '%s': %s", path, strerror(e));
+        return NULL;
+    }
     if (big) {
         as_conf_error(cf, node, "'%s' is larger than %zu bytes", path, sizeof(buf) - 1);
         return NULL;
@@ -256,17 +261,23 @@ int as_conf_print_list(FILE *out, size_t n)
 
 /* The length of the sequence at p when YAML does not allow it unescaped
  * (libyaml's reader refuses it anywhere in a file), with its code point in
- * *cp; 0 when it is printable.  Control characters, DEL, the C1 controls
- * but NEL, and U+FEFF, U+FFFE, U+FFFF. */
+ * *cp; 0 when it is printable.  Control characters, DEL, the C1 controls,
+ * U+FEFF, U+FFFE, U+FFFF; and the line breaks YAML knows beside \n (NEL,
+ * U+2028, U+2029), which libyaml reads as ends of lines, even in quotes
+ * (where it folds them). */
 static size_t as_yaml_unprintable(const unsigned char *p, unsigned *cp)
 {
     if ((*p < ' ' && *p != '\t' && *p != '\n') || *p == 0x7f) {
         *cp = *p;
         return 1;
     }
-    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f && p[1] != 0x85) {
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
         *cp = p[1];
         return 2;
+    }
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+        *cp = p[2] == 0xa8 ? 0x2028u : 0x2029u;
+        return 3;
     }
     if (p[0] == 0xef && ((p[1] == 0xbb && p[2] == 0xbf) || (p[1] == 0xbf && p[2] >= 0xbe))) {
         *cp = p[1] == 0xbb ? 0xfeffu : (p[2] == 0xbe ? 0xfffeu : 0xffffu);
@@ -284,8 +295,16 @@ void as_conf_print_string(FILE *out, const char *s)
             (p[0] == ' ' && p[1] == '#') || (p[0] == ':' && p[1] == '\0') ||
             as_yaml_unprintable((const unsigned char *)p, &cp) > 0)
             plain = 0;
-    if (plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "null") == 0 ||
-                  strcmp(s, "~") == 0 || s[strlen(s) - 1] == ' '))
+    /* Every spelling the reader takes for a boolean or null (YAML 1.1's,
+     * as yamldoc.c reads them) is quoted, or it would come back as one. */
+    static const char *const words[] = {"true", "True", "TRUE", "false", "False", "FALSE",
+                                        "null", "Null", "NULL", "~",     "yes",   "Yes",
+                                        "YES",  "no",   "No",   "NO",    "on",    "On",
+                                        "ON",   "off",  "Off",  "OFF",   NULL};
+    for (const char *const *w = words; plain && *w; w++)
+        if (strcmp(s, *w) == 0)
+            plain = 0;
+    if (plain && s[strlen(s) - 1] == ' ')
         plain = 0;
     if (!plain)
         fputc('"', out);

@@ -12,6 +12,7 @@ starts, and the daemon's start errors say what to change.
   - the shipped examples: rules/example.yaml only writes where the
     packaged systemd unit lets it, rules/quickstart.yaml's fixture exists.
 """
+import json
 import os
 import re
 import shutil
@@ -197,6 +198,41 @@ class Examples(unittest.TestCase):
         text = open(os.path.join(SOURCE, "rules", "quickstart.yaml")).read()
         for ref in re.findall(r"@(tests/fixtures/\S+)", text):
             self.assertTrue(os.path.exists(os.path.join(SOURCE, ref)), ref)
+
+
+class PrintLoadsBack(unittest.TestCase):
+    def test_dash_T_output_loads_back(self):
+        # Found by review: a receiver named NULL was printed bare and read
+        # back as null; U+2028, U+2029 and NEL were printed raw, which
+        # libyaml reads as line breaks; a *_file naming a directory was
+        # "larger than 8191 bytes".
+        with tempfile.TemporaryDirectory(prefix="as-print-") as d:
+            names = ["NULL", "Null", "yes", "a\u2028b", "c\u2029d", "e\u0085f"]
+            cfg = os.path.join(d, "a.yaml")
+            with open(cfg, "w") as f:
+                f.write("spool: {dir: %s/spool}\nreceivers:\n" % d)
+                for n in names:
+                    f.write("  - {name: %s, file: {path: %s/o}}\n" % (json.dumps(n), d))
+                f.write("route: {receiver: NULL-not, routes: []}\n".replace(
+                    "NULL-not", json.dumps(names[0])))
+            p = subprocess.run([BINARY, "-T", "-c", cfg], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            again = os.path.join(d, "again.yaml")
+            with open(again, "w") as f:
+                f.write(p.stdout)
+            q = subprocess.run([BINARY, "-T", "-c", again], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(q.returncode, 0, q.stderr)
+            self.assertEqual(q.stdout.split("\n", 1)[1], p.stdout.split("\n", 1)[1])  # but its file
+            bad = os.path.join(d, "dir.yaml")
+            with open(bad, "w") as f:
+                f.write("spool: {dir: %s/spool}\nhttp: {bearer_token_file: %s}\n"
+                        "receivers: [{name: r, file: {path: %s/o}}]\nroute: {receiver: r}\n"
+                        % (d, d, d))
+            r = subprocess.run([BINARY, "-t", "-c", bad], capture_output=True, text=True,
+                               timeout=60)
+            self.assertIn("cannot read '%s': Is a directory" % d, r.stderr)
 
 
 if __name__ == "__main__":

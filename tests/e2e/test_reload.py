@@ -312,6 +312,25 @@ class Reload(unittest.TestCase):
             wait_for(lambda: d.outbox_lines(), 15, what="the digest delivered")
             self.assertNotIn("msg=muted", d.log())
 
+    def test_files_that_include_each_other(self):
+        # conf.d/ files that include "*.yaml" (each other and themselves):
+        # each file is loaded once.  They were loaded again at every level
+        # of the include depth: 3 such files ran the load out of memory and
+        # a reload killed the daemon (found by review).
+        with Daemon() as d:
+            confd = os.path.join(d.dir, "conf.d")
+            os.makedirs(confd)
+            for i in range(3):
+                with open(os.path.join(confd, "r%d.yaml" % i), "w") as f:
+                    f.write('include: ["*.yaml"]\nreceivers:\n  - name: r%d\n'
+                            '    file: {path: %s}\n' % (i, json.dumps(d.outbox)))
+            d.write_config(extra='include: ["conf.d/*.yaml"]\n')
+            self.assertEqual(d.cli("-t").returncode, 0)
+            d.send_signal(signal.SIGHUP)
+            wait_for(lambda: "msg=reloaded" in d.log(), 20, what="the reload")
+            r = d.post(ALERTS, alert("AfterIncludes"))
+            d.wait_outbox([r.json["id"]])
+
 
 class Reopen(unittest.TestCase):
     def test_sigusr1_reopens_files(self):
