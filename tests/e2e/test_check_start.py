@@ -235,5 +235,27 @@ class PrintLoadsBack(unittest.TestCase):
             self.assertIn("cannot read '%s': Is a directory" % d, r.stderr)
 
 
+    def test_include_does_not_change_an_aliased_list(self):
+        # An included route.group_by was appended to the node an alias
+        # shared, so the child route that used *g got it too (found by
+        # review).
+        import yaml
+        with tempfile.TemporaryDirectory(prefix="as-alias-") as d:
+            with open(os.path.join(d, "extra.yaml"), "w") as f:
+                f.write("route:\n  group_by: [cluster]\n")
+            cfg = os.path.join(d, "main.yaml")
+            with open(cfg, "w") as f:
+                f.write("include: [extra.yaml]\nspool: {dir: %s/spool}\n"
+                        "receivers: [{name: a, file: {path: %s/o}}]\n"
+                        "route:\n  receiver: a\n  group_by: &g [alertname]\n  routes:\n"
+                        "    - {matchers: ['team=\"db\"'], receiver: a, group_by: *g}\n"
+                        % (d, d))
+            p = subprocess.run([BINARY, "-T", "-c", cfg], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            route = yaml.safe_load(p.stdout)["route"]
+            self.assertEqual(route["group_by"], ["alertname", "cluster"])
+            self.assertEqual(route["routes"][0]["group_by"], ["alertname"])
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
