@@ -90,6 +90,10 @@ AS_API const char *as_outcome_name(as_outcome_t o);
  * them) point into it.  The core compiles and renders the templates, so a
  * sink receives finished text.
  */
+/* The smallest max_length a split can keep: a part's "(NNN/NNN) " and one
+ * character of 4 bytes.  Below it every part came out longer than asked. */
+#define AS_SPLIT_MIN 16
+
 /* The longest channel key (module.h: as_module_t.channel_key). */
 #define AS_CHANNEL_KEY_MAX 23
 

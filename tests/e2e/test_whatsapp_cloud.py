@@ -405,7 +405,9 @@ class WhatsAppCloud(unittest.TestCase):
         self.assertIn("language: en_US", rcv)
         self.assertIn("{{title}}", rcv)
 
-        bad = [({"max_length": 5000}, None, "whatsapp_cloud.max_length: 1 to 4096"),
+        bad = [({"max_length": 5000}, None, "whatsapp_cloud.max_length: 16 (a part's number and "
+                "one character) to 4096"),
+               ({"max_length": 9}, None, "whatsapp_cloud.max_length: 16"),
                ({"message_template": {"name": "Alert Name"}}, None, "is not a template name"),
                ({"message_template": {"language": "en"}}, None, "missing required key 'name'"),
                ({"message_template": {"name": "a", "params": ["{{#x}}"]}}, None,

@@ -155,8 +155,11 @@ static int as_whatsapp_channel_init(void *instance, void *channel, const char *r
         return as_err_set(err, "receiver '%s' uses whatsapp: %s", receiver, wa->account_err.msg);
     if (ch->to.n == 0)
         return as_err_set(err, "receiver '%s': whatsapp.to is empty", receiver);
-    if (ch->base.max_length < 0)
-        return as_err_set(err, "receiver '%s': whatsapp.max_length must not be negative", receiver);
+    if (ch->base.max_length < 0 || (ch->base.max_length > 0 && ch->base.max_length < AS_SPLIT_MIN))
+        return as_err_set(err,
+                          "receiver '%s': whatsapp.max_length: 0 (never split) or at least %d "
+                          "(a part's number and one character)",
+                          receiver, AS_SPLIT_MIN);
     if (ch->send_time != NULL && ch->send_time[0] != '\0' &&
         as_wa_parse_send_time(ch->send_time, &when) < 0)
         return as_err_set(err,

@@ -241,11 +241,11 @@ static int as_wacloud_channel_init(void *instance, void *channel, const char *re
         return -1;
     if (ch->to.n == 0)
         return as_err_set(err, "receiver '%s': whatsapp_cloud.to is empty", receiver);
-    if (ch->base.max_length <= 0 || ch->base.max_length > AS_WACLOUD_TEXT_MAX)
+    if (ch->base.max_length < AS_SPLIT_MIN || ch->base.max_length > AS_WACLOUD_TEXT_MAX)
         return as_err_set(err,
-                          "receiver '%s': whatsapp_cloud.max_length: 1 to %d (the Cloud API's "
-                          "limit of a text message)",
-                          receiver, AS_WACLOUD_TEXT_MAX);
+                          "receiver '%s': whatsapp_cloud.max_length: %d (a part's number and one "
+                          "character) to %d (the Cloud API's limit of a text message)",
+                          receiver, AS_SPLIT_MIN, AS_WACLOUD_TEXT_MAX);
     if (ch->message_template != NULL && as_wacloud_compile(ch, receiver, err) < 0)
         return -1;
     return 0;
