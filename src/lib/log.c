@@ -172,15 +172,16 @@ static void as_log_value(as_line_t *l, const char *v)
         return;
     }
     as_put(l, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)v; *p && l->o + 5 < l->room; p++) {
+    for (const unsigned char *p = (const unsigned char *)v; *p && l->o + 8 < l->room; p++) {
         if (*p == '"' || *p == '\\') {
             char e[2] = {'\\', (char)*p};
             as_put(l, e, 2);
-        } else if (*p == '\n') {
-            as_put(l, "\\n", 2);
-        } else if (*p < ' ' || *p == 0x7f) {
-            char e[4] = {'\\', 'x', as_hex[*p >> 4], as_hex[*p & 15]};
-            as_put(l, e, 4);
+        } else if (*p == '\n' || *p == '\t' || *p == '\r') {
+            char e[2] = {'\\', *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r'};
+            as_put(l, e, 2);
+        } else if (*p < ' ' || *p == 0x7f) { /* as go-logfmt reads them back */
+            char e[6] = {'\\', 'u', '0', '0', as_hex[*p >> 4], as_hex[*p & 15]};
+            as_put(l, e, 6);
         } else {
             as_put(l, (const char *)p, 1);
         }
@@ -268,6 +269,10 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
     for (; kv != NULL && kv->key != NULL && line.o < line.room; kv++) {
         if (kv->type != 'i' && kv->s == NULL)
             continue;
+        /* A pair the line has no room for whole goes, and the rest with
+         * it: cut in its key, the closing brace landed on the key's quote
+         * and the JSON line did not parse. */
+        size_t mark = line.o;
         if (json) {
             as_put(&line, ",", 1);
             as_log_json_str(&line, kv->key);
@@ -285,6 +290,10 @@ void as_log_kv(int level, const char *msg, const as_kv_t *kv)
                 as_log_json_str(&line, val);
             else
                 as_log_value(&line, val);
+        }
+        if (line.o + 2 >= line.room) {
+            line.o = mark;
+            break;
         }
     }
     size_t o = line.o;

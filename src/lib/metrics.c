@@ -244,6 +244,10 @@ void as_metrics_latency(const char *channel, double seconds)
         if (h == NULL)
             return;
     }
+    /* Wall-clock times: a clock stepped back between acceptance and
+     * delivery gave a negative latency, and the sum, a counter, went down. */
+    if (!(seconds >= 0))
+        seconds = 0;
     for (int i = 0; i < AS_LAT_BUCKETS; i++)
         if (seconds <= as_lat_bounds[i])
             atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
@@ -299,12 +303,18 @@ void as_metrics_expose(as_buf_t *out)
     int nh = atomic_load(&as_nhists);
     for (int i = 0; i < nh; i++) {
         as_hist_t *h = &as_hists[i];
+        unsigned long last = 0;
         for (int b = 0; b < AS_LAT_BUCKETS; b++) {
+            last = atomic_load(&h->buckets[b]);
             as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
             as_metrics_label(out, "channel", h->channel);
-            as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], atomic_load(&h->buckets[b]));
+            as_buf_printf(out, ",le=\"%g\"} %lu\n", as_lat_bounds[b], last);
         }
+        /* An observation counts in its buckets, then in the count: a
+         * scrape in between saw a bucket above +Inf. */
         unsigned long count = atomic_load(&h->count);
+        if (count < last)
+            count = last;
         as_buf_puts(out, "alertsink_delivery_latency_seconds_bucket{");
         as_metrics_label(out, "channel", h->channel);
         as_buf_printf(out, ",le=\"+Inf\"} %lu\n", count);

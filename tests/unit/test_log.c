@@ -87,6 +87,34 @@ static void test_secrets_hidden(void **state)
     }
 }
 
+/* A line that fills the buffer stays one valid JSON object (a long group
+ * key of quotes and emoji made the closing brace land on a key's quote),
+ * for every length around the limit; logfmt escapes tabs as go-logfmt
+ * reads them. */
+static void test_long_json_line(void **state)
+{
+    static char v[9000];
+    for (size_t len = 1900; len < 2200; len += 7) {
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++)
+            v[o++] = '"';
+        for (int i = 0; i < 300; i++)
+            o += (size_t)snprintf(v + o, sizeof(v) - o, "\xf0\x9f\x94\xa5");
+        v[o] = '\0';
+        const as_kv_t kv[] = {AS_S("group_key", v),
+                              AS_I("notifications", 12),
+                              AS_S("receiver", "r"),
+                              {NULL, 0, NULL, 0}};
+        const char *line = capture(AS_LOG_JSON, "group_wait digest", kv);
+        cJSON *o2 = cJSON_Parse(line);
+        if (o2 == NULL)
+            fail_msg("not JSON at %zu: ...%s", len, line + strlen(line) - 40);
+        cJSON_Delete(o2);
+    }
+    const as_kv_t tab[] = {AS_S("v", "a\tb\x01"), {NULL, 0, NULL, 0}};
+    assert_non_null(strstr(capture(AS_LOG_LOGFMT, "m", tab), "v=\"a\\tb\\u0001\""));
+}
+
 /* Many logins' tokens never push a configured secret out of the table
  * (it was oldest first out, so the password showed after 64 logins). */
 static void test_secret_outlives_tokens(void **state)
@@ -163,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_logfmt_line),
         cmocka_unit_test(test_secrets_hidden),
         cmocka_unit_test(test_secret_outlives_tokens),
+        cmocka_unit_test(test_long_json_line),
         cmocka_unit_test(test_result_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
