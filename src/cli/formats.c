@@ -114,9 +114,9 @@ static int as_epoch_ms(const char *s, int64_t *ms)
     int frac = 0, nfrac = 0, ndig = 0;
     const char *p = s;
     for (; *p >= '0' && *p <= '9'; p++, ndig++) {
+        sec = sec * 10 + (*p - '0');
         if (sec > 100000000000LL) /* past year 5000: not a timestamp */
             return -1;
-        sec = sec * 10 + (*p - '0');
     }
     if (*p == '.')
         for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
@@ -302,8 +302,9 @@ static cJSON *as_read_nagios(const char *data, size_t len, char *const *envp, in
 
     cJSON_AddStringToObject(alert, "status", resolved ? "resolved" : "firing");
     int64_t ms;
+    /* A state change at 0 (never changed) is no time: TIMET then. */
     const char *when =
-        changed != NULL && as_epoch_ms(changed, &ms) == 0 ? changed : AS_NG(&ng, "TIMET");
+        changed != NULL && as_epoch_ms(changed, &ms) == 0 && ms > 0 ? changed : AS_NG(&ng, "TIMET");
     if (when != NULL && as_epoch_ms(when, &ms) == 0 && ms > 0) {
         char ts[40];
         cJSON_AddStringToObject(alert, "startsAt", as_rfc3339_ms(ms, ts, sizeof(ts)));

@@ -536,6 +536,42 @@ static void as_obj_order(cJSON *obj, const char *const *order, size_t n)
     cJSON_Delete(rest);
 }
 
+typedef struct {
+    const char *fp;
+    int index;
+    cJSON *alert;
+} as_fp_t;
+
+static int as_fp_cmp(const void *a, const void *b)
+{
+    const as_fp_t *x = a, *y = b;
+    int c = strcmp(x->fp, y->fp);
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Alerts of one input with one fingerprint are one alert: the last, as
+ * Alertmanager keeps one alert per fingerprint (the same alert firing and
+ * resolved in one array was sent as both). */
+static void as_alerts_dedupe(cJSON *alerts)
+{
+    int n = cJSON_GetArraySize(alerts), i = 0;
+    if (n < 2)
+        return;
+    as_fp_t *v = as_xcalloc((size_t)n, sizeof(*v));
+    cJSON *a;
+    cJSON_ArrayForEach(a, alerts)
+    {
+        const char *fp = as_json_str(a, "fingerprint");
+        v[i] = (as_fp_t){fp ? fp : "", i, a};
+        i++;
+    }
+    qsort(v, (size_t)n, sizeof(*v), as_fp_cmp);
+    for (i = 0; i + 1 < n; i++)
+        if (strcmp(v[i].fp, v[i + 1].fp) == 0 && v[i].fp[0] != '\0')
+            cJSON_Delete(cJSON_DetachItemViaPointer(alerts, v[i].alert));
+    free(v);
+}
+
 /* A single alert (docs/inputs.md), already validated, in Alertmanager's shape. */
 static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t now)
 {
@@ -543,9 +579,21 @@ static cJSON *as_alert_wrap(const cJSON *in, const as_payload_opts_t *o, int64_t
                                         "startsAt",    "endsAt", "generatorURL",
                                         "fingerprint", "title",  "message"};
     cJSON *a = cJSON_Duplicate(in, 1);
-    const cJSON *labels = as_json_obj(in, "labels");
-    int own_labels = labels != NULL && labels->child != NULL;
+    /* Labels of its own: a non-empty value (Alertmanager drops empty ones,
+     * and so does the fingerprint: with only {"team": ""}, two messages
+     * shared a fingerprint, and the second was a duplicate of the first). */
+    int own_labels = 0;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, as_json_obj(in, "labels"))
+    {
+        own_labels |= cJSON_IsString(l) && l->valuestring[0] != '\0';
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(a, "fingerprint");
+    /* An empty title is no title: kept, it stood in the templates' way of
+     * falling back to the alertname ("** is firing"). */
+    const char *t0 = as_json_str(a, "title");
+    if (t0 != NULL && t0[0] == '\0')
+        cJSON_DeleteItemFromObjectCaseSensitive(a, "title");
     as_alert_defaults(a, now);
     as_alert_apply(a, o);
 
@@ -750,6 +798,7 @@ static cJSON *as_payload_wrap(const cJSON *arr, int prefix_index, const as_paylo
     {
         cJSON_AddItemToArray(alerts, as_alert_wrap(a, o, now));
     }
+    as_alerts_dedupe(alerts);
     cJSON_AddStringToObject(p, "status", as_payload_status(alerts));
     cJSON_AddItemToObject(p, "alerts", alerts);
     cJSON *common = as_common(alerts, "labels");

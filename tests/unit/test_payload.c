@@ -366,13 +366,55 @@ static void test_byte_order_mark(void **state)
     (void)state;
 }
 
+/* Found by review: an empty title is no title (the templates fall back to
+ * the alertname); only non-empty label values make an alert's labels its
+ * own (else the message is hashed into the fingerprint, or two texts are
+ * one alert); alerts of one input with one fingerprint are one, the last. */
+static void test_single_alert_edges(void **state)
+{
+    (void)state;
+    as_err_t err = {{0}};
+    static const char t[] = "{\"labels\":{\"alertname\":\"DiskFull\"},\"title\":\"\"}";
+    cJSON *p = as_payload_parse(NULL, t, sizeof(t) - 1, NULL, &err);
+    assert_non_null(p);
+    assert_null(as_json_get(cJSON_GetArrayItem(as_json_arr(p, "alerts"), 0), "title"));
+    cJSON_Delete(p);
+
+    static const char a[] = "{\"labels\":{\"team\":\"\"},\"message\":\"disk full on db1\"}";
+    static const char b[] = "{\"labels\":{\"team\":\"\"},\"message\":\"CPU melting on web3\"}";
+    cJSON *pa = as_payload_parse(NULL, a, sizeof(a) - 1, NULL, &err);
+    cJSON *pb = as_payload_parse(NULL, b, sizeof(b) - 1, NULL, &err);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    const char *fa = as_json_str(cJSON_GetArrayItem(as_json_arr(pa, "alerts"), 0), "fingerprint");
+    const char *fb = as_json_str(cJSON_GetArrayItem(as_json_arr(pb, "alerts"), 0), "fingerprint");
+    assert_string_not_equal(fa, fb);
+    cJSON_Delete(pa);
+    cJSON_Delete(pb);
+
+    static const char d[] =
+        "[{\"labels\":{\"alertname\":\"X\",\"i\":\"1\"},\"message\":\"a\"},"
+        "{\"labels\":{\"alertname\":\"X\",\"i\":\"1\"},\"message\":\"b\"},"
+        "{\"labels\":{\"alertname\":\"Y\"}},"
+        "{\"labels\":{\"alertname\":\"X\",\"i\":\"1\"},\"status\":\"resolved\"}]";
+    p = as_payload_parse(NULL, d, sizeof(d) - 1, NULL, &err);
+    assert_non_null(p);
+    const cJSON *alerts = as_json_arr(p, "alerts");
+    assert_int_equal(cJSON_GetArraySize(alerts), 2);
+    assert_string_equal(
+        as_json_str(as_json_obj(cJSON_GetArrayItem(alerts, 0), "labels"), "alertname"), "Y");
+    assert_string_equal(as_json_str(cJSON_GetArrayItem(alerts, 1), "status"), "resolved");
+    cJSON_Delete(p);
+}
+
 /* Common and group labels as Alertmanager's API sees them: it drops a
  * label with an empty value, so c="" (in one alert, absent from the
  * other) is not common, while an annotation with an empty value is. */
 static void test_empty_label_is_no_label(void **state)
 {
     static const char body[] = "[{\"labels\":{\"alertname\":\"A\",\"c\":\"\"},"
-                               "\"annotations\":{\"x\":\"\"}},{\"labels\":{\"alertname\":\"A\"}}]";
+                               "\"annotations\":{\"x\":\"\"}},{\"labels\":{\"alertname\":\"A\","
+                               "\"d\":\"1\"},\"annotations\":{\"x\":\"\"}}]";
     as_err_t err = {{0}};
     cJSON *p = as_payload_parse(NULL, body, sizeof(body) - 1, NULL, &err);
     if (p == NULL)
@@ -422,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_opts_check),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_parse_or_text),
+        cmocka_unit_test(test_single_alert_edges),
         cmocka_unit_test(test_byte_order_mark),
         cmocka_unit_test(test_many_labels),
         cmocka_unit_test(test_empty_label_is_no_label),
