@@ -6,6 +6,9 @@
 #   make test    deps + build + every test, in the Release build (with
 #                valgrind) and again in the Sanitize build (ASan + UBSan)
 #   make san     the Sanitize build only, into build-san/
+#   make install the Release build installed under PREFIX (default /usr, the
+#                paths the systemd unit and the default configuration name:
+#                /usr/sbin/alertsink, /etc/alertsink/); DESTDIR stages it
 #   make format  clang-format every C file
 #   make fuzz    build the fuzz harnesses with clang's libFuzzer into build-fuzz/
 #                and run each for FUZZ_SECONDS (default 60), one at a time;
@@ -20,6 +23,7 @@ SANBUILD  ?= build-san
 FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ      ?=
+PREFIX    ?= /usr
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -27,12 +31,12 @@ BUILD_DEPS := cmake make gcc pkg-config libcurl4-openssl-dev libcjson-dev libyam
               libesmtp-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev \
               libssl-dev scdoc tzdata ca-certificates
 TEST_DEPS  := valgrind curl openssl python3 python3-aiosmtpd prometheus-alertmanager \
-              prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate
+              prometheus debhelper dpkg-dev lintian man-db python3-yaml logrotate gdb
 BENCH_DEPS := nginx-light wrk apprise hyperfine
 FUZZ_DEPS  := clang libclang-rt-14-dev llvm
 
 .PHONY: all deps test-deps bench-deps build san run test test-release test-san format clean deb \
-        fuzz fuzz-merge
+        fuzz fuzz-merge install
 
 all: build
 
@@ -60,6 +64,11 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+install:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --install $(BUILD)
 
 san:
 	@cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Sanitize >/dev/null

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/procmetrics.h"
@@ -54,14 +55,21 @@ static int as_proc_stat(as_proc_stat_t *st)
     return got == 5 ? 0 : -1;
 }
 
-/* The boot time, seconds since the epoch ("btime" of /proc/stat). */
+/* The boot time, seconds since the epoch ("btime" of /proc/stat; under
+ * systemd's ProcSubset=pid, which hides /proc/stat, the wall clock less
+ * the time since boot). */
 static int as_proc_btime(long long *btime)
 {
     char line[256];
     int rc = -1;
     FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
-        return -1;
+    if (f == NULL) {
+        struct timespec now, up;
+        if (clock_gettime(CLOCK_REALTIME, &now) < 0 || clock_gettime(CLOCK_BOOTTIME, &up) < 0)
+            return -1;
+        *btime = (long long)now.tv_sec - (long long)up.tv_sec;
+        return 0;
+    }
     while (fgets(line, sizeof(line), f) != NULL)
         if (sscanf(line, "btime %lld", btime) == 1) {
             rc = 0;

@@ -41,11 +41,32 @@ static int as_state_mkdir(const char *dir)
     return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Is dir (or its nearest level that exists) this user's?  A command run
+ * as root on the daemon's spool (`alertsink wa login`) made root's
+ * directories there, and the daemon could no longer write its state. */
+static int as_state_ours(const char *dir, char *level, size_t size)
+{
+    snprintf(level, size, "%s", dir);
+    struct stat st;
+    while (stat(level, &st) < 0) {
+        char *slash = strrchr(level, '/');
+        if (errno != ENOENT || slash == NULL || slash == level)
+            return 1; /* nothing to tell: the write says what fails */
+        *slash = '\0';
+    }
+    return st.st_uid == geteuid();
+}
+
 int as_state_write(const char *dir, const char *name, const void *data, size_t len, as_err_t *err)
 {
     char path[4096], tmp[4200];
     if (dir == NULL || name == NULL || strchr(name, '/') != NULL)
         return as_err_set(err, "state file: no directory, or a bad name");
+    if (!as_state_ours(dir, path, sizeof(path)))
+        return as_err_set(err,
+                          "%s belongs to another user: the daemon could not use what this user "
+                          "writes there (run this as the spool's owner)",
+                          path);
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
     if (as_state_mkdir(dir) < 0)

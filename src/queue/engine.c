@@ -5,9 +5,11 @@
  * `alertsink send`, which runs the workers' code in the caller's thread.
  */
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alertsink/mem.h"
@@ -60,7 +62,19 @@ int as_engine_open(as_cycle_t *cycle, unsigned flags, as_err_t *err)
     const as_spool_conf_t *sc = &cycle->cfg->spool;
     int oneshot = (flags & AS_ENGINE_ONESHOT) != 0;
     core->oneshot = oneshot;
-    /* `send` takes no lock: a daemon may run on the same spool. */
+    /* `send` takes no lock: a daemon may run on the same spool.  But not a
+     * spool of another user's (root's `send` on the daemon's): its files
+     * there would be the daemon's to pick up and it could not read them;
+     * `send` then delivers without the spool, and says so. */
+    struct stat st;
+    if (oneshot && stat(sc->dir, &st) == 0 && st.st_uid != geteuid()) {
+        const struct passwd *pw = getpwuid(st.st_uid);
+        as_err_set(err,
+                   "the spool %s belongs to %s: what this user wrote there the daemon could not "
+                   "read (run it as that user: runuser -u %s -- alertsink send ...)",
+                   sc->dir, pw ? pw->pw_name : "another user", pw ? pw->pw_name : "USER");
+        return -1;
+    }
     as_core_attach_spool(as_spool_open(sc->dir, sc->max_size, !oneshot, err));
     if (core->spool == NULL) {
         if (!oneshot)

@@ -14,7 +14,9 @@
  * files are counted again after a pickup and once a minute: the queue
  * depth metrics and the max_size check follow within that time.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -34,8 +36,18 @@ static size_t as_pickup_scan(void)
     for (size_t i = 0; i < n; i++) {
         /* `send` holds a lock on its file while it works on it. */
         int fd = openat(as_core->spool->dirfd[AS_Q_MAILDROP], names[i], O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            /* Gone meanwhile is fine; unreadable (another user's) is not:
+             * said, once a minute at most, so that it is not waiting in
+             * silence for ever. */
+            static int64_t said;
+            if (errno != ENOENT && as_mono_ms() - said > 60000) {
+                said = as_mono_ms();
+                as_log(AS_LOG_ERROR, "cannot pick up from maildrop/", AS_S("file", names[i]),
+                       AS_S("error", strerror(errno)));
+            }
             continue;
+        }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
             close(fd);
             continue;

@@ -222,8 +222,14 @@ static void as_file_append(as_file_out_t *o, as_delivery_t *items, size_t n)
     as_buf_t buf = AS_BUF_INIT;
 
     pthread_mutex_lock(&o->lock);
-    if (o->fd < 0)
-        o->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, o->mode);
+    if (o->fd < 0) {
+        /* Created here: file.mode as written, whatever the umask (077). */
+        o->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, o->mode);
+        if (o->fd >= 0)
+            (void)fchmod(o->fd, (mode_t)o->mode);
+        else if (errno == EEXIST)
+            o->fd = open(o->path, O_RDWR | O_APPEND | O_CLOEXEC);
+    }
     if (o->fd < 0) {
         int e = errno;
         pthread_mutex_unlock(&o->lock);
