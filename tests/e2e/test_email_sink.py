@@ -141,7 +141,9 @@ class ScriptedServer:
     give: it sends greeting, then answers each command line by its verb from
     replies (bytes; other verbs get 250, QUIT 221 and the end of the
     connection), one connection at a time, until stopped.  A message sent
-    after DATA is read to its final dot and answered 250."""
+    after DATA is read to its final dot and answered 250.  A BDAT chunk
+    (CHUNKING) is read whole and answered replies[b"BDAT"], the last one
+    ("BDAT n LAST") replies[b"BDAT LAST"]; None there: never answered."""
 
     def __init__(self, greeting, replies):
         self.greeting, self.replies = greeting, replies
@@ -176,10 +178,28 @@ class ScriptedServer:
                     data_mode = False
                     conn.sendall(b"250 queued\r\n")
                 continue
-            verb = line.split(b" ")[0].strip().upper()
+            words = line.split()
+            verb = words[0].upper() if words else b""
             if verb == b"QUIT":
                 conn.sendall(b"221 bye\r\n")
                 return
+            if verb == b"BDAT":
+                size = int(words[1])
+                while len(buf) < size:
+                    more = conn.recv(4096)
+                    if not more:
+                        return
+                    buf += more
+                buf = buf[size:]
+                last = words[-1].upper() == b"LAST"
+                reply = self.replies.get(b"BDAT LAST" if last else b"BDAT",
+                                         b"250 2.0.0 %d octets received\r\n" % size)
+                if reply is None:  # the answer never comes: until the client gives up
+                    while conn.recv(4096):
+                        pass
+                    return
+                conn.sendall(reply)
+                continue
             reply = self.replies.get(verb, b"250 ok\r\n")
             data_mode = verb == b"DATA" and reply.startswith(b"354")
             conn.sendall(reply)
@@ -540,6 +560,31 @@ route:
         self.assertEqual(res["outcome"], "permanent", res)
         self.assertEqual(res["status"], 535, res)
         self.assertRegex(res["reason"], r"authentication failed: 535 no$")
+
+    # A mail is delivered only once the server took it.  libesmtp sends
+    # with BDAT when the server offers CHUNKING (Postfix 3.4+, Exchange):
+    # every chunk but the last is answered 250, and that 250 stayed the
+    # message's status when the answer to "BDAT 0 LAST" never came (a
+    # stalled milter): delivered, while the server dropped the unfinished
+    # transaction (found by review).  The same when DATA got 250, not 354.
+    CHUNKING = b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+
+    def test_last_chunk_never_answered_is_not_delivered(self):
+        with ScriptedServer(b"220 mx ESMTP\r\n",
+                            {b"EHLO": self.CHUNKING, b"BDAT LAST": None}) as srv:
+            res, _, _ = self.deliver_one(self.config(srv.port, timeout="1s"))
+        self.assertEqual(res["outcome"], "transient", res)
+
+    def test_last_chunk_refused_451_is_transient(self):
+        with ScriptedServer(b"220 mx ESMTP\r\n", {b"EHLO": self.CHUNKING,
+                                                    b"BDAT LAST": b"451 4.3.0 queue trouble\r\n"}) as srv:
+            res, _, _ = self.deliver_one(self.config(srv.port, timeout="1s"))
+        self.assertEqual((res["outcome"], res["status"]), ("transient", 451), res)
+
+    def test_data_answered_250_is_not_delivered(self):
+        with ScriptedServer(b"220 mx ESMTP\r\n", {b"DATA": b"250 weird\r\n"}) as srv:
+            res, _, _ = self.deliver_one(self.config(srv.port, timeout="1s"))
+        self.assertNotEqual(res["outcome"], "delivered", res)
 
     def test_connect_timeout(self):
         # A listener whose accept queue is full: Linux drops further SYNs,
