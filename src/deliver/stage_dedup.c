@@ -7,8 +7,9 @@
  * linking dedup/KEY to a file holding its id (atomic across threads and
  * across processes, so `alertsink send` and a daemon on one spool share
  * it; EEXIST: claimed already); the file's mtime is when the key was
- * claimed and it survives a restart.  A later note with the key inside the window is finished as a
- * duplicate, logged, and counted.  Old claims are swept.
+ * claimed and it survives a restart.  A later note with the key inside
+ * the window is finished as a duplicate, logged, and counted.  Old claims
+ * are swept.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -11,8 +11,8 @@ void as_lines_init(as_lines_t *l, size_t max)
     l->max = max;
 }
 
-/* One complete line: without a CR before its newline, and never empty. */
-/* A whole line, without the CR of a CRLF; over max: too long. */
+/* One complete line, without the CR of a CRLF; never empty; over max: too
+ * long. */
 static void as_lines_one(const as_lines_t *l, char *line, size_t len, as_line_pt cb, void *arg)
 {
     if (len > 0 && line[len - 1] == '\r')

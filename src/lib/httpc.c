@@ -446,16 +446,16 @@ int as_httpc_request(as_httpc_t *c, const as_httpc_req_t *req, as_httpc_resp_t *
     int broken = req->bearer != NULL && strpbrk(req->bearer, "\r\n") != NULL;
     for (const char *const *x = req->headers; x != NULL && *x != NULL && !broken; x++)
         broken = strpbrk(*x, "\r\n") != NULL;
-    char origin[300];
-    as_httpc_origin(req->url, origin, sizeof(origin));
-    if (broken)
-        return as_err_set(err, "%s: a header value holds a line break: not sent", origin);
-
-    CURL *h = as_httpc_borrow(c);
-    if (h == NULL && as_curl_error[0] != '\0')
-        return as_err_set(err, "%s: cannot load libcurl: %s", origin, as_curl_error);
-    if (h == NULL)
+    CURL *h = broken ? NULL : as_httpc_borrow(c);
+    if (h == NULL) { /* the URL named in errors only: never on the way of a request */
+        char origin[300];
+        as_httpc_origin(req->url, origin, sizeof(origin));
+        if (broken)
+            return as_err_set(err, "%s: a header value holds a line break: not sent", origin);
+        if (as_curl_error[0] != '\0')
+            return as_err_set(err, "%s: cannot load libcurl: %s", origin, as_curl_error);
         return as_err_set(err, "%s: cannot create a curl handle", origin);
+    }
 
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL;

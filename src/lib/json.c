@@ -20,9 +20,10 @@
  * 8259 does not (a byte order mark, control characters between tokens,
  * numbers outside the grammar, \u0000, which cJSON cuts a string at),
  * nothing but white space after the value (cJSON stops at the end of the
- * first), and errors at their byte offset.  cJSON keeps duplicate keys (the first is the one found)
- * and accepts control characters inside strings; callers that store the text as it came learn of
- * those (as_json_parse_raw).
+ * first), and errors at their byte offset.  cJSON keeps duplicate keys
+ * (the first is the one found) and accepts control characters inside
+ * strings; callers that store the text as it came learn of those
+ * (as_json_parse_raw).
  */
 #include <stdint.h>
 #include <stdlib.h>

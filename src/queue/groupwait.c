@@ -41,9 +41,8 @@ int64_t as_groupwait_of(const as_cycle_t *c, const as_note_t *n)
 {
     if (!n->routed || n->grouped || n->digest)
         return 0;
-    for (size_t i = 0; i < n->nch; i++)
-        if (n->ch[i].attempts > 0 || n->ch[i].state != AS_CH_PENDING)
-            return 0; /* held once already: delivering */
+    if (as_note_handled(n))
+        return 0; /* held once already: delivering */
     const as_route_t *r = as_route_of(&c->cfg->route, n->route, n->group_key);
     return r ? r->wait : 0;
 }
